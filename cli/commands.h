@@ -1,0 +1,19 @@
+/*
+ * commands.h - the sub-command table. Each sub-command lives in its own
+ * cli/cmd_<name>.c and receives argv starting at the sub-command's name.
+ * Returns the process exit code.
+ */
+#ifndef RSL_CLI_COMMANDS_H
+#define RSL_CLI_COMMANDS_H
+
+typedef struct rsl_command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} rsl_command;
+
+extern const rsl_command rsl_commands[]; /* NULL-terminated */
+
+int rsl_cmd_explain(int argc, char **argv);
+
+#endif

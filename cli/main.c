@@ -1,0 +1,51 @@
+/*
+ * main.c - the rsyncd-lite command line: dispatches to one cmd_*.c per
+ * sub-command. Owns argv only.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: rsyncd-lite COMMAND [ARGS]\n"
+          "\n"
+          "commands:\n"
+          "  run JOB.conf [--only-failed] [--dry-run] [--json] [--max-delete N]\n"
+          "                       sync a job's source to its destination\n"
+          "  retry JOB.conf       re-attempt only the items failing now\n"
+          "  push SRC DEST [--state PATH] [--dry-run] [--delete]\n"
+          "                       one-off push without a job file\n"
+          "  log JOB.conf [--run N] [--failed] [--json]\n"
+          "                       per-item results of a run\n"
+          "  status JOB.conf      the last run and the items failing now\n"
+          "  explain CODE         what an error code means and how to fix it\n"
+          "\n"
+          "exit codes: 0 success, 1 usage/config, 5 session failure, 23 partial failure,\n"
+          "  24 partial (source files vanished), 30 timeout, 75 job locked by another run\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("rsyncd-lite %s\n", RSL_VERSION);
+        return 0;
+    }
+    for (const rsl_command *c = rsl_commands; c->name; c++)
+        if (strcmp(c->name, cmd) == 0)
+            return c->fn(argc - 1, argv + 1);
+    fprintf(stderr, "rsyncd-lite: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 1;
+}

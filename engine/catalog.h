@@ -1,0 +1,280 @@
+/*
+ * catalog.h - the error catalog: the single source of truth for every error
+ * code rsyncd-lite reports (name, number, class, meaning, remediation), and
+ * struct rsl_err, the out-parameter every fallible call fills.
+ *
+ * Owns: the table (RSL_CATALOG below), lookups by name/number, and the
+ * Markdown rendering that docs/errors.md is generated from.
+ * Must not touch: files, the state db, transports. Pure data + formatting.
+ *
+ * Numbers are stable forever: never renumber, only append. Ranges:
+ *   0        ok
+ *   1xx      usage and config
+ *   2xx      per-item, local side (validation, unreadable, vanished, changed)
+ *   3xx      per-item, remote side (permission, quota, refused name, ...)
+ *   4xx      session (connect, auth, trust, TLS, remote root, safety guards)
+ *   5xx      state db and internal
+ */
+#ifndef RSL_CATALOG_H
+#define RSL_CATALOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* How an error is handled. */
+typedef enum rsl_class {
+    RSL_CLASS_NONE = 0,   /* not an error (RSL_OK) */
+    RSL_CLASS_INFO,       /* an item deliberately skipped; not a failure */
+    RSL_CLASS_TRANSIENT,  /* per-item, retried automatically on the next run */
+    RSL_CLASS_PERSISTENT, /* per-item, needs an operator change; retried with backoff */
+    RSL_CLASS_SESSION     /* the whole run failed */
+} rsl_class;
+
+/*
+ * X(NAME, number, class, meaning, remediation)
+ * Class is the short name: NONE INFO TRANSIENT PERSISTENT SESSION.
+ */
+#define RSL_CATALOG(X)                                                                             \
+    X(OK, 0, NONE, "Success.", "None.")                                                            \
+    /* ---- 1xx usage and config ---- */                                                           \
+    X(USAGE, 101, SESSION, "The command line is not valid.",                                       \
+      "Run `rsyncd-lite --help` or `rsyncd-lite COMMAND --help` and fix the arguments.")           \
+    X(CONFIG_SYNTAX, 102, SESSION,                                                                 \
+      "The job file has a line that is not `key = value` or `[section]`.",                         \
+      "Fix the line named in the message (FILE:LINE). Comments start with `;` or `#`.")            \
+    X(CONFIG_UNKNOWN_KEY, 103, SESSION, "The job file has a key this version does not know.",      \
+      "Check the spelling against job.conf(5); remove keys meant for other tools.")                \
+    X(CONFIG_BAD_VALUE, 104, SESSION, "A job file value is out of range or of the wrong type.",    \
+      "Fix the value named in the message; job.conf(5) lists each key's type, unit and default.")  \
+    X(CONFIG_MISSING_KEY, 105, SESSION, "A required job file key is missing.",                     \
+      "Add the key named in the message (name, source and destination are required).")             \
+    X(CONFIG_UNREADABLE, 106, SESSION, "The job file cannot be read.",                             \
+      "Check the path and that the user running rsyncd-lite may read it.")                         \
+    X(SCHEME_UNSUPPORTED, 107, SESSION, "The destination URL scheme is not supported.",            \
+      "Use file://, sftp://, ftps:// or https:// (plain ftp:// and http:// need allow_insecure = " \
+      "yes).")                                                                                     \
+    X(SECRET_UNREADABLE, 108, SESSION,                                                             \
+      "A secret file (password, passphrase or token) cannot be read or is empty.",                 \
+      "Check the *_file path, its permissions (0600 recommended) and that it is not empty.")       \
+    /* ---- 2xx per-item, local side ---- */                                                       \
+    X(NAME_FORBIDDEN_CHAR, 201, PERSISTENT,                                                        \
+      "The name contains a character the remote forbids ([remote] forbidden_chars).",              \
+      "Rename the item without that character, or adjust forbidden_chars if the remote really "    \
+      "allows it.")                                                                                \
+    X(NAME_CONTROL_CHAR, 202, PERSISTENT,                                                          \
+      "The name contains a control character (for example CR or LF).",                             \
+      "Rename the item; control characters are refused by most servers and are a "                 \
+      "command-injection risk on FTP.")                                                            \
+    X(NAME_INVALID_UTF8, 203, PERSISTENT, "The name is not valid UTF-8.",                          \
+      "Rename the item to valid UTF-8 (for example with `convmv -f latin1 -t utf8`).")             \
+    X(NAME_TOO_LONG, 204, PERSISTENT,                                                              \
+      "A path component is longer than [remote] max_name_length bytes.",                           \
+      "Shorten the file or folder name below the limit the remote server enforces.")               \
+    X(PATH_TOO_LONG, 205, PERSISTENT,                                                              \
+      "The remote path, counted with the temp suffix, is longer than [remote] max_path_length.",   \
+      "Shorten folder or file names; the limit counts the whole path plus temp_suffix.")           \
+    X(FILE_TOO_LARGE, 206, PERSISTENT, "The file is larger than [remote] max_file_size.",          \
+      "Split or compress the file, or raise max_file_size if the remote accepts larger files.")    \
+    X(FILE_EMPTY, 207, PERSISTENT, "The file is empty and [remote] allow_empty_files = no.",       \
+      "Remove the empty file, add content, or set allow_empty_files = yes if the remote accepts "  \
+      "them.")                                                                                     \
+    X(SYMLINK_SKIPPED, 208, INFO, "The item is a symbolic link and follow_symlinks = no.",         \
+      "None if intended. Set follow_symlinks = yes to upload what links inside the source point "  \
+      "to.")                                                                                       \
+    X(SYMLINK_OUTSIDE, 209, INFO,                                                                  \
+      "The symbolic link points outside the source root (or is broken or loops) and is not "       \
+      "followed.",                                                                                 \
+      "Copy the target into the source tree, or fix the link.")                                    \
+    X(SPECIAL_SKIPPED, 210, INFO,                                                                  \
+      "The item is a socket, FIFO or device; only files and directories are synced.",              \
+      "None. Exclude it to silence this notice.")                                                  \
+    X(LOCAL_UNREADABLE, 211, PERSISTENT,                                                           \
+      "The local item cannot be read (permission denied or I/O error).",                           \
+      "Fix the file's permissions or ownership so the user running rsyncd-lite can read it.")      \
+    X(LOCAL_VANISHED, 212, TRANSIENT,                                                              \
+      "The local item was deleted or renamed between the scan and its transfer.",                  \
+      "None. The next run picks up the item under its new name, or deletes it remotely with "      \
+      "delete = yes.")                                                                             \
+    X(LOCAL_CHANGED, 213, TRANSIENT, "The local file changed while it was being uploaded.",        \
+      "None. It is uploaded again on the next run; if it changes constantly, exclude it or sync "  \
+      "a snapshot.")                                                                               \
+    X(RETRY_DEFERRED, 214, INFO,                                                                   \
+      "The item failed with a persistent error and is blocked until its retry interval passes.",   \
+      "Fix the cause, then change the file or run `rsyncd-lite retry JOB.conf` to try it now.")    \
+    X(PARENT_FAILED, 215, TRANSIENT,                                                               \
+      "The item's parent directory could not be created on the remote.",                           \
+      "Fix the parent directory's error (see the log); the item follows automatically.")           \
+    X(TYPE_CHANGED, 216, TRANSIENT, "The item changed type during the run (file <-> directory).",  \
+      "None. The next run handles the new type.")                                                  \
+    /* ---- 3xx per-item, remote side ---- */                                                      \
+    X(REMOTE_PERMISSION, 301, PERSISTENT, "The remote server denied permission for this item.",    \
+      "Give the remote account write permission on the folder (test with a client using the same " \
+      "account).")                                                                                 \
+    X(REMOTE_NAME_REFUSED, 302, PERSISTENT, "The remote server refused the item's name.",          \
+      "Rename the item; add the character to forbidden_chars so it is caught before transfer "     \
+      "next time.")                                                                                \
+    X(REMOTE_NO_SPACE, 303, TRANSIENT,                                                             \
+      "The remote disk is full or the account's quota is exceeded.",                               \
+      "Free space or raise the quota on the remote server.")                                       \
+    X(REMOTE_SIZE_MISMATCH, 304, TRANSIENT,                                                        \
+      "After upload the remote size differs from the local size.",                                 \
+      "None; the file is uploaded again. If it repeats, the server may alter files (ASCII mode, "  \
+      "filters).")                                                                                 \
+    X(REMOTE_IO, 305, TRANSIENT,                                                                   \
+      "The remote server reported an I/O error or the connection dropped during this item.",       \
+      "None; retried on the next run. If it repeats, check the server's logs and network "         \
+      "stability.")                                                                                \
+    X(REMOTE_LOCKED, 306, TRANSIENT, "The remote item is locked or in use.",                       \
+      "None; retried on the next run. If it repeats, release the lock on the server.")             \
+    X(REMOTE_TOO_LARGE, 307, TRANSIENT,                                                            \
+      "The remote server refused the request body as too large.",                                  \
+      "Lower chunk_size, or ask the server administrator to raise the request size limit.")        \
+    X(REMOTE_NOT_FOUND, 308, TRANSIENT, "A remote path the item needs does not exist.",            \
+      "None; retried on the next run. If it repeats, run `rsyncd-lite verify JOB.conf --repair`.") \
+    X(REMOTE_TYPE_CONFLICT, 309, PERSISTENT,                                                       \
+      "The remote has an item of another type (file vs directory) at this path.",                  \
+      "Remove or rename the conflicting remote item.")                                             \
+    X(REMOTE_BUSY, 310, TRANSIENT,                                                                 \
+      "The remote server is busy, throttling, or refused more connections (421, 429, 5xx).",       \
+      "None; retried with backoff. Lower transfers = N if it repeats.")                            \
+    X(REMOTE_RENAME_FAILED, 311, TRANSIENT,                                                        \
+      "The uploaded temp file could not be renamed into place.",                                   \
+      "Check that the account may rename and overwrite files; retried on the next run.")           \
+    X(REMOTE_DELETE_FAILED, 312, TRANSIENT, "A remote item could not be deleted.",                 \
+      "Check delete permission on the remote; retried on the next run.")                           \
+    /* ---- 4xx session ---- */                                                                    \
+    X(DNS_FAILED, 401, SESSION, "The remote host name could not be resolved.",                     \
+      "Check the host name in destination and the machine's DNS settings (`getent hosts HOST`).")  \
+    X(CONNECT_REFUSED, 402, SESSION,                                                               \
+      "The connection to the remote server was refused or unreachable.",                           \
+      "Check host, port and that the server runs; check firewalls and IP allow-lists on the "      \
+      "server side.")                                                                              \
+    X(TIMEOUT, 403, SESSION, "The remote server did not answer within `timeout`.",                 \
+      "Check the network; raise timeout; ask the server administrator about idle or session time " \
+      "limits.")                                                                                   \
+    X(AUTH_FAILED, 404, SESSION, "The remote server rejected the credentials.",                    \
+      "Check username, password_file, identity_file or token_file; check the account is not "      \
+      "locked or IP-restricted.")                                                                  \
+    X(HOSTKEY_UNKNOWN, 405, SESSION,                                                               \
+      "The SSH host key is not in known_hosts and no fingerprint is pinned.",                      \
+      "Verify the fingerprint with the server's administrator, then add the line printed in the "  \
+      "message to known_hosts.")                                                                   \
+    X(HOSTKEY_CHANGED, 406, SESSION,                                                               \
+      "The SSH host key differs from the one in known_hosts or the pinned fingerprint.",           \
+      "Do not proceed until the administrator confirms a key change; then update known_hosts.")    \
+    X(TLS_UNTRUSTED, 407, SESSION,                                                                 \
+      "The server's TLS certificate is not trusted (unknown CA, self-signed, or pin mismatch).",   \
+      "Set ca_file to the CA that signed it, or pin it with pinned_pubkey = sha256//...")          \
+    X(TLS_EXPIRED, 408, SESSION, "The server's TLS certificate has expired or is not yet valid.",  \
+      "Ask the server administrator to renew the certificate; check this machine's clock.")        \
+    X(TLS_NAME_MISMATCH, 409, SESSION,                                                             \
+      "The server's TLS certificate does not match the host name.",                                \
+      "Use the host name the certificate was issued for in destination.")                          \
+    X(TLS_FAILED, 410, SESSION, "The TLS handshake failed.",                                       \
+      "Check that the server speaks TLS on this port (ftps_mode explicit/implicit) and supports "  \
+      "TLS 1.2+.")                                                                                 \
+    X(REMOTE_ROOT_MISSING, 411, SESSION,                                                           \
+      "The destination directory does not exist on the remote or is not a directory.",             \
+      "Create the destination directory on the server, or fix the path in destination.")           \
+    X(PROTOCOL, 412, SESSION, "The remote server answered something the protocol does not allow.", \
+      "Check that destination points at the right kind of server; run `rsyncd-lite check "         \
+      "JOB.conf`.")                                                                                \
+    X(REDIRECT, 413, SESSION, "The HTTP server answered with a redirect, which is not followed.",  \
+      "Use the redirect target named in the message as the destination.")                          \
+    X(METHOD_NOT_ALLOWED, 414, SESSION,                                                            \
+      "The server does not allow a WebDAV method (405): WebDAV is off for this path.",             \
+      "Enable WebDAV (PUT, MKCOL, MOVE, DELETE, PROPFIND) on the server for this path.")           \
+    X(PASSIVE_FAILED, 415, SESSION, "The FTP data connection (passive mode) could not be opened.", \
+      "Open the server's passive port range in firewalls; check the server's pasv_address.")       \
+    X(CONNECTION_LOST, 416, SESSION,                                                               \
+      "The connection to the remote server was lost and could not be re-established.",             \
+      "None; the next run resumes. If it repeats, check the network and the server's session "     \
+      "limits.")                                                                                   \
+    X(SOURCE_MISSING, 420, SESSION, "The source directory does not exist or cannot be read.",      \
+      "Fix source, or mount the file system. Nothing was deleted remotely.")                       \
+    X(SOURCE_EMPTY, 421, SESSION,                                                                  \
+      "The source directory is empty while the manifest lists files: deleting everything was "     \
+      "refused.",                                                                                  \
+      "If the source is really meant to be empty, delete the remote files by hand or remove the "  \
+      "state db.")                                                                                 \
+    X(MAX_DELETE, 422, SESSION,                                                                    \
+      "The run would delete more items than max_delete allows; nothing was deleted.",              \
+      "Check the source is complete; if the deletions are intended, run once with --max-delete "   \
+      "N.")                                                                                        \
+    X(JOB_LOCKED, 423, SESSION, "Another run of this job holds the lock.",                         \
+      "None; the other run is still going. Check `rsyncd-lite status JOB.conf`.")                  \
+    X(ALL_WRITES_FAILED, 424, SESSION, "Every write to the remote failed; the run stopped early.", \
+      "Look at the per-item errors (`rsyncd-lite log JOB.conf --failed`); often disk full or "     \
+      "permissions.")                                                                              \
+    X(INTERRUPTED, 425, SESSION,                                                                   \
+      "The run was interrupted by a signal; the file in flight can resume.",                       \
+      "None; the next run continues where this one stopped.")                                      \
+    X(INSECURE_REFUSED, 426, SESSION, "A plain-text protocol (ftp://, http://) was refused.",      \
+      "Use ftps:// or https://, or set allow_insecure = yes if the risk is accepted.")             \
+    X(SECRET_MISSING, 427, SESSION, "The remote needs credentials and none were configured.",      \
+      "Set identity_file, password_file, token_file or RSYNCD_LITE_PASSWORD as the transport "     \
+      "requires.")                                                                                 \
+    /* ---- 5xx state and internal ---- */                                                         \
+    X(STATE_OPEN, 501, SESSION, "The state database cannot be opened or created.",                 \
+      "Check the state path, its directory's permissions and free disk space.")                    \
+    X(STATE_CORRUPT, 502, SESSION, "The state database is corrupt.",                               \
+      "Move the state db aside; the next run rebuilds it (everything is uploaded again once).")    \
+    X(STATE_IO, 503, SESSION, "Reading or writing the state database failed.",                     \
+      "Check free disk space and the file system holding the state db.")                           \
+    X(STATE_TOO_NEW, 504, SESSION, "The state database was written by a newer rsyncd-lite.",       \
+      "Upgrade rsyncd-lite, or point state to another file.")                                      \
+    X(NO_MEMORY, 598, SESSION, "Out of memory.", "Free memory or lower transfers.")                \
+    X(INTERNAL, 599, SESSION, "An internal error occurred.",                                       \
+      "Please report it with the output of `rsyncd-lite log JOB.conf --json`.")
+
+typedef enum rsl_code {
+#define RSL_X_ENUM(name, num, cls, meaning, fix) RSL_E_##name = num,
+    RSL_CATALOG(RSL_X_ENUM)
+#undef RSL_X_ENUM
+} rsl_code;
+
+#define RSL_OK RSL_E_OK
+
+/* One catalog row. */
+typedef struct rsl_catalog_entry {
+    const char *name; /* stable name without prefix, e.g. "NAME_TOO_LONG" */
+    int number;
+    rsl_class cls;
+    const char *meaning;
+    const char *remediation;
+} rsl_catalog_entry;
+
+/* The error out-parameter: catalog code, native code (errno, libssh2 error,
+ * FTP reply, HTTP status, ...) and a detail message naming the item and rule. */
+typedef struct rsl_err {
+    rsl_code code;
+    long native;
+    char msg[512];
+} rsl_err;
+
+/* Returns the entry for a code, or NULL if the number is not in the catalog. */
+const rsl_catalog_entry *rsl_catalog_get(int number);
+/* Looks up by name ("NAME_TOO_LONG", case-insensitive, "RSL_E_" prefix optional)
+ * or decimal number ("204"). NULL if unknown. */
+const rsl_catalog_entry *rsl_catalog_find(const char *name_or_number);
+/* Number of entries and indexed access, for iteration. */
+size_t rsl_catalog_count(void);
+const rsl_catalog_entry *rsl_catalog_at(size_t i);
+
+const char *rsl_class_name(rsl_class c); /* "transient", "persistent", ... */
+rsl_class rsl_code_class(rsl_code c);
+const char *rsl_code_name(rsl_code c); /* "NAME_TOO_LONG"; "UNKNOWN" if absent */
+
+/* Fills *err (if non-NULL) and returns code. Always returns code, so callers
+ * can write `return rsl_err_set(err, RSL_E_X, errno, "...", ...);`. */
+rsl_code rsl_err_set(rsl_err *err, rsl_code code, long native, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void rsl_err_clear(rsl_err *err);
+
+/* Writes the whole catalog as Markdown (the content of docs/errors.md). */
+void rsl_catalog_markdown(FILE *out);
+/* Writes one entry as human text (the `explain` sub-command). */
+void rsl_catalog_explain(FILE *out, const rsl_catalog_entry *e);
+
+#endif

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Regenerates docs/errors.md from the error catalog (engine/catalog.h).
+# Usage: scripts/gen-docs.sh [BUILD_DIR]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top/build}
+"$build/rsyncd-lite" explain --markdown > "$top/docs/errors.md"
+echo "wrote docs/errors.md"

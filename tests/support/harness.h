@@ -1,0 +1,40 @@
+/*
+ * harness.h - helpers shared by the Criterion tests: temp trees, files, and
+ * running the built binary (RSL_BIN) or a shell command with captured output.
+ * Owns: nothing beyond what each call returns (the caller frees).
+ */
+#ifndef RSL_TEST_HARNESS_H
+#define RSL_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A new empty directory under $TMPDIR (or /tmp); caller frees the string. */
+char *rslt_tmpdir(const char *tag);
+/* Writes content to path (creating parent directories). */
+void rslt_write(const char *path, const char *content);
+/* Writes `size` pseudo-random incompressible bytes derived from seed. */
+void rslt_write_random(const char *path, uint64_t size, unsigned seed);
+/* Reads a whole file; NULL if absent. *len may be NULL. Caller frees. */
+char *rslt_read(const char *path, size_t *len);
+/* Size of a file, or -1 if absent. */
+long long rslt_size(const char *path);
+int rslt_exists(const char *path);
+/* Runs `sh -c cmd` (printf-formatted), capturing stdout and stderr into
+ * malloc'd strings (either pointer may be NULL to discard). Returns the exit
+ * status, or 128+signal. */
+int rslt_sh(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Path of the built binary (RSL_BIN), of the source tree (RSL_SOURCE_DIR) and
+ * of this module's fixture directory (RSL_FIXTURE_DIR). */
+const char *rslt_bin(void);
+const char *rslt_srcdir(void);
+const char *rslt_fixture_dir(void);
+/* Reads KEY=VALUE from $RSL_FIXTURE_DIR/env (written by fixture-setup.sh);
+ * returns a malloc'd value or NULL. */
+char *rslt_fixture_get(const char *key);
+/* rm -rf */
+void rslt_rmrf(const char *path);
+/* Counts non-overlapping occurrences of needle in hay. */
+int rslt_count(const char *hay, const char *needle);
+
+#endif

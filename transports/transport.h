@@ -1,0 +1,188 @@
+/*
+ * transport.h - the transport interface: one const table of function pointers
+ * per protocol (file, sftp, ftps, https), looked up by URL scheme.
+ *
+ * Owns: the interface (rsl_transport_ops), the endpoint (parsed URL), the
+ * options a transport may read (rsl_remote_opts), the data source it pulls
+ * upload bytes from (rsl_source), and the scheme registry.
+ * Must not touch: SQLite, the engine's plan or the terminal. A transport never
+ * prints: it returns a catalog code with a message, and reports warnings
+ * through opts->log.
+ *
+ * Paths given to a transport ("rel") are relative to the remote root, use '/'
+ * separators, never start with '/', never contain "." or ".." components,
+ * and are raw UTF-8 bytes (a transport encodes them for its wire format).
+ * The empty string "" names the remote root itself.
+ *
+ * Threading: one rsl_conn is used by one thread at a time. The engine opens
+ * one connection per worker. Callbacks in rsl_remote_opts may be called from
+ * any worker thread and are thread-safe.
+ */
+#ifndef RSL_TRANSPORT_H
+#define RSL_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../engine/catalog.h"
+
+#define RSL_TRANSPORT_VERSION 1
+
+/* A parsed destination URL. All strings are owned by the endpoint. */
+typedef struct rsl_endpoint {
+    char *scheme; /* lower case: "file", "sftp", "ftps", "ftp", "https", "http" */
+    char *user;   /* percent-decoded user from the URL, or NULL */
+    char *host;   /* NULL or "" for file:// */
+    int port;     /* 0 when the URL names none (use the transport's default) */
+    char *path;   /* percent-decoded absolute remote root; no trailing '/' except "/" */
+} rsl_endpoint;
+
+/* Parses "scheme://[user@]host[:port]/path" (or "file:///path", or a plain
+ * absolute path meaning file://). Returns RSL_OK or RSL_E_CONFIG_BAD_VALUE /
+ * RSL_E_SCHEME_UNSUPPORTED. On success the caller owns *out (rsl_endpoint_free). */
+rsl_code rsl_endpoint_parse(rsl_endpoint *out, const char *url, rsl_err *err);
+void rsl_endpoint_free(rsl_endpoint *ep);
+
+enum { RSL_LOG_DEBUG = 0, RSL_LOG_INFO = 1, RSL_LOG_WARN = 2, RSL_LOG_ERROR = 3 };
+
+/*
+ * Settings a transport may read. Strings are borrowed from the job (valid for
+ * the connection's life); NULL means "not set". A transport ignores what it
+ * does not use. Secrets are never stored here: only the paths of files that
+ * hold them (the transport reads them and wipes its copy after use), plus
+ * `password_env`, the value of RSYNCD_LITE_PASSWORD if it was set.
+ */
+typedef struct rsl_remote_opts {
+    /* auth */
+    const char *username;        /* overrides the URL's user */
+    const char *identity_file;   /* SSH private key */
+    const char *passphrase_file; /* passphrase for identity_file */
+    const char *password_file;   /* SSH/FTP/HTTP password */
+    const char *password_env;    /* value of RSYNCD_LITE_PASSWORD, or NULL */
+    const char *token_file;      /* HTTP bearer token */
+    int use_agent;               /* 1: try ssh-agent (default 1) */
+    /* trust */
+    const char *known_hosts;          /* NULL: ~/.ssh/known_hosts */
+    const char *host_key_fingerprint; /* "SHA256:base64" pin, or NULL */
+    int strict_host_key_checking;     /* 1 (default): verify; 0: warn on every run */
+    const char *ca_file;              /* PEM bundle, or NULL for the system store */
+    const char *pinned_pubkey;        /* "sha256//base64", or NULL */
+    int tls_verify;                   /* 1 (default): verify; 0: warn on every run */
+    int allow_insecure;               /* 1: plain ftp:// and http:// allowed (warns) */
+    int ftps_implicit;                /* 1: implicit TLS (port 990 style) */
+    /* behaviour */
+    uint64_t chunk_size; /* HTTP ranged-PUT chunk size; default 16 MiB */
+    int timeout_sec;     /* connect/idle timeout; 0 means the default, 60 s */
+    const char *temp_suffix;
+
+    /* Warnings and notes for the run log (thread-safe). May be NULL. */
+    void (*log)(void *ud, int level, const char *msg);
+    /* A small persistent key/value cache kept in the state db by the engine,
+     * for facts learnt about a server (e.g. "https:partial-put=no").
+     * cache_get returns 1 and fills buf if the key exists, else 0. May be NULL. */
+    int (*cache_get)(void *ud, const char *key, char *buf, size_t bufsz);
+    void (*cache_set)(void *ud, const char *key, const char *value);
+    void *ud;
+} rsl_remote_opts;
+
+/* What a remote item looks like. */
+typedef struct rsl_rstat {
+    int exists;    /* 0: no such item (the call still returns RSL_OK) */
+    int is_dir;    /* 1: directory */
+    uint64_t size; /* bytes, for files */
+    int64_t mtime; /* seconds since the epoch, or -1 when unknown */
+} rsl_rstat;
+
+/*
+ * The bytes of the local file being uploaded. The transport pulls from it.
+ * read: sequential, from the position the engine set before calling upload
+ *   (the upload offset). Returns >0 bytes, 0 at the end, or -1 with *err set
+ *   (the local file changed or became unreadable, the run was interrupted):
+ *   the transport then stops and returns err->code unchanged.
+ *   read also applies bwlimit and counts the bytes sent.
+ * pread: random access for verification (does not move the position).
+ *   Returns bytes read, or -1 with *err set.
+ */
+typedef struct rsl_source {
+    ssize_t (*read)(struct rsl_source *s, void *buf, size_t n, rsl_err *err);
+    ssize_t (*pread)(struct rsl_source *s, void *buf, size_t n, uint64_t off, rsl_err *err);
+    void *ud;
+} rsl_source;
+
+/* Called by list() for each entry of a directory ("." and ".." excluded).
+ * Return 0 to go on, non-zero to stop (list then returns RSL_OK). */
+typedef int (*rsl_list_cb)(void *ud, const char *name, const rsl_rstat *st);
+
+/* Capability bits (rsl_transport_ops.caps, and caps_of() at run time). */
+#define RSL_CAP_RESUME 0x01        /* resume_offset can return > 0 */
+#define RSL_CAP_ATOMIC_RENAME 0x02 /* finish replaces the final name atomically */
+#define RSL_CAP_SET_MTIME 0x04     /* finish sets the remote mtime */
+#define RSL_CAP_CHECKSUM 0x08      /* server-side checksum available (verify --checksum) */
+
+typedef struct rsl_conn rsl_conn; /* a transport's private connection state */
+
+/*
+ * Every function returns RSL_OK or a catalog code, with err filled on error.
+ * Per-item failures return per-item codes (2xx/3xx). When the connection is
+ * unusable (dropped, timed out) the call returns a SESSION-class code such as
+ * RSL_E_CONNECTION_LOST or RSL_E_TIMEOUT; the engine then disconnects,
+ * reconnects and retries the item (resuming), within limits.
+ */
+typedef struct rsl_transport_ops {
+    int version;      /* RSL_TRANSPORT_VERSION */
+    const char *name; /* "file", "sftp", "ftps", "https" */
+    int default_port; /* 0 for file */
+    unsigned caps;    /* capabilities this transport can have */
+
+    /* Connects, authenticates, verifies trust, and checks that the remote root
+     * exists and is a directory (RSL_E_REMOTE_ROOT_MISSING otherwise). The root
+     * is never created. On RSL_OK the caller owns *out (disconnect). */
+    rsl_code (*connect)(rsl_conn **out, const rsl_endpoint *ep, const rsl_remote_opts *opts,
+                        rsl_err *err);
+    /* Closes and frees. NULL-safe. */
+    void (*disconnect)(rsl_conn *c);
+    /* Capabilities of this connection (a server may lack one). */
+    unsigned (*caps_of)(rsl_conn *c);
+    /* One human line per negotiated fact, for `check` and the run log
+     * (e.g. "partial PUT unsupported: whole-file PUT to the temp name").
+     * Writes a NUL-terminated string into buf. */
+    void (*describe)(rsl_conn *c, char *buf, size_t bufsz);
+
+    /* Stats rel. A missing item is RSL_OK with st->exists = 0. */
+    rsl_code (*stat)(rsl_conn *c, const char *rel, rsl_rstat *st, rsl_err *err);
+    /* Creates directory rel (its parent exists: the engine creates parents
+     * first). Already existing as a directory is RSL_OK; existing as a file is
+     * RSL_E_REMOTE_TYPE_CONFLICT. Implementations cache created directories. */
+    rsl_code (*mkdir)(rsl_conn *c, const char *rel, rsl_err *err);
+
+    /* How many bytes of the temp file tmp_rel can be kept for a resumed upload
+     * of a `total`-byte file: 0 when absent or larger than total; otherwise its
+     * size, possibly rounded down (to a chunk boundary) or lowered after checking
+     * its tail against src->pread. */
+    rsl_code (*resume_offset)(rsl_conn *c, const char *tmp_rel, uint64_t total, rsl_source *src,
+                              uint64_t *have, rsl_err *err);
+    /* Writes bytes [offset, total) pulled from src into tmp_rel. offset 0 creates
+     * or truncates tmp_rel; offset > 0 continues a temp file whose first
+     * `offset` bytes are kept (offset is a value resume_offset returned).
+     * Returns when all bytes are on the remote (acknowledged). */
+    rsl_code (*upload)(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint64_t total,
+                       rsl_source *src, rsl_err *err);
+    /* Checks that tmp_rel has exactly `size` bytes (RSL_E_REMOTE_SIZE_MISMATCH
+     * otherwise), moves it to final_rel replacing what is there (atomically when
+     * caps has RSL_CAP_ATOMIC_RENAME), then sets the mtime when supported
+     * (mtime < 0: leave it). */
+    rsl_code (*finish)(rsl_conn *c, const char *tmp_rel, const char *final_rel, uint64_t size,
+                       int64_t mtime, rsl_err *err);
+    /* Removes a file (is_dir = 0) or an empty directory (is_dir = 1). Already
+     * absent is RSL_OK. */
+    rsl_code (*remove)(rsl_conn *c, const char *rel, int is_dir, rsl_err *err);
+    /* Lists directory rel ("" = root), calling cb per entry. */
+    rsl_code (*list)(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud, rsl_err *err);
+} rsl_transport_ops;
+
+/* Finds the transport for a scheme ("ftp" maps to the ftps transport, "http"
+ * to https; they then refuse to run unless allow_insecure is set). NULL if none. */
+const rsl_transport_ops *rsl_transport_find(const char *scheme);
+
+#endif
