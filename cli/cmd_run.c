@@ -214,6 +214,8 @@ static int run_or_retry(int argc, char **argv, int retry)
     const char *conf = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            if (retry) /* issue 6: every sub-command's --help names it */
+                fputs("usage: rsyncd-lite retry JOB.conf [options]: run --only-failed\n", stdout);
             fputs(run_usage, stdout);
             return 0;
         }
