@@ -348,7 +348,8 @@ static void load_dir(dctx *d, time_t now)
             nn++;
     }
     closedir(dir);
-    qsort(names, nn, sizeof(*names), cmp_str);
+    if (nn > 1)
+        qsort(names, nn, sizeof(*names), cmp_str);
     for (size_t i = 0; i < d->n; i++)
         d->jobs[i]->removed = 1;
     for (size_t k = 0; k < nn; k++) {
@@ -517,12 +518,21 @@ static long backoff(const dctx *d, int fails)
 
 static void on_exit_status(dctx *d, djob *j, int status)
 {
-    /* the pipes may still hold the run's last lines */
+    /* the pipes may still hold the run's last lines: read what is there (a
+     * process the run left behind could keep them open: do not wait for it) */
     for (int k = 0; k < 2; k++) {
         if (j->fd[k] < 0)
             continue;
-        fcntl(j->fd[k], F_SETFL, 0);
         relay(d, j, k);
+        if (j->fd[k] >= 0) {
+            if (j->blen[k] > 0) {
+                j->buf[k][j->blen[k]] = '\0';
+                dlog(d, k == 0 ? L_INFO : L_WARN, j, "%s", j->buf[k]);
+                j->blen[k] = 0;
+            }
+            close(j->fd[k]);
+            j->fd[k] = -1;
+        }
     }
     d->running--;
     j->pid = 0;
@@ -623,7 +633,8 @@ static int launch_due(dctx *d)
         else if ((j->next - now) * 1000 < wait_ms)
             wait_ms = (long)(j->next - now) * 1000;
     }
-    qsort(due, nd, sizeof(*due), by_next);
+    if (nd > 1)
+        qsort(due, nd, sizeof(*due), by_next);
     for (size_t i = 0; i < nd && d->running < d->max_parallel; i++)
         spawn(d, due[i]);
     /* what is left waits for a slot: SIGCHLD wakes us */

@@ -205,7 +205,8 @@ int rsl_cmd_status(int argc, char **argv)
             n++;
     }
     closedir(dir);
-    qsort(names, n, sizeof(*names), cmp_str);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_str);
     int code = 0;
     if (n == 0)
         fprintf(stderr, "rsyncd-lite status: no *.conf job files in %s\n", target);

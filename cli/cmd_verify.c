@@ -258,9 +258,12 @@ int rsl_cmd_verify(int argc, char **argv)
         goto fail;
     unsigned caps = ops->caps_of(conn);
     int cmp_mtime = (caps & RSL_CAP_SET_MTIME) != 0;
-    qsort(man.v, man.n, sizeof(*man.v), by_path);
-    qsort(remote.v, remote.n, sizeof(*remote.v), by_path);
-    qsort(temps.v, temps.n, sizeof(*temps.v), by_path);
+    if (man.n > 1)
+        qsort(man.v, man.n, sizeof(*man.v), by_path);
+    if (remote.n > 1)
+        qsort(remote.v, remote.n, sizeof(*remote.v), by_path);
+    if (temps.n > 1)
+        qsort(temps.v, temps.n, sizeof(*temps.v), by_path);
 
     if (!u.json) {
         printf("verify %s: ", job.name);
