@@ -39,6 +39,8 @@ rsl_action rsl_plan_decide(int local_type, uint64_t size, int64_t mtime_ns,
         return local_type == RSL_TYPE_DIR ? RSL_ACT_MKDIR : RSL_ACT_CREATE;
     if (m->type != local_type)
         return RSL_ACT_REPLACE;
+    if (m->pending) /* maybe on the remote, never known to be in sync */
+        return local_type == RSL_TYPE_DIR ? RSL_ACT_MKDIR : RSL_ACT_CREATE;
     if (local_type == RSL_TYPE_DIR)
         return RSL_ACT_NONE;
     if (m->size == size && m->mtime_ns == mtime_ns)
@@ -112,6 +114,7 @@ typedef struct merger {
     unsigned char *m_skey;
     size_t m_skey_len, m_skey_cap;
     int m_type;
+    int m_pending;
     uint64_t m_size;
     int64_t m_mtime;
     /* a directory replaced by a file: its remote subtree goes */
@@ -148,6 +151,7 @@ static int m_next(merger *m)
     m->m_skey_len = row.skey_len;
     m->m_path = strdup(row.path);
     m->m_type = row.type;
+    m->m_pending = row.pending;
     m->m_size = row.size;
     m->m_mtime = row.mtime_ns;
     if (m->m_path == NULL) {
@@ -319,8 +323,11 @@ static int scan_cb(void *ud, const rsl_entry *e)
     if (advance_to(m, m->ekey, kl) < 0)
         return -1;
     int match = m->have_m && rsl_state_skey_cmp(m->m_skey, m->m_skey_len, m->ekey, kl) == 0;
-    rsl_manifest_row mr = {
-        .path = m->m_path, .type = m->m_type, .size = m->m_size, .mtime_ns = m->m_mtime};
+    rsl_manifest_row mr = {.path = m->m_path,
+                           .type = m->m_type,
+                           .size = m->m_size,
+                           .mtime_ns = m->m_mtime,
+                           .pending = m->m_pending};
     int r = 0;
     switch (e->kind) {
     case RSL_ENT_EXCLUDED:

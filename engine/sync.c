@@ -878,6 +878,26 @@ static int delete_item(sync_ctx *c, rsl_conn **conn, const rsl_item *d, const ch
     return 0;
 }
 
+/* Write-ahead: before any remote change, every item this run may create is
+ * recorded as a pending manifest row, in one transaction. If the process dies
+ * after the remote change but before its result is recorded, the next run
+ * still knows the item may exist remotely (and deletes it if it is gone
+ * locally) instead of leaving an orphan. Replacements keep their old row until
+ * the old remote item is removed (phase_dirs writes the pending row then). */
+static rsl_code register_pending(sync_ctx *c, rsl_err *err)
+{
+    rsl_code rc = RSL_OK;
+    for (size_t i = 0; i < c->plan.items.n && rc == RSL_OK; i++) {
+        const rsl_item *it = &c->plan.items.v[i];
+        if (it->action != RSL_ACT_CREATE && it->action != RSL_ACT_MKDIR)
+            continue;
+        db_write_begin(c);
+        rc = rsl_state_manifest_put_pending(c->st, it->path, it->type, c->run_id, err);
+    }
+    db_commit(c);
+    return rc;
+}
+
 /* Directories (parents first) and type replacements, before any file. */
 static void phase_dirs(sync_ctx *c, rsl_conn **conn)
 {
@@ -910,9 +930,11 @@ static void phase_dirs(sync_ctx *c, rsl_conn **conn)
             }
             rc = main_op(c, conn, it->old_type == RSL_TYPE_DIR ? 2 : 1, it->path, &e);
             if (rc == RSL_OK) {
+                /* the old item is gone; the new one may appear: pending */
                 db_write_begin(c);
                 rsl_err e2;
-                rsl_state_manifest_del(c->st, it->path, &e2);
+                rsl_state_manifest_put_pending(c->st, it->path, it->type, c->run_id, &e2);
+                db_commit(c);
             }
         }
         if (rc == RSL_OK && it->type == RSL_TYPE_DIR)
@@ -1124,6 +1146,8 @@ int rsl_sync_run(const rsl_job *job, const rsl_run_opts *o, rsl_run_record *out,
         c->plan.items.n > 0 || (job->delete_ && c->plan.deletes.n > 0) || c->plan.stale_temps.n > 0;
     if (work) {
         if ((rc = c->ops->connect(&conn, &c->ep, &c->ropts, err)) != RSL_OK)
+            goto fail_run;
+        if ((rc = register_pending(c, err)) != RSL_OK)
             goto fail_run;
         phase_dirs(c, &conn);
         if (!c->session_failed && c->n_files > 0) {

@@ -96,7 +96,12 @@ static long long summary_num(const char *out, const char *key)
 
 static int trees_equal(env *e)
 {
-    return rslt_sh(NULL, NULL, "diff -r --no-dereference '%s' '%s'", e->src, e->dst) == 0;
+    char *out = NULL;
+    int rc = rslt_sh(&out, NULL, "diff -r --no-dereference '%s' '%s'", e->src, e->dst);
+    if (rc != 0)
+        fprintf(stderr, "trees differ:\n%s", out);
+    free(out);
+    return rc == 0;
 }
 
 static int integrity_ok(env *e)

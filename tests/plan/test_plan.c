@@ -40,3 +40,12 @@ Test(plan, deferral_only_for_unchanged_persistent_before_retry_time)
     cr_assert_not(rsl_plan_is_deferred(&f, 7, 3, 4000));
     cr_assert_not(rsl_plan_is_deferred(NULL, 7, 3, 4000));
 }
+
+Test(plan, pending_rows_are_never_in_sync)
+{
+    rsl_manifest_row p = {.type = RSL_TYPE_FILE, .size = 0, .mtime_ns = -1, .pending = 1};
+    rsl_manifest_row pd = {.type = RSL_TYPE_DIR, .pending = 1};
+    cr_assert_eq(rsl_plan_decide(RSL_TYPE_FILE, 0, -1, &p), RSL_ACT_CREATE);
+    cr_assert_eq(rsl_plan_decide(RSL_TYPE_DIR, 0, 0, &pd), RSL_ACT_MKDIR);
+    cr_assert_eq(rsl_plan_decide(RSL_TYPE_DIR, 0, 0, &p), RSL_ACT_REPLACE);
+}

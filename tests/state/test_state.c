@@ -182,3 +182,34 @@ Test(state, readonly_open_of_missing_db_creates_nothing)
     rslt_rmrf(d);
     free(d);
 }
+
+Test(state, migrates_a_version_1_db_in_place)
+{
+    char *d = rslt_tmpdir("state");
+    char *p = db_path(d);
+    rsl_state *st;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_put(st, "kept.txt", RSL_TYPE_FILE, 5, 9, 1, &e), RSL_OK);
+    rsl_state_close(st);
+    /* turn it back into what version 1 wrote */
+    sqlite3 *db;
+    sqlite3_open(p, &db);
+    cr_assert_eq(sqlite3_exec(db,
+                              "ALTER TABLE manifest DROP COLUMN pending; PRAGMA user_version = 1;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK, "%s", e.msg);
+    rsl_manifest_row r;
+    cr_assert_eq(rsl_state_manifest_get(st, "kept.txt", &r), 1, "data lost in migration");
+    cr_assert_eq(r.size, 5);
+    cr_assert_eq(r.pending, 0);
+    cr_assert_eq(rsl_state_manifest_put_pending(st, "p.txt", RSL_TYPE_FILE, 2, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_get(st, "p.txt", &r), 1);
+    cr_assert_eq(r.pending, 1);
+    rsl_state_close(st);
+    free(p);
+    rslt_rmrf(d);
+    free(d);
+}
