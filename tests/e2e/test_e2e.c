@@ -756,3 +756,36 @@ Test(e2e, json_summary_is_the_last_line)
     free(out);
     env_free(&e);
 }
+
+/* SIGTERM: stop, keep the resume record, record the run as interrupted. */
+Test(e2e, sigterm_interrupts_cleanly_and_the_next_run_resumes, .timeout = 60)
+{
+    env e;
+    env_new(&e, "term", "bwlimit = 2M", NULL);
+    char *big = path_in(e.src, "big.bin");
+    const long long total = 6ll << 20;
+    rslt_write_random(big, (uint64_t)total, 11);
+    char *tmp = path_in(e.dst, "big.bin.rsl-part");
+    pid_t pid = run_bg(&e, "run job.conf --json");
+    cr_assert_geq(wait_size(tmp, 1ll << 20, 20000), 1ll << 20);
+    kill(pid, SIGTERM);
+    cr_assert(wait_pid_exit(pid, 5000), "did not stop within 5 s of SIGTERM");
+    char *bo = path_in(e.dir, "bg.out");
+    char *out = rslt_read(bo, NULL);
+    cr_assert(strstr(out, "\"outcome\":\"interrupted\",\"exit_code\":20") != NULL, "%s", out);
+    cr_assert(strstr(out, "\"code\":\"INTERRUPTED\"") != NULL, "%s", out);
+    free(out);
+    long long partial = rslt_size(tmp);
+    cr_assert_gt(partial, 0);
+    write_conf(&e, NULL, NULL);
+    cr_assert_eq(run(&e, &out, NULL, "run job.conf --json"), 0, "%s", out);
+    cr_assert_leq(summary_num(out, "transferred_bytes"), total - partial);
+    free(out);
+    char *fin = path_in(e.dst, "big.bin");
+    cr_assert_eq(rslt_sh(NULL, NULL, "cmp '%s' '%s'", big, fin), 0);
+    free(fin);
+    free(bo);
+    free(big);
+    free(tmp);
+    env_free(&e);
+}
