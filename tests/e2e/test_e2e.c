@@ -789,3 +789,29 @@ Test(e2e, sigterm_interrupts_cleanly_and_the_next_run_resumes, .timeout = 60)
     free(tmp);
     env_free(&e);
 }
+
+/* Every write refused: per-item errors first, then the run stops as a session error. */
+Test(e2e, every_write_refused_stops_early_as_session_error)
+{
+    if (geteuid() != 0 && access("/", W_OK) == 0)
+        cr_skip_test("needs a user that cannot write the remote");
+    env e;
+    env_new(&e, "refused", "transfers = 1", NULL);
+    for (int i = 0; i < 20; i++) {
+        char n[64];
+        snprintf(n, sizeof(n), "f%02d.txt", i);
+        put(&e, n, "x");
+    }
+    fix_owner(&e);
+    chmod(e.dst, 0555);
+    char *out = NULL, *err = NULL;
+    int rc = run(&e, &out, &err, "run job.conf --json");
+    cr_assert_eq(rc, 5, "%s %s", out, err);
+    cr_assert(strstr(out, "\"code\":\"ALL_WRITES_FAILED\"") != NULL, "%s", out);
+    cr_assert_eq(rslt_count(out, "\"code\":\"REMOTE_PERMISSION\""), 8, "%s", out);
+    cr_assert(strstr(err, "fix: Look at the per-item errors") != NULL, "%s", err);
+    free(out);
+    free(err);
+    chmod(e.dst, 0755);
+    env_free(&e);
+}
