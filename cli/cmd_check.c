@@ -202,7 +202,7 @@ int rsl_cmd_check(int argc, char **argv)
     const rsl_transport_ops *ops = NULL;
     struct addrinfo *ai = NULL;
     int code = 0;
-    char d[1024];
+    char d[9000];
     static const char *const later[] = {"DNS",
                                         "TCP connect",
                                         "trust (TLS certificate / SSH host key)",
@@ -352,7 +352,7 @@ int rsl_cmd_check(int argc, char **argv)
 
     /* 8-9. writable + rename: a probe file through upload + finish, then removed */
     {
-        char final[128], tmp[256];
+        char final[128], tmp[4096];
         snprintf(final, sizeof(final), ".rsyncd-lite-check-%ld", (long)getpid());
         snprintf(tmp, sizeof(tmp), "%s%s", final, job.temp_suffix);
         static const char probe[] = "rsyncd-lite check probe: safe to delete\n";

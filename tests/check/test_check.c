@@ -109,6 +109,31 @@ Test(check, read_only_remote_root_fails_writable)
     free(f.d);
 }
 
+Test(check, unwritable_remote_root_fails_writable)
+{
+    /* Works as root too: a temp suffix so long that no file can be created
+     * under it (ENAMETOOLONG) stands for a root we cannot write. */
+    fx f = setup("dst");
+    char suffix[301];
+    memset(suffix, 'x', 300);
+    suffix[300] = '\0';
+    FILE *c = fopen(f.conf, "a");
+    fprintf(c, "[remote]\ntemp_suffix = .%s\n", suffix);
+    fclose(c);
+    char *out = NULL;
+    int rc = rslt_sh(&out, NULL, "%s check %s", rslt_bin(), f.conf);
+    cr_assert_eq(rc, 5, "%s", out);
+    cr_assert(strstr(out, "[PASS] remote root exists") != NULL, "%s", out);
+    cr_assert(strstr(out, "[FAIL] remote root writable") != NULL, "%s", out);
+    cr_assert(strstr(out, "       fix: ") != NULL, "%s", out);
+    cr_assert(strstr(out, "[SKIP] rename supported: needs the failed step above") != NULL, "%s",
+              out);
+    cr_assert_eq(entries(f.dst), 0, "nothing left behind");
+    free(out);
+    rslt_rmrf(f.d);
+    free(f.d);
+}
+
 Test(check, unreadable_source_and_broken_config)
 {
     fx f = setup("dst");
