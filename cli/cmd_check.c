@@ -13,14 +13,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -28,6 +25,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/netcheck.h"
 #include "cli/output.h"
 #include "engine/sync.h"
 
@@ -117,45 +115,6 @@ static void log_note(void *ud, int level, const char *msg)
     (void)ud;
     if (level >= RSL_LOG_WARN)
         fprintf(stderr, "rsyncd-lite check: warning: %s\n", msg);
-}
-
-/* TCP connect to one of the addresses within timeout_sec. */
-static int tcp_probe(struct addrinfo *ai, int timeout_sec, char *detail, size_t n)
-{
-    int last = 0;
-    for (struct addrinfo *a = ai; a; a = a->ai_next) {
-        char host[128] = "?", serv[16] = "?";
-        getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof(host), serv, sizeof(serv),
-                    NI_NUMERICHOST | NI_NUMERICSERV);
-        int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-            continue;
-        int rc = connect(fd, a->ai_addr, a->ai_addrlen);
-        if (rc != 0 && errno == EINPROGRESS) {
-            struct pollfd pf = {.fd = fd, .events = POLLOUT};
-            rc = poll(&pf, 1, timeout_sec * 1000);
-            if (rc == 0) {
-                last = ETIMEDOUT;
-                snprintf(detail, n, "%s port %s: no answer within %d s", host, serv, timeout_sec);
-                close(fd);
-                continue;
-            }
-            int soerr = 0;
-            socklen_t sl = sizeof(soerr);
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-            rc = soerr ? -1 : 0;
-            errno = soerr;
-        }
-        if (rc == 0) {
-            snprintf(detail, n, "connected to %s port %s", host, serv);
-            close(fd);
-            return 0;
-        }
-        last = errno;
-        snprintf(detail, n, "%s port %s: %s", host, serv, strerror(errno));
-        close(fd);
-    }
-    return last ? last : -1;
 }
 
 static const char check_usage[] =
@@ -267,22 +226,14 @@ int rsl_cmd_check(int argc, char **argv)
         step(&u, ST_SKIP, "DNS", "file:// destination: no host", NULL);
         step(&u, ST_SKIP, "TCP connect", "file:// destination: no network", NULL);
     } else {
-        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-        char serv[16];
-        snprintf(serv, sizeof(serv), "%d", port);
-        int g = getaddrinfo(ep.host, serv, &hints, &ai);
-        if (g != 0) {
-            snprintf(d, sizeof(d), "%s: %s", ep.host, gai_strerror(g));
+        if (rsl_netcheck_resolve(ep.host, port, &ai, d, sizeof(d)) != 0) {
             step(&u, ST_FAIL, "DNS", d, fix_of(RSL_E_DNS_FAILED));
             next_skip = 1;
             goto rest;
         }
-        char first[128] = "?";
-        getnameinfo(ai->ai_addr, ai->ai_addrlen, first, sizeof(first), NULL, 0, NI_NUMERICHOST);
-        snprintf(d, sizeof(d), "%s -> %s", ep.host, first);
         step(&u, ST_PASS, "DNS", d, NULL);
         int t = job.timeout_sec > 0 && job.timeout_sec < 15 ? job.timeout_sec : 15;
-        int e = tcp_probe(ai, t, d, sizeof(d));
+        int e = rsl_netcheck_tcp(ai, t, d, sizeof(d));
         if (e != 0) {
             step(&u, ST_FAIL, "TCP connect", d,
                  fix_of(e == ETIMEDOUT ? RSL_E_TIMEOUT : RSL_E_CONNECT_REFUSED));
