@@ -52,6 +52,7 @@ typedef struct djob {
     int valid;      /* parsed, scheduled */
     int removed;    /* the file is gone: dropped once its run ends */
     char name[128]; /* the job's name, for the log */
+    char *state;    /* the job's state db path */
     rsl_schedule sched;
     time_t next;      /* next launch */
     int fails;        /* consecutive transient failures */
@@ -252,6 +253,7 @@ static void job_free(djob *j)
             close(j->fd[i]);
     free(j->file);
     free(j->path);
+    free(j->state);
     free(j);
 }
 
@@ -281,6 +283,8 @@ static void job_configure(dctx *d, djob *j, time_t now)
         goto done;
     }
     snprintf(j->name, sizeof(j->name), "%s", job.name);
+    free(j->state);
+    j->state = strdup(job.state_path);
     if (job.schedule == NULL || job.schedule[0] == '\0') {
         dlog(d, L_INFO, j,
              "%s has no schedule: ignored by the daemon (run it from cron or a timer)", j->file);
@@ -298,7 +302,18 @@ static void job_configure(dctx *d, djob *j, time_t now)
         if (j->next < now)
             j->next = now;
     } else {
-        j->next = rsl_schedule_next(&j->sched, now);
+        /* a run missed while the daemon was down (or the machine off) is
+         * made up once, at once, like systemd's Persistent=true */
+        time_t last = last_start(&job);
+        time_t missed = last > 0 ? rsl_schedule_next(&j->sched, last) : -1;
+        if (missed > 0 && missed <= now) {
+            char t[64];
+            fmt_time(t, sizeof(t), missed);
+            dlog(d, L_INFO, j, "missed its run of %s: running it now", t);
+            j->next = now;
+        } else {
+            j->next = rsl_schedule_next(&j->sched, now);
+        }
         if (j->next < 0) {
             dlog(d, L_ERROR, j, "%s: schedule '%s' never fires; job skipped", j->file,
                  job.schedule);
@@ -406,8 +421,16 @@ static void load_dir(dctx *d, time_t now)
     }
     d->n = w;
     int valid = 0;
-    for (size_t i = 0; i < d->n; i++)
-        valid += d->jobs[i]->valid && !d->jobs[i]->removed;
+    for (size_t i = 0; i < d->n; i++) {
+        djob *a = d->jobs[i];
+        valid += a->valid && !a->removed;
+        for (size_t k = 0; k < i && a->valid && a->state; k++)
+            if (d->jobs[k]->valid && d->jobs[k]->state && strcmp(a->state, d->jobs[k]->state) == 0)
+                dlog(d, L_WARN, a,
+                     "%s uses the same state db as %s (%s): they lock each other out; give each "
+                     "job its own `state`",
+                     a->file, d->jobs[k]->file, a->state);
+    }
     dlog(d, L_INFO, NULL, "%d scheduled job(s) in %s", valid, d->dir);
 }
 

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "state/state.h"
 #include "tests/support/harness.h"
 
@@ -331,6 +333,59 @@ Test(daemon, max_parallel_jobs_bounds_concurrency)
         l = nl ? nl + 1 : NULL;
     }
     cr_assert_eq(peak, 1, "peak concurrency %d with --max-parallel-jobs 1", peak);
+    free(log);
+    rslt_rmrf(d);
+    free(d);
+}
+
+/* Moves every recorded run of a state db `days` into the past. */
+static void age_runs(const char *state, int days)
+{
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(state, &db), SQLITE_OK);
+    char sql[128];
+    snprintf(sql, sizeof(sql),
+             "UPDATE runs SET started_ms = started_ms - %lld, ended_ms = "
+             "ended_ms - %lld;",
+             (long long)days * 86400000LL, (long long)days * 86400000LL);
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+Test(daemon, missed_cron_run_is_made_up_and_shared_state_is_flagged)
+{
+    char *d = rslt_tmpdir("daemon-missed");
+    char jobs[4096], src[4096], dst[4096], sy[4096], sf[4096], p[8300], logpath[4096];
+    snprintf(jobs, sizeof(jobs), "%s/jobs", d);
+    snprintf(src, sizeof(src), "%s/src", d);
+    snprintf(dst, sizeof(dst), "%s/dst", d);
+    snprintf(sy, sizeof(sy), "%s/y.db", d);
+    snprintf(sf, sizeof(sf), "%s/fresh.db", d);
+    snprintf(logpath, sizeof(logpath), "%s/daemon.log", d);
+    snprintf(p, sizeof(p), "%s/f.txt", src);
+    rslt_write(p, "f");
+    cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p %s %s", jobs, dst), 0);
+    /* yearly, on the 1st of January at 00:00 */
+    write_job(jobs, "y.conf", "y", src, dst, sy, "schedule = 0 0 1 1 *\n");
+    write_job(jobs, "fresh.conf", "fresh", src, dst, sf, "schedule = @yearly\n");
+    snprintf(p, sizeof(p), "%s/y.conf", jobs);
+    cr_assert_eq(rslt_sh(NULL, NULL, "%s run %s", rslt_bin(), p), 0);
+    age_runs(sy, 400); /* its last run is 400 days old: it missed a 1st of January */
+    write_job(jobs, "dup.conf", "dup", src, dst, sy, "schedule = every 1h\n");
+
+    pid_t pid = start_daemon(jobs, logpath, "1");
+    WAIT_FOR(runs_of(sy) >= 2, 10, "the missed run of y to be made up");
+    WAIT_FOR(log_has(logpath, "] finished: "), 10, "a run to finish");
+    usleep(300000);
+    stop(pid);
+    char *log = rslt_read(logpath, NULL);
+    cr_assert(strstr(log, "[y#0] missed its run of ") != NULL, "%s", log);
+    cr_assert(strstr(log, "dup.conf uses the same state db as") != NULL ||
+                  strstr(log, "y.conf uses the same state db as") != NULL,
+              "%s", log);
+    /* a job that never ran waits for its first 1st of January */
+    cr_assert_eq(runs_of(sf), 0, "%s", log);
+    cr_assert(strstr(log, "[fresh#1] started") == NULL, "%s", log);
     free(log);
     rslt_rmrf(d);
     free(d);
