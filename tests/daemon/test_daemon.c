@@ -390,3 +390,26 @@ Test(daemon, missed_cron_run_is_made_up_and_shared_state_is_flagged)
     rslt_rmrf(d);
     free(d);
 }
+
+Test(daemon, sighup_reopens_the_log_file_for_logrotate)
+{
+    char *d = rslt_tmpdir("daemon-log");
+    char jobs[4096], logpath[4096], rotated[8300];
+    snprintf(jobs, sizeof(jobs), "%s/jobs", d);
+    snprintf(logpath, sizeof(logpath), "%s/daemon.log", d);
+    snprintf(rotated, sizeof(rotated), "%s.1", logpath);
+    cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p %s", jobs), 0);
+    pid_t pid = start_daemon(jobs, logpath, NULL);
+    WAIT_FOR(log_has(logpath, "0 scheduled job(s)"), 10, "the daemon to start");
+    cr_assert_eq(rename(logpath, rotated), 0);
+    cr_assert_eq(kill(pid, SIGHUP), 0);
+    WAIT_FOR(log_has(logpath, "0 scheduled job(s)"), 10, "a new log file after SIGHUP");
+    cr_assert(log_has(rotated, "SIGHUP: reloading"));
+    kill(pid, SIGTERM);
+    int st = wait_exit(pid, 10);
+    cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    cr_assert(log_has(logpath, "[daemon] stopped"));
+    cr_assert(!log_has(rotated, "[daemon] stopped"));
+    rslt_rmrf(d);
+    free(d);
+}
