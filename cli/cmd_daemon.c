@@ -222,9 +222,12 @@ static int load_daemon_conf(dctx *d)
             bad = (secs = rsl_config_parse_duration(v)) < 1 || (d->retry_min = secs) < 0;
         else if (strcmp(k, "retry_max") == 0)
             bad = (secs = rsl_config_parse_duration(v)) < 1 || (d->retry_max = secs) < 0;
-        else if (strcmp(k, "log_file") == 0 && d->log_path == NULL && *v)
-            d->log_path = strncpy(d->log_path_buf, v, sizeof(d->log_path_buf) - 1);
-        else if (strcmp(k, "log_file") != 0) {
+        else if (strcmp(k, "log_file") == 0 && d->log_path == NULL && *v) {
+            /* relative to JOBDIR, like a job file's paths */
+            snprintf(d->log_path_buf, sizeof(d->log_path_buf), "%s%s%s", v[0] == '/' ? "" : d->dir,
+                     v[0] == '/' ? "" : "/", v);
+            d->log_path = d->log_path_buf;
+        } else if (strcmp(k, "log_file") != 0) {
             fprintf(stderr,
                     "%s:%d: %s: unknown key (known: max_parallel_jobs, log_file, "
                     "stop_timeout, retry_min, retry_max)\n",
