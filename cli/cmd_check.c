@@ -257,8 +257,15 @@ int rsl_cmd_check(int argc, char **argv)
             next_skip = 3;
             goto rest;
         }
+        if (rc != RSL_OK && rc != RSL_E_REMOTE_ROOT_MISSING && rc != RSL_E_AUTH_FAILED &&
+            rc != RSL_E_SECRET_MISSING && rc != RSL_E_SECRET_UNREADABLE) {
+            /* the protocol handshake itself failed (timeout, refused, protocol) */
+            step_err(&u, "connect (protocol handshake)", &err);
+            next_skip = 2;
+            goto rest;
+        }
         if (rc != RSL_OK && rc != RSL_E_REMOTE_ROOT_MISSING) {
-            /* auth, secrets, or a failure we cannot place more precisely */
+            /* credentials */
             step(&u, is_file ? ST_SKIP : ST_PASS, later[2],
                  is_file ? "file:// destination" : "no trust error before authentication", NULL);
             step_err(&u, later[3], &err);
