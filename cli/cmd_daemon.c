@@ -77,6 +77,7 @@ typedef struct dctx {
     djob **jobs;
     size_t n;
     int running;
+    int stopping; /* SIGTERM received: no more launches or retries */
     int sfd;
     sigset_t oldmask;
 } dctx;
@@ -588,6 +589,10 @@ static void on_exit_status(dctx *d, djob *j, int status)
         dlog(d, L_INFO, j, "finished: %s in %.1f s; job file removed: dropped", what, secs);
         return;
     }
+    if (d->stopping) {
+        dlog(d, L_INFO, j, "finished: %s in %.1f s (daemon stopping)", what, secs);
+        return;
+    }
     char t[64];
     if (transient) {
         j->fails++;
@@ -730,6 +735,7 @@ static void open_log(dctx *d)
 
 static void shutdown_children(dctx *d, int sig)
 {
+    d->stopping = 1;
     dlog(d, L_INFO, NULL, "%s: stopping; %d run(s) in progress", strsignal(sig), d->running);
     for (size_t i = 0; i < d->n; i++)
         if (d->jobs[i]->pid > 0) {

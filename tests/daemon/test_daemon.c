@@ -256,7 +256,9 @@ Test(daemon, sigterm_mid_transfer_checkpoints_and_the_next_run_resumes)
     cr_assert(!rslt_exists(p), "nothing partial under the final name");
     char *log = rslt_read(logpath, NULL);
     cr_assert(strstr(log, "sending SIGTERM to pid") != NULL, "%s", log);
-    cr_assert(strstr(log, "[big#1] finished: exit 20 (interrupted)") != NULL, "%s", log);
+    cr_assert(strstr(log, "[big#1] finished: exit 20 (interrupted) in ") != NULL, "%s", log);
+    cr_assert(strstr(log, "(daemon stopping)") != NULL, "no retry is planned while stopping:\n%s",
+              log);
     cr_assert(strstr(log, "[daemon] stopped") != NULL, "%s", log);
     free(log);
 
