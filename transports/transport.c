@@ -10,12 +10,14 @@
 #include <strings.h>
 
 #include "file.h"
+#include "sftp.h"
 
 static const struct {
     const char *scheme;
     const rsl_transport_ops *ops;
 } registry[] = {
     {"file", &rsl_transport_file},
+    {"sftp", &rsl_transport_sftp},
 };
 
 const rsl_transport_ops *rsl_transport_find(const char *scheme)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# sshd-stop.sh DIR - stops the sshd instances sshd-start.sh DIR started (by the
+# pids in their pid files, listener and its session children). Keeps the keys.
+set -uo pipefail
+dir=${1:?usage: sshd-stop.sh DIR}
+alive() { # running and not a zombie (PID 1 may not reap in containers)
+  [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
+}
+for pidf in "$dir"/sshd.*.pid; do
+  [ -f "$pidf" ] || continue
+  pid=$(cat "$pidf")
+  if alive "$pid"; then
+    kids=$(pgrep -P "$pid" || true)
+    kill "$pid" 2>/dev/null || true
+    for k in $kids; do kill "$k" 2>/dev/null || true; done
+    for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.05; done
+  fi
+  rm -f "$pidf"
+done
+rm -f "$dir"/port.*
+echo "sshd-stop: stopped sshd instances in $dir"
