@@ -10,9 +10,16 @@ for pidf in "$dir"/sshd.*.pid; do
   [ -f "$pidf" ] || continue
   pid=$(cat "$pidf")
   if alive "$pid"; then
-    kids=$(pgrep -P "$pid" || true)
-    kill "$pid" 2>/dev/null || true
-    for k in $kids; do kill "$k" 2>/dev/null || true; done
+    # the whole tree (session processes, internal-sftp children), collected
+    # before signalling since killed parents' children are re-parented
+    tree=$pid; next=$pid
+    while [ -n "$next" ]; do
+      kids=""
+      for p in $next; do kids="$kids $(pgrep -P "$p" || true)"; done
+      next=$(echo $kids)
+      tree="$tree $next"
+    done
+    for k in $tree; do kill -CONT "$k" 2>/dev/null; kill "$k" 2>/dev/null || true; done
     for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.05; done
   fi
   rm -f "$pidf"
