@@ -10,7 +10,7 @@
  *
  * Blocking libssh2 with libssh2_session_set_timeout(): every wait is bounded
  * by opts->timeout_sec. Uploads hand libssh2_sftp_write() a large buffer so
- * it keeps ~UPLOAD_BUF / 30000 write requests in flight (as OpenSSH's 64 x
+ * it keeps ~INFLIGHT / 30000 write requests in flight (as OpenSSH's 64 x
  * 32 KiB), and send keepalives as they go.
  */
 #define _GNU_SOURCE
@@ -38,7 +38,12 @@
 
 #include "knownhosts.h"
 
-#define UPLOAD_BUF (4u << 20)       /* bytes handed to libssh2_sftp_write at once */
+#ifndef INFLIGHT
+#define INFLIGHT (4u << 20) /* most bytes of write requests awaiting an ack */
+#endif
+#ifndef READ_CHUNK
+#define READ_CHUNK (1u << 20) /* bytes pulled from the source at a time */
+#endif
 #define PATH_BUF 4096               /* longest remote path we send */
 #define XCH_MAX_PACKET (256u << 10) /* cap on a reply packet on the side channel */
 #define KEEPALIVE_MIN 5
@@ -64,7 +69,7 @@ struct rsl_conn {
     /* created-directory cache: open addressing, NULL = empty slot */
     char **dirs;
     size_t ndirs, capdirs;
-    unsigned char *buf; /* upload buffer, UPLOAD_BUF bytes, allocated on first upload */
+    unsigned char *buf; /* upload buffer, INFLIGHT + READ_CHUNK bytes, allocated on first upload */
     const rsl_remote_opts *opts;
 };
 
@@ -1105,7 +1110,7 @@ static void sftp_describe(rsl_conn *c, char *buf, size_t n)
              "sftp: %s@%s:%d%s; auth %s; host key %s %s trusted by %s; cipher %s/%s; "
              "resume at temp size, %u KiB of writes in flight; %s; mtime set",
              c->user, c->host, c->port, c->root, c->auth, c->keytype, c->hostfp, c->trust,
-             cs ? cs : "?", mac ? mac : "?", UPLOAD_BUF >> 10,
+             cs ? cs : "?", mac ? mac : "?", INFLIGHT >> 10,
              c->posix_rename ? "atomic replace via posix-rename@openssh.com"
                              : "NO atomic replace (server lacks posix-rename@openssh.com): the "
                                "old file is moved aside, then the new one renamed in");
@@ -1207,7 +1212,7 @@ static rsl_code sftp_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, u
     int pl = mkpath(c, tmp_rel, path, sizeof(path));
     if (pl < 0)
         return path_too_long(c, err, tmp_rel);
-    if (c->buf == NULL && (c->buf = malloc(UPLOAD_BUF)) == NULL)
+    if (c->buf == NULL && (c->buf = malloc(INFLIGHT + READ_CHUNK)) == NULL)
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
     unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT;
     if (offset == 0)
@@ -1236,45 +1241,47 @@ static rsl_code sftp_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, u
         }
         libssh2_sftp_seek64(h, offset);
     }
-    /* c->buf[head, fill) holds bytes pulled from src and not yet acknowledged;
-     * libssh2 keeps the part it already sent queued, so each call passes the
-     * same unacknowledged bytes again followed by fresh ones. */
-    size_t head = 0, fill = 0;
+    /* libssh2_sftp_write() copies what it is given into write requests and
+     * keeps them queued until acknowledged; on the next call it skips (never
+     * reads) the first `queued` bytes of the buffer it is passed. So fresh
+     * bytes always land at c->buf + INFLIGHT and the call is handed
+     * c->buf + INFLIGHT - queued: no copying of unacknowledged data. Requests
+     * in flight stay between INFLIGHT - READ_CHUNK and INFLIGHT bytes. */
+    size_t queued = 0;
     uint64_t pos = offset, pulled = offset;
     while (pos < total) {
-        if (head == fill) {
-            head = fill = 0;
-        } else if (head >= UPLOAD_BUF / 2) {
-            memmove(c->buf, c->buf + head, fill - head);
-            fill -= head;
-            head = 0;
-        }
-        while (fill < UPLOAD_BUF && pulled < total) {
+        size_t fresh = 0;
+        if (queued + READ_CHUNK <= INFLIGHT && pulled < total) {
             uint64_t want = total - pulled;
-            if (want > UPLOAD_BUF - fill)
-                want = UPLOAD_BUF - fill;
-            ssize_t n = src->read(src, c->buf + fill, (size_t)want, err);
-            if (n < 0) {
-                rc = err->code;
-                goto done;
+            if (want > READ_CHUNK)
+                want = READ_CHUNK;
+            unsigned char *dst = c->buf + INFLIGHT;
+            size_t got = 0;
+            while (got < want) {
+                ssize_t n = src->read(src, dst + got, (size_t)want - got, err);
+                if (n < 0) {
+                    rc = err->code;
+                    goto done;
+                }
+                if (n == 0) {
+                    rc = rsl_err_set(err, RSL_E_LOCAL_CHANGED, 0,
+                                     "'%s': local file ended at %llu of %llu bytes", tmp_rel,
+                                     (unsigned long long)(pulled + got), (unsigned long long)total);
+                    goto done;
+                }
+                got += (size_t)n;
             }
-            if (n == 0) {
-                rc = rsl_err_set(err, RSL_E_LOCAL_CHANGED, 0,
-                                 "'%s': local file ended at %llu of %llu bytes", tmp_rel,
-                                 (unsigned long long)pulled, (unsigned long long)total);
-                goto done;
-            }
-            fill += (size_t)n;
-            pulled += (uint64_t)n;
+            fresh = got;
+            pulled += got;
         }
-        ssize_t w = libssh2_sftp_write(h, (const char *)c->buf + head, fill - head);
+        ssize_t w = libssh2_sftp_write(h, (const char *)c->buf + INFLIGHT - queued, queued + fresh);
         if (w < 0) {
             rc = map_ssh(c, err, "write", tmp_rel);
             refine_no_space(c, c->dead ? NULL : h, err, tmp_rel);
             rc = err->code;
             goto done;
         }
-        head += (size_t)w;
+        queued = queued + fresh - (size_t)w;
         pos += (uint64_t)w;
         int next = 0;
         if (libssh2_keepalive_send(c->ss, &next) != 0) {
