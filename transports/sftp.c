@@ -41,6 +41,7 @@
 #ifndef INFLIGHT
 #define INFLIGHT (4u << 20) /* most bytes of write requests awaiting an ack */
 #endif
+#define SMALL_MAX (256u << 10) /* uploads up to this size go in one batch */
 #ifndef READ_CHUNK
 #define READ_CHUNK (1u << 20) /* bytes pulled from the source at a time */
 #endif
@@ -69,6 +70,8 @@ struct rsl_conn {
     /* created-directory cache: open addressing, NULL = empty slot */
     char **dirs;
     size_t ndirs, capdirs;
+    char *last_tmp;     /* temp file of the last upload and its size after the */
+    uint64_t last_size; /* last write (fstat), for finish()'s size check */
     unsigned char *buf; /* upload buffer, INFLIGHT + READ_CHUNK bytes, allocated on first upload */
     const rsl_remote_opts *opts;
 };
@@ -881,54 +884,299 @@ refused:
     return RSL_OK;
 }
 
-/* Sends posix-rename@openssh.com (rename(2) semantics: replaces newpath). */
-static rsl_code xch_posix_rename(rsl_conn *c, const char *from, const char *to, const char *rel,
-                                 rsl_err *err)
+/* Requests are built back to back in one buffer and sent with one write,
+ * so a batch costs one round trip (OpenSSH answers in order). */
+enum {
+    FXP_OPEN = 3,
+    FXP_CLOSE = 4,
+    FXP_WRITE = 6,
+    FXP_LSTAT = 7,
+    FXP_FSTAT = 8,
+    FXP_SETSTAT = 9,
+    FXP_FSETSTAT = 10,
+    FXP_HANDLE = 102,
+    FXP_ATTRS = 105
+};
+enum { PF_WRITE = 0x02, PF_CREAT = 0x08, PF_TRUNC = 0x10 };
+#define XCH_WRITE_MAX 32768u /* data bytes per WRITE: every server accepts 32 KiB */
+
+typedef struct xbuf {
+    unsigned char *p;
+    size_t len, cap, start;
+    int oom;
+} xbuf;
+
+static void xb_put(xbuf *b, const void *d, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t ncap = b->cap ? b->cap : 4096;
+        while (ncap < b->len + n)
+            ncap *= 2;
+        unsigned char *np = realloc(b->p, ncap);
+        if (np == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+static void xb_u32(xbuf *b, uint32_t v)
+{
+    unsigned char q[4];
+    put32(q, v);
+    xb_put(b, q, 4);
+}
+
+static void xb_u64(xbuf *b, uint64_t v)
+{
+    xb_u32(b, (uint32_t)(v >> 32));
+    xb_u32(b, (uint32_t)v);
+}
+
+static void xb_str(xbuf *b, const void *s, size_t n)
+{
+    xb_u32(b, (uint32_t)n);
+    xb_put(b, s, n);
+}
+
+/* Starts a request of `type`; returns its id. */
+static uint32_t xb_begin(rsl_conn *c, xbuf *b, unsigned char type)
+{
+    b->start = b->len;
+    xb_u32(b, 0);
+    xb_put(b, &type, 1);
+    uint32_t id = ++c->xid;
+    xb_u32(b, id);
+    return id;
+}
+
+static void xb_end(xbuf *b)
+{
+    if (!b->oom)
+        put32(b->p + b->start, (uint32_t)(b->len - b->start - 4));
+}
+
+/* The side channel failed mid-request: the session is unusable. */
+static rsl_code xch_broken(rsl_conn *c, rsl_err *err, const char *what, const char *rel)
+{
+    rsl_code rc;
+    if (session_broken(c))
+        rc = map_ssh(c, err, what, rel);
+    else
+        rc = rsl_err_set(err, RSL_E_CONNECTION_LOST, 0, "%s '%s' on %s: the SFTP channel closed",
+                         what, rel, c->host);
+    c->dead = 1;
+    return rc;
+}
+
+static rsl_code xch_send(rsl_conn *c, xbuf *b, const char *what, const char *rel, rsl_err *err)
+{
+    if (b->oom)
+        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    if (xch_write(c, b->p, b->len) != 0)
+        return xch_broken(c, err, what, rel);
+    return RSL_OK;
+}
+
+/* Reads the reply to request id (type + payload in *pkt, caller frees). */
+static rsl_code xch_reply(rsl_conn *c, uint32_t id, unsigned char **pkt, uint32_t *len,
+                          const char *what, const char *rel, rsl_err *err)
+{
+    if (xch_read_packet(c, pkt, len) != 0)
+        return xch_broken(c, err, what, rel);
+    if (*len < 5 || get32(*pkt + 1) != id) {
+        c->dead = 1;
+        return rsl_err_set(err, RSL_E_PROTOCOL, (*pkt)[0],
+                           "%s '%s' on %s: SFTP reply out of order (type %d)", what, rel, c->host,
+                           (*pkt)[0]);
+    }
+    return RSL_OK;
+}
+
+/* Reads a STATUS reply; FX_OK is RSL_OK, anything else goes to map_fx. */
+static rsl_code xch_status(rsl_conn *c, uint32_t id, const char *what, const char *rel,
+                           rsl_err *err)
+{
+    unsigned char *pkt = NULL;
+    uint32_t len = 0;
+    rsl_code rc = xch_reply(c, id, &pkt, &len, what, rel, err);
+    if (rc == RSL_OK) {
+        if (pkt[0] != FXP_STATUS || len < 9) {
+            c->dead = 1;
+            rc = rsl_err_set(err, RSL_E_PROTOCOL, pkt[0], "%s '%s' on %s: unexpected reply %d",
+                             what, rel, c->host, pkt[0]);
+        } else if (get32(pkt + 5) != 0) {
+            rc = map_fx(c, err, get32(pkt + 5), what, rel);
+        }
+    }
+    free(pkt);
+    return rc;
+}
+
+/* Reads an ATTRS reply and returns the size in it. */
+static rsl_code xch_attrs_size(rsl_conn *c, uint32_t id, uint64_t *size, const char *what,
+                               const char *rel, rsl_err *err)
+{
+    unsigned char *pkt = NULL;
+    uint32_t len = 0;
+    rsl_code rc = xch_reply(c, id, &pkt, &len, what, rel, err);
+    if (rc != RSL_OK)
+        return rc;
+    if (pkt[0] == FXP_STATUS && len >= 9)
+        rc = map_fx(c, err, get32(pkt + 5), what, rel);
+    else if (pkt[0] != FXP_ATTRS || len < 9 || !(get32(pkt + 5) & LIBSSH2_SFTP_ATTR_SIZE) ||
+             len < 17)
+        rc = rsl_err_set(err, RSL_E_PROTOCOL, pkt[0], "%s '%s' on %s: no size in the reply", what,
+                         rel, c->host);
+    else
+        *size = ((uint64_t)get32(pkt + 9) << 32) | get32(pkt + 13);
+    free(pkt);
+    return rc;
+}
+
+/* Uploads [offset, total) of a small file held in data with two round
+ * trips: OPEN, then the WRITEs + FSTAT + CLOSE as one batch. The FSTAT size
+ * is kept for finish()'s size check. */
+static rsl_code xch_upload(rsl_conn *c, const char *path, const char *rel, uint64_t offset,
+                           uint64_t total, const unsigned char *data, rsl_err *err)
+{
+    xbuf b = {0};
+    unsigned char *pkt = NULL;
+    uint32_t len = 0;
+    rsl_code rc, first = RSL_OK;
+    rsl_err ferr = {0};
+    uint32_t id = xb_begin(c, &b, FXP_OPEN);
+    xb_str(&b, path, strlen(path));
+    xb_u32(&b, PF_WRITE | PF_CREAT | (offset == 0 ? PF_TRUNC : 0));
+    xb_u32(&b, LIBSSH2_SFTP_ATTR_PERMISSIONS);
+    xb_u32(&b, 0644);
+    xb_end(&b);
+    if ((rc = xch_send(c, &b, "open", rel, err)) != RSL_OK ||
+        (rc = xch_reply(c, id, &pkt, &len, "open", rel, err)) != RSL_OK)
+        goto done;
+    if (pkt[0] == FXP_STATUS && len >= 9) {
+        rc = map_fx(c, err, get32(pkt + 5), "open", rel);
+        goto done;
+    }
+    uint32_t hl = len >= 9 ? get32(pkt + 5) : 0;
+    if (pkt[0] != FXP_HANDLE || hl == 0 || hl > len - 9 || hl > 256) {
+        c->dead = 1;
+        rc = rsl_err_set(err, RSL_E_PROTOCOL, pkt[0], "open '%s' on %s: no handle in the reply",
+                         rel, c->host);
+        goto done;
+    }
+    unsigned char handle[256];
+    memcpy(handle, pkt + 9, hl);
+    b.len = 0;
+    uint32_t id_trunc = 0, id_first_write = 0, nwrites = 0;
+    if (offset > 0) { /* keep exactly the first `offset` bytes */
+        id_trunc = xb_begin(c, &b, FXP_FSETSTAT);
+        xb_str(&b, handle, hl);
+        xb_u32(&b, LIBSSH2_SFTP_ATTR_SIZE);
+        xb_u64(&b, offset);
+        xb_end(&b);
+    }
+    for (uint64_t off = offset; off < total; off += XCH_WRITE_MAX) {
+        uint64_t n = total - off < XCH_WRITE_MAX ? total - off : XCH_WRITE_MAX;
+        uint32_t wid = xb_begin(c, &b, FXP_WRITE);
+        if (nwrites++ == 0)
+            id_first_write = wid;
+        xb_str(&b, handle, hl);
+        xb_u64(&b, off);
+        xb_str(&b, data + (off - offset), (size_t)n);
+        xb_end(&b);
+    }
+    uint32_t id_fstat = xb_begin(c, &b, FXP_FSTAT);
+    xb_str(&b, handle, hl);
+    xb_end(&b);
+    uint32_t id_close = xb_begin(c, &b, FXP_CLOSE);
+    xb_str(&b, handle, hl);
+    xb_end(&b);
+    if ((rc = xch_send(c, &b, "write", rel, err)) != RSL_OK)
+        goto done;
+    /* read every reply (keeps the channel in step); the first error wins,
+     * unless the session itself dies */
+    uint32_t ids[4] = {id_trunc, 0, id_fstat, id_close};
+    uint64_t size = 0;
+    for (int step = 0; step < 4; step++) {
+        uint32_t count = step == 1 ? nwrites : ids[step] != 0;
+        for (uint32_t k = 0; k < count; k++) {
+            rsl_err scratch = {0};
+            if (step == 0)
+                rc = xch_status(c, id_trunc, "truncate", rel, &scratch);
+            else if (step == 1)
+                rc = xch_status(c, id_first_write + k, "write", rel, &scratch);
+            else if (step == 2)
+                rc = xch_attrs_size(c, id_fstat, &size, "stat", rel, &scratch);
+            else
+                rc = xch_status(c, id_close, "close", rel, &scratch);
+            if (c->dead) {
+                *err = scratch;
+                goto done;
+            }
+            if (rc != RSL_OK && first == RSL_OK) {
+                first = rc;
+                ferr = scratch;
+            }
+        }
+    }
+    if (first != RSL_OK) {
+        *err = ferr;
+        rc = first;
+        goto done;
+    }
+    free(c->last_tmp);
+    c->last_tmp = strdup(rel);
+    c->last_size = size;
+    rc = RSL_OK;
+done:
+    free(pkt);
+    free(b.p);
+    return rc;
+}
+
+/* SETSTAT (mtime) of the temp file and posix-rename@openssh.com (rename(2)
+ * semantics: replaces newpath atomically) as one batch. */
+static rsl_code xch_finish(rsl_conn *c, const char *from, const char *to, int64_t mtime,
+                           const char *tmp_rel, const char *rel, rsl_err *err)
 {
     static const char ext[] = "posix-rename@openssh.com";
-    size_t el = sizeof(ext) - 1, fl = strlen(from), tl = strlen(to);
-    size_t n = 4 + 1 + 4 + 4 + el + 4 + fl + 4 + tl;
-    unsigned char *p = malloc(n), *pkt = NULL;
-    uint32_t len = 0;
-    rsl_code rc = RSL_OK;
-    if (p == NULL)
-        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
-    uint32_t id = ++c->xid;
-    size_t o = 0;
-    put32(p, (uint32_t)(n - 4));
-    p[4] = FXP_EXTENDED;
-    put32(p + 5, id);
-    o = 9;
-    put32(p + o, (uint32_t)el);
-    memcpy(p + o + 4, ext, el);
-    o += 4 + el;
-    put32(p + o, (uint32_t)fl);
-    memcpy(p + o + 4, from, fl);
-    o += 4 + fl;
-    put32(p + o, (uint32_t)tl);
-    memcpy(p + o + 4, to, tl);
-    if (xch_write(c, p, n) != 0 || xch_read_packet(c, &pkt, &len) != 0) {
-        if (session_broken(c))
-            rc = map_ssh(c, err, "rename to", rel);
-        else
-            rc = rsl_err_set(err, RSL_E_CONNECTION_LOST, 0,
-                             "rename to '%s' on %s: the SFTP extension channel closed", rel,
-                             c->host);
-        c->dead = 1;
-        goto done;
+    xbuf b = {0};
+    uint32_t id_set = 0;
+    if (mtime >= 0) {
+        id_set = xb_begin(c, &b, FXP_SETSTAT);
+        xb_str(&b, from, strlen(from));
+        xb_u32(&b, LIBSSH2_SFTP_ATTR_ACMODTIME);
+        xb_u32(&b, (uint32_t)mtime);
+        xb_u32(&b, (uint32_t)mtime);
+        xb_end(&b);
     }
-    if (pkt[0] != FXP_STATUS || len < 9 || get32(pkt + 1) != id) {
-        c->dead = 1;
-        rc = rsl_err_set(err, RSL_E_PROTOCOL, pkt[0], "rename '%s' on %s: unexpected reply %d", rel,
-                         c->host, pkt[0]);
-        goto done;
+    uint32_t id_ren = xb_begin(c, &b, FXP_EXTENDED);
+    xb_str(&b, ext, sizeof(ext) - 1);
+    xb_str(&b, from, strlen(from));
+    xb_str(&b, to, strlen(to));
+    xb_end(&b);
+    rsl_code rc = xch_send(c, &b, "rename to", rel, err);
+    free(b.p);
+    if (rc != RSL_OK)
+        return rc;
+    rsl_err serr = {0};
+    rsl_code src = id_set ? xch_status(c, id_set, "set mtime", tmp_rel, &serr) : RSL_OK;
+    if (c->dead) {
+        *err = serr;
+        return src;
     }
-    uint32_t fx = get32(pkt + 5);
-    if (fx != 0)
-        rc = map_fx(c, err, fx, "rename to", rel);
-done:
-    free(p);
-    free(pkt);
+    rc = xch_status(c, id_ren, "rename to", rel, err);
+    if (rc == RSL_OK && src != RSL_OK) {
+        *err = serr; /* in place, but without its mtime: the item is retried */
+        rc = src;
+    }
     return rc;
 }
 
@@ -952,6 +1200,7 @@ static void conn_free(rsl_conn *c)
     if (c->sock >= 0)
         close(c->sock);
     dir_cache_clear(c);
+    free(c->last_tmp);
     free(c->buf);
     free(c->root);
     free(c->host);
@@ -1192,17 +1441,32 @@ static rsl_code sftp_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t to
 
 /* Refines a write failure: OpenSSH reports ENOSPC/EDQUOT as plain FAILURE,
  * so ask statvfs@openssh.com whether the file system is full. */
-static void refine_no_space(rsl_conn *c, LIBSSH2_SFTP_HANDLE *h, rsl_err *err, const char *rel)
+static void refine_no_space(rsl_conn *c, rsl_err *err, const char *rel)
 {
-    if (err->code != RSL_E_REMOTE_IO || h == NULL)
+    if (err->code != RSL_E_REMOTE_IO || c->dead)
         return;
     LIBSSH2_SFTP_STATVFS vfs;
-    if (libssh2_sftp_fstatvfs(h, &vfs) != 0)
+    if (libssh2_sftp_statvfs(c->sftp, c->root, strlen(c->root), &vfs) != 0)
         return;
     if (vfs.f_bavail == 0 || (vfs.f_favail == 0 && vfs.f_files > 0))
         rsl_err_set(err, RSL_E_REMOTE_NO_SPACE, err->native,
                     "write '%s' on %s: the remote file system is full (%llu blocks free)", rel,
                     c->host, (unsigned long long)vfs.f_bavail);
+}
+
+/* An open for writing failed with rc: a directory in the way is a type
+ * conflict (OpenSSH says FAILURE for EISDIR). */
+static rsl_code open_failed(rsl_conn *c, rsl_code rc, const char *rel, rsl_err *err)
+{
+    if (rc != RSL_E_REMOTE_IO)
+        return rc;
+    rsl_rstat st;
+    rsl_err e2;
+    if (sftp_stat(c, rel, &st, &e2) == RSL_OK && st.exists && st.is_dir)
+        return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, err->native,
+                           "open '%s' on %s: a directory of that name exists", rel, c->host);
+    refine_no_space(c, err, rel);
+    return err->code;
 }
 
 static rsl_code sftp_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint64_t total,
@@ -1214,23 +1478,33 @@ static rsl_code sftp_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, u
         return path_too_long(c, err, tmp_rel);
     if (c->buf == NULL && (c->buf = malloc(INFLIGHT + READ_CHUNK)) == NULL)
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    free(c->last_tmp);
+    c->last_tmp = NULL;
+    if (c->xch != NULL && total - offset <= SMALL_MAX) {
+        /* small: the whole rest in one batch on the side channel */
+        size_t want = (size_t)(total - offset), got = 0;
+        while (got < want) {
+            ssize_t n = src->read(src, c->buf + got, want - got, err);
+            if (n < 0)
+                return err->code;
+            if (n == 0)
+                return rsl_err_set(err, RSL_E_LOCAL_CHANGED, 0,
+                                   "'%s': local file ended at %llu of %llu bytes", tmp_rel,
+                                   (unsigned long long)(offset + got), (unsigned long long)total);
+            got += (size_t)n;
+        }
+        rsl_code rc = xch_upload(c, path, tmp_rel, offset, total, c->buf, err);
+        if (rc == RSL_E_REMOTE_IO)
+            rc = open_failed(c, rc, tmp_rel, err);
+        return rc;
+    }
     unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT;
     if (offset == 0)
         flags |= LIBSSH2_FXF_TRUNC;
     LIBSSH2_SFTP_HANDLE *h =
         libssh2_sftp_open_ex(c->sftp, path, (unsigned)pl, flags, 0644, LIBSSH2_SFTP_OPENFILE);
-    if (h == NULL) {
-        rsl_code rc = map_ssh(c, err, "open", tmp_rel);
-        if (rc == RSL_E_REMOTE_IO) {
-            rsl_rstat st;
-            rsl_err e2;
-            if (sftp_stat(c, tmp_rel, &st, &e2) == RSL_OK && st.exists && st.is_dir)
-                rc = rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, err->native,
-                                 "open '%s' on %s: a directory of that name exists", tmp_rel,
-                                 c->host);
-        }
-        return rc;
-    }
+    if (h == NULL)
+        return open_failed(c, map_ssh(c, err, "open", tmp_rel), tmp_rel, err);
     rsl_code rc = RSL_OK;
     if (offset > 0) {
         /* keep exactly the first `offset` bytes: anything beyond is unverified */
@@ -1277,7 +1551,7 @@ static rsl_code sftp_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, u
         ssize_t w = libssh2_sftp_write(h, (const char *)c->buf + INFLIGHT - queued, queued + fresh);
         if (w < 0) {
             rc = map_ssh(c, err, "write", tmp_rel);
-            refine_no_space(c, c->dead ? NULL : h, err, tmp_rel);
+            refine_no_space(c, err, tmp_rel);
             rc = err->code;
             goto done;
         }
@@ -1294,9 +1568,22 @@ done:
         /* the handle's memory goes with the session */
         return rc;
     }
+    if (rc == RSL_OK) {
+        /* the size after the last write, for finish()'s size check */
+        LIBSSH2_SFTP_ATTRIBUTES a;
+        if (libssh2_sftp_fstat(h, &a) == 0 && (a.flags & LIBSSH2_SFTP_ATTR_SIZE)) {
+            c->last_tmp = strdup(tmp_rel);
+            c->last_size = a.filesize;
+        } else if (c->dead) {
+            return map_ssh(c, err, "stat", tmp_rel);
+        }
+    }
     if (libssh2_sftp_close_handle(h) != 0 && rc == RSL_OK) {
         rc = map_ssh(c, err, "close", tmp_rel);
-        refine_no_space(c, NULL, err, tmp_rel);
+        refine_no_space(c, err, tmp_rel);
+        rc = err->code;
+        free(c->last_tmp);
+        c->last_tmp = NULL;
     }
     return rc;
 }
@@ -1341,23 +1628,38 @@ static rsl_code sftp_finish(rsl_conn *c, const char *tmp_rel, const char *final_
     int fl = mkpath(c, tmp_rel, from, sizeof(from)), tl = mkpath(c, final_rel, to, sizeof(to));
     if (fl < 0 || tl < 0)
         return path_too_long(c, err, final_rel);
-    LIBSSH2_SFTP_ATTRIBUTES a;
-    if (libssh2_sftp_stat_ex(c->sftp, from, (unsigned)fl, LIBSSH2_SFTP_LSTAT, &a) != 0)
-        return map_ssh(c, err, "stat", tmp_rel);
-    if (!(a.flags & LIBSSH2_SFTP_ATTR_SIZE) || a.filesize != size)
+    /* the size check: upload() fstat'ed the temp file after its last write;
+     * otherwise (finish without upload on this connection) lstat it now */
+    uint64_t have = 0;
+    int known = c->last_tmp != NULL && strcmp(c->last_tmp, tmp_rel) == 0;
+    have = c->last_size;
+    free(c->last_tmp);
+    c->last_tmp = NULL;
+    if (!known) {
+        LIBSSH2_SFTP_ATTRIBUTES a;
+        if (libssh2_sftp_stat_ex(c->sftp, from, (unsigned)fl, LIBSSH2_SFTP_LSTAT, &a) != 0)
+            return map_ssh(c, err, "stat", tmp_rel);
+        have = (a.flags & LIBSSH2_SFTP_ATTR_SIZE) ? a.filesize : UINT64_MAX;
+    }
+    if (have != size)
         return rsl_err_set(err, RSL_E_REMOTE_SIZE_MISMATCH, 0,
                            "'%s' on %s: remote temp file has %llu bytes, expected %llu", tmp_rel,
-                           c->host, (unsigned long long)a.filesize, (unsigned long long)size);
-    if (mtime >= 0) {
-        /* on the temp file, so the final name never shows a wrong mtime */
-        LIBSSH2_SFTP_ATTRIBUTES m = {.flags = LIBSSH2_SFTP_ATTR_ACMODTIME,
-                                     .atime = (unsigned long)mtime,
-                                     .mtime = (unsigned long)mtime};
-        if (libssh2_sftp_stat_ex(c->sftp, from, (unsigned)fl, LIBSSH2_SFTP_SETSTAT, &m) != 0)
-            return map_ssh(c, err, "set mtime", tmp_rel);
+                           c->host, (unsigned long long)have, (unsigned long long)size);
+    rsl_code rc;
+    if (c->xch != NULL) {
+        /* mtime on the temp file (the final name never shows a wrong one)
+         * and the atomic rename, in one round trip */
+        rc = xch_finish(c, from, to, mtime, tmp_rel, final_rel, err);
+    } else {
+        if (mtime >= 0) {
+            LIBSSH2_SFTP_ATTRIBUTES m = {.flags = LIBSSH2_SFTP_ATTR_ACMODTIME,
+                                         .atime = (unsigned long)mtime,
+                                         .mtime = (unsigned long)mtime};
+            if (libssh2_sftp_stat_ex(c->sftp, from, (unsigned)fl, LIBSSH2_SFTP_SETSTAT, &m) != 0)
+                return map_ssh(c, err, "set mtime", tmp_rel);
+        }
+        rc = rename_fallback(c, from, to, final_rel, err);
     }
-    rsl_code rc = c->posix_rename ? xch_posix_rename(c, from, to, final_rel, err)
-                                  : rename_fallback(c, from, to, final_rel, err);
     if (rc == RSL_E_REMOTE_IO || rc == RSL_E_REMOTE_TYPE_CONFLICT) {
         rsl_rstat st;
         rsl_err e2;
