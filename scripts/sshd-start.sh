@@ -9,7 +9,9 @@
 # root (owned by the test user), one sshd_config per instance, and DIR/env.
 # Instances: "main" for ordinary tests, "kill" and "stall" for fault tests
 # that kill or stop the server's session processes (they must not disturb
-# tests running in parallel against "main").
+# tests running in parallel against "main"), and "single" with MaxSessions 1
+# (one channel per connection, as some hardened servers: no side channel, so
+# the transport's non-atomic rename fallback runs).
 #
 # As root it creates the user `rsltest` (RSL_SSH_USER) if missing and sets its
 # password; as a normal user it logs in as that user (no password auth tests).
@@ -18,7 +20,7 @@ dir=${1:?usage: sshd-start.sh DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 sshd=${SSHD:-/usr/sbin/sshd}
-instances="main kill stall"
+instances="main kill stall single"
 
 if [ "$(id -u)" = 0 ]; then
   user=${RSL_SSH_USER:-rsltest}
@@ -84,7 +86,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 PermitRootLogin prohibit-password
 AllowUsers $user
-MaxSessions 20
+MaxSessions $([ "$inst" = single ] && echo 1 || echo 20)
 MaxStartups 100:30:200
 LoginGraceTime 60
 ClientAliveInterval 0
@@ -112,6 +114,7 @@ cat >"$dir/env.new" <<ENV
 SSH_PORT=${ports[main]}
 SSH_PORT_KILL=${ports[kill]}
 SSH_PORT_STALL=${ports[stall]}
+SSH_PORT_SINGLE=${ports[single]}
 SSH_PID_FILE=$dir/sshd.main.pid
 SSH_PID_FILE_KILL=$dir/sshd.kill.pid
 SSH_PID_FILE_STALL=$dir/sshd.stall.pid

@@ -432,3 +432,36 @@ Test(sftp_ops, four_connections_in_four_threads)
     rslt_sh(&out, NULL, "cat '%s/w3/f24'", root);
     cr_assert_str_eq(out, "worker 3 file 24");
 }
+
+Test(sftp_ops, one_channel_server_uses_two_step_rename)
+{
+    /* MaxSessions 1: no second channel, so no posix-rename: the fallback
+     * moves the old file aside, renames the new one in, removes the old */
+    char *root = mkroot("single");
+    char *p = at(root, "doc.txt");
+    rslt_write(p, "old content");
+    rsl_remote_opts o;
+    opts_init(&o, NULL);
+    rsl_conn *c = NULL;
+    rsl_err err;
+    rsl_code rc = sconnect(&c, fx_int("SSH_PORT_SINGLE"), NULL, root, &o, &err);
+    cr_assert_eq(rc, RSL_OK, "%s", err.msg);
+    const rsl_transport_ops *ops = sftp_ops();
+    cr_assert_eq(ops->caps_of(c) & RSL_CAP_ATOMIC_RENAME, 0);
+    char d[1024];
+    ops->describe(c, d, sizeof(d));
+    cr_assert(strstr(d, "NO atomic replace") != NULL, "%s", d);
+    rc = put_file(c, "doc.txt", "new content!", 12, 1400000000, &err);
+    cr_assert_eq(rc, RSL_OK, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert(same_content(p, "new content!", 12));
+    struct stat sb;
+    cr_assert_eq(stat(p, &sb), 0);
+    cr_assert_eq(sb.st_mtime, 1400000000);
+    unsigned char *big = random_bytes(3u << 20, 4);
+    cr_assert_eq(put_file(c, "big", big, 3u << 20, -1, &err), RSL_OK, "%s", err.msg);
+    cr_assert(same_content(at(root, "big"), big, 3u << 20));
+    char *out = NULL;
+    rslt_sh(&out, NULL, "ls -A '%s'", root);
+    cr_assert_str_eq(out, "big\ndoc.txt\n", "nothing left aside: %s", out);
+    ops->disconnect(c);
+}
