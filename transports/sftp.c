@@ -1565,7 +1565,10 @@ static rsl_code sftp_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, u
     }
 done:
     if (c->dead) {
-        /* the handle's memory goes with the session */
+        /* fail every further I/O at once; close_handle still frees the
+         * handle and its queued write requests */
+        shutdown(c->sock, SHUT_RDWR);
+        libssh2_sftp_close_handle(h);
         return rc;
     }
     if (rc == RSL_OK) {
@@ -1722,8 +1725,9 @@ static rsl_code sftp_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud
         if (cb(ud, name, &st) != 0)
             break;
     }
-    if (!c->dead)
-        libssh2_sftp_closedir(h);
+    if (c->dead)
+        shutdown(c->sock, SHUT_RDWR); /* fail fast; closedir still frees h */
+    libssh2_sftp_closedir(h);
     return rc;
 }
 
