@@ -73,7 +73,8 @@ struct rsl_conn {
     char *last_tmp;     /* temp file of the last upload and its size after the */
     uint64_t last_size; /* last write (fstat), for finish()'s size check */
     unsigned char *buf; /* upload buffer, INFLIGHT + READ_CHUNK bytes, allocated on first upload */
-    const rsl_remote_opts *opts;
+    rsl_remote_opts o;  /* a copy; its strings are borrowed (valid while connected) */
+    const rsl_remote_opts *opts; /* = &o */
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -182,6 +183,9 @@ static rsl_code map_ssh(rsl_conn *c, rsl_err *err, const char *what, const char 
     int e = libssh2_session_last_error(c->ss, &m, NULL, 0);
     if (e == LIBSSH2_ERROR_SFTP_PROTOCOL && c->sftp != NULL)
         return map_fx(c, err, libssh2_sftp_last_error(c->sftp), what, rel);
+    if (e == LIBSSH2_ERROR_BUFFER_TOO_SMALL) /* a name longer than our buffer */
+        return rsl_err_set(err, RSL_E_REMOTE_NAME_REFUSED, e, "%s '%s' on %s: a name is too long",
+                           what, rel, c->host);
     rsl_code code;
     switch (e) {
     case LIBSSH2_ERROR_TIMEOUT:
@@ -417,8 +421,10 @@ static rsl_code tcp_connect(rsl_conn *c, int timeout_ms, rsl_err *err)
 static char *default_known_hosts(void)
 {
     const char *home = getenv("HOME");
+    char pwbuf[4096];
+    struct passwd pwd, *pw = NULL;
     if (home == NULL || home[0] == '\0') {
-        struct passwd *pw = getpwuid(getuid());
+        getpwuid_r(getuid(), &pwd, pwbuf, sizeof(pwbuf), &pw);
         home = pw ? pw->pw_dir : "/";
     }
     char *p = NULL;
@@ -1228,15 +1234,17 @@ static rsl_code sftp_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
     if (c == NULL)
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
     c->sock = -1;
-    c->opts = opts;
+    c->o = *opts;
+    c->opts = &c->o;
     c->strict = opts->strict_host_key_checking != 0;
     c->port = ep->port > 0 ? ep->port : 22;
     rsl_code rc = RSL_OK;
     char *khfile = NULL;
     const char *user = opts->username && opts->username[0] ? opts->username : ep->user;
-    struct passwd *pw = NULL;
-    if (user == NULL || user[0] == '\0')
-        pw = getpwuid(getuid());
+    char pwbuf[4096];
+    struct passwd pwd, *pw = NULL;
+    if (user == NULL || user[0] == '\0') /* as ssh: the local login name */
+        getpwuid_r(getuid(), &pwd, pwbuf, sizeof(pwbuf), &pw);
     c->user = strdup(user && user[0] ? user : pw ? pw->pw_name : "root");
     c->host = strdup(ep->host ? ep->host : "");
     c->root = strdup(ep->path && ep->path[0] ? ep->path : "/");
@@ -1708,7 +1716,7 @@ static rsl_code sftp_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud
     if (h == NULL)
         return map_ssh(c, err, "list", rel);
     rsl_code rc = RSL_OK;
-    char name[1024];
+    char name[4096];
     for (;;) {
         LIBSSH2_SFTP_ATTRIBUTES a;
         int n = libssh2_sftp_readdir_ex(h, name, sizeof(name), NULL, 0, &a);
