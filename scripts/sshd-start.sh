@@ -56,6 +56,16 @@ mkdir -p "$dir/root"
 chown "$user" "$dir/root"
 chmod 0755 "$dir/root"
 
+# a tiny file system that fills up, for the disk-full tests (root only)
+full=""
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$dir/root/full"
+  if mountpoint -q "$dir/root/full" ||
+    mount -t tmpfs -o size=2m,mode=0755,uid="$(id -u "$user")" tmpfs "$dir/root/full" 2>/dev/null; then
+    full=$dir/root/full
+  fi
+fi
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -128,6 +138,7 @@ SSH_PASSWORD_FILE=$dir/password
 SSH_KNOWN_HOSTS=$dir/known_hosts
 SSH_HOST_PUB=$dir/host_ed25519.pub
 SSH_HOSTKEY_FP=$fp
+SSH_FULL_DIR=$full
 SSH_CAN_CHMOD=$([ "$user" != root ] && echo 1 || echo 0)
 ENV
 mv "$dir/env.new" "$dir/env"

@@ -25,4 +25,5 @@ for pidf in "$dir"/sshd.*.pid; do
   rm -f "$pidf"
 done
 rm -f "$dir"/port.*
+if mountpoint -q "$dir/root/full" 2>/dev/null; then umount "$dir/root/full" || true; fi
 echo "sshd-stop: stopped sshd instances in $dir"

@@ -1448,13 +1448,17 @@ static rsl_code sftp_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t to
 }
 
 /* Refines a write failure: OpenSSH reports ENOSPC/EDQUOT as plain FAILURE,
- * so ask statvfs@openssh.com whether the file system is full. */
+ * so ask statvfs@openssh.com (on the file, else the root) whether the file
+ * system is full. */
 static void refine_no_space(rsl_conn *c, rsl_err *err, const char *rel)
 {
     if (err->code != RSL_E_REMOTE_IO || c->dead)
         return;
+    char path[PATH_BUF];
+    int pl = mkpath(c, rel, path, sizeof(path));
     LIBSSH2_SFTP_STATVFS vfs;
-    if (libssh2_sftp_statvfs(c->sftp, c->root, strlen(c->root), &vfs) != 0)
+    if ((pl < 0 || libssh2_sftp_statvfs(c->sftp, path, (size_t)pl, &vfs) != 0) &&
+        libssh2_sftp_statvfs(c->sftp, c->root, strlen(c->root), &vfs) != 0)
         return;
     if (vfs.f_bavail == 0 || (vfs.f_favail == 0 && vfs.f_files > 0))
         rsl_err_set(err, RSL_E_REMOTE_NO_SPACE, err->native,

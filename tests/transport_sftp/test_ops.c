@@ -465,3 +465,27 @@ Test(sftp_ops, one_channel_server_uses_two_step_rename)
     cr_assert_str_eq(out, "big\ndoc.txt\n", "nothing left aside: %s", out);
     ops->disconnect(c);
 }
+
+Test(sftp_ops, remote_disk_full_is_no_space)
+{
+    char *full = rslt_fixture_get("SSH_FULL_DIR");
+    if (full == NULL || full[0] == '\0')
+        cr_skip_test("no small file system (needs root to mount a tmpfs)");
+    rslt_sh(NULL, NULL, "rm -rf '%s'/*", full);
+    rsl_conn *c = conn_main(full, NULL);
+    rsl_err err;
+    /* large path (libssh2 pipelined writes): 3 MiB into a 2 MiB file system */
+    unsigned char *big = random_bytes(3u << 20, 8);
+    rsl_code rc = put_file(c, "big", big, 3u << 20, -1, &err);
+    cr_assert_eq(rc, RSL_E_REMOTE_NO_SPACE, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert(strstr(err.msg, "big") != NULL, "%s", err.msg);
+    /* small path (batched writes) while the disk is still full */
+    rc = put_file(c, "small", big, 100000, -1, &err);
+    cr_assert_eq(rc, RSL_E_REMOTE_NO_SPACE, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert_eq(rsl_code_class(rc), RSL_CLASS_TRANSIENT, "per item, not session");
+    /* the session still works once space is freed */
+    rslt_sh(NULL, NULL, "rm -rf '%s'/*", full);
+    cr_assert_eq(put_file(c, "ok", "fine", 4, -1, &err), RSL_OK, "%s", err.msg);
+    sftp_ops()->disconnect(c);
+    rslt_sh(NULL, NULL, "rm -rf '%s'/*", full);
+}
