@@ -48,6 +48,7 @@
 #define PATH_BUF 4096               /* longest remote path we send */
 #define XCH_MAX_PACKET (256u << 10) /* cap on a reply packet on the side channel */
 #define KEEPALIVE_MIN 5
+#define XCH_STASH 64 /* > the replies of one batch (SMALL_MAX / 32 KiB + 3) */
 
 struct rsl_conn {
     int sock;
@@ -70,6 +71,11 @@ struct rsl_conn {
     /* created-directory cache: open addressing, NULL = empty slot */
     char **dirs;
     size_t ndirs, capdirs;
+    struct {
+        uint32_t id, len;
+        unsigned char *pkt;
+    } stash[XCH_STASH]; /* side-channel replies that arrived before their turn */
+    int nstash;
     char *last_tmp;     /* temp file of the last upload and its size after the */
     uint64_t last_size; /* last write (fstat), for finish()'s size check */
     unsigned char *buf; /* upload buffer, INFLIGHT + READ_CHUNK bytes, allocated on first upload */
@@ -994,15 +1000,35 @@ static rsl_code xch_send(rsl_conn *c, xbuf *b, const char *what, const char *rel
 static rsl_code xch_reply(rsl_conn *c, uint32_t id, unsigned char **pkt, uint32_t *len,
                           const char *what, const char *rel, rsl_err *err)
 {
-    if (xch_read_packet(c, pkt, len) != 0)
-        return xch_broken(c, err, what, rel);
-    if (*len < 5 || get32(*pkt + 1) != id) {
-        c->dead = 1;
-        return rsl_err_set(err, RSL_E_PROTOCOL, (*pkt)[0],
-                           "%s '%s' on %s: SFTP reply out of order (type %d)", what, rel, c->host,
-                           (*pkt)[0]);
+    /* servers may answer out of order (the protocol allows it): replies to
+     * other requests of the batch wait in a small stash */
+    for (int i = 0; i < c->nstash; i++) {
+        if (c->stash[i].id == id) {
+            *pkt = c->stash[i].pkt;
+            *len = c->stash[i].len;
+            c->stash[i] = c->stash[--c->nstash];
+            return RSL_OK;
+        }
     }
-    return RSL_OK;
+    for (;;) {
+        if (xch_read_packet(c, pkt, len) != 0)
+            return xch_broken(c, err, what, rel);
+        if (*len >= 5 && get32(*pkt + 1) == id)
+            return RSL_OK;
+        if (*len < 5 || c->nstash == XCH_STASH) {
+            unsigned type = (*pkt)[0];
+            free(*pkt);
+            *pkt = NULL;
+            c->dead = 1;
+            return rsl_err_set(err, RSL_E_PROTOCOL, (long)type,
+                               "%s '%s' on %s: unexpected SFTP reply (type %u)", what, rel, c->host,
+                               type);
+        }
+        c->stash[c->nstash].id = get32(*pkt + 1);
+        c->stash[c->nstash].pkt = *pkt;
+        c->stash[c->nstash].len = *len;
+        c->nstash++;
+    }
 }
 
 /* Reads a STATUS reply; FX_OK is RSL_OK, anything else goes to map_fx. */
@@ -1196,6 +1222,8 @@ static void conn_free(rsl_conn *c)
     if (c->dead && c->sock >= 0)
         shutdown(c->sock, SHUT_RDWR); /* every libssh2 call below fails fast */
     xch_close(c);
+    for (int i = 0; i < c->nstash; i++)
+        free(c->stash[i].pkt);
     if (c->sftp != NULL)
         libssh2_sftp_shutdown(c->sftp);
     if (c->ss != NULL) {
