@@ -139,6 +139,7 @@ SSH_KNOWN_HOSTS=$dir/known_hosts
 SSH_HOST_PUB=$dir/host_ed25519.pub
 SSH_HOSTKEY_FP=$fp
 SSH_FULL_DIR=$full
+SSH_PASSWORD_AUTH=$([ "$(id -u)" = 0 ] && echo 1 || echo 0)
 SSH_CAN_CHMOD=$([ "$user" != root ] && echo 1 || echo 0)
 ENV
 mv "$dir/env.new" "$dir/env"
