@@ -41,6 +41,7 @@
 #ifndef INFLIGHT
 #define INFLIGHT (4u << 20) /* most bytes of write requests awaiting an ack */
 #endif
+#define TAIL_CHECK (64u << 10) /* bytes of a temp file's tail checked before resuming */
 #define SMALL_MAX (256u << 10) /* uploads up to this size go in one batch */
 #ifndef READ_CHUNK
 #define READ_CHUNK (1u << 20) /* bytes pulled from the source at a time */
@@ -1461,17 +1462,84 @@ static rsl_code sftp_mkdir(rsl_conn *c, const char *rel, rsl_err *err)
     return rc;
 }
 
+/* Compares the last `n` bytes before `end` of the remote temp file with the
+ * source (pread). Returns 1 if equal, 0 if not (or unreadable), or -1 with
+ * *err set when the session failed. */
+static int tail_matches(rsl_conn *c, const char *tmp_rel, uint64_t end, size_t n, rsl_source *src,
+                        rsl_err *err)
+{
+    char path[PATH_BUF];
+    int pl = mkpath(c, tmp_rel, path, sizeof(path));
+    unsigned char *remote = malloc(2 * n), *local = remote + n;
+    int ok = 0;
+    if (pl < 0 || remote == NULL) {
+        free(remote);
+        return 0;
+    }
+    LIBSSH2_SFTP_HANDLE *h = libssh2_sftp_open_ex(c->sftp, path, (unsigned)pl, LIBSSH2_FXF_READ, 0,
+                                                  LIBSSH2_SFTP_OPENFILE);
+    if (h == NULL) {
+        map_ssh(c, err, "read", tmp_rel);
+        ok = c->dead ? -1 : 0;
+        goto done;
+    }
+    libssh2_sftp_seek64(h, end - n);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = libssh2_sftp_read(h, (char *)remote + got, n - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    if (got < n && c->dead) {
+        map_ssh(c, err, "read", tmp_rel);
+        ok = -1;
+    } else if (got == n) {
+        rsl_err lerr;
+        size_t lgot = 0;
+        while (lgot < n) {
+            ssize_t r = src->pread(src, local + lgot, n - lgot, end - n + lgot, &lerr);
+            if (r <= 0)
+                break;
+            lgot += (size_t)r;
+        }
+        ok = lgot == n && memcmp(remote, local, n) == 0;
+    }
+    if (c->dead)
+        shutdown(c->sock, SHUT_RDWR);
+    libssh2_sftp_close_handle(h);
+done:
+    free(remote);
+    return ok;
+}
+
 static rsl_code sftp_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total,
                                    rsl_source *src, uint64_t *have, rsl_err *err)
 {
-    (void)src;
     *have = 0;
     rsl_rstat st;
     rsl_code rc = sftp_stat(c, tmp_rel, &st, err);
     if (rc != RSL_OK)
         return rc;
-    if (st.exists && !st.is_dir && st.size <= total)
-        *have = st.size;
+    if (!st.exists || st.is_dir || st.size > total || st.size == 0)
+        return RSL_OK;
+    /* the temp file must end with the bytes the source has there: else it
+     * belongs to another version of the file and is not resumed */
+    if (src != NULL && src->pread != NULL) {
+        size_t n = st.size < TAIL_CHECK ? (size_t)st.size : TAIL_CHECK;
+        int m = tail_matches(c, tmp_rel, st.size, n, src, err);
+        if (m < 0)
+            return err->code;
+        if (m == 0) {
+            logf_(c, RSL_LOG_INFO,
+                  "sftp: '%s': the last %zu bytes of the %llu-byte temp file differ from the "
+                  "local file: not resuming",
+                  tmp_rel, n, (unsigned long long)st.size);
+            rsl_err_clear(err);
+            return RSL_OK;
+        }
+    }
+    *have = st.size;
     return RSL_OK;
 }
 

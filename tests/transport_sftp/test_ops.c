@@ -225,11 +225,21 @@ Test(sftp_ops, resume_offset_and_continue)
     cr_assert_eq(ops->finish(c, "big.rsl-part", "big", total, -1, &err), RSL_OK, "%s", err.msg);
     cr_assert(same_content(at(root, "big"), data, total));
     /* a temp file larger than the file is not resumed */
-    rslt_write(at(root, "small.rsl-part"), "0123456789");
+    char *small = at(root, "small.rsl-part");
+    FILE *sf = fopen(small, "w");
+    fwrite(data, 1, 10, sf);
+    fclose(sf);
     cr_assert_eq(ops->resume_offset(c, "small.rsl-part", 4, &m.s, &have, &err), RSL_OK);
     cr_assert_eq(have, 0);
     cr_assert_eq(ops->resume_offset(c, "small.rsl-part", 10, &m.s, &have, &err), RSL_OK);
     cr_assert_eq(have, 10);
+    /* nor one whose tail differs from the source (another version of the file) */
+    sf = fopen(small, "r+");
+    fseek(sf, 9, SEEK_SET);
+    fputc(data[9] ^ 0x55, sf);
+    fclose(sf);
+    cr_assert_eq(ops->resume_offset(c, "small.rsl-part", 10, &m.s, &have, &err), RSL_OK);
+    cr_assert_eq(have, 0, "tail mismatch must not resume");
     ops->disconnect(c);
 }
 
