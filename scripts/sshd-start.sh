@@ -11,7 +11,8 @@
 # that kill or stop the server's session processes (they must not disturb
 # tests running in parallel against "main"), and "single" with MaxSessions 1
 # (one channel per connection, as some hardened servers: no side channel, so
-# the transport's non-atomic rename fallback runs).
+# the transport's non-atomic rename fallback runs), and as root "kbd": PAM
+# keyboard-interactive only (no "password" method), as many hosted servers.
 #
 # As root it creates the user `rsltest` (RSL_SSH_USER) if missing and sets its
 # password; as a normal user it logs in as that user (no password auth tests).
@@ -21,6 +22,7 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 sshd=${SSHD:-/usr/sbin/sshd}
 instances="main kill stall single"
+[ "$(id -u)" = 0 ] && instances="$instances kbd"
 
 if [ "$(id -u)" = 0 ]; then
   user=${RSL_SSH_USER:-rsltest}
@@ -91,9 +93,9 @@ PidFile $pidf
 AuthorizedKeysFile $dir/authorized_keys
 StrictModes no
 PubkeyAuthentication yes
-PasswordAuthentication yes
-KbdInteractiveAuthentication no
-UsePAM no
+PasswordAuthentication $([ "$inst" = kbd ] && echo no || echo yes)
+KbdInteractiveAuthentication $([ "$inst" = kbd ] && echo yes || echo no)
+UsePAM $([ "$inst" = kbd ] && echo yes || echo no)
 PermitRootLogin prohibit-password
 AllowUsers $user
 MaxSessions $([ "$inst" = single ] && echo 1 || echo 20)
@@ -125,6 +127,7 @@ SSH_PORT=${ports[main]}
 SSH_PORT_KILL=${ports[kill]}
 SSH_PORT_STALL=${ports[stall]}
 SSH_PORT_SINGLE=${ports[single]}
+SSH_PORT_KBD=${ports[kbd]:-}
 SSH_PID_FILE=$dir/sshd.main.pid
 SSH_PID_FILE_KILL=$dir/sshd.kill.pid
 SSH_PID_FILE_STALL=$dir/sshd.stall.pid

@@ -513,7 +513,7 @@ static rsl_code verify_hostkey(rsl_conn *c, const char *khfile, rsl_err *err)
         while (pl > 0 && pin[pl - 1] == '=')
             pl--;
         if (strlen(c->hostfp) == pl && strncmp(pin, c->hostfp, pl) == 0) {
-            snprintf(c->trust, sizeof(c->trust), "pinned host_key_fingerprint");
+            snprintf(c->trust, sizeof(c->trust), "verified by the pinned host_key_fingerprint");
         } else {
             rc = RSL_E_HOSTKEY_CHANGED;
             snprintf(why, sizeof(why),
@@ -535,7 +535,7 @@ static rsl_code verify_hostkey(rsl_conn *c, const char *khfile, rsl_err *err)
                      c->host);
         switch (r) {
         case RSL_KH_MATCH:
-            snprintf(c->trust, sizeof(c->trust), "known_hosts %.100s:%d", khfile, line);
+            snprintf(c->trust, sizeof(c->trust), "verified by known_hosts %.100s:%d", khfile, line);
             break;
         case RSL_KH_UNKNOWN:
         case RSL_KH_OTHER_TYPE:
@@ -1393,7 +1393,7 @@ static void sftp_describe(rsl_conn *c, char *buf, size_t n)
     const char *cs = libssh2_session_methods(c->ss, LIBSSH2_METHOD_CRYPT_CS);
     const char *mac = libssh2_session_methods(c->ss, LIBSSH2_METHOD_MAC_CS);
     snprintf(buf, n,
-             "sftp: %s@%s:%d%s; auth %s; host key %s %s trusted by %s; cipher %s/%s; "
+             "sftp: %s@%s:%d%s; auth %s; host key %s %s %s; cipher %s/%s; "
              "resume at temp size, %u KiB of writes in flight; %s; mtime set",
              c->user, c->host, c->port, c->root, c->auth, c->keytype, c->hostfp, c->trust,
              cs ? cs : "?", mac ? mac : "?", INFLIGHT >> 10,

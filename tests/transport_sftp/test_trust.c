@@ -243,6 +243,32 @@ Test(sftp_trust, password_file_and_env)
     cr_assert_eq(rc, RSL_OK, "password_env: %s %s", rsl_code_name(rc), err.msg);
 }
 
+Test(sftp_trust, password_by_keyboard_interactive)
+{
+    need_password_auth();
+    char *port = rslt_fixture_get("SSH_PORT_KBD");
+    if (port == NULL || port[0] == '\0')
+        cr_skip_test("no PAM keyboard-interactive sshd (needs root)");
+    rsl_remote_opts o;
+    opts_init(&o, NULL);
+    o.identity_file = NULL;
+    o.password_file = fx("SSH_PASSWORD_FILE");
+    rsl_conn *c = NULL;
+    rsl_err err;
+    rsl_code rc = sconnect(&c, (int)strtol(port, NULL, 10), NULL, root_dir, &o, &err);
+    cr_assert_eq(rc, RSL_OK, "%s %s", rsl_code_name(rc), err.msg);
+    char d[1024];
+    sftp_ops()->describe(c, d, sizeof(d));
+    cr_assert(strstr(d, "auth keyboard-interactive") != NULL, "%s", d);
+    sftp_ops()->disconnect(c);
+    o.password_file = NULL;
+    o.password_env = "Wrong-Kbd-Secret-44";
+    rc = sconnect(&c, (int)strtol(port, NULL, 10), NULL, root_dir, &o, &err);
+    cr_assert_eq(rc, RSL_E_AUTH_FAILED, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert(strstr(err.msg, "keyboard-interactive") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "Wrong-Kbd-Secret-44") == NULL, "%s", err.msg);
+}
+
 Test(sftp_trust, wrong_password_is_auth_failed_without_the_secret)
 {
     need_password_auth();
