@@ -58,14 +58,18 @@ mkdir -p "$dir/root"
 chown "$user" "$dir/root"
 chmod 0755 "$dir/root"
 
-# a tiny file system that fills up, for the disk-full tests (root only)
+# tiny file systems that fill up, for the disk-full tests (root only); one
+# per test program so that parallel tests do not share free space
 full=""
+full_e2e=""
 if [ "$(id -u)" = 0 ]; then
-  mkdir -p "$dir/root/full"
-  if mountpoint -q "$dir/root/full" ||
-    mount -t tmpfs -o size=2m,mode=0755,uid="$(id -u "$user")" tmpfs "$dir/root/full" 2>/dev/null; then
-    full=$dir/root/full
-  fi
+  for m in full full-e2e; do
+    mkdir -p "$dir/root/$m"
+    if mountpoint -q "$dir/root/$m" ||
+      mount -t tmpfs -o size=2m,mode=0755,uid="$(id -u "$user")" tmpfs "$dir/root/$m" 2>/dev/null; then
+      [ "$m" = full ] && full=$dir/root/$m || full_e2e=$dir/root/$m
+    fi
+  done
 fi
 
 free_port() {
@@ -142,6 +146,7 @@ SSH_KNOWN_HOSTS=$dir/known_hosts
 SSH_HOST_PUB=$dir/host_ed25519.pub
 SSH_HOSTKEY_FP=$fp
 SSH_FULL_DIR=$full
+SSH_FULL_DIR_E2E=$full_e2e
 SSH_PASSWORD_AUTH=$([ "$(id -u)" = 0 ] && echo 1 || echo 0)
 SSH_CAN_CHMOD=$([ "$user" != root ] && echo 1 || echo 0)
 ENV

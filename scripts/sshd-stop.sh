@@ -25,5 +25,7 @@ for pidf in "$dir"/sshd.*.pid; do
   rm -f "$pidf"
 done
 rm -f "$dir"/port.*
-if mountpoint -q "$dir/root/full" 2>/dev/null; then umount "$dir/root/full" || true; fi
+for m in full full-e2e; do
+  if mountpoint -q "$dir/root/$m" 2>/dev/null; then umount "$dir/root/$m" || true; fi
+done
 echo "sshd-stop: stopped sshd instances in $dir"

@@ -154,3 +154,34 @@ Test(sftp_e2e, run_killed_mid_upload_resumes, .timeout = 120)
                   total - kept);
     cr_assert_eq(rslt_sh(NULL, NULL, "cmp '%s/big.bin' '%s/big.bin'", j.src, j.root), 0);
 }
+
+Test(sftp_e2e, remote_disk_full_fails_each_item_exit_23)
+{
+    char *full = rslt_fixture_get("SSH_FULL_DIR_E2E");
+    if (full == NULL || full[0] == '\0')
+        cr_skip_test("no small file system (needs root to mount a tmpfs)");
+    char *user = fx("SSH_USER");
+    rslt_sh(NULL, NULL, "rm -rf '%s'/*", full);
+    /* fill it as the server's user, then push 3 files */
+    rslt_sh(NULL, NULL, "su -s /bin/sh %s -c \"head -c 3M /dev/zero > '%s/filler'\"", user, full);
+    struct job j = make_job("e2e-full", fx_int("SSH_PORT"), NULL);
+    char *text = rslt_read(j.conf, NULL);
+    char *dest = strstr(text, j.root);
+    cr_assert(dest != NULL);
+    char *t2 = NULL;
+    *dest = '\0';
+    cr_assert(asprintf(&t2, "%s%s%s", text, full, dest + strlen(j.root)) > 0);
+    rslt_write(j.conf, t2);
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "f%d", i);
+        rslt_write_random(sub(j.src, name), 300000, (unsigned)i);
+    }
+    char *out = NULL, *err = NULL;
+    int rc = rslt_sh(&out, &err, "'%s' run '%s'", rslt_bin(), j.conf);
+    rslt_sh(NULL, NULL, "rm -rf '%s'/*", full);
+    cr_assert_eq(rc, 23, "exit %d\n%s\n%s", rc, out, err);
+    char *all = NULL;
+    cr_assert(asprintf(&all, "%s%s", out, err) > 0);
+    cr_assert_eq(rslt_count(all, "REMOTE_NO_SPACE"), 3, "%s", all);
+}
