@@ -10,12 +10,15 @@
 #include <strings.h>
 
 #include "file.h"
+#include "ftps.h"
 
 static const struct {
     const char *scheme;
     const rsl_transport_ops *ops;
 } registry[] = {
     {"file", &rsl_transport_file},
+    {"ftps", &rsl_transport_ftps},
+    {"ftp", &rsl_transport_ftps},
 };
 
 const rsl_transport_ops *rsl_transport_find(const char *scheme)
