@@ -13,7 +13,8 @@
 #   busy     max_clients=1: the second connection gets "421 too many users"
 #   implicit implicit TLS (port-990 style)
 #   expired  explicit TLS with an expired certificate
-#   kill     explicit TLS, reserved for the test that kills its session processes
+#   kill     explicit TLS, reserved for the test that kills its session mid-upload
+#   idle     explicit TLS, reserved for the test that kills an idle session
 # Idempotent: running instances are left alone (their env is kept). Needs root (useradd,
 # and vsftpd itself must start as root to switch to the local user).
 set -euo pipefail
@@ -21,7 +22,7 @@ dir=${1:?usage: vsftpd-start.sh DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 user=${RSL_FTP_USER:-rslftp}
-instances="main busy implicit expired kill"
+instances="main busy implicit expired kill idle"
 
 if [ "$(id -u)" != 0 ]; then
   echo "vsftpd-start: must run as root (creates the local FTP user, vsftpd switches to it)" >&2
@@ -194,7 +195,7 @@ for inst in $instances; do
   busy) write_conf busy "$port" "$lo" "$hi" server.pem max_clients=1 ;;
   implicit) write_conf implicit "$port" "$lo" "$hi" server.pem implicit_ssl=YES ;;
   expired) write_conf expired "$port" "$lo" "$hi" expired.pem ;;
-  kill) write_conf kill "$port" "$lo" "$hi" server.pem ;;
+  kill | idle) write_conf "$inst" "$port" "$lo" "$hi" server.pem ;;
   esac
   : >"$dir/$inst/vsftpd.log"
   "$vsftpd_bin" "$dir/$inst/vsftpd.conf" >"$dir/$inst/stderr" 2>&1 || {

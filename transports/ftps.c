@@ -327,9 +327,13 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
         while (e < size && data[e] != '\r' && data[e] != '\n')
             e++;
         if (e > i) {
-            if (type == CURLINFO_HEADER_OUT)
+            if (type == CURLINFO_HEADER_OUT) {
+                if (e - i > 5 && strncasecmp(data + i, "USER ", 5) == 0) {
+                    c->stats.control_connects++; /* a login: a new control connection */
+                    c->ascii = 0;
+                }
                 rep_new(c, data + i, e - i);
-            else
+            } else
                 rep_line(c, data + i, e - i);
         }
         while (e < size && (data[e] == '\r' || data[e] == '\n'))
@@ -438,11 +442,13 @@ static rsl_code map_reply(rsl_err *err, int code, const char *text, const char *
     }
     if (code == 522)
         return rsl_err_set(err, rc, code,
-                           "%s '%s': server answered %d %s (the data connection's TLS session "
-                           "was not resumed; see require_ssl_reuse in docs/transport-ftps.md)",
-                           what, path, code, text ? text : "");
-    return rsl_err_set(err, rc, code, "%s '%s': server answered %d %s", what, path, code,
-                       text ? text : "");
+                           "%s '%s': server answered \"%s\" (the data connection's TLS "
+                           "session was not resumed; see require_ssl_reuse in "
+                           "docs/transport-ftps.md)",
+                           what, path, text ? text : "522");
+    if (text == NULL || text[0] == '\0')
+        return rsl_err_set(err, rc, code, "%s '%s': server answered %d", what, path, code);
+    return rsl_err_set(err, rc, code, "%s '%s': server answered \"%s\"", what, path, text);
 }
 
 static int is_conn_error(CURLcode e)
@@ -574,12 +580,6 @@ static CURLcode do_perform(rsl_conn *c, const char *url)
 {
     curl_easy_setopt(c->h, CURLOPT_URL, url);
     CURLcode e = curl_easy_perform(c->h);
-    long nc = 0;
-    curl_easy_getinfo(c->h, CURLINFO_NUM_CONNECTS, &nc);
-    if (nc > 0) {
-        c->stats.control_connects += nc;
-        c->ascii = 0;
-    }
     if (e != CURLE_OK && is_conn_error(e))
         c->need_setup = 1; /* curl drops that connection; the next one needs setup */
     return e;
@@ -1301,7 +1301,10 @@ static rsl_code ftps_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *e
     if (code_of(c, size, NULL) != 213 && code_of(c, cwd, NULL) != 250)
         goto done; /* already absent */
     rc = map_reply(err, code, t, "delete", rel);
-    if (rc != RSL_E_REMOTE_PERMISSION && rsl_code_class(rc) != RSL_CLASS_SESSION)
+    /* a bare 550 on an item that is still there: not empty, or refused; only a
+     * reply that says "permission" is reported as such */
+    if (rsl_code_class(rc) != RSL_CLASS_SESSION &&
+        !(rc == RSL_E_REMOTE_PERMISSION && (text_has(t, "permission") || text_has(t, "denied"))))
         err->code = rc = RSL_E_REMOTE_DELETE_FAILED;
 done:
     free(p);
