@@ -124,7 +124,11 @@ static void proxy_stop(struct proxy *p)
 {
     if (p->pid > 0) {
         kill(p->pid, SIGKILL);
-        rslt_sh(NULL, NULL, "while kill -0 %d 2>/dev/null; do sleep 0.02; done", p->pid);
+        /* gone, or a zombie nobody reaped yet: either way its sockets are closed */
+        rslt_sh(NULL, NULL,
+                "while [ -e /proc/%d ] && ! grep -q '^[0-9]* ([^)]*) Z' /proc/%d/stat 2>/dev/null; "
+                "do sleep 0.01; done",
+                p->pid, p->pid);
     }
     p->pid = 0;
 }
