@@ -6,6 +6,11 @@
 #include <stddef.h>
 
 const rsl_command rsl_commands[] = {
+    {"run", rsl_cmd_run, "sync a job's source to its destination"},
+    {"retry", rsl_cmd_retry, "re-attempt only the items failing now"},
+    {"push", rsl_cmd_push, "one-off push without a job file"},
+    {"log", rsl_cmd_log, "per-item results of a run"},
+    {"status", rsl_cmd_status, "the last run and the items failing now"},
     {"explain", rsl_cmd_explain, "what an error code means and how to fix it"},
     {NULL, NULL, NULL},
 };
