@@ -31,9 +31,11 @@ fi
 command -v vsftpd >/dev/null || { echo "vsftpd-start: vsftpd is not installed" >&2; exit 1; }
 vsftpd_bin=$(command -v vsftpd)
 
-running() { # inst
-  local p="$dir/$1/vsftpd.pid"
-  [ -s "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null
+running() { # inst: its listener exists and is not a zombie
+  local p="$dir/$1/vsftpd.pid" pid
+  [ -s "$p" ] || return 1
+  pid=$(cat "$p")
+  [ -e "/proc/$pid" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$pid/stat" 2>/dev/null
 }
 
 all_up=1

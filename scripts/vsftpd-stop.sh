@@ -5,18 +5,20 @@ set -uo pipefail
 dir=${1:?usage: vsftpd-stop.sh DIR}
 [ -d "$dir" ] || exit 0
 dir=$(cd "$dir" && pwd)
+# alive: exists and is not a zombie (an orphan nobody reaped yet still answers kill -0)
+alive() { [ -e "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
 for conf in "$dir"/*/vsftpd.conf; do
   [ -f "$conf" ] || continue
   inst=$(dirname "$conf")
   pid=$(cat "$inst/vsftpd.pid" 2>/dev/null || true)
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+  if [ -n "$pid" ] && alive "$pid"; then
     # session processes first (children of the listener, and theirs), then the listener
     for c in $(pgrep -P "$pid" 2>/dev/null); do
       pkill -KILL -P "$c" 2>/dev/null
       kill -KILL "$c" 2>/dev/null
     done
     kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.05; done
     kill -KILL "$pid" 2>/dev/null
   fi
   rm -f "$inst/vsftpd.pid"

@@ -33,6 +33,7 @@
 #define FTPS_REPLY_CAP (64 * 1024) /* bytes of reply text kept per command */
 #define FTPS_LIST_CAP (64u << 20)  /* a directory listing larger than this is refused */
 #define FTPS_DEFAULT_TIMEOUT 60
+#define FTPS_POLL_CAP_MS 5
 
 typedef struct reply {
     char cmd[512]; /* the command line as sent ("" for the greeting); PASS is masked */
@@ -48,11 +49,13 @@ typedef struct dirset {
 
 struct rsl_conn {
     CURL *h;
+    CURLM *m; /* drives h; owns the connection cache (the control connection) */
     const rsl_remote_opts *opts;
-    char *base; /* "ftp://127.0.0.1:2121" (implicit: "ftps://...") */
-    char *root; /* absolute remote root without trailing '/', "" for "/" */
-    char *host; /* for messages */
-    char *user; /* for messages */
+    char *base;    /* "ftp://127.0.0.1:2121" (implicit: "ftps://...") */
+    char *typeurl; /* the remote root as a file URL: NOBODY on it makes curl send TYPE I */
+    char *root;    /* absolute remote root without trailing '/', "" for "/" */
+    char *host;    /* for messages */
+    char *user;    /* for messages */
     int port;
     int insecure; /* plain ftp:// */
     int timeout;  /* seconds */
@@ -576,10 +579,34 @@ static void reset_op(rsl_conn *c)
     rep_clear(c);
 }
 
+/* Runs one transfer. Driven through the connection's own multi handle rather
+ * than curl_easy_perform: libcurl 7.88 sometimes does not wake itself after the
+ * EPSV reply and sits in its internal poll until the 1 s fallback timeout (seen
+ * as a 1 s pause before "Trying ..." on a data connection); polling with a short
+ * cap bounds that pause to FTPS_POLL_CAP_MS. The control connection lives in
+ * this multi handle's connection cache between transfers. */
 static CURLcode do_perform(rsl_conn *c, const char *url)
 {
     curl_easy_setopt(c->h, CURLOPT_URL, url);
-    CURLcode e = curl_easy_perform(c->h);
+    CURLcode e = CURLE_OK;
+    if (curl_multi_add_handle(c->m, c->h) != CURLM_OK)
+        return CURLE_OUT_OF_MEMORY;
+    int running = 1;
+    while (running) {
+        CURLMcode mc = curl_multi_perform(c->m, &running);
+        if (mc == CURLM_OK && running)
+            mc = curl_multi_poll(c->m, NULL, 0, FTPS_POLL_CAP_MS, NULL);
+        if (mc != CURLM_OK) {
+            e = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_RECV_ERROR;
+            break;
+        }
+    }
+    int left = 0;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(c->m, &left)) != NULL)
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == c->h)
+            e = msg->data.result;
+    curl_multi_remove_handle(c->m, c->h);
     if (e != CURLE_OK && is_conn_error(e))
         c->need_setup = 1; /* curl drops that connection; the next one needs setup */
     return e;
@@ -599,13 +626,14 @@ static rsl_code run_cmds(rsl_conn *c, const char *const *cmds, size_t n, const c
     for (int attempt = 0; attempt < 2; attempt++) {
         curl_slist_free_all(q);
         q = NULL;
+        /* setup: OPTS UTF8 ON, and TYPE I sent by curl itself (the NOBODY perform on
+         * a file URL sends TYPE I, SIZE, REST 0): curl then knows the session is
+         * binary. A TYPE I of our own would leave curl to send one more right
+         * after opening the next upload's data connection, and curl 7.88 waits for
+         * that reply only when its 200 ms connect timer fires. */
         int setup = c->need_setup || c->ascii;
-        if (setup) {
-            if (c->has_utf8 && (q = curl_slist_append(q, "*OPTS UTF8 ON")) == NULL)
-                goto nomem;
-            if ((q = curl_slist_append(q, "*TYPE I")) == NULL)
-                goto nomem;
-        }
+        if (setup && c->has_utf8 && (q = curl_slist_append(q, "*OPTS UTF8 ON")) == NULL)
+            goto nomem;
         for (size_t i = 0; i < n; i++) {
             snprintf(line, sizeof(line), "*%s", cmds[i]);
             struct curl_slist *t = curl_slist_append(q, line);
@@ -617,7 +645,9 @@ static rsl_code run_cmds(rsl_conn *c, const char *const *cmds, size_t n, const c
         curl_easy_setopt(c->h, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(c->h, CURLOPT_QUOTE, q);
         long before = c->stats.control_connects;
-        CURLcode e = do_perform(c, c->base);
+        CURLcode e = do_perform(c, setup ? c->typeurl : c->base);
+        if (setup && e == CURLE_REMOTE_FILE_NOT_FOUND)
+            e = CURLE_OK; /* the SIZE of the root directory: 550 as expected */
         curl_easy_setopt(c->h, CURLOPT_QUOTE, NULL);
         if (e != CURLE_OK) {
             rc = map_curl(c, e, err, what, path);
@@ -728,12 +758,15 @@ static void ftps_disconnect(rsl_conn *c)
     if (c == NULL)
         return;
     if (c->h)
-        curl_easy_cleanup(c->h); /* sends QUIT on a live control connection */
+        curl_easy_cleanup(c->h);
+    if (c->m)
+        curl_multi_cleanup(c->m); /* closes the cached control connection (QUIT) */
     rep_clear(c);
     free(c->rep);
     free(c->lbuf);
     dirset_free(&c->made);
     free(c->base);
+    free(c->typeurl);
     free(c->root);
     free(c->host);
     free(c->user);
@@ -815,8 +848,11 @@ static rsl_code ftps_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
         snprintf(c->base, n, "%s://%s%s%s:%d", implicit ? "ftps" : "ftp", v6 ? "[" : "", c->host,
                  v6 ? "]" : "", c->port);
     }
-    if ((c->h = curl_easy_init()) == NULL)
+    if ((c->typeurl = url_of(c, c->root[0] ? c->root : "/", 0)) == NULL)
         goto nomem;
+    if ((c->h = curl_easy_init()) == NULL || (c->m = curl_multi_init()) == NULL)
+        goto nomem;
+    curl_multi_setopt(c->m, CURLMOPT_MAXCONNECTS, 1L);
     CURL *h = c->h;
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "ftp,ftps");
