@@ -21,7 +21,8 @@ set -euo pipefail
 dir=${1:?usage: vsftpd-start.sh DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-user=${RSL_FTP_USER:-rslftp}
+# one local user per DIR (two fixture dirs must not change each other's password)
+user=${RSL_FTP_USER:-rslftp$(printf '%s' "$dir" | cksum | cut -c1-8)}
 instances="main busy implicit expired kill idle"
 
 if [ "$(id -u)" != 0 ]; then
@@ -104,6 +105,7 @@ else
   usermod --home "$dir/root" --shell /bin/sh "$user"
 fi
 printf '%s:%s\n' "$user" "$(cat "$dir/password")" | chpasswd
+echo "$user" >"$dir/user"
 mkdir -p "$dir/root/data" "$dir/root/ro" "$dir/empty"
 chown root:root "$dir/empty" && chmod 0755 "$dir/empty"
 chown "$user" "$dir/root" "$dir/root/data"

@@ -23,4 +23,8 @@ for conf in "$dir"/*/vsftpd.conf; do
   fi
   rm -f "$inst/vsftpd.pid"
 done
+# the local user vsftpd-start.sh made for this DIR
+if [ -s "$dir/user" ] && id "$(cat "$dir/user")" >/dev/null 2>&1; then
+  userdel "$(cat "$dir/user")" 2>/dev/null || true
+fi
 echo "vsftpd-stop: stopped in $dir"

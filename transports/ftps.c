@@ -499,8 +499,8 @@ static rsl_code map_curl(rsl_conn *c, CURLcode e, rsl_err *err, const char *what
     case CURLE_LOGIN_DENIED:
         /* the reply text names the reason; the password is never in the transcript */
         return rsl_err_set(err, RSL_E_AUTH_FAILED, code ? (long)code : (long)e,
-                           "login to %s:%d as '%s' refused: %d %s", c->host, c->port, c->user, code,
-                           rep_text(last));
+                           "login to %s:%d as '%s' refused: %s", c->host, c->port, c->user,
+                           last ? rep_text(last) : eb);
     case CURLE_PEER_FAILED_VERIFICATION:
         curl_easy_getinfo(c->h, CURLINFO_SSL_VERIFYRESULT, &vr);
         if (vr == X509_V_ERR_CERT_HAS_EXPIRED || vr == X509_V_ERR_CERT_NOT_YET_VALID)
@@ -520,9 +520,9 @@ static rsl_code map_curl(rsl_conn *c, CURLcode e, rsl_err *err, const char *what
                            eb);
     case CURLE_USE_SSL_FAILED:
         return rsl_err_set(err, RSL_E_TLS_FAILED, code ? (long)code : (long)e,
-                           "%s:%d refused AUTH TLS (%d %s): the server does not offer explicit "
+                           "%s:%d refused AUTH TLS (\"%s\"): the server does not offer explicit "
                            "FTPS (try ftps_mode = implicit)",
-                           c->host, c->port, code, rep_text(last));
+                           c->host, c->port, last ? rep_text(last) : eb);
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
@@ -534,8 +534,8 @@ static rsl_code map_curl(rsl_conn *c, CURLcode e, rsl_err *err, const char *what
                            c->port, eb);
     case CURLE_REMOTE_DISK_FULL:
         return rsl_err_set(err, RSL_E_REMOTE_NO_SPACE, code ? (long)code : (long)e,
-                           "%s '%s': remote disk full or quota exceeded: %d %s", what, path, code,
-                           rep_text(last));
+                           "%s '%s': remote disk full or quota exceeded: %s", what, path,
+                           last ? rep_text(last) : eb);
     case CURLE_OUT_OF_MEMORY:
         return rsl_err_set(err, RSL_E_NO_MEMORY, e, "out of memory");
     default:
@@ -551,8 +551,8 @@ static rsl_code map_curl(rsl_conn *c, CURLcode e, rsl_err *err, const char *what
     if (is_conn_error(e))
         return rsl_err_set(err, RSL_E_CONNECTION_LOST, e, "%s '%s': connection to %s:%d lost: %s",
                            what, path, c->host, c->port, eb);
-    return rsl_err_set(err, RSL_E_PROTOCOL, e, "%s '%s' on %s:%d: %s (last reply %d %s)", what,
-                       path, c->host, c->port, eb, code, rep_text(last));
+    return rsl_err_set(err, RSL_E_PROTOCOL, e, "%s '%s' on %s:%d: %s (last reply \"%s\")", what,
+                       path, c->host, c->port, eb, rep_text(last));
 }
 
 /* ---- performs ------------------------------------------------------------------------- */
@@ -926,8 +926,8 @@ static rsl_code ftps_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
     if (cc != 250) {
         rc = rsl_err_set(err, RSL_E_REMOTE_ROOT_MISSING, cc,
                          "destination directory '%s' on %s does not exist or is not a directory "
-                         "(%d %s)",
-                         c->root[0] ? c->root : "/", c->host, cc, t);
+                         "(\"%s\")",
+                         c->root[0] ? c->root : "/", c->host, cc ? t : "no reply");
         goto fail;
     }
     c->need_setup = c->has_utf8; /* OPTS UTF8 ON goes with the next command list */
