@@ -10,7 +10,8 @@
 # --ftp-disable-tls13 against vsftpd (require_ssl_reuse=YES): with TLS 1.3 its login
 # fails ("tls: illegal parameter"), the same family of problem docs/transport-ftps.md
 # describes for libcurl.
-# Env: RSL_BIN (default build/rsyncd-lite), BIG_MIB (1024), SMALL_N (10000), SMALL_KIB (4).
+# Env: RSL_BIN (default build/rsyncd-lite), BIG_MIB (1024), SMALL_N (10000), SMALL_KIB (4),
+#      BENCH=all|big|small (default all).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/rsl-bench-ftps}
@@ -18,6 +19,7 @@ bin=${RSL_BIN:-$top/build/rsyncd-lite}
 big_mib=${BIG_MIB:-1024}
 small_n=${SMALL_N:-10000}
 small_kib=${SMALL_KIB:-4}
+which=${BENCH:-all}
 [ -x "$bin" ] || { echo "bench-ftps: build first ($bin missing)" >&2; exit 1; }
 
 mkdir -p "$work"
@@ -87,6 +89,7 @@ EOF
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
+if [ "$which" != small ]; then
 echo "== one ${big_mib} MiB file"
 fresh_remote big-rsl
 timeit big:rsyncd-lite rsl_run "$src/big" big-rsl 4
@@ -107,6 +110,8 @@ set ftp:ssl-protect-data true; set ssl:ca-file $FTP_CA_FILE; \
 put $src/big/big.bin -o /data/big-lftp/big.bin; quit" 127.0.0.1
 fi
 
+fi
+if [ "$which" != big ]; then
 echo "== $small_n files of $small_kib KiB"
 fresh_remote small-rsl
 timeit small:rsyncd-lite rsl_run "$src/small" small-rsl 4
@@ -122,6 +127,8 @@ if have lftp; then
   timeit small:lftp lftp -u "$FTP_USER,$pw" -p "$port" -e "set ftp:ssl-force true; \
 set ftp:ssl-protect-data true; set ssl:ca-file $FTP_CA_FILE; \
 mirror -R --parallel=4 $src/small /data/small-lftp; quit" 127.0.0.1
+fi
+
 fi
 
 ratio() { [ -n "${T[$1]:-}" ] && [ -n "${T[$2]:-}" ] && echo "scale=2; ${T[$1]} / ${T[$2]}" | bc || echo n/a; }

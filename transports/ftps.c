@@ -65,7 +65,11 @@ struct rsl_conn {
     int need_setup;        /* the control connection in use lacks OPTS UTF8 ON / TYPE I */
     int ascii;             /* curl left the session in TYPE A (after a listing) */
     int rename_overwrites; /* 1: RNTO replaces an existing file; 0 once a server refused */
-    dirset made;           /* directories known to exist */
+    /* SIZE of the temp file asked right after its upload (POSTQUOTE), for finish */
+    char *after_upload_path;
+    uint64_t after_upload_size;
+    int after_upload_ok;
+    dirset made; /* directories known to exist */
     /* transcript of the current perform */
     reply *rep;
     size_t nrep, caprep;
@@ -575,7 +579,9 @@ static void reset_op(rsl_conn *c)
     curl_easy_setopt(c->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)-1);
     curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, discard_cb);
     curl_easy_setopt(c->h, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(c->h, CURLOPT_POSTQUOTE, NULL);
     c->errbuf[0] = '\0';
+    c->after_upload_ok = 0; /* whatever it described is stale after another command */
     rep_clear(c);
 }
 
@@ -767,6 +773,7 @@ static void ftps_disconnect(rsl_conn *c)
     dirset_free(&c->made);
     free(c->base);
     free(c->typeurl);
+    free(c->after_upload_path);
     free(c->root);
     free(c->host);
     free(c->user);
@@ -1154,7 +1161,17 @@ static rsl_code ftps_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, u
     struct curl_slist *q = NULL;
     if (c->need_setup && c->has_utf8)
         q = curl_slist_append(NULL, "*OPTS UTF8 ON");
+    /* the size check finish needs, asked on the same round (saves a request per file) */
+    char sizecmd[4200];
+    snprintf(sizecmd, sizeof(sizecmd), "*SIZE %s", p);
+    struct curl_slist *pq = curl_slist_append(NULL, sizecmd);
+    if (pq == NULL) {
+        curl_slist_free_all(q);
+        rc = rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+        goto done;
+    }
     curl_easy_setopt(c->h, CURLOPT_QUOTE, q);
+    curl_easy_setopt(c->h, CURLOPT_POSTQUOTE, pq);
     curl_easy_setopt(c->h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c->h, CURLOPT_APPEND, offset > 0 ? 1L : 0L);
     curl_easy_setopt(c->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(total - offset));
@@ -1167,8 +1184,17 @@ static rsl_code ftps_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, u
     rsl_err_clear(&c->src_err);
     CURLcode e = do_perform(c, url);
     curl_easy_setopt(c->h, CURLOPT_QUOTE, NULL);
+    curl_easy_setopt(c->h, CURLOPT_POSTQUOTE, NULL);
     curl_easy_setopt(c->h, CURLOPT_UPLOAD, 0L);
     curl_slist_free_all(q);
+    curl_slist_free_all(pq);
+    if (e == CURLE_OK && !c->src_failed && parse_size(c, sizecmd + 1, &sz)) {
+        free(c->after_upload_path);
+        if ((c->after_upload_path = strdup(tmp_rel)) != NULL) {
+            c->after_upload_size = sz;
+            c->after_upload_ok = 1;
+        }
+    }
     c->stats.data_transfers++;
     c->src = NULL;
     c->need_setup = e != CURLE_OK && is_conn_error(e);
@@ -1217,8 +1243,12 @@ static rsl_code ftps_finish(rsl_conn *c, const char *tmp_rel, const char *final_
     }
     int exists = 0;
     uint64_t sz = 0;
-    if ((rc = remote_size(c, tmp_rel, tp, &exists, &sz, err)) != RSL_OK)
+    if (c->after_upload_ok && strcmp(c->after_upload_path, tmp_rel) == 0) {
+        exists = 1; /* the server's SIZE, asked right after the upload's 226 */
+        sz = c->after_upload_size;
+    } else if ((rc = remote_size(c, tmp_rel, tp, &exists, &sz, err)) != RSL_OK) {
         goto done;
+    }
     if (!exists) {
         rc = rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 550,
                          "finish '%s': the uploaded temp file is missing on the remote", tmp_rel);

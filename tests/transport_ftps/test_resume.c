@@ -151,8 +151,12 @@ Test(ftps_resume, control_connection_cut_by_proxy, .timeout = 120)
     rsl_conn *c = NULL;
     cr_assert_eq(fx_connect_url(&f, "ftps", f.host, p.port, "/data/cutres", &c, &err), RSL_OK, "%s",
                  err.msg);
-    int failures = 0;
-    for (int i = 0; i < 16; i++) {
+    int failures = 0, after = 0;
+    /* until the cut happened and a few files went through after it */
+    for (int i = 0; i < 80 && after < 5; i++) {
+        rsl_ftps_stats now;
+        rsl_ftps_stats_get(c, &now);
+        after += now.control_connects > 1; /* the cut forced a new login */
         char name[32], body[64];
         snprintf(name, sizeof(name), "f%02d", i);
         snprintf(body, sizeof(body), "body of file %d\n", i);
@@ -171,7 +175,9 @@ Test(ftps_resume, control_connection_cut_by_proxy, .timeout = 120)
         cr_assert_str_eq(got, body);
         free(got);
     }
-    cr_assert_eq(failures, 1, "the proxy cut exactly one connection");
+    /* the call in flight failed once, or (cut while asking SIZE after a complete
+     * upload) the transport confirmed the size on a new login and went on */
+    cr_assert_leq(failures, 1, "the proxy cut exactly one connection");
     rsl_ftps_stats st;
     rsl_ftps_stats_get(c, &st);
     cr_assert_eq(st.control_connects, 2, "logged in again once");
