@@ -138,6 +138,19 @@ for _ in range(200):
 EOF
 }
 
+# pid of the vsftpd running with this config file (no procps needed: /proc only)
+listener_pid() {
+  local f p cmd
+  for f in /proc/[0-9]*/cmdline; do
+    cmd=$( { tr '\0' ' ' <"$f"; } 2>/dev/null) || continue
+    if [ "$cmd" = "$vsftpd_bin $1 " ]; then
+      p=${f#/proc/}
+      echo "${p%/cmdline}"
+      return 0
+    fi
+  done
+}
+
 write_conf() { # inst port pasv_lo pasv_hi cert extra...
   local inst=$1 port=$2 lo=$3 hi=$4 cert=$5
   shift 5
@@ -211,7 +224,7 @@ for inst in $instances; do
   # it accepts (vsftpd dies silently on some config errors: show its output then)
   ok=0
   for _ in $(seq 1 100); do
-    pid=$(pgrep -o -f "^$vsftpd_bin $dir/$inst/vsftpd.conf\$" || true)
+    pid=$(listener_pid "$dir/$inst/vsftpd.conf")
     if [ -n "$pid" ] && python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),1).close()" 2>/dev/null; then
       echo "$pid" >"$dir/$inst/vsftpd.pid"
       ok=1

@@ -7,14 +7,21 @@ dir=${1:?usage: vsftpd-stop.sh DIR}
 dir=$(cd "$dir" && pwd)
 # alive: exists and is not a zombie (an orphan nobody reaped yet still answers kill -0)
 alive() { [ -e "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
+# pids whose parent is $1 (from /proc, no procps needed)
+children() {
+  local f
+  for f in /proc/[0-9]*/stat; do
+    awk -v pp="$1" '{ sub(/^[0-9]+ \(.*\) /, ""); if ($2 == pp) { split(FILENAME, a, "/"); print a[3] } }' "$f" 2>/dev/null
+  done
+}
 for conf in "$dir"/*/vsftpd.conf; do
   [ -f "$conf" ] || continue
   inst=$(dirname "$conf")
   pid=$(cat "$inst/vsftpd.pid" 2>/dev/null || true)
   if [ -n "$pid" ] && alive "$pid"; then
     # session processes first (children of the listener, and theirs), then the listener
-    for c in $(pgrep -P "$pid" 2>/dev/null); do
-      pkill -KILL -P "$c" 2>/dev/null
+    for c in $(children "$pid"); do
+      for g in $(children "$c"); do kill -KILL "$g" 2>/dev/null; done
       kill -KILL "$c" 2>/dev/null
     done
     kill -TERM "$pid" 2>/dev/null

@@ -879,6 +879,10 @@ static rsl_code ftps_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
         curl_easy_setopt(h, CURLOPT_SSLVERSION,
                          (long)(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
         curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 1L);
+        /* the bundle file only (ca_file, or curl's default bundle): without a CA
+         * directory, curl 7.88 caches the parsed store in the multi handle instead
+         * of reading and parsing the bundle again for every data connection */
+        curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
         if (opts->ca_file)
             curl_easy_setopt(h, CURLOPT_CAINFO, opts->ca_file);
         if (opts->pinned_pubkey)
