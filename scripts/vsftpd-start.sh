@@ -4,8 +4,9 @@
 #   DIR/tls/          CA key+cert (ca.pem), server key+cert for IP 127.0.0.1 (server.pem),
 #                     an expired server cert (expired.pem)
 #   DIR/password      the FTP user's password (mode 0600)
-#   DIR/root/         the user's chroot; DIR/root/data is the remote root the tests use,
-#                     DIR/root/ro is a read-only directory
+#   DIR/root/         the user's chroot (or /tmp/rsl-vsftpd-*/root when the user cannot
+#                     reach DIR); root/data is the remote root the tests use, root/ro is
+#                     a read-only directory (FTP_CHROOT, FTP_DATA_DIR in DIR/env)
 #   DIR/<inst>/       vsftpd.conf, pid, logs of each instance
 #   DIR/env           KEY=VALUE lines (ports, user, paths) read by the tests
 # Instances (one vsftpd process each, all require_ssl_reuse=YES):
@@ -15,6 +16,7 @@
 #   expired  explicit TLS with an expired certificate
 #   kill     explicit TLS, reserved for the test that kills its session mid-upload
 #   idle     explicit TLS, reserved for the test that kills an idle session
+#   nopasv   explicit TLS, passive mode off (EPSV and PASV refused): data connections fail
 # Idempotent: running instances are left alone (their env is kept). Needs root (useradd,
 # and vsftpd itself must start as root to switch to the local user).
 set -euo pipefail
@@ -23,7 +25,7 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 # one local user per DIR (two fixture dirs must not change each other's password)
 user=${RSL_FTP_USER:-rslftp$(printf '%s' "$dir" | cksum | cut -c1-8)}
-instances="main busy implicit expired kill idle"
+instances="main busy implicit expired kill idle nopasv"
 
 if [ "$(id -u)" != 0 ]; then
   echo "vsftpd-start: must run as root (creates the local FTP user, vsftpd switches to it)" >&2
@@ -100,19 +102,25 @@ fi
 chmod 0600 "$dir/password"
 grep -qx /bin/sh /etc/shells || echo /bin/sh >>/etc/shells # pam_shells
 if ! id "$user" >/dev/null 2>&1; then
-  useradd --no-create-home --home-dir "$dir/root" --shell /bin/sh "$user"
-else
-  usermod --home "$dir/root" --shell /bin/sh "$user"
+  useradd --no-create-home --home-dir / --shell /bin/sh "$user"
 fi
+# the FTP root: DIR/root when the user can reach DIR, else a directory under /tmp
+# (a DIR under a private home stays private: no permission of its parents is changed)
+if runuser -u "$user" -- test -x "$dir" 2>/dev/null; then
+  root=$dir/root
+else
+  root=/tmp/rsl-vsftpd-$(printf '%s' "$dir" | cksum | cut -c1-8)/root
+  mkdir -p "$(dirname "$root")"
+  chmod 0755 "$(dirname "$root")"
+  echo "$(dirname "$root")" >"$dir/rootdir"
+fi
+usermod --home "$root" --shell /bin/sh "$user"
 printf '%s:%s\n' "$user" "$(cat "$dir/password")" | chpasswd
 echo "$user" >"$dir/user"
-mkdir -p "$dir/root/data" "$dir/root/ro" "$dir/empty"
+mkdir -p "$root/data" "$root/ro" "$dir/empty"
 chown root:root "$dir/empty" && chmod 0755 "$dir/empty"
-chown "$user" "$dir/root" "$dir/root/data"
-chown root:root "$dir/root/ro" && chmod 0555 "$dir/root/ro"
-# the chroot's parents must be traversable by the user
-p=$dir
-while [ "$p" != / ]; do chmod o+x "$p" 2>/dev/null || true; p=$(dirname "$p"); done
+chown "$user" "$root" "$root/data"
+chown root:root "$root/ro" && chmod 0555 "$root/ro"
 
 freeport() {
   python3 - "$@" <<'EOF'
@@ -170,7 +178,7 @@ userlist_enable=NO
 pam_service_name=vsftpd
 chroot_local_user=YES
 allow_writeable_chroot=YES
-local_root=$dir/root
+local_root=$root
 secure_chroot_dir=$dir/empty
 seccomp_sandbox=NO
 pasv_enable=YES
@@ -213,6 +221,7 @@ for inst in $instances; do
   implicit) write_conf implicit "$port" "$lo" "$hi" server.pem implicit_ssl=YES ;;
   expired) write_conf expired "$port" "$lo" "$hi" expired.pem ;;
   kill | idle) write_conf "$inst" "$port" "$lo" "$hi" server.pem ;;
+  nopasv) write_conf nopasv "$port" "$lo" "$hi" server.pem pasv_enable=NO ;;
   esac
   : >"$dir/$inst/vsftpd.log"
   "$vsftpd_bin" "$dir/$inst/vsftpd.conf" >"$dir/$inst/stderr" 2>&1 || {
@@ -247,8 +256,8 @@ FTP_USER=$user
 FTP_PASSWORD_FILE=$dir/password
 FTP_CA_FILE=$tls/ca.pem
 FTP_PIN=sha256//$(cat "$tls/pin.txt")
-FTP_CHROOT=$dir/root
-FTP_DATA_DIR=$dir/root/data
+FTP_CHROOT=$root
+FTP_DATA_DIR=$root/data
 FTP_REMOTE_ROOT=/data
 FTP_RO_REMOTE=/ro
 EOF

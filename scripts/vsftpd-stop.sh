@@ -34,4 +34,9 @@ done
 if [ -s "$dir/user" ] && id "$(cat "$dir/user")" >/dev/null 2>&1; then
   userdel "$(cat "$dir/user")" 2>/dev/null || true
 fi
+# an FTP root made under /tmp because DIR was not reachable by the user
+if [ -s "$dir/rootdir" ]; then
+  case $(cat "$dir/rootdir") in /tmp/rsl-vsftpd-*) rm -rf "$(cat "$dir/rootdir")" ;; esac
+  rm -f "$dir/rootdir"
+fi
 echo "vsftpd-stop: stopped in $dir"

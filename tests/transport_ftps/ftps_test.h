@@ -44,7 +44,8 @@ static inline void logcap_cb(void *ud, int level, const char *msg)
 
 typedef struct fx {
     char *host, *user, *pwfile, *ca, *pin, *datadir, *chroot;
-    int port, busy_port, implicit_port, expired_port, kill_port, kill_pid, idle_port, idle_pid;
+    int port, busy_port, implicit_port, expired_port, kill_port, kill_pid, idle_port, idle_pid,
+        nopasv_port;
     rsl_remote_opts o;
     logcap log;
 } fx;
@@ -78,6 +79,7 @@ static inline void fx_load(fx *f)
     f->kill_pid = fx_int("FTP_KILL_PID");
     f->idle_port = fx_int("FTP_IDLE_PORT");
     f->idle_pid = fx_int("FTP_IDLE_PID");
+    f->nopasv_port = fx_int("FTP_NOPASV_PORT");
     f->o.password_file = f->pwfile;
     f->o.ca_file = f->ca;
     f->o.tls_verify = 1;

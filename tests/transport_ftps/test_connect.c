@@ -219,6 +219,24 @@ Test(ftps_connect, too_many_connections_is_busy)
     fx_free(&f);
 }
 
+Test(ftps_connect, passive_mode_refused_is_passive_failed)
+{
+    fx f;
+    fx_load(&f);
+    rsl_err err = {0};
+    rsl_conn *c = NULL;
+    /* this server refuses EPSV and PASV: the control connection works, data cannot */
+    rsl_code rc = fx_connect_url(&f, "ftps", f.host, f.nopasv_port, "/data", &c, &err);
+    cr_assert_eq(rc, RSL_OK, "%s %s", rsl_code_name(rc), err.msg);
+    tsrc t;
+    tsrc_mem(&t, "x", 1);
+    rc = rsl_transport_ftps.upload(c, "p.rsl-part", 0, 1, &t.s, &err);
+    cr_assert_eq(rc, RSL_E_PASSIVE_FAILED, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert(strstr(err.msg, "firewall") != NULL, "hint: %s", err.msg);
+    rsl_transport_ftps.disconnect(c);
+    fx_free(&f);
+}
+
 Test(ftps_connect, implicit_tls)
 {
     fx f;
