@@ -35,10 +35,9 @@ command -v vsftpd >/dev/null || { echo "vsftpd-start: vsftpd is not installed" >
 vsftpd_bin=$(command -v vsftpd)
 
 running() { # inst: its listener exists and is not a zombie
-  local p="$dir/$1/vsftpd.pid" pid
-  [ -s "$p" ] || return 1
-  pid=$(cat "$p")
-  [ -e "/proc/$pid" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$pid/stat" 2>/dev/null
+  local p="$dir/$1/vsftpd.pid"
+  [ -s "$p" ] && [ -e "/proc/$(cat "$p")" ] &&
+    ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$(cat "$p")/stat" 2>/dev/null
 }
 
 all_up=1
@@ -146,18 +145,8 @@ for _ in range(200):
 EOF
 }
 
-# pid of the vsftpd running with this config file (no procps needed: /proc only)
-listener_pid() {
-  local f p cmd
-  for f in /proc/[0-9]*/cmdline; do
-    cmd=$( { tr '\0' ' ' <"$f"; } 2>/dev/null) || continue
-    if [ "$cmd" = "$vsftpd_bin $1 " ]; then
-      p=${f#/proc/}
-      echo "${p%/cmdline}"
-      return 0
-    fi
-  done
-}
+# alive PID: exists and is not a zombie
+alive() { [ -e "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
 
 write_conf() { # inst port pasv_lo pasv_hi cert extra...
   local inst=$1 port=$2 lo=$3 hi=$4 cert=$5
@@ -169,7 +158,7 @@ listen=YES
 listen_ipv6=NO
 listen_address=127.0.0.1
 listen_port=$port
-background=YES
+background=NO
 anonymous_enable=NO
 local_enable=YES
 write_enable=YES
@@ -224,17 +213,14 @@ for inst in $instances; do
   nopasv) write_conf nopasv "$port" "$lo" "$hi" server.pem pasv_enable=NO ;;
   esac
   : >"$dir/$inst/vsftpd.log"
-  "$vsftpd_bin" "$dir/$inst/vsftpd.conf" >"$dir/$inst/stderr" 2>&1 || {
-    echo "vsftpd-start: vsftpd ($inst) failed to start:" >&2
-    cat "$dir/$inst/stderr" >&2
-    exit 1
-  }
-  # background=YES forks: find the listener by its config file argument, then wait until
-  # it accepts (vsftpd dies silently on some config errors: show its output then)
+  # foreground listener in its own session: $! is its pid
+  setsid "$vsftpd_bin" "$dir/$inst/vsftpd.conf" </dev/null >"$dir/$inst/stderr" 2>&1 &
+  pid=$!
+  # wait until it accepts (vsftpd exits silently on some config errors: show its output)
   ok=0
-  for _ in $(seq 1 100); do
-    pid=$(listener_pid "$dir/$inst/vsftpd.conf")
-    if [ -n "$pid" ] && python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),1).close()" 2>/dev/null; then
+  for _ in $(seq 1 200); do
+    alive "$pid" || break
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$pid" >"$dir/$inst/vsftpd.pid"
       ok=1
       break

@@ -7,12 +7,10 @@ dir=${1:?usage: vsftpd-stop.sh DIR}
 dir=$(cd "$dir" && pwd)
 # alive: exists and is not a zombie (an orphan nobody reaped yet still answers kill -0)
 alive() { [ -e "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
-# pids whose parent is $1 (from /proc, no procps needed)
+# pids whose parent is $1 (from /proc, no procps needed; field 4 of stat is the ppid)
 children() {
-  local f
-  for f in /proc/[0-9]*/stat; do
-    awk -v pp="$1" '{ sub(/^[0-9]+ \(.*\) /, ""); if ($2 == pp) { split(FILENAME, a, "/"); print a[3] } }' "$f" 2>/dev/null
-  done
+  cat /proc/[0-9]*/stat 2>/dev/null |
+    awk -v pp="$1" '{ pid = $1; sub(/^[0-9]+ \(.*\) /, ""); if ($2 == pp) print pid }'
 }
 for conf in "$dir"/*/vsftpd.conf; do
   [ -f "$conf" ] || continue

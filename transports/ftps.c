@@ -156,7 +156,8 @@ static char *url_of(const rsl_conn *c, const char *abs, int dir)
     size_t j = (size_t)snprintf(u, n, "%s/%%2F", c->base);
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)abs + (abs[0] == '/'); *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~' || *p == '/') {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~' || *p == '/') {
             u[j++] = (char)*p;
         } else {
             u[j++] = '%';
@@ -1125,6 +1126,13 @@ static size_t read_cb(char *buf, size_t sz, size_t nitems, void *ud)
         c->src_failed = 1;
         return CURL_READFUNC_ABORT;
     }
+    if (n == 0) { /* the local file ended before `total`: it shrank */
+        c->src_failed = 1;
+        rsl_err_set(&c->src_err, RSL_E_LOCAL_CHANGED, 0,
+                    "the local file ended %llu bytes early (it changed during the upload)",
+                    (unsigned long long)left);
+        return CURL_READFUNC_ABORT;
+    }
     c->sent += (uint64_t)n;
     return (size_t)n;
 }
@@ -1160,6 +1168,11 @@ static rsl_code ftps_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, u
         }
         if (offset == total)
             goto done; /* every byte is there already */
+    }
+    if (c->need_setup || c->ascii) {
+        /* binary mode set by curl before the data connection opens (see run_cmds) */
+        if ((rc = run_cmds(c, NULL, 0, "upload", tmp_rel, err)) != RSL_OK)
+            goto done;
     }
     reset_op(c);
     struct curl_slist *q = NULL;

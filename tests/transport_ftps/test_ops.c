@@ -202,6 +202,11 @@ Test(ftps_ops, source_error_is_returned_unchanged)
     rsl_code rc = OPS.upload(c, "x.rsl-part", 0, 300000, &t.s, &err);
     cr_assert_eq(rc, RSL_E_LOCAL_CHANGED, "%s %s", rsl_code_name(rc), err.msg);
     cr_assert(strstr(err.msg, "test: local file changed") != NULL, "%s", err.msg);
+    /* a source that simply ends early (the file shrank) is a local change too */
+    tsrc_mem(&t, buf, sizeof(buf));
+    rc = OPS.upload(c, "y.rsl-part", 0, 300000, &t.s, &err);
+    cr_assert_eq(rc, RSL_E_LOCAL_CHANGED, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert_eq(t.pulled, sizeof(buf));
     /* the connection is still usable */
     cr_assert_eq(fx_put(c, "after", "ok", -1, &err), RSL_OK, "%s", err.msg);
     OPS.disconnect(c);
