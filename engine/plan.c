@@ -39,6 +39,8 @@ rsl_action rsl_plan_decide(int local_type, uint64_t size, int64_t mtime_ns,
         return local_type == RSL_TYPE_DIR ? RSL_ACT_MKDIR : RSL_ACT_CREATE;
     if (m->type != local_type)
         return RSL_ACT_REPLACE;
+    if (m->pending) /* maybe on the remote, never known to be in sync */
+        return local_type == RSL_TYPE_DIR ? RSL_ACT_MKDIR : RSL_ACT_CREATE;
     if (local_type == RSL_TYPE_DIR)
         return RSL_ACT_NONE;
     if (m->size == size && m->mtime_ns == mtime_ns)
@@ -112,6 +114,7 @@ typedef struct merger {
     unsigned char *m_skey;
     size_t m_skey_len, m_skey_cap;
     int m_type;
+    int m_pending;
     uint64_t m_size;
     int64_t m_mtime;
     /* a directory replaced by a file: its remote subtree goes */
@@ -148,6 +151,7 @@ static int m_next(merger *m)
     m->m_skey_len = row.skey_len;
     m->m_path = strdup(row.path);
     m->m_type = row.type;
+    m->m_pending = row.pending;
     m->m_size = row.size;
     m->m_mtime = row.mtime_ns;
     if (m->m_path == NULL) {
@@ -319,8 +323,11 @@ static int scan_cb(void *ud, const rsl_entry *e)
     if (advance_to(m, m->ekey, kl) < 0)
         return -1;
     int match = m->have_m && rsl_state_skey_cmp(m->m_skey, m->m_skey_len, m->ekey, kl) == 0;
-    rsl_manifest_row mr = {
-        .path = m->m_path, .type = m->m_type, .size = m->m_size, .mtime_ns = m->m_mtime};
+    rsl_manifest_row mr = {.path = m->m_path,
+                           .type = m->m_type,
+                           .size = m->m_size,
+                           .mtime_ns = m->m_mtime,
+                           .pending = m->m_pending};
     int r = 0;
     switch (e->kind) {
     case RSL_ENT_EXCLUDED:
@@ -378,16 +385,33 @@ static int scan_cb(void *ud, const rsl_entry *e)
     return r;
 }
 
+/* Binary search of the plan's items (in sort-key order) for path. */
+static int item_planned(const rsl_item_vec *v, const char *path)
+{
+    unsigned char a[8192], b[8192];
+    size_t al = rsl_state_skey(path, a, sizeof(a));
+    size_t lo = 0, hi = v->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        size_t bl = rsl_state_skey(v->v[mid].path, b, sizeof(b));
+        int r = rsl_state_skey_cmp(a, al, b, bl);
+        if (r == 0)
+            return 1;
+        if (r < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return 0;
+}
+
 static rsl_code finish_stale_temps(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *err)
 {
     /* upload records whose path is not uploaded this run: the local file was
      * deleted, or is unchanged again. Their temp files are removed. */
     for (size_t i = 0; i < c->n_uploads; i++) {
         const char *path = c->uploads[i].path;
-        int planned = 0;
-        for (size_t j = 0; j < p->items.n && !planned; j++) /* usually tiny */
-            planned = strcmp(p->items.v[j].path, path) == 0;
-        if (planned)
+        if (item_planned(&p->items, path))
             continue;
         struct stat sb;
         char full[8192];
@@ -413,7 +437,15 @@ static rsl_code plan_only_failed(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *er
         const rsl_failure *f = &c->failures[i];
         struct stat sb;
         snprintf(m.full, sizeof(m.full), "%s/%s", c->job->source, f->path);
-        int r = c->job->follow_symlinks ? stat(m.full, &sb) : lstat(m.full, &sb);
+        int r = lstat(m.full, &sb);
+        if (r == 0 && S_ISLNK(sb.st_mode)) {
+            /* links are judged by the full walk (inside the root or not) */
+            if (!c->job->follow_symlinks) {
+                note(&m, f->path, "none", "resolved", NULL, NULL, f);
+                continue;
+            }
+            r = stat(m.full, &sb);
+        }
         rsl_manifest_row row, *mr = NULL;
         char *mpath = NULL;
         int mtype = 0;
@@ -456,8 +488,8 @@ static rsl_code plan_only_failed(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *er
         else
             p->scanned_files++;
         int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
-        int rr = plan_entry(&m, f->path, type, (uint64_t)sb.st_size, mt,
-                            S_ISLNK(sb.st_mode) ? 0 : 0, mr);
+        int rr =
+            plan_entry(&m, f->path, type, (uint64_t)sb.st_size, mt, c->job->follow_symlinks, mr);
         free(mpath);
         if (rr < 0)
             return m.rc;

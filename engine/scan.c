@@ -111,7 +111,8 @@ static int read_names(int dfd, char ***out, size_t *count)
         errno = e;
         return -1;
     }
-    qsort(names, n, sizeof(*names), cmp_names);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_names);
     *out = names;
     *count = n;
     return 0;

@@ -33,6 +33,9 @@
 #define RESUME_MIN (1u << 20)
 #define MAX_ATTEMPTS 3
 #define COMMIT_EVERY 512
+/* consecutive "no space"/"permission denied" uploads, none succeeding, before
+ * the run stops as a session error (ALL_WRITES_FAILED) */
+#define ALL_FAIL_LIMIT 8
 
 typedef enum { EV_BEGIN, EV_DONE, EV_DEAD } ev_kind;
 
@@ -101,6 +104,10 @@ struct sync_ctx {
     rsl_err session_err;
     int64_t files_done;
     int64_t bytes_done;
+    /* every write failing (disk full, no permission): stop early */
+    int write_fail_streak;
+    int any_file_ok;
+    volatile int abort_files;
 };
 
 static int64_t now_ms(void)
@@ -476,12 +483,30 @@ static int take_file(sync_ctx *c, size_t *idx)
 {
     int ok = 0;
     pthread_mutex_lock(&c->mu);
-    if (!cancelled(c) && c->next_file < c->n_files) {
+    if (!cancelled(c) && !c->abort_files && c->next_file < c->n_files) {
         *idx = c->files[c->next_file++];
         ok = 1;
     }
     pthread_mutex_unlock(&c->mu);
     return ok;
+}
+
+/* Workers: when the first uploads are all refused for lack of space or
+ * permission, stop handing out files (the main thread then fails the session
+ * with ALL_WRITES_FAILED): going on would fail the same way for every file. */
+static void note_write_result(sync_ctx *c, rsl_code rc)
+{
+    pthread_mutex_lock(&c->mu);
+    if (rc == RSL_OK) {
+        c->any_file_ok = 1;
+        c->write_fail_streak = 0;
+    } else if (rc == RSL_E_REMOTE_NO_SPACE || rc == RSL_E_REMOTE_PERMISSION) {
+        if (++c->write_fail_streak >= ALL_FAIL_LIMIT && !c->any_file_ok)
+            c->abort_files = 1;
+    } else {
+        c->write_fail_streak = 0;
+    }
+    pthread_mutex_unlock(&c->mu);
 }
 
 static int parent_failed(const sync_ctx *c, const char *path)
@@ -633,6 +658,7 @@ static void *worker_main(void *arg)
             if (ev->code != RSL_OK)
                 snprintf(ev->msg, sizeof(ev->msg), "%s", err.msg);
         }
+        note_write_result(c, ev->code);
         post(c, ev);
     }
     if (w->dead) {
@@ -700,6 +726,12 @@ static void handle_event(sync_ctx *c, event *ev)
     } else {
         c->rec.counts.failed_files++;
         c->rec.counts.failed_bytes += (int64_t)(ev->size ? ev->size : it->size);
+        if (c->abort_files && !c->session_failed) {
+            char m[600];
+            snprintf(m, sizeof(m), "the first %d uploads all failed (last: %s: %s); stopped early",
+                     ALL_FAIL_LIMIT, rsl_code_name(ev->code), ev->msg);
+            session_error(c, RSL_E_ALL_WRITES_FAILED, m);
+        }
         record_failure(c, it->path, action, ev->code, ev->msg, it->prev_attempts,
                        it->first_failed_ms, ev->size ? ev->size : it->size,
                        ev->mtime_ns ? ev->mtime_ns : it->mtime_ns, ev->attempts, ev->bytes_sent);
@@ -773,7 +805,7 @@ static void run_workers(sync_ctx *c, rsl_conn **conn0)
                 free(ev);
             }
         }
-        int all_taken = c->next_file >= c->n_files || cancelled(c);
+        int all_taken = c->next_file >= c->n_files || cancelled(c) || c->abort_files;
         if ((all_taken && done_events >= c->next_file) || c->workers_running <= 0)
             break;
         struct timespec ts;
@@ -878,6 +910,26 @@ static int delete_item(sync_ctx *c, rsl_conn **conn, const rsl_item *d, const ch
     return 0;
 }
 
+/* Write-ahead: before any remote change, every item this run may create is
+ * recorded as a pending manifest row, in one transaction. If the process dies
+ * after the remote change but before its result is recorded, the next run
+ * still knows the item may exist remotely (and deletes it if it is gone
+ * locally) instead of leaving an orphan. Replacements keep their old row until
+ * the old remote item is removed (phase_dirs writes the pending row then). */
+static rsl_code register_pending(sync_ctx *c, rsl_err *err)
+{
+    rsl_code rc = RSL_OK;
+    for (size_t i = 0; i < c->plan.items.n && rc == RSL_OK; i++) {
+        const rsl_item *it = &c->plan.items.v[i];
+        if (it->action != RSL_ACT_CREATE && it->action != RSL_ACT_MKDIR)
+            continue;
+        db_write_begin(c);
+        rc = rsl_state_manifest_put_pending(c->st, it->path, it->type, c->run_id, err);
+    }
+    db_commit(c);
+    return rc;
+}
+
 /* Directories (parents first) and type replacements, before any file. */
 static void phase_dirs(sync_ctx *c, rsl_conn **conn)
 {
@@ -910,9 +962,11 @@ static void phase_dirs(sync_ctx *c, rsl_conn **conn)
             }
             rc = main_op(c, conn, it->old_type == RSL_TYPE_DIR ? 2 : 1, it->path, &e);
             if (rc == RSL_OK) {
+                /* the old item is gone; the new one may appear: pending */
                 db_write_begin(c);
                 rsl_err e2;
-                rsl_state_manifest_del(c->st, it->path, &e2);
+                rsl_state_manifest_put_pending(c->st, it->path, it->type, c->run_id, &e2);
+                db_commit(c);
             }
         }
         if (rc == RSL_OK && it->type == RSL_TYPE_DIR)
@@ -1124,6 +1178,8 @@ int rsl_sync_run(const rsl_job *job, const rsl_run_opts *o, rsl_run_record *out,
         c->plan.items.n > 0 || (job->delete_ && c->plan.deletes.n > 0) || c->plan.stale_temps.n > 0;
     if (work) {
         if ((rc = c->ops->connect(&conn, &c->ep, &c->ropts, err)) != RSL_OK)
+            goto fail_run;
+        if ((rc = register_pending(c, err)) != RSL_OK)
             goto fail_run;
         phase_dirs(c, &conn);
         if (!c->session_failed && c->n_files > 0) {

@@ -27,10 +27,10 @@ enum {
 };
 
 static const char *const sql_text[S_COUNT] = {
-    [S_MAN_ITER] = "SELECT path, skey, type, size, mtime_ns FROM manifest ORDER BY skey",
-    [S_MAN_GET] = "SELECT path, skey, type, size, mtime_ns FROM manifest WHERE skey = ?1",
-    [S_MAN_PUT] = "INSERT OR REPLACE INTO manifest(skey, path, type, size, mtime_ns, run_id) "
-                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_MAN_ITER] = "SELECT path, skey, type, size, mtime_ns, pending FROM manifest ORDER BY skey",
+    [S_MAN_GET] = "SELECT path, skey, type, size, mtime_ns, pending FROM manifest WHERE skey = ?1",
+    [S_MAN_PUT] = "INSERT OR REPLACE INTO manifest(skey, path, type, size, mtime_ns, run_id, "
+                  "pending) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_MAN_DEL] = "DELETE FROM manifest WHERE skey = ?1",
     [S_RESULT_ADD] = "INSERT INTO results(run_id, skey, path, action, outcome, code, message, "
                      "attempts, bytes, ts_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -69,6 +69,10 @@ static const char *const migrations[] = {
     "CREATE TABLE uploads(skey BLOB PRIMARY KEY, path TEXT NOT NULL, local_size INTEGER,"
     "  local_mtime_ns INTEGER, started_ms INTEGER) WITHOUT ROWID;"
     "CREATE TABLE kv(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;",
+    /* 1 -> 2: pending rows, written before a remote change, so that an item
+     * created remotely by a run killed before it recorded the result is still
+     * known (and deleted if it is gone locally). */
+    "ALTER TABLE manifest ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -323,6 +327,7 @@ static void fill_row(sqlite3_stmt *s, rsl_manifest_row *row)
     row->type = sqlite3_column_int(s, 2);
     row->size = (uint64_t)sqlite3_column_int64(s, 3);
     row->mtime_ns = sqlite3_column_int64(s, 4);
+    row->pending = sqlite3_column_int(s, 5);
 }
 
 int rsl_state_manifest_iter_next(rsl_state *st, rsl_manifest_row *row, rsl_err *err)
@@ -358,8 +363,8 @@ int rsl_state_manifest_get(rsl_state *st, const char *path, rsl_manifest_row *ro
     return 0;
 }
 
-rsl_code rsl_state_manifest_put(rsl_state *st, const char *path, int type, uint64_t size,
-                                int64_t mtime_ns, int64_t run_id, rsl_err *err)
+static rsl_code manifest_put(rsl_state *st, const char *path, int type, uint64_t size,
+                             int64_t mtime_ns, int64_t run_id, int pending, rsl_err *err)
 {
     sqlite3_stmt *s = prep(st, S_MAN_PUT);
     if (s) {
@@ -369,8 +374,21 @@ rsl_code rsl_state_manifest_put(rsl_state *st, const char *path, int type, uint6
         sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
         sqlite3_bind_int64(s, 5, mtime_ns);
         sqlite3_bind_int64(s, 6, run_id);
+        sqlite3_bind_int(s, 7, pending);
     }
     return step_done(st, s, err, "manifest write");
+}
+
+rsl_code rsl_state_manifest_put(rsl_state *st, const char *path, int type, uint64_t size,
+                                int64_t mtime_ns, int64_t run_id, rsl_err *err)
+{
+    return manifest_put(st, path, type, size, mtime_ns, run_id, 0, err);
+}
+
+rsl_code rsl_state_manifest_put_pending(rsl_state *st, const char *path, int type, int64_t run_id,
+                                        rsl_err *err)
+{
+    return manifest_put(st, path, type, 0, -1, run_id, 1, err);
 }
 
 rsl_code rsl_state_manifest_del(rsl_state *st, const char *path, rsl_err *err)

@@ -23,7 +23,7 @@
 
 #include "engine/catalog.h"
 
-#define RSL_STATE_SCHEMA_VERSION 1
+#define RSL_STATE_SCHEMA_VERSION 2
 
 typedef struct rsl_state rsl_state;
 
@@ -56,6 +56,7 @@ typedef struct rsl_manifest_row {
     int type; /* RSL_TYPE_FILE / RSL_TYPE_DIR */
     uint64_t size;
     int64_t mtime_ns;
+    int pending; /* 1: a remote change was started but its result not recorded */
 } rsl_manifest_row;
 
 /* Iterates the manifest in sort-key order. next returns 1 with *row filled,
@@ -67,6 +68,11 @@ void rsl_state_manifest_iter_end(rsl_state *st);
 int rsl_state_manifest_get(rsl_state *st, const char *path, rsl_manifest_row *row);
 rsl_code rsl_state_manifest_put(rsl_state *st, const char *path, int type, uint64_t size,
                                 int64_t mtime_ns, int64_t run_id, rsl_err *err);
+/* Records, before a remote change, that `path` may exist remotely as `type`
+ * once the change is done. A pending row is never taken as "in sync": the
+ * next run re-uploads it, or deletes it remotely when it is gone locally. */
+rsl_code rsl_state_manifest_put_pending(rsl_state *st, const char *path, int type, int64_t run_id,
+                                        rsl_err *err);
 rsl_code rsl_state_manifest_del(rsl_state *st, const char *path, rsl_err *err);
 /* Number of files and directories in the manifest. */
 rsl_code rsl_state_manifest_count(rsl_state *st, int64_t *files, int64_t *dirs, rsl_err *err);

@@ -112,12 +112,6 @@ rsl_code rsl_endpoint_parse(rsl_endpoint *out, const char *url, rsl_err *err)
         goto nomem;
     for (char *p = out->scheme; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    if (rsl_transport_find(out->scheme) == NULL) {
-        rsl_err_set(err, RSL_E_SCHEME_UNSUPPORTED, 0, "destination scheme '%s://' is not supported",
-                    out->scheme);
-        rsl_endpoint_free(out);
-        return RSL_E_SCHEME_UNSUPPORTED;
-    }
     const char *auth = sep + 3;
     const char *slash = strchr(auth, '/');
     const char *auth_end = slash ? slash : auth + strlen(auth);
@@ -185,6 +179,12 @@ rsl_code rsl_endpoint_parse(rsl_endpoint *out, const char *url, rsl_err *err)
     if (out->path == NULL)
         goto bad;
     strip_trailing_slashes(out->path);
+    if (rsl_transport_find(out->scheme) == NULL) {
+        rsl_err_set(err, RSL_E_SCHEME_UNSUPPORTED, 0, "destination scheme '%s://' is not supported",
+                    out->scheme);
+        rsl_endpoint_free(out);
+        return RSL_E_SCHEME_UNSUPPORTED;
+    }
     return RSL_OK;
 bad:
     rsl_endpoint_free(out);
