@@ -280,12 +280,14 @@ static reply *rep_new(rsl_conn *c, const char *cmd, size_t n)
     }
     reply *r = &c->rep[c->nrep++];
     memset(r, 0, sizeof(*r));
+    if (n >= 5 && strncasecmp(cmd, "PASS ", 5) == 0) { /* the secret is never copied */
+        snprintf(r->cmd, sizeof(r->cmd), "PASS ****");
+        return r;
+    }
     if (n >= sizeof(r->cmd))
         n = sizeof(r->cmd) - 1;
     memcpy(r->cmd, cmd, n);
     r->cmd[n] = '\0';
-    if (strncasecmp(r->cmd, "PASS ", 5) == 0)
-        snprintf(r->cmd, sizeof(r->cmd), "PASS ****");
     return r;
 }
 
@@ -833,6 +835,13 @@ static rsl_code ftps_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
                            "ftps: a control character in the user, host or path of destination");
     if ((rc = read_password(opts, &pw, err)) != RSL_OK)
         return rc;
+    if (has_ctl(pw)) { /* CR/LF would end the PASS command and start another */
+        explicit_bzero(pw, strlen(pw));
+        free(pw);
+        return rsl_err_set(err, RSL_E_SECRET_UNREADABLE, 0,
+                           "ftps: the password contains a control character (CR, LF, ...): "
+                           "an FTP server cannot receive it");
+    }
 
     c = calloc(1, sizeof(*c));
     if (c == NULL)

@@ -126,6 +126,10 @@ Test(ftps_connect, wrong_password_is_auth_failed_without_secret)
     f.o.password_env = real;
     rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
     cr_assert_eq(rc, RSL_OK, "password_env: %s %s", rsl_code_name(rc), err.msg);
+    f.o.password_env = "pw\r\nDELE /data/x";
+    rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
+    cr_assert_eq(rc, RSL_E_SECRET_UNREADABLE, "CR/LF in a password: %s", rsl_code_name(rc));
+    cr_assert(strstr(err.msg, "DELE") == NULL);
     f.o.password_env = NULL;
     rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
     cr_assert_eq(rc, RSL_E_SECRET_MISSING, "%s", rsl_code_name(rc));
