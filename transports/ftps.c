@@ -951,7 +951,12 @@ static rsl_code ftps_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
                          c->root[0] ? c->root : "/", c->host, cc ? t : "no reply");
         goto fail;
     }
-    c->need_setup = c->has_utf8; /* OPTS UTF8 ON goes with the next command list */
+    c->need_setup = 0;
+    if (c->has_utf8) { /* names are raw UTF-8: tell servers that would transcode them */
+        const char *utf8[] = {"OPTS UTF8 ON"};
+        if ((rc = run_cmds(c, utf8, 1, "connect", c->host, err)) != RSL_OK)
+            goto fail;
+    }
     *out = c;
     return RSL_OK;
 nomem:
