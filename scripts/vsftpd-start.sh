@@ -16,6 +16,7 @@
 #   expired  explicit TLS with an expired certificate
 #   kill     explicit TLS, reserved for the test that kills its session mid-upload
 #   idle     explicit TLS, reserved for the test that kills an idle session
+#   stall    explicit TLS, reserved for the test that freezes (SIGSTOP) its session
 #   nopasv   explicit TLS, passive mode off (EPSV and PASV refused): data connections fail
 # Idempotent: running instances are left alone (their env is kept). Needs root (useradd,
 # and vsftpd itself must start as root to switch to the local user).
@@ -25,7 +26,7 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 # one local user per DIR (two fixture dirs must not change each other's password)
 user=${RSL_FTP_USER:-rslftp$(printf '%s' "$dir" | cksum | cut -c1-8)}
-instances="main busy implicit expired kill idle nopasv"
+instances="main busy implicit expired kill idle stall nopasv"
 
 if [ "$(id -u)" != 0 ]; then
   echo "vsftpd-start: must run as root (creates the local FTP user, vsftpd switches to it)" >&2
@@ -209,7 +210,7 @@ for inst in $instances; do
   busy) write_conf busy "$port" "$lo" "$hi" server.pem max_clients=1 ;;
   implicit) write_conf implicit "$port" "$lo" "$hi" server.pem implicit_ssl=YES ;;
   expired) write_conf expired "$port" "$lo" "$hi" expired.pem ;;
-  kill | idle) write_conf "$inst" "$port" "$lo" "$hi" server.pem ;;
+  kill | idle | stall) write_conf "$inst" "$port" "$lo" "$hi" server.pem ;;
   nopasv) write_conf nopasv "$port" "$lo" "$hi" server.pem pasv_enable=NO ;;
   esac
   : >"$dir/$inst/vsftpd.log"

@@ -45,7 +45,7 @@ static inline void logcap_cb(void *ud, int level, const char *msg)
 typedef struct fx {
     char *host, *user, *pwfile, *ca, *pin, *datadir, *chroot;
     int port, busy_port, implicit_port, expired_port, kill_port, kill_pid, idle_port, idle_pid,
-        nopasv_port;
+        stall_port, stall_pid, nopasv_port;
     rsl_remote_opts o;
     logcap log;
 } fx;
@@ -80,6 +80,8 @@ static inline void fx_load(fx *f)
     f->idle_port = fx_int("FTP_IDLE_PORT");
     f->idle_pid = fx_int("FTP_IDLE_PID");
     f->nopasv_port = fx_int("FTP_NOPASV_PORT");
+    f->stall_port = fx_int("FTP_STALL_PORT");
+    f->stall_pid = fx_int("FTP_STALL_PID");
     f->o.password_file = f->pwfile;
     f->o.ca_file = f->ca;
     f->o.tls_verify = 1;
@@ -246,9 +248,9 @@ static inline rsl_code fx_put(rsl_conn *c, const char *rel, const char *data, in
     return rsl_transport_ftps.finish(c, tmp, rel, t.size, mtime, err);
 }
 
-/* Kills every process whose parent is ppid, grandchildren first (vsftpd's
- * session processes under the listener). Returns how many were killed. */
-static inline int kill_children(int ppid)
+/* Sends sig to every process whose parent is ppid, grandchildren first (vsftpd's
+ * session processes under the listener). Returns how many got it. */
+static inline int signal_children(int ppid, int sig)
 {
     int n = 0;
     DIR *d = opendir("/proc");
@@ -275,12 +277,17 @@ static inline int kill_children(int ppid)
         int pp = 0;
         if (sscanf(rp + 2, "%c %d", &state, &pp) != 2 || pp != ppid || state == 'Z')
             continue;
-        n += kill_children((int)pid);
-        if (kill((pid_t)pid, SIGKILL) == 0)
+        n += signal_children((int)pid, sig);
+        if (kill((pid_t)pid, sig) == 0)
             n++;
     }
     closedir(d);
     return n;
+}
+
+static inline int kill_children(int ppid)
+{
+    return signal_children(ppid, SIGKILL);
 }
 
 #endif

@@ -281,3 +281,70 @@ Test(ftps_resume, idle_session_killed_between_files)
     rslt_rmrf(local);
     fx_free(&f);
 }
+
+struct freezer {
+    int pid;
+    int frozen;
+};
+
+static void freeze_session(void *ud)
+{
+    struct freezer *z = ud;
+    z->frozen = signal_children(z->pid, SIGSTOP);
+}
+
+/* The server stops answering in the middle of an upload (its session processes
+ * frozen with SIGSTOP): the upload ends with TIMEOUT after `timeout` seconds
+ * instead of hanging, and the next connection resumes from what arrived. */
+Test(ftps_resume, server_frozen_mid_upload_times_out_then_resumes, .timeout = 120)
+{
+    fx f;
+    fx_load(&f);
+    char local[4096], src[4096], dst[4200];
+    fresh_dir(&f, "stall", local, sizeof(local));
+    char *tmpd = rslt_tmpdir("ftps-stall");
+    snprintf(src, sizeof(src), "%s/s.bin", tmpd);
+    const uint64_t total = 24ull << 20;
+    rslt_write_random(src, total, 13);
+    f.o.timeout_sec = 2;
+    rsl_err err = {0};
+    rsl_conn *c = NULL;
+    cr_assert_eq(fx_connect_url(&f, "ftps", f.host, f.stall_port, "/data/stall", &c, &err), RSL_OK,
+                 "%s", err.msg);
+    tsrc t;
+    tsrc_file(&t, src);
+    struct freezer z = {.pid = f.stall_pid};
+    t.trip_at = 6ull << 20;
+    t.trip = freeze_session;
+    t.trip_ud = &z;
+    time_t t0 = time(NULL);
+    rsl_code rc = OPS.upload(c, "s.bin.rsl-part", 0, total, &t.s, &err);
+    time_t waited = time(NULL) - t0;
+    cr_assert_gt(z.frozen, 0, "the session processes were frozen");
+    cr_assert_eq(rc, RSL_E_TIMEOUT, "%s %s", rsl_code_name(rc), err.msg);
+    cr_log_info("frozen server: %s after %ld s", err.msg, (long)waited);
+    cr_assert_leq(waited, 15, "gave up after about `timeout`, not never (%ld s)", (long)waited);
+    OPS.disconnect(c);
+    kill_children(f.stall_pid); /* SIGKILL ends stopped processes too */
+
+    c = NULL;
+    f.o.timeout_sec = 20;
+    cr_assert_eq(fx_connect_url(&f, "ftps", f.host, f.stall_port, "/data/stall", &c, &err), RSL_OK,
+                 "%s", err.msg);
+    uint64_t have = 0;
+    cr_assert_eq(OPS.resume_offset(c, "s.bin.rsl-part", total, &t.s, &have, &err), RSL_OK, "%s",
+                 err.msg);
+    cr_assert_gt(have, 0);
+    tsrc_seek(&t, have);
+    cr_assert_eq(OPS.upload(c, "s.bin.rsl-part", have, total, &t.s, &err), RSL_OK, "%s", err.msg);
+    cr_assert_leq(t.pulled, total - have + CHUNK);
+    cr_assert_eq(OPS.finish(c, "s.bin.rsl-part", "s.bin", total, -1, &err), RSL_OK, "%s", err.msg);
+    snprintf(dst, sizeof(dst), "%s/s.bin", local);
+    cr_assert(same_file(src, dst));
+    OPS.disconnect(c);
+    close(t.fd);
+    rslt_rmrf(tmpd);
+    free(tmpd);
+    rslt_rmrf(local);
+    fx_free(&f);
+}
