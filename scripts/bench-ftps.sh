@@ -62,7 +62,7 @@ timeit() { # key cmd...
   t0=$(now)
   if "$@" >"$work/$key.log" 2>&1; then
     t1=$(now)
-    T[$key]=$(echo "$t1 - $t0" | bc)
+    T[$key]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     printf '%-28s %8.2f s\n' "$key" "${T[$key]}"
   else
     T[$key]=
@@ -131,7 +131,13 @@ fi
 
 fi
 
-ratio() { [ -n "${T[$1]:-}" ] && [ -n "${T[$2]:-}" ] && echo "scale=2; ${T[$1]} / ${T[$2]}" | bc || echo n/a; }
+ratio() {
+  if [ -n "${T[$1]:-}" ] && [ -n "${T[$2]:-}" ]; then
+    awk -v a="${T[$1]}" -v b="${T[$2]}" 'BEGIN { printf "%.2f", a / b }'
+  else
+    echo n/a
+  fi
+}
 echo "== ratios (rsyncd-lite / peer; targets: big <= 1.10 x curl -T, small <= 0.50 x rclone)"
 echo "big:   vs curl -T $(ratio big:rsyncd-lite big:curl-T), vs rclone $(ratio big:rsyncd-lite big:rclone), vs lftp $(ratio big:rsyncd-lite big:lftp)"
 echo "small: vs rclone $(ratio small:rsyncd-lite small:rclone), vs lftp $(ratio small:rsyncd-lite small:lftp)"
