@@ -1,8 +1,9 @@
 /*
  * ftps.c - the FTPS transport on libcurl. See ftps.h and docs/transport-ftps.md.
  *
- * One CURL easy handle per rsl_conn: curl keeps the control connection alive
- * between performs and opens a new one (and logs in again) when it was lost.
+ * One CURL easy handle per rsl_conn, driven by the connection's own multi handle
+ * (whose connection cache holds the control connection between performs); curl
+ * opens a new control connection (and logs in again) when it was lost.
  * Metadata operations are performs on the remote root URL with CURLOPT_NOBODY
  * and a CURLOPT_QUOTE list of commands, each prefixed with '*' so curl runs all
  * of them whatever they answer; the replies are read back from a transcript
@@ -535,8 +536,6 @@ static rsl_code map_curl(rsl_conn *c, CURLcode e, rsl_err *err, const char *what
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_SHUTDOWN_FAILED:
-        if (code == 421)
-            break;
         return rsl_err_set(err, RSL_E_TLS_FAILED, e, "%s: TLS with %s:%d failed: %s", what, c->host,
                            c->port, eb);
     case CURLE_REMOTE_DISK_FULL:
