@@ -1332,8 +1332,10 @@ static rsl_code ftps_finish(rsl_conn *c, const char *tmp_rel, const char *final_
         rc = rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
         goto done;
     }
-    const char *probe[] = {cwd};
-    if ((rc = run_cmds(c, probe, 1, "rename", final_rel, err)) != RSL_OK)
+    char fsize[4200];
+    snprintf(fsize, sizeof(fsize), "SIZE %s", fp);
+    const char *probe[] = {cwd, fsize};
+    if ((rc = run_cmds(c, probe, 2, "rename", final_rel, err)) != RSL_OK)
         goto done;
     if (code_of(c, cwd, NULL) == 250) {
         rc = rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, code,
@@ -1341,7 +1343,9 @@ static rsl_code ftps_finish(rsl_conn *c, const char *tmp_rel, const char *final_
                          tmp_rel, final_rel);
         goto done;
     }
-    if (c->rename_overwrites) {
+    /* remove-then-rename only when an existing file is what stands in the way: any
+     * other refusal must not cost the old version */
+    if (c->rename_overwrites && code_of(c, fsize, NULL) == 213) {
         const char *again[] = {dele, rnfr, rnto};
         if ((rc = run_cmds(c, again, 3, "rename", final_rel, err)) != RSL_OK)
             goto done;

@@ -385,3 +385,32 @@ Test(ftps_ops, many_small_files_one_connection, .timeout = 120)
     OPS.disconnect(c);
     fx_free(&f);
 }
+
+/* The server refuses to replace the final name (here: a sticky directory owned by
+ * root, the existing file owned by root): RNTO and the DELE fallback both fail ->
+ * REMOTE_RENAME_FAILED, and neither the old file nor the upload is lost. */
+Test(ftps_ops, rename_refused_keeps_both_files)
+{
+    fx f;
+    fx_load(&f);
+    rsl_conn *c = fx_connect_dir(&f, "sticky");
+    char *d = disk(&f, "sticky", "");
+    cr_assert_eq(rslt_sh(NULL, NULL, "chown root:root '%s' && chmod 1777 '%s'", d, d), 0);
+    char *old = disk(&f, "sticky", "locked");
+    rslt_write(old, "root's file");
+    rsl_err err = {0};
+    tsrc t;
+    tsrc_mem(&t, "new", 3);
+    cr_assert_eq(OPS.upload(c, "locked.rsl-part", 0, 3, &t.s, &err), RSL_OK, "%s", err.msg);
+    rsl_code rc = OPS.finish(c, "locked.rsl-part", "locked", 3, -1, &err);
+    cr_assert_eq(rc, RSL_E_REMOTE_RENAME_FAILED, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert(strstr(err.msg, "locked") != NULL, "%s", err.msg);
+    char *got = rslt_read(old, NULL);
+    cr_assert_str_eq(got, "root's file");
+    cr_assert(rslt_exists(disk(&f, "sticky", "locked.rsl-part")), "the upload is kept");
+    free(got);
+    free(old);
+    free(d);
+    OPS.disconnect(c);
+    fx_free(&f);
+}
