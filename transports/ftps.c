@@ -894,8 +894,13 @@ static rsl_code ftps_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
         curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
         if (opts->ca_file)
             curl_easy_setopt(h, CURLOPT_CAINFO, opts->ca_file);
-        if (opts->pinned_pubkey)
+        if (opts->pinned_pubkey) {
             curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, opts->pinned_pubkey);
+            /* a pin without ca_file trusts exactly that key (a self-signed server):
+             * the chain is not checked, the key is */
+            if (opts->ca_file == NULL)
+                curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        }
         if (!opts->tls_verify) {
             curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
             curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -63,6 +63,15 @@ Test(ftps_connect, pinned_pubkey)
     f.o.pinned_pubkey = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
     cr_assert_eq(rc, RSL_E_TLS_UNTRUSTED, "wrong pin: %s %s", rsl_code_name(rc), err.msg);
+    /* the pin alone (no ca_file: the CA is unknown to the system store) trusts the key */
+    f.o.ca_file = NULL;
+    f.o.pinned_pubkey = f.pin;
+    rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
+    cr_assert_eq(rc, RSL_OK, "pin only: %s %s", rsl_code_name(rc), err.msg);
+    cr_assert_eq(f.log.nwarn, 0, "a pin is verification: no warning");
+    f.o.pinned_pubkey = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
+    cr_assert_eq(rc, RSL_E_TLS_UNTRUSTED, "wrong pin only: %s %s", rsl_code_name(rc), err.msg);
     fx_free(&f);
 }
 
