@@ -18,6 +18,7 @@
 #   idle     explicit TLS, reserved for the test that kills an idle session
 #   stall    explicit TLS, reserved for the test that freezes (SIGSTOP) its session
 #   nopasv   explicit TLS, passive mode off (EPSV and PASV refused): data connections fail
+#   plain    no TLS at all (ssl_enable=NO), for ftp:// with allow_insecure
 # Idempotent: running instances are left alone (their env is kept). Needs root (useradd,
 # and vsftpd itself must start as root to switch to the local user).
 set -euo pipefail
@@ -26,7 +27,7 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 # one local user per DIR (two fixture dirs must not change each other's password)
 user=${RSL_FTP_USER:-rslftp$(printf '%s' "$dir" | cksum | cut -c1-8)}
-instances="main busy implicit expired kill idle stall nopasv"
+instances="main busy implicit expired kill idle stall nopasv plain"
 
 if [ "$(id -u)" != 0 ]; then
   echo "vsftpd-start: must run as root (creates the local FTP user, vsftpd switches to it)" >&2
@@ -212,6 +213,7 @@ for inst in $instances; do
   expired) write_conf expired "$port" "$lo" "$hi" expired.pem ;;
   kill | idle | stall) write_conf "$inst" "$port" "$lo" "$hi" server.pem ;;
   nopasv) write_conf nopasv "$port" "$lo" "$hi" server.pem pasv_enable=NO ;;
+  plain) write_conf plain "$port" "$lo" "$hi" server.pem ssl_enable=NO ;;
   esac
   : >"$dir/$inst/vsftpd.log"
   # foreground listener in its own session: $! is its pid

@@ -45,7 +45,7 @@ static inline void logcap_cb(void *ud, int level, const char *msg)
 typedef struct fx {
     char *host, *user, *pwfile, *ca, *pin, *datadir, *chroot;
     int port, busy_port, implicit_port, expired_port, kill_port, kill_pid, idle_port, idle_pid,
-        stall_port, stall_pid, nopasv_port;
+        stall_port, stall_pid, plain_port, nopasv_port;
     rsl_remote_opts o;
     logcap log;
 } fx;
@@ -82,6 +82,7 @@ static inline void fx_load(fx *f)
     f->nopasv_port = fx_int("FTP_NOPASV_PORT");
     f->stall_port = fx_int("FTP_STALL_PORT");
     f->stall_pid = fx_int("FTP_STALL_PID");
+    f->plain_port = fx_int("FTP_PLAIN_PORT");
     f->o.password_file = f->pwfile;
     f->o.ca_file = f->ca;
     f->o.tls_verify = 1;

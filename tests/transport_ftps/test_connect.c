@@ -165,6 +165,25 @@ Test(ftps_connect, plain_ftp_refused_unless_allowed)
     }
     cr_assert_eq(f.log.nwarn, 2, "%s", f.log.text);
     cr_assert(strstr(f.log.text, "unencrypted") != NULL, "%s", f.log.text);
+    /* a server without TLS: works, and warns again */
+    rsl_conn *c = NULL;
+    rc = fx_connect_url(&f, "ftp", f.host, f.plain_port, "/data", &c, &err);
+    cr_assert_eq(rc, RSL_OK, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert_eq(f.log.nwarn, 3);
+    char d[512];
+    rsl_transport_ftps.describe(c, d, sizeof(d));
+    cr_assert(strstr(d, "PLAIN FTP") != NULL, "%s", d);
+    char local[4200];
+    snprintf(local, sizeof(local), "%s/plain.txt", f.datadir);
+    unlink(local);
+    cr_assert_eq(fx_put(c, "plain.txt", "in clear", -1, &err), RSL_OK, "%s", err.msg);
+    char *got = rslt_read(local, NULL);
+    cr_assert_str_eq(got, "in clear");
+    free(got);
+    rsl_ftps_stats st;
+    rsl_ftps_stats_get(c, &st);
+    cr_assert_eq(st.tls_handshakes, 0, "no TLS on ftp://");
+    rsl_transport_ftps.disconnect(c);
     fx_free(&f);
 }
 
