@@ -11,6 +11,7 @@
 
 #include "file.h"
 #include "sftp.h"
+#include "ftps.h"
 
 static const struct {
     const char *scheme;
@@ -18,6 +19,8 @@ static const struct {
 } registry[] = {
     {"file", &rsl_transport_file},
     {"sftp", &rsl_transport_sftp},
+    {"ftps", &rsl_transport_ftps},
+    {"ftp", &rsl_transport_ftps},
 };
 
 const rsl_transport_ops *rsl_transport_find(const char *scheme)
