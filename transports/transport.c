@@ -10,12 +10,15 @@
 #include <strings.h>
 
 #include "file.h"
+#include "https.h"
 
 static const struct {
     const char *scheme;
     const rsl_transport_ops *ops;
 } registry[] = {
     {"file", &rsl_transport_file},
+    {"https", &rsl_transport_https},
+    {"http", &rsl_transport_https},
 };
 
 const rsl_transport_ops *rsl_transport_find(const char *scheme)
