@@ -65,6 +65,9 @@ struct rsl_conn {
     rsl_err *src_err;
     int src_failed;
     uint64_t up_left, up_sent;
+    uint64_t body_off, body_len; /* the body's place in the source file */
+    int replay;                  /* re-read the body with src->pread */
+    uint64_t replay_pos;
     const char *mem;
     size_t mem_len, mem_off;
     /* ETag of the temp file last seen by resume_offset (for If-Match) */
@@ -224,7 +227,14 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
         return 0;
     if (n > c->up_left)
         n = (size_t)c->up_left;
-    ssize_t r = c->src->read(c->src, buf, n, c->src_err);
+    ssize_t r;
+    if (c->replay) {
+        r = c->src->pread(c->src, buf, n, c->replay_pos, c->src_err);
+        if (r > 0)
+            c->replay_pos += (uint64_t)r;
+    } else {
+        r = c->src->read(c->src, buf, n, c->src_err);
+    }
     if (r < 0) {
         c->src_failed = 1;
         return CURL_READFUNC_ABORT;
@@ -240,20 +250,25 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
     return (size_t)r;
 }
 
-/* libcurl rewinds a body when it must resend it on a new connection (a reused
- * connection the server had closed). We can rewind only before any byte was
- * pulled from the source; otherwise the request fails and the engine resumes. */
+/* libcurl rewinds a body when it must resend it (a reused connection the
+ * server had closed): the bytes already pulled are re-read with src->pread. */
 static int seek_cb(void *ud, curl_off_t offset, int origin)
 {
     rsl_conn *c = ud;
-    if (origin != SEEK_SET)
+    if (origin != SEEK_SET || offset < 0)
         return CURL_SEEKFUNC_CANTSEEK;
-    if (c->mem != NULL && offset >= 0 && (size_t)offset <= c->mem_len) {
+    if (c->mem != NULL && (size_t)offset <= c->mem_len) {
         c->mem_off = (size_t)offset;
         return CURL_SEEKFUNC_OK;
     }
-    if (c->mem == NULL && offset == 0 && c->up_sent == 0)
+    if (c->mem == NULL && c->src != NULL && (uint64_t)offset <= c->body_len) {
+        if (offset == 0 && c->up_sent == 0)
+            return CURL_SEEKFUNC_OK;
+        c->replay = 1;
+        c->replay_pos = c->body_off + (uint64_t)offset;
+        c->up_left = c->body_len - (uint64_t)offset;
         return CURL_SEEKFUNC_OK;
+    }
     return CURL_SEEKFUNC_CANTSEEK;
 }
 
@@ -437,28 +452,77 @@ typedef struct req {
     const char *mem;
     size_t mem_len;
     rsl_source *src;
+    uint64_t src_off; /* offset of the body in the source (for pread replays) */
     uint64_t src_len;
     /* response */
     size_t body_limit; /* bytes of the response body kept in c->body */
     const char *range; /* "a-b" for GET, or NULL */
 } req;
 
+static CURLcode perform_once(rsl_conn *c, const req *r);
+
 /* Runs one request. Returns RSL_OK with *status set when an HTTP answer came
  * back (any status), else a mapped libcurl failure (or the source's error). */
 static rsl_code perform(rsl_conn *c, const req *r, long *status, const char *rel, rsl_err *err)
 {
     CURL *h = c->h;
-    *status = 0;
-    c->errbuf[0] = '\0';
-    c->src = r->src;
-    c->src_err = err;
-    c->src_failed = 0;
-    c->up_left = r->src_len;
-    c->up_sent = 0;
-    c->mem = r->mem;
-    c->mem_len = r->mem_len;
-    c->mem_off = 0;
-    dbuf_reset(&c->body, r->body_limit);
+    CURLcode cc = CURLE_OK;
+    for (int attempt = 0;; attempt++) {
+        *status = 0;
+        c->errbuf[0] = '\0';
+        c->src = r->src;
+        c->src_err = err;
+        c->src_failed = 0;
+        c->up_left = r->src_len;
+        c->up_sent = 0;
+        c->body_off = r->src_off;
+        c->body_len = r->src_len;
+        c->replay = attempt > 0;
+        c->replay_pos = r->src_off;
+        c->mem = r->mem;
+        c->mem_len = r->mem_len;
+        c->mem_off = 0;
+        dbuf_reset(&c->body, r->body_limit);
+        if (attempt > 0)
+            curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+        cc = perform_once(c, r);
+        if (attempt > 0)
+            curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+        /* With HTTP/2, a server that answers before reading the body (403,
+         * 413, 500 ...) resets the stream, and libcurl 7.88 may report the
+         * reset without the answer: send the request once more, over
+         * HTTP/1.1 where an early answer is reliably reported (re-reading
+         * the body with pread) to learn it. */
+        if (attempt == 0 && cc == CURLE_HTTP2_STREAM && *status == 0 && !c->src_failed &&
+            (r->src != NULL || r->mem != NULL))
+            continue;
+        break;
+    }
+    c->src = NULL;
+    c->mem = NULL;
+    c->replay = 0;
+    if (cc != CURLE_OK) {
+        /* A server may answer an error (401, 403, 413, ...) before reading
+         * the request body and then reset the HTTP/2 stream or close the
+         * connection: the answer it gave is what counts. */
+        int early = cc == CURLE_HTTP2_STREAM || cc == CURLE_HTTP2 || cc == CURLE_SEND_ERROR ||
+                    cc == CURLE_RECV_ERROR;
+        if (!(early && *status >= 300 && !c->src_failed)) {
+            *status = 0;
+            return map_curl(c, err, cc, r->method, rel);
+        }
+    }
+    long v = 0;
+    if (curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &v) == CURLE_OK && v != 0)
+        c->http_version = v;
+    return RSL_OK;
+}
+
+/* Sets the per-request options and runs the transfer once. */
+static CURLcode perform_once(rsl_conn *c, const req *r)
+{
+    CURL *h = c->h;
 
     curl_easy_setopt(h, CURLOPT_URL, r->url);
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L); /* resets upload / nobody / post */
@@ -480,25 +544,7 @@ static rsl_code perform(rsl_conn *c, const req *r, long *status, const char *rel
     } else if (strcmp(r->method, "GET") != 0) {
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
     }
-    CURLcode cc = curl_easy_perform(h);
-    c->src = NULL;
-    c->mem = NULL;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    if (cc != CURLE_OK) {
-        /* A server may answer an error (401, 403, 413, ...) before reading
-         * the request body and then reset the HTTP/2 stream or close the
-         * connection: the answer it gave is what counts. */
-        int early = cc == CURLE_HTTP2_STREAM || cc == CURLE_HTTP2 || cc == CURLE_SEND_ERROR ||
-                    cc == CURLE_RECV_ERROR;
-        if (!(early && *status >= 300 && !c->src_failed)) {
-            *status = 0;
-            return map_curl(c, err, cc, r->method, rel);
-        }
-    }
-    long v = 0;
-    if (curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &v) == CURLE_OK && v != 0)
-        c->http_version = v;
-    return RSL_OK;
+    return curl_easy_perform(h);
 }
 
 /* Appends a header line; returns the new list or NULL (and frees) on OOM. */
@@ -940,7 +986,6 @@ static rsl_code https_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "rsyncd-lite/" RSL_VERSION);
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L << 10);
-    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->body);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
@@ -1093,8 +1138,9 @@ static rsl_code https_mkdir(rsl_conn *c, const char *rel, rsl_err *err)
         dir_add(c, rel);
         goto done;
     }
-    if (status == 405 || status == 301) {
-        /* 405: something exists at that name (RFC 4918 9.3.1); look at it */
+    if (status == 405 || status == 301 || status == 400) {
+        /* 405: something exists at that name (RFC 4918 9.3.1); Apache says
+         * 400 when a file stands where "name/" was asked for. Look at it. */
         rsl_rstat st;
         if ((rc = stat_item(c, rel, &st, err)) != RSL_OK)
             goto done;
@@ -1141,15 +1187,23 @@ static rsl_code head_item(rsl_conn *c, const char *rel, int *exists, uint64_t *s
         if (e != v && v[0] != '-')
             cl = (curl_off_t)x;
     }
-    if (cl < 0)
-        return rsl_err_set(err, RSL_E_PROTOCOL, status,
-                           "HEAD '%s' on %s: no Content-Length in the answer", rel, c->host);
-    *exists = 1;
-    *size = (uint64_t)cl;
     c->etag[0] = '\0';
     char et[256];
     if (get_header(c, "ETag", et, sizeof(et)) && strncmp(et, "W/", 2) != 0)
         snprintf(c->etag, sizeof(c->etag), "%s", et);
+    if (cl < 0) {
+        /* Apache over HTTP/2 sends no Content-Length for an empty file */
+        rsl_rstat st;
+        rsl_code rc2 = propfind0(c, rel, 0, &st, &status, err);
+        if (rc2 != RSL_OK)
+            return rc2;
+        if (status != 207 || st.is_dir)
+            return rsl_err_set(err, RSL_E_PROTOCOL, status,
+                               "HEAD '%s' on %s: no Content-Length in the answer", rel, c->host);
+        cl = (curl_off_t)st.size;
+    }
+    *exists = 1;
+    *size = (uint64_t)cl;
     return RSL_OK;
 }
 
@@ -1244,12 +1298,34 @@ static rsl_code put_part(rsl_conn *c, const char *url, const char *rel, rsl_sour
              .url = url,
              .hdrs = h,
              .src = len ? src : NULL,
+             .src_off = pos,
              .src_len = len,
              .mem = len ? NULL : empty,
              .mem_len = 0,
              .body_limit = ERRBODY_CAP};
     rsl_code rc = perform(c, &r, status, rel, err);
     curl_slist_free_all(h);
+    return rc;
+}
+
+/* Maps a failed PUT; a 500 may hide a missing parent (nginx with
+ * create_full_put_path off), which is worth saying precisely. */
+static rsl_code put_failed(rsl_conn *c, long status, const char *rel, rsl_err *err)
+{
+    rsl_code rc = map_http(c, err, status, "PUT", rel, CTX_ITEM);
+    const char *slash = strrchr(rel, '/');
+    if (status != 500 || slash == NULL)
+        return rc;
+    char *parent = strndup(rel, (size_t)(slash - rel));
+    if (parent == NULL)
+        return rc;
+    rsl_rstat st;
+    rsl_err e2 = {0};
+    if (stat_item(c, parent, &st, &e2) == RSL_OK && !st.exists)
+        rc = rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, status,
+                         "PUT '%s' on %s: HTTP 500; the parent directory '%s' does not exist", rel,
+                         c->host, parent);
+    free(parent);
     return rc;
 }
 
@@ -1272,7 +1348,7 @@ static rsl_code https_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, 
         if ((rc = put_part(c, url, tmp_rel, src, 0, total, total, 0, NULL, &status, err)) != RSL_OK)
             goto done;
         if (status < 200 || status > 299) {
-            rc = map_http(c, err, status, "PUT", tmp_rel, CTX_ITEM);
+            rc = put_failed(c, status, tmp_rel, err);
             if (rc == RSL_E_REMOTE_TOO_LARGE)
                 snprintf(err->msg, sizeof(err->msg),
                          "PUT '%s' on %s: HTTP 413, the server refuses a %" PRIu64
@@ -1290,7 +1366,7 @@ static rsl_code https_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, 
         if (rc != RSL_OK)
             goto done;
         if (status < 200 || status > 299) {
-            rc = map_http(c, err, status, "PUT", tmp_rel, CTX_ITEM);
+            rc = put_failed(c, status, tmp_rel, err);
             if (rc == RSL_E_REMOTE_TOO_LARGE && c->chunk / 2 >= MIN_CHUNK) {
                 c->chunk /= 2;
                 snprintf(err->msg, sizeof(err->msg),
