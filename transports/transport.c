@@ -12,6 +12,7 @@
 #include "file.h"
 #include "sftp.h"
 #include "ftps.h"
+#include "https.h"
 
 static const struct {
     const char *scheme;
@@ -21,6 +22,8 @@ static const struct {
     {"sftp", &rsl_transport_sftp},
     {"ftps", &rsl_transport_ftps},
     {"ftp", &rsl_transport_ftps},
+    {"https", &rsl_transport_https},
+    {"http", &rsl_transport_https},
 };
 
 const rsl_transport_ops *rsl_transport_find(const char *scheme)
