@@ -14,6 +14,8 @@
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/output.h"
+#include "cli/progress.h"
+#include "engine/metrics.h"
 #include "engine/sync.h"
 
 static volatile int g_cancel; /* set by SIGTERM/SIGINT: the only signal-handler state */
@@ -29,17 +31,21 @@ typedef struct run_ui {
     int verbose;
     int quiet;
     FILE *out;
+    rsl_progress_ui *prog; /* issue 6: progress display */
 } run_ui;
 
 static void ui_result(void *ud, const rsl_item_result *r, const char *cls)
 {
     run_ui *u = ud;
     (void)cls;
+    rsl_progress_note(u->prog, r->path);
     if (u->json) {
         rsl_out_result_json(u->out, r);
         return;
     }
     int failed = strcmp(r->outcome, "failed") == 0 || strcmp(r->outcome, "deferred") == 0;
+    if (failed || u->verbose)
+        rsl_progress_clear(u->prog);
     if (failed)
         rsl_out_result_text(stderr, r);
     else if (u->verbose)
@@ -67,14 +73,23 @@ static void ui_plan(void *ud, const char *verb, const char *path, const char *de
 static void ui_log(void *ud, int level, const char *msg)
 {
     run_ui *u = ud;
+    if (level >= RSL_LOG_WARN || u->verbose)
+        rsl_progress_clear(u->prog);
     if (level >= RSL_LOG_WARN)
         fprintf(stderr, "rsyncd-lite: %s: %s\n", level >= RSL_LOG_ERROR ? "error" : "warning", msg);
     else if (u->verbose)
         fprintf(stderr, "rsyncd-lite: %s\n", msg);
 }
 
+static void ui_progress(void *ud, const rsl_progress *p)
+{
+    run_ui *u = ud;
+    rsl_progress_update(u->prog, p);
+}
+
 typedef struct run_flags {
     int only_failed, dry_run, json, verbose, quiet;
+    int progress; /* 0: default (live on a TTY), 1: --progress, -1: --no-progress */
     long max_delete;
     const char *mode;
 } run_flags;
@@ -88,7 +103,15 @@ static int execute(rsl_job *job, const run_flags *fl)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    run_ui ui = {.json = fl->json, .verbose = fl->verbose, .quiet = fl->quiet, .out = stdout};
+    /* ---- progress (issue 6) ---- */
+    rsl_progress_ui prog;
+    int want = fl->progress > 0 ? 1 : fl->progress < 0 ? 0 : -1;
+    if (fl->progress == 0 && (fl->json || fl->quiet || fl->dry_run))
+        want = 0;
+    rsl_progress_init(&prog, stderr, want);
+    /* ---- end progress ---- */
+    run_ui ui = {
+        .json = fl->json, .verbose = fl->verbose, .quiet = fl->quiet, .out = stdout, .prog = &prog};
     rsl_run_opts o = {.only_failed = fl->only_failed,
                       .dry_run = fl->dry_run,
                       .max_delete_override = fl->max_delete,
@@ -97,6 +120,7 @@ static int execute(rsl_job *job, const run_flags *fl)
                       .on_result = ui_result,
                       .on_plan = ui_plan,
                       .on_log = ui_log,
+                      .on_progress = prog.mode != RSL_PROGRESS_OFF ? ui_progress : NULL,
                       .ud = &ui};
     if (!job->strict_host_key_checking)
         fprintf(stderr, "rsyncd-lite: warning: strict_host_key_checking = no: the server's "
@@ -107,6 +131,12 @@ static int execute(rsl_job *job, const run_flags *fl)
     rsl_run_record rec;
     rsl_err err;
     int code = rsl_sync_run(job, &o, &rec, &err);
+    rsl_progress_done(&prog);
+    /* ---- metrics (issue 6): metrics_file after each real run ---- */
+    char merr[600];
+    if (!fl->dry_run && rsl_metrics_after_run(job, &rec, merr, sizeof(merr)) != 0)
+        fprintf(stderr, "rsyncd-lite: warning: %s\n", merr);
+    /* ---- end metrics ---- */
     if (rec.code != 0 ||
         (code != 0 && err.code != RSL_OK && code != RSL_EXIT_PARTIAL && code != RSL_EXIT_VANISHED))
         rsl_out_error(stderr, &err);
@@ -144,6 +174,10 @@ static int parse_flag(run_flags *fl, int argc, char **argv, int *i)
         fl->verbose = 1;
     else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
         fl->quiet = 1;
+    else if (strcmp(a, "--progress") == 0)
+        fl->progress = 1;
+    else if (strcmp(a, "--no-progress") == 0)
+        fl->progress = -1;
     else if (strcmp(a, "--max-delete") == 0) {
         if (*i + 1 >= argc)
             return -1;
@@ -160,7 +194,7 @@ static int parse_flag(run_flags *fl, int argc, char **argv, int *i)
 
 static const char run_usage[] =
     "usage: rsyncd-lite run JOB.conf [--only-failed] [--dry-run] [--json] [--max-delete N]\n"
-    "                       [--verbose] [--quiet]\n"
+    "                       [--verbose] [--quiet] [--progress | --no-progress]\n"
     "  Syncs the job's source to its destination: only what changed since the last run.\n"
     "  --only-failed   re-attempt only the items failing now (same as `retry`)\n"
     "  --dry-run, -n   print the plan (create/update/mkdir/replace/delete/skip) and change\n"
@@ -169,6 +203,8 @@ static const char run_usage[] =
     "  --max-delete N  allow up to N deletions for this run only\n"
     "  --verbose, -v   print every item, not just failures\n"
     "  --quiet, -q     no summary unless something failed\n"
+    "  --progress      progress on stderr: a live line on a terminal (the default there),\n"
+    "                  plain lines every 5 s otherwise; --no-progress turns it off\n"
     "exit: 0 ok, 1 usage/config, 5 session failure, 20 interrupted, 23 partial failure,\n"
     "      24 partial (vanished files only), 30 timeout, 75 locked by another run\n";
 
@@ -178,6 +214,8 @@ static int run_or_retry(int argc, char **argv, int retry)
     const char *conf = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            if (retry) /* issue 6: every sub-command's --help names it */
+                fputs("usage: rsyncd-lite retry JOB.conf [options]: run --only-failed\n", stdout);
             fputs(run_usage, stdout);
             return 0;
         }
@@ -218,7 +256,7 @@ int rsl_cmd_retry(int argc, char **argv)
 
 static const char push_usage[] =
     "usage: rsyncd-lite push SRC DEST [--state PATH] [--dry-run] [--delete] [--json]\n"
-    "                        [--max-delete N] [--transfers N] [--verbose]\n"
+    "                        [--max-delete N] [--transfers N] [--verbose] [--progress]\n"
     "  One-off push of directory SRC to DEST (file:///path, sftp://, ftps://, https://)\n"
     "  with default settings. A state db remembers what was sent, so a second push only\n"
     "  sends changes (default: $XDG_STATE_HOME/rsyncd-lite/push-<hash>.db).\n";

@@ -20,5 +20,8 @@ int rsl_cmd_retry(int argc, char **argv);
 int rsl_cmd_push(int argc, char **argv);
 int rsl_cmd_log(int argc, char **argv);
 int rsl_cmd_status(int argc, char **argv);
+int rsl_cmd_daemon(int argc, char **argv);
+int rsl_cmd_check(int argc, char **argv);
+int rsl_cmd_verify(int argc, char **argv);
 
 #endif
