@@ -10,12 +10,16 @@
 #include <strings.h>
 
 #include "file.h"
+#include "sftp.h"
+#include "ftps.h"
+#include "https.h"
 
 static const struct {
     const char *scheme;
     const rsl_transport_ops *ops;
 } registry[] = {
-    {"file", &rsl_transport_file},
+    {"file", &rsl_transport_file}, {"sftp", &rsl_transport_sftp},   {"ftps", &rsl_transport_ftps},
+    {"ftp", &rsl_transport_ftps},  {"https", &rsl_transport_https}, {"http", &rsl_transport_https},
 };
 
 const rsl_transport_ops *rsl_transport_find(const char *scheme)
