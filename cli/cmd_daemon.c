@@ -225,9 +225,13 @@ static int load_daemon_conf(dctx *d)
             bad = (secs = rsl_config_parse_duration(v)) < 1 || (d->retry_max = secs) < 0;
         else if (strcmp(k, "log_file") == 0 && d->log_path == NULL && *v) {
             /* relative to JOBDIR, like a job file's paths */
-            snprintf(d->log_path_buf, sizeof(d->log_path_buf), "%s%s%s", v[0] == '/' ? "" : d->dir,
-                     v[0] == '/' ? "" : "/", v);
-            d->log_path = d->log_path_buf;
+            int n = snprintf(d->log_path_buf, sizeof(d->log_path_buf), "%s%s%s",
+                             v[0] == '/' ? "" : d->dir, v[0] == '/' ? "" : "/", v);
+            if (n < 0 || (size_t)n >= sizeof(d->log_path_buf)) {
+                bad = 1; /* too long */
+            } else {
+                d->log_path = d->log_path_buf;
+            }
         } else if (strcmp(k, "log_file") != 0) {
             fprintf(stderr,
                     "%s:%d: %s: unknown key (known: max_parallel_jobs, log_file, "
