@@ -511,7 +511,7 @@ rsl_code rsl_plan_build(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *err)
     rsl_code rc = rsl_state_manifest_iter_begin(c->st, err);
     if (rc != RSL_OK)
         goto done;
-    if (m_next(m) < 0) {
+    if (!c->ignore_manifest && m_next(m) < 0) {
         rc = m->rc;
         goto done;
     }

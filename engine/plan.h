@@ -79,6 +79,7 @@ typedef struct rsl_plan_ctx {
     rsl_limits limits;
     int64_t now_ms;
     int only_failed;
+    int ignore_manifest; /* plan as if nothing were on the remote (new destination) */
     rsl_plan_note_cb note;
     void *ud;
     volatile int *cancel;

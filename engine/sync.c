@@ -105,6 +105,8 @@ struct sync_ctx {
     int64_t files_done;
     int64_t bytes_done;
     /* every write failing (disk full, no permission): stop early */
+    size_t current_idx; /* the file most recently handed to a worker */
+    int have_current;
     int write_fail_streak;
     int any_file_ok;
     volatile int abort_files;
@@ -485,6 +487,8 @@ static int take_file(sync_ctx *c, size_t *idx)
     pthread_mutex_lock(&c->mu);
     if (!cancelled(c) && !c->abort_files && c->next_file < c->n_files) {
         *idx = c->files[c->next_file++];
+        c->current_idx = *idx;
+        c->have_current = 1;
         ok = 1;
     }
     pthread_mutex_unlock(&c->mu);
@@ -816,9 +820,10 @@ static void run_workers(sync_ctx *c, rsl_conn **conn0)
             ts.tv_nsec -= 1000000000L;
         }
         pthread_cond_timedwait(&c->cv_main, &c->mu, &ts);
+        const char *current = c->have_current ? c->plan.items.v[c->current_idx].path : NULL;
         pthread_mutex_unlock(&c->mu);
         db_maybe_commit(c);
-        report_progress(c, NULL);
+        report_progress(c, current);
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
@@ -1026,6 +1031,32 @@ static void phase_stale_temps(sync_ctx *c, rsl_conn **conn)
     }
 }
 
+/* The manifest describes one remote. When the job now points at another
+ * one, what it says is worthless there: forget it (after a dry run: only
+ * plan as if it were empty) and say so loudly. The destination is compared in
+ * canonical form, so "file:///x/" and "file:///x" are the same. */
+static rsl_code check_destination(sync_ctx *c, int *changed, rsl_err *err)
+{
+    char now[4200], before[4200];
+    snprintf(now, sizeof(now), "%s://%s@%s:%d%s", c->ep.scheme, c->ep.user ? c->ep.user : "",
+             c->ep.host ? c->ep.host : "", c->ep.port, c->ep.path);
+    *changed = 0;
+    int known = rsl_state_kv_get(c->st, "job:destination", before, sizeof(before));
+    if (known && strcmp(before, now) != 0) {
+        *changed = 1;
+        logf_(c, RSL_LOG_WARN,
+              "the destination changed (was %s, now %s): what was sent to the old one is "
+              "forgotten and everything is sent again",
+              before, now);
+    }
+    if (c->o->dry_run || (known && !*changed))
+        return RSL_OK;
+    rsl_code rc = RSL_OK;
+    if (*changed && (rc = rsl_state_forget_remote(c->st, err)) != RSL_OK)
+        return rc;
+    return rsl_state_kv_set(c->st, "job:destination", now, err);
+}
+
 int rsl_sync_exit_code(rsl_code session_code, int64_t applied, int64_t item_errors,
                        int64_t vanished)
 {
@@ -1128,6 +1159,9 @@ int rsl_sync_run(const rsl_job *job, const rsl_run_opts *o, rsl_run_record *out,
             goto fail_early;
         c->rec.id = c->run_id;
     }
+    int new_destination = 0;
+    if ((rc = check_destination(c, &new_destination, err)) != RSL_OK)
+        goto fail_run;
     if ((rc = rsl_state_failures_load(c->st, &fails, &nfails, err)) != RSL_OK ||
         (rc = rsl_state_uploads_load(c->st, &ups, &nups, err)) != RSL_OK ||
         (rc = rsl_state_kv_foreach(c->st, kv_load_cb, c, err)) != RSL_OK)
@@ -1142,6 +1176,7 @@ int rsl_sync_run(const rsl_job *job, const rsl_run_opts *o, rsl_run_record *out,
                        .limits = c->limits,
                        .now_ms = c->now_ms,
                        .only_failed = o->only_failed,
+                       .ignore_manifest = new_destination,
                        .note = plan_note,
                        .ud = c,
                        .cancel = o->cancel};

@@ -775,6 +775,14 @@ rsl_code rsl_state_kv_foreach(rsl_state *st, void (*cb)(void *ud, const char *k,
     return RSL_OK;
 }
 
+rsl_code rsl_state_forget_remote(rsl_state *st, rsl_err *err)
+{
+    return exec(st,
+                "BEGIN IMMEDIATE; DELETE FROM manifest; DELETE FROM uploads; DELETE FROM failures;"
+                " COMMIT;",
+                err);
+}
+
 int rsl_state_integrity_ok(rsl_state *st)
 {
     sqlite3_stmt *s = NULL;

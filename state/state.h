@@ -165,6 +165,10 @@ rsl_code rsl_state_kv_set(rsl_state *st, const char *key, const char *value, rsl
 rsl_code rsl_state_kv_foreach(rsl_state *st, void (*cb)(void *ud, const char *k, const char *v),
                               void *ud, rsl_err *err);
 
+/* Forgets everything known about the remote (manifest, upload records,
+ * failures), for a job whose destination changed. One transaction. */
+rsl_code rsl_state_forget_remote(rsl_state *st, rsl_err *err);
+
 /* PRAGMA integrity_check; returns 1 when "ok". */
 int rsl_state_integrity_ok(rsl_state *st);
 

@@ -815,3 +815,45 @@ Test(e2e, every_write_refused_stops_early_as_session_error)
     chmod(e.dst, 0755);
     env_free(&e);
 }
+
+/* The manifest describes one remote: pointing the job elsewhere sends everything again. */
+Test(e2e, changed_destination_forgets_the_old_manifest)
+{
+    env e;
+    env_new(&e, "newdst", NULL, NULL);
+    put(&e, "a/1.txt", "1");
+    put(&e, "2.txt", "2");
+    cr_assert_eq(run(&e, NULL, NULL, "run job.conf"), 0);
+    /* same destination written differently: not a change */
+    char job[8192];
+    snprintf(job, sizeof(job),
+             "[job]\nname = t\nsource = src\ndestination = file://%s/\n"
+             "state = state/t.db\n",
+             e.dst);
+    rslt_write(e.conf, job);
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(run(&e, &out, &err, "run job.conf --json"), 0);
+    cr_assert_eq(summary_num(out, "transferred_files"), 0, "%s", out);
+    free(out);
+    free(err);
+    /* a new destination */
+    char *dst2 = path_in(e.dir, "dst2");
+    mkdir(dst2, 0755);
+    snprintf(job, sizeof(job),
+             "[job]\nname = t\nsource = src\ndestination = file://%s\n"
+             "state = state/t.db\n",
+             dst2);
+    rslt_write(e.conf, job);
+    cr_assert_eq(run(&e, &out, &err, "run job.conf --dry-run"), 0);
+    cr_assert(strstr(out, "create   2.txt") != NULL, "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(run(&e, &out, &err, "run job.conf --json"), 0, "%s", err);
+    cr_assert(strstr(err, "the destination changed") != NULL, "%s", err);
+    cr_assert_eq(summary_num(out, "files_applied"), 2, "%s", out);
+    cr_assert_eq(rslt_sh(NULL, NULL, "diff -r '%s' '%s'", e.src, dst2), 0);
+    free(out);
+    free(err);
+    free(dst2);
+    env_free(&e);
+}
