@@ -50,9 +50,10 @@ typedef struct dirset {
 
 struct rsl_conn {
     CURL *h;
-    CURLM *m; /* drives h; owns the connection cache (the control connection) */
-    const rsl_remote_opts *opts;
-    char *base;    /* "ftp://127.0.0.1:2121" (implicit: "ftps://...") */
+    CURLM *m;                    /* drives h; owns the connection cache (the control connection) */
+    rsl_remote_opts o;           /* a copy: the caller's struct may not outlive connect */
+    const rsl_remote_opts *opts; /* = &o; its strings are borrowed for the connection */
+    char *base;                  /* "ftp://127.0.0.1:2121" (implicit: "ftps://...") */
     char *typeurl; /* the remote root as a file URL: NOBODY on it makes curl send TYPE I */
     char *root;    /* absolute remote root without trailing '/', "" for "/" */
     char *host;    /* for messages */
@@ -845,7 +846,8 @@ static rsl_code ftps_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         goto nomem;
-    c->opts = opts;
+    c->o = *opts;
+    c->opts = &c->o;
     c->insecure = insecure;
     c->rename_overwrites = 1;
     c->timeout = opts->timeout_sec > 0 ? opts->timeout_sec : FTPS_DEFAULT_TIMEOUT;
