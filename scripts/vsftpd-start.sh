@@ -101,9 +101,21 @@ if [ ! -s "$dir/password" ]; then
   (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$dir/password")
 fi
 chmod 0600 "$dir/password"
+# useradd/usermod/chpasswd fail at once ("cannot lock /etc/passwd") while another
+# fixture (sshd's, run in parallel by ctest -j) edits the user database: try again
+retry() {
+  local i
+  for i in $(seq 1 100); do
+    "$@" 2>"$dir/retry.err" && return 0
+    grep -qi 'lock' "$dir/retry.err" || break
+    sleep 0.1
+  done
+  cat "$dir/retry.err" >&2
+  return 1
+}
 grep -qx /bin/sh /etc/shells || echo /bin/sh >>/etc/shells # pam_shells
 if ! id "$user" >/dev/null 2>&1; then
-  useradd --no-create-home --home-dir / --shell /bin/sh "$user"
+  retry useradd --no-create-home --home-dir / --shell /bin/sh "$user"
 fi
 # the FTP root: DIR/root when the user can reach DIR, else a directory under /tmp
 # (a DIR under a private home stays private: no permission of its parents is changed)
@@ -115,8 +127,9 @@ else
   chmod 0755 "$(dirname "$root")"
   echo "$(dirname "$root")" >"$dir/rootdir"
 fi
-usermod --home "$root" --shell /bin/sh "$user"
-printf '%s:%s\n' "$user" "$(cat "$dir/password")" | chpasswd
+retry usermod --home "$root" --shell /bin/sh "$user"
+set_password() { printf '%s:%s\n' "$user" "$(cat "$dir/password")" | chpasswd; }
+retry set_password
 echo "$user" >"$dir/user"
 mkdir -p "$root/data" "$root/ro" "$dir/empty"
 chown root:root "$dir/empty" && chmod 0755 "$dir/empty"

@@ -30,7 +30,11 @@ for conf in "$dir"/*/vsftpd.conf; do
 done
 # the local user vsftpd-start.sh made for this DIR
 if [ -s "$dir/user" ] && id "$(cat "$dir/user")" >/dev/null 2>&1; then
-  userdel "$(cat "$dir/user")" 2>/dev/null || true
+  for _ in $(seq 1 100); do # the user database may be locked by a parallel fixture
+    userdel "$(cat "$dir/user")" 2>/dev/null && break
+    id "$(cat "$dir/user")" >/dev/null 2>&1 || break
+    sleep 0.1
+  done
 fi
 # an FTP root made under /tmp because DIR was not reachable by the user
 if [ -s "$dir/rootdir" ]; then

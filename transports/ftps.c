@@ -50,9 +50,10 @@ typedef struct dirset {
 
 struct rsl_conn {
     CURL *h;
-    CURLM *m; /* drives h; owns the connection cache (the control connection) */
-    const rsl_remote_opts *opts;
-    char *base;    /* "ftp://127.0.0.1:2121" (implicit: "ftps://...") */
+    CURLM *m;                    /* drives h; owns the connection cache (the control connection) */
+    rsl_remote_opts o;           /* a copy: the caller's struct may not outlive connect */
+    const rsl_remote_opts *opts; /* = &o; its strings are borrowed for the connection */
+    char *base;                  /* "ftp://127.0.0.1:2121" (implicit: "ftps://...") */
     char *typeurl; /* the remote root as a file URL: NOBODY on it makes curl send TYPE I */
     char *root;    /* absolute remote root without trailing '/', "" for "/" */
     char *host;    /* for messages */
@@ -845,7 +846,8 @@ static rsl_code ftps_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         goto nomem;
-    c->opts = opts;
+    c->o = *opts;
+    c->opts = &c->o;
     c->insecure = insecure;
     c->rename_overwrites = 1;
     c->timeout = opts->timeout_sec > 0 ? opts->timeout_sec : FTPS_DEFAULT_TIMEOUT;
@@ -1536,8 +1538,60 @@ static int parse_list(char *line, const char **name, rsl_rstat *st)
     return 1;
 }
 
+typedef struct lent {
+    const char *name;
+    rsl_rstat st;
+} lent;
+
+#define FTPS_MDTM_ROUND 256 /* MDTM commands per request */
+
+/* Fills the exact mtime of the files among ents (in directory dir) with MDTM. */
+static rsl_code list_mdtm(rsl_conn *c, const char *dir, const char *rel, lent *ents, size_t n,
+                          rsl_err *err)
+{
+    rsl_code rc = RSL_OK;
+    char **cmds = calloc(FTPS_MDTM_ROUND, sizeof(char *));
+    size_t *idx = calloc(FTPS_MDTM_ROUND, sizeof(size_t));
+    if (cmds == NULL || idx == NULL) {
+        rc = rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n && rc == RSL_OK;) {
+        size_t k = 0;
+        for (; i < n && k < FTPS_MDTM_ROUND; i++) {
+            if (ents[i].st.is_dir || has_ctl(ents[i].name))
+                continue;
+            size_t len = strlen(dir) + strlen(ents[i].name) + 8;
+            if ((cmds[k] = malloc(len)) == NULL) {
+                rc = rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+                break;
+            }
+            snprintf(cmds[k], len, "MDTM %s%s%s", dir, strcmp(dir, "/") ? "/" : "", ents[i].name);
+            idx[k++] = i;
+        }
+        if (rc == RSL_OK && k > 0 &&
+            (rc = run_cmds(c, (const char *const *)cmds, k, "list", rel, err)) == RSL_OK) {
+            for (size_t j = 0; j < k; j++) {
+                const char *t = NULL;
+                if (code_of(c, cmds[j], &t) == 213 && strlen(t) > 4)
+                    ents[idx[j]].st.mtime = parse_ftp_time(t + 4);
+            }
+        }
+        for (size_t j = 0; j < k; j++) {
+            free(cmds[j]);
+            cmds[j] = NULL;
+        }
+    }
+done:
+    free(cmds);
+    free(idx);
+    return rc;
+}
+
 static rsl_code ftps_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud, rsl_err *err)
 {
+    lent *ents = NULL;
+    size_t n = 0, cap = 0;
     rsl_code rc = check_name(rel, err);
     if (rc != RSL_OK)
         return rc;
@@ -1568,6 +1622,8 @@ static rsl_code ftps_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud
     }
     if (c->llen == 0)
         goto done;
+    /* parse every line first: names point into c->lbuf, which the MDTM rounds below
+     * leave alone */
     char *save = NULL;
     for (char *line = strtok_r(c->lbuf, "\r\n", &save); line;
          line = strtok_r(NULL, "\r\n", &save)) {
@@ -1576,10 +1632,29 @@ static rsl_code ftps_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud
         int ok = c->has_mlsd ? parse_mlsd(line, &name, &st) : parse_list(line, &name, &st);
         if (!ok || name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
             continue;
-        if (cb(ud, name, &st) != 0)
-            break;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            lent *g = realloc(ents, ncap * sizeof(*g));
+            if (g == NULL) {
+                rc = rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+                goto done;
+            }
+            ents = g;
+            cap = ncap;
+        }
+        ents[n].name = name;
+        ents[n].st = st;
+        n++;
     }
+    /* LIST says "Nov 22 03:17" (minutes, or only the day for old files): ask MDTM for
+     * the exact second of each file, in rounds of commands on the control connection */
+    if (!c->has_mlsd && (rc = list_mdtm(c, p, rel, ents, n, err)) != RSL_OK)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        if (cb(ud, ents[i].name, &ents[i].st) != 0)
+            break;
 done:
+    free(ents);
     free(url);
     free(p);
     return rc;

@@ -240,8 +240,14 @@ Test(ftps_connect, too_many_connections_is_busy)
     fx_load(&f);
     rsl_err err = {0};
     rsl_conn *first = NULL;
-    /* the busy instance takes one client (max_clients=1) */
-    rsl_code rc = fx_connect_url(&f, "ftps", f.host, f.busy_port, "/data", &first, &err);
+    /* the busy instance takes one client (max_clients=1); poll until the fixture's
+     * readiness probe has left it */
+    rsl_code rc = RSL_E_REMOTE_BUSY;
+    for (int i = 0; i < 100 && rc == RSL_E_REMOTE_BUSY; i++) {
+        rc = fx_connect_url(&f, "ftps", f.host, f.busy_port, "/data", &first, &err);
+        if (rc == RSL_E_REMOTE_BUSY)
+            usleep(50000);
+    }
     cr_assert_eq(rc, RSL_OK, "%s %s", rsl_code_name(rc), err.msg);
     rc = try_connect(&f, "ftps", f.host, f.busy_port, "/data", &err);
     cr_assert_eq(rc, RSL_E_REMOTE_BUSY, "%s %s", rsl_code_name(rc), err.msg);

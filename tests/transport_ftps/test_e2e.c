@@ -65,6 +65,32 @@ Test(ftps_e2e, run_pushes_tree_and_updates, .timeout = 120)
     stat(p, &b);
     cr_assert_eq(a.st_mtime, b.st_mtime);
 
+    /* check walks every step against the server; verify lists it (LIST + MDTM) and
+     * finds it identical to the manifest, then sees a file changed behind our back */
+    st = rslt_sh(&out, NULL, "'%s' check '%s' 2>&1", rslt_bin(), job);
+    cr_assert_eq(st, 0, "check: %s", out);
+    free(out);
+    st = rslt_sh(&out, NULL, "'%s' verify '%s' 2>&1", rslt_bin(), job);
+    cr_assert_eq(st, 0, "verify: %s", out);
+    cr_assert(strstr(out, "identical") != NULL, "%s", out);
+    free(out);
+    snprintf(p, sizeof(p), "%s/sub dir/\xc3\xa9t\xc3\xa9.txt", local);
+    rslt_write(p, "changed on the server\n");
+    st = rslt_sh(&out, NULL, "'%s' verify '%s' 2>&1", rslt_bin(), job);
+    cr_assert_neq(st, 0, "verify must see the change: %s", out);
+    cr_assert(strstr(out, "size") != NULL, "%s", out);
+    free(out);
+    snprintf(p, sizeof(p), "%s/sub dir/\xc3\xa9t\xc3\xa9.txt", src);
+    char *orig = rslt_read(p, NULL);
+    snprintf(p, sizeof(p), "%s/sub dir/\xc3\xa9t\xc3\xa9.txt", local);
+    rslt_write(p, orig);
+    free(orig);
+    snprintf(p, sizeof(p), "%s/sub dir/\xc3\xa9t\xc3\xa9.txt", src);
+    stat(p, &a);
+    snprintf(p, sizeof(p), "touch -d @%lld '%s/sub dir/\xc3\xa9t\xc3\xa9.txt'",
+             (long long)a.st_mtime, local);
+    cr_assert_eq(rslt_sh(NULL, NULL, "%s", p), 0);
+
     /* change one file: the next run replaces just that one */
     snprintf(p, sizeof(p), "%s/a.txt", src);
     rslt_write(p, "alpha, second version\n");

@@ -239,6 +239,7 @@ struct seen {
     int n, files, dirs;
     char names[16][128];
     uint64_t size_of_b;
+    int64_t mtime_of_b;
 };
 
 static int seen_cb(void *ud, const char *name, const rsl_rstat *st)
@@ -251,8 +252,10 @@ static int seen_cb(void *ud, const char *name, const rsl_rstat *st)
         s->dirs++;
     else
         s->files++;
-    if (strcmp(name, "b b") == 0)
+    if (strcmp(name, "b b") == 0) {
         s->size_of_b = st->size;
+        s->mtime_of_b = st->mtime;
+    }
     return 0;
 }
 
@@ -265,7 +268,7 @@ Test(ftps_ops, list_and_utf8_names)
     const char *u = "\xc3\xa9t\xc3\xa9 \xe2\x82\xac %41#?;.txt"; /* "été € %41#?;.txt" */
     cr_assert_eq(fx_put(c, u, "utf8", -1, &err), RSL_OK, "%s", err.msg);
     cr_assert(rslt_exists(disk(&f, "ls", u)), "raw UTF-8 name on the server");
-    cr_assert_eq(fx_put(c, "b b", "12345", -1, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(fx_put(c, "b b", "12345", 1600000007, &err), RSL_OK, "%s", err.msg);
     cr_assert_eq(OPS.mkdir(c, "sub dir", &err), RSL_OK);
     cr_assert_eq(fx_put(c, "sub dir/inner", "i", -1, &err), RSL_OK, "%s", err.msg);
     struct seen s = {0};
@@ -273,6 +276,7 @@ Test(ftps_ops, list_and_utf8_names)
     cr_assert_eq(s.n, 3, "3 entries");
     cr_assert_eq(s.dirs, 1);
     cr_assert_eq(s.size_of_b, 5);
+    cr_assert_eq(s.mtime_of_b, 1600000007, "exact mtime (LIST has minutes: MDTM refines it)");
     int found = 0;
     for (int i = 0; i < s.n; i++)
         found += strcmp(s.names[i], u) == 0;
