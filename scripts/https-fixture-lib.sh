@@ -9,6 +9,9 @@ import socket, sys
 want = int(sys.argv[1])
 for p in ([want] if want else []) + [0]:
     s = socket.socket()
+    # like the servers themselves: a port left in TIME_WAIT by a killed
+    # server is free to listen on again
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", p))
     except OSError:

@@ -30,6 +30,7 @@
 #define MIN_CHUNK (64ull << 10)
 #define TAIL_CHECK (64u << 10)
 #define ERRBODY_CAP 2048
+#define EARLY_ANSWER_MAX (256u << 10)
 #define PROPFIND_CAP (256u << 20)
 #define SECRET_MAX 4096
 
@@ -251,7 +252,7 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 }
 
 /* libcurl rewinds a body when it must resend it (a reused connection the
- * server had closed): the bytes already pulled are re-read with src->pread. */
+ * server had closed). */
 static int seek_cb(void *ud, curl_off_t offset, int origin)
 {
     rsl_conn *c = ud;
@@ -261,14 +262,11 @@ static int seek_cb(void *ud, curl_off_t offset, int origin)
         c->mem_off = (size_t)offset;
         return CURL_SEEKFUNC_OK;
     }
-    if (c->mem == NULL && c->src != NULL && (uint64_t)offset <= c->body_len) {
-        if (offset == 0 && c->up_sent == 0)
-            return CURL_SEEKFUNC_OK;
-        c->replay = 1;
-        c->replay_pos = c->body_off + (uint64_t)offset;
-        c->up_left = c->body_len - (uint64_t)offset;
+    if (c->mem == NULL && offset == 0 && c->up_sent == 0)
         return CURL_SEEKFUNC_OK;
-    }
+    /* Bytes already pulled are not re-sent behind the engine's back (libcurl
+     * retries a request on a fresh connection when a reused one died): the
+     * request fails instead, the engine reconnects and resumes. */
     return CURL_SEEKFUNC_CANTSEEK;
 }
 
@@ -491,11 +489,12 @@ static rsl_code perform(rsl_conn *c, const req *r, long *status, const char *rel
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
         /* With HTTP/2, a server that answers before reading the body (403,
          * 413, 500 ...) resets the stream, and libcurl 7.88 may report the
-         * reset without the answer: send the request once more, over
+         * reset without the answer. When little of the body had gone (the
+         * server cannot have been cut off mid-body), send it once more, over
          * HTTP/1.1 where an early answer is reliably reported (re-reading
          * the body with pread) to learn it. */
         if (attempt == 0 && cc == CURLE_HTTP2_STREAM && *status == 0 && !c->src_failed &&
-            (r->src != NULL || r->mem != NULL))
+            (r->mem != NULL || (r->src != NULL && c->up_sent <= EARLY_ANSWER_MAX)))
             continue;
         break;
     }
