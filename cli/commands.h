@@ -15,5 +15,13 @@ typedef struct rsl_command {
 extern const rsl_command rsl_commands[]; /* NULL-terminated */
 
 int rsl_cmd_explain(int argc, char **argv);
+int rsl_cmd_run(int argc, char **argv);
+int rsl_cmd_retry(int argc, char **argv);
+int rsl_cmd_push(int argc, char **argv);
+int rsl_cmd_log(int argc, char **argv);
+int rsl_cmd_status(int argc, char **argv);
+int rsl_cmd_daemon(int argc, char **argv);
+int rsl_cmd_check(int argc, char **argv);
+int rsl_cmd_verify(int argc, char **argv);
 
 #endif

@@ -10,20 +10,31 @@
 static void usage(FILE *out)
 {
     fputs("usage: rsyncd-lite COMMAND [ARGS]\n"
+          "       rsyncd-lite COMMAND --help | --version\n"
           "\n"
           "commands:\n"
-          "  run JOB.conf [--only-failed] [--dry-run] [--json] [--max-delete N]\n"
+          "  run JOB.conf [--only-failed] [--dry-run] [--json] [--max-delete N] [--progress]\n"
           "                       sync a job's source to its destination\n"
           "  retry JOB.conf       re-attempt only the items failing now\n"
-          "  push SRC DEST [--state PATH] [--dry-run] [--delete]\n"
+          "  push SRC DEST [--state PATH] [--dry-run] [--delete] [--progress]\n"
           "                       one-off push without a job file\n"
           "  log JOB.conf [--run N] [--failed] [--json]\n"
           "                       per-item results of a run\n"
-          "  status JOB.conf      the last run and the items failing now\n"
+          "  status JOB.conf|JOBDIR [--json]\n"
+          "                       health, the last run and the items failing now\n"
+          "  check JOB.conf [--json] [--strict]\n"
+          "                       check config, source, DNS, connect, trust, auth, remote\n"
+          "                       root, write, rename and resume, step by step\n"
+          "  verify JOB.conf [--checksum] [--repair] [--json]\n"
+          "                       compare the remote with the manifest\n"
+          "  daemon JOBDIR [--log-file F] [--max-parallel-jobs N] [--stop-timeout S]\n"
+          "                       run every JOBDIR/*.conf on its schedule (foreground)\n"
           "  explain CODE         what an error code means and how to fix it\n"
           "\n"
-          "exit codes: 0 success, 1 usage/config, 5 session failure, 23 partial failure,\n"
-          "  24 partial (source files vanished), 30 timeout, 75 job locked by another run\n",
+          "exit codes: 0 success, 1 usage/config, 5 session failure, 20 interrupted,\n"
+          "  23 partial failure (verify: differences), 24 partial (source files vanished),\n"
+          "  30 timeout, 75 job locked by another run\n"
+          "see rsyncd-lite(1) and job.conf(5)\n",
           out);
 }
 

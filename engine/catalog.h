@@ -107,6 +107,9 @@ typedef enum rsl_class {
       "Fix the parent directory's error (see the log); the item follows automatically.")           \
     X(TYPE_CHANGED, 216, TRANSIENT, "The item changed type during the run (file <-> directory).",  \
       "None. The next run handles the new type.")                                                  \
+    X(NAME_RESERVED, 217, PERSISTENT,                                                              \
+      "The name ends with temp_suffix, which is reserved for partial uploads of other files.",     \
+      "Rename the item, or choose another [remote] temp_suffix.")                                  \
     /* ---- 3xx per-item, remote side ---- */                                                      \
     X(REMOTE_PERMISSION, 301, PERSISTENT, "The remote server denied permission for this item.",    \
       "Give the remote account write permission on the folder (test with a client using the same " \

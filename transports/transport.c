@@ -10,15 +10,16 @@
 #include <strings.h>
 
 #include "file.h"
+#include "sftp.h"
+#include "ftps.h"
 #include "https.h"
 
 static const struct {
     const char *scheme;
     const rsl_transport_ops *ops;
 } registry[] = {
-    {"file", &rsl_transport_file},
-    {"https", &rsl_transport_https},
-    {"http", &rsl_transport_https},
+    {"file", &rsl_transport_file}, {"sftp", &rsl_transport_sftp},   {"ftps", &rsl_transport_ftps},
+    {"ftp", &rsl_transport_ftps},  {"https", &rsl_transport_https}, {"http", &rsl_transport_https},
 };
 
 const rsl_transport_ops *rsl_transport_find(const char *scheme)
@@ -112,12 +113,6 @@ rsl_code rsl_endpoint_parse(rsl_endpoint *out, const char *url, rsl_err *err)
         goto nomem;
     for (char *p = out->scheme; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    if (rsl_transport_find(out->scheme) == NULL) {
-        rsl_err_set(err, RSL_E_SCHEME_UNSUPPORTED, 0, "destination scheme '%s://' is not supported",
-                    out->scheme);
-        rsl_endpoint_free(out);
-        return RSL_E_SCHEME_UNSUPPORTED;
-    }
     const char *auth = sep + 3;
     const char *slash = strchr(auth, '/');
     const char *auth_end = slash ? slash : auth + strlen(auth);
@@ -185,6 +180,12 @@ rsl_code rsl_endpoint_parse(rsl_endpoint *out, const char *url, rsl_err *err)
     if (out->path == NULL)
         goto bad;
     strip_trailing_slashes(out->path);
+    if (rsl_transport_find(out->scheme) == NULL) {
+        rsl_err_set(err, RSL_E_SCHEME_UNSUPPORTED, 0, "destination scheme '%s://' is not supported",
+                    out->scheme);
+        rsl_endpoint_free(out);
+        return RSL_E_SCHEME_UNSUPPORTED;
+    }
     return RSL_OK;
 bad:
     rsl_endpoint_free(out);

@@ -1,0 +1,113 @@
+/*
+ * cmd_log.c - `log JOB.conf [--run N] [--failed] [--json]`: the per-item
+ * results of a run (the last one by default), read from the state db.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "cli/output.h"
+#include "engine/sync.h"
+
+static const char log_usage[] =
+    "usage: rsyncd-lite log JOB.conf [--run N] [--failed] [--json]\n"
+    "  Per-item results of the last run (or run N): path, action, outcome, code,\n"
+    "  class, attempts, bytes and message. --failed shows only failed and deferred\n"
+    "  items; --json prints one JSON object per line.\n";
+
+typedef struct log_ud {
+    int json;
+    long n;
+} log_ud;
+
+static int log_cb(void *ud, const rsl_item_result *r)
+{
+    log_ud *u = ud;
+    u->n++;
+    if (u->json)
+        rsl_out_result_json(stdout, r);
+    else
+        rsl_out_result_text(stdout, r);
+    return 0;
+}
+
+int rsl_cmd_log(int argc, char **argv)
+{
+    const char *conf = NULL;
+    long long run = 0;
+    int failed = 0, json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(log_usage, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--failed") == 0) {
+            failed = 1;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (strcmp(argv[i], "--run") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            errno = 0;
+            run = strtoll(argv[++i], &end, 10);
+            if (errno || *end || run <= 0) {
+                fprintf(stderr, "rsyncd-lite log: --run takes a run number\n");
+                return RSL_EXIT_USAGE;
+            }
+        } else if (argv[i][0] != '-' && conf == NULL) {
+            conf = argv[i];
+        } else {
+            fputs(log_usage, stderr);
+            return RSL_EXIT_USAGE;
+        }
+    }
+    if (conf == NULL) {
+        fputs(log_usage, stderr);
+        return RSL_EXIT_USAGE;
+    }
+    rsl_job job;
+    rsl_err err;
+    if (rsl_config_load(&job, conf, &err) != RSL_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        rsl_job_free(&job);
+        return RSL_EXIT_USAGE;
+    }
+    rsl_state *st = NULL;
+    int code = 0;
+    if (rsl_state_open(&st, job.state_path, RSL_STATE_READONLY, &err) != RSL_OK) {
+        rsl_out_error(stderr, &err);
+        code = RSL_EXIT_SESSION;
+        goto done;
+    }
+    rsl_run_record rec;
+    int found = rsl_state_run_get(st, run, &rec, &err);
+    if (found <= 0) {
+        if (run)
+            fprintf(stderr, "rsyncd-lite log: no run %lld in %s\n", run, job.state_path);
+        else
+            fprintf(stderr, "rsyncd-lite log: job '%s' has not run yet\n", job.name);
+        code = RSL_EXIT_USAGE;
+        goto done;
+    }
+    if (!json) {
+        char t[64];
+        rsl_out_time(t, sizeof(t), rec.started_ms);
+        printf("# run %lld (%s) started %s: %s, exit %d\n", (long long)rec.id, rec.mode, t,
+               rec.outcome, rec.exit_code);
+        if (rec.code)
+            printf("# session error %s (%d): %s\n", rsl_code_name((rsl_code)rec.code), rec.code,
+                   rec.message);
+    }
+    log_ud u = {.json = json};
+    if (rsl_state_results_foreach(st, rec.id, failed, log_cb, &u, &err) != RSL_OK) {
+        rsl_out_error(stderr, &err);
+        code = RSL_EXIT_SESSION;
+    } else if (!json && u.n == 0) {
+        printf("# no %sitem results\n", failed ? "failed " : "");
+    }
+done:
+    rsl_state_close(st);
+    rsl_job_free(&job);
+    return code;
+}

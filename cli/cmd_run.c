@@ -1,0 +1,348 @@
+/*
+ * cmd_run.c - `run JOB.conf`, `retry JOB.conf` (= run --only-failed) and
+ * `push SRC DEST` (a job built from the command line). All three drive the
+ * same engine (engine/sync.h) and render its results.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "cli/output.h"
+#include "cli/progress.h"
+#include "engine/metrics.h"
+#include "engine/sync.h"
+
+static volatile int g_cancel; /* set by SIGTERM/SIGINT: the only signal-handler state */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_cancel = 1;
+}
+
+typedef struct run_ui {
+    int json;
+    int verbose;
+    int quiet;
+    FILE *out;
+    rsl_progress_ui *prog; /* issue 6: progress display */
+} run_ui;
+
+static void ui_result(void *ud, const rsl_item_result *r, const char *cls)
+{
+    run_ui *u = ud;
+    (void)cls;
+    rsl_progress_note(u->prog, r->path);
+    if (u->json) {
+        rsl_out_result_json(u->out, r);
+        return;
+    }
+    int failed = strcmp(r->outcome, "failed") == 0 || strcmp(r->outcome, "deferred") == 0;
+    if (failed || u->verbose)
+        rsl_progress_clear(u->prog);
+    if (failed)
+        rsl_out_result_text(stderr, r);
+    else if (u->verbose)
+        rsl_out_result_text(u->out, r);
+}
+
+static void ui_plan(void *ud, const char *verb, const char *path, const char *detail)
+{
+    run_ui *u = ud;
+    if (u->json) {
+        fputs("{\"plan\":", u->out);
+        rsl_out_json_str(u->out, verb);
+        fputs(",\"path\":", u->out);
+        rsl_out_json_str(u->out, path);
+        fputs(",\"detail\":", u->out);
+        rsl_out_json_str(u->out, detail);
+        fputs("}\n", u->out);
+    } else {
+        fprintf(u->out, "%-8s ", verb);
+        rsl_out_path(u->out, path);
+        fprintf(u->out, "  (%s)\n", detail);
+    }
+}
+
+static void ui_log(void *ud, int level, const char *msg)
+{
+    run_ui *u = ud;
+    if (level >= RSL_LOG_WARN || u->verbose)
+        rsl_progress_clear(u->prog);
+    if (level >= RSL_LOG_WARN)
+        fprintf(stderr, "rsyncd-lite: %s: %s\n", level >= RSL_LOG_ERROR ? "error" : "warning", msg);
+    else if (u->verbose)
+        fprintf(stderr, "rsyncd-lite: %s\n", msg);
+}
+
+static void ui_progress(void *ud, const rsl_progress *p)
+{
+    run_ui *u = ud;
+    rsl_progress_update(u->prog, p);
+}
+
+typedef struct run_flags {
+    int only_failed, dry_run, json, verbose, quiet;
+    int progress; /* 0: default (live on a TTY), 1: --progress, -1: --no-progress */
+    long max_delete;
+    const char *mode;
+} run_flags;
+
+static int execute(rsl_job *job, const run_flags *fl)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second signal ends the process at once */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* ---- progress (issue 6) ---- */
+    rsl_progress_ui prog;
+    int want = fl->progress > 0 ? 1 : fl->progress < 0 ? 0 : -1;
+    if (fl->progress == 0 && (fl->json || fl->quiet || fl->dry_run))
+        want = 0;
+    rsl_progress_init(&prog, stderr, want);
+    /* ---- end progress ---- */
+    run_ui ui = {
+        .json = fl->json, .verbose = fl->verbose, .quiet = fl->quiet, .out = stdout, .prog = &prog};
+    rsl_run_opts o = {.only_failed = fl->only_failed,
+                      .dry_run = fl->dry_run,
+                      .max_delete_override = fl->max_delete,
+                      .mode = fl->mode,
+                      .cancel = &g_cancel,
+                      .on_result = ui_result,
+                      .on_plan = ui_plan,
+                      .on_log = ui_log,
+                      .on_progress = prog.mode != RSL_PROGRESS_OFF ? ui_progress : NULL,
+                      .ud = &ui};
+    if (!job->strict_host_key_checking)
+        fprintf(stderr, "rsyncd-lite: warning: strict_host_key_checking = no: the server's "
+                        "identity is NOT verified\n");
+    if (!job->tls_verify)
+        fprintf(stderr, "rsyncd-lite: warning: tls_verify = no: the server's certificate is "
+                        "NOT verified\n");
+    rsl_run_record rec;
+    rsl_err err;
+    int code = rsl_sync_run(job, &o, &rec, &err);
+    rsl_progress_done(&prog);
+    /* ---- metrics (issue 6): metrics_file after each real run ---- */
+    char merr[600];
+    if (!fl->dry_run && rsl_metrics_after_run(job, &rec, merr, sizeof(merr)) != 0)
+        fprintf(stderr, "rsyncd-lite: warning: %s\n", merr);
+    /* ---- end metrics ---- */
+    if (rec.code != 0 ||
+        (code != 0 && err.code != RSL_OK && code != RSL_EXIT_PARTIAL && code != RSL_EXIT_VANISHED))
+        rsl_out_error(stderr, &err);
+    if (fl->dry_run) {
+        if (fl->json)
+            rsl_out_summary_json(stdout, &rec);
+        return code;
+    }
+    if (rec.id > 0 || fl->json) {
+        if (fl->json)
+            rsl_out_summary_json(stdout, &rec);
+        else if (!fl->quiet)
+            rsl_out_summary_text(stdout, &rec);
+    }
+    if (!fl->json && rec.counts.item_errors > 0 && job->conf_path)
+        fprintf(stderr,
+                "rsyncd-lite: %lld item(s) failing: `rsyncd-lite log %s --failed`, "
+                "then `rsyncd-lite retry %s`\n",
+                (long long)rec.counts.item_errors, job->conf_path, job->conf_path);
+    return code;
+}
+
+/* Parses the flags shared by run/retry/push; returns index of first
+ * non-flag argument consumed count, or -1 on error. */
+static int parse_flag(run_flags *fl, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "--only-failed") == 0)
+        fl->only_failed = 1;
+    else if (strcmp(a, "--dry-run") == 0 || strcmp(a, "-n") == 0)
+        fl->dry_run = 1;
+    else if (strcmp(a, "--json") == 0)
+        fl->json = 1;
+    else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
+        fl->verbose = 1;
+    else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+        fl->quiet = 1;
+    else if (strcmp(a, "--progress") == 0)
+        fl->progress = 1;
+    else if (strcmp(a, "--no-progress") == 0)
+        fl->progress = -1;
+    else if (strcmp(a, "--max-delete") == 0) {
+        if (*i + 1 >= argc)
+            return -1;
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(argv[++*i], &end, 10);
+        if (errno || *end || v < 0)
+            return -1;
+        fl->max_delete = v;
+    } else
+        return 0;
+    return 1;
+}
+
+static const char run_usage[] =
+    "usage: rsyncd-lite run JOB.conf [--only-failed] [--dry-run] [--json] [--max-delete N]\n"
+    "                       [--verbose] [--quiet] [--progress | --no-progress]\n"
+    "  Syncs the job's source to its destination: only what changed since the last run.\n"
+    "  --only-failed   re-attempt only the items failing now (same as `retry`)\n"
+    "  --dry-run, -n   print the plan (create/update/mkdir/replace/delete/skip) and change\n"
+    "                  nothing, remote or state\n"
+    "  --json          one JSON object per item result, then a summary object\n"
+    "  --max-delete N  allow up to N deletions for this run only\n"
+    "  --verbose, -v   print every item, not just failures\n"
+    "  --quiet, -q     no summary unless something failed\n"
+    "  --progress      progress on stderr: a live line on a terminal (the default there),\n"
+    "                  plain lines every 5 s otherwise; --no-progress turns it off\n"
+    "exit: 0 ok, 1 usage/config, 5 session failure, 20 interrupted, 23 partial failure,\n"
+    "      24 partial (vanished files only), 30 timeout, 75 locked by another run\n";
+
+static int run_or_retry(int argc, char **argv, int retry)
+{
+    run_flags fl = {.max_delete = -1, .only_failed = retry};
+    const char *conf = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            if (retry) /* issue 6: every sub-command's --help names it */
+                fputs("usage: rsyncd-lite retry JOB.conf [options]: run --only-failed\n", stdout);
+            fputs(run_usage, stdout);
+            return 0;
+        }
+        int r = parse_flag(&fl, argc, argv, &i);
+        if (r < 0 || (r == 0 && (argv[i][0] == '-' || conf != NULL))) {
+            fprintf(stderr, "rsyncd-lite %s: bad argument '%s'\n%s", argv[0], argv[i], run_usage);
+            return RSL_EXIT_USAGE;
+        }
+        if (r == 0)
+            conf = argv[i];
+    }
+    if (conf == NULL) {
+        fputs(run_usage, stderr);
+        return RSL_EXIT_USAGE;
+    }
+    rsl_job job;
+    rsl_err err;
+    if (rsl_config_load(&job, conf, &err) != RSL_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        rsl_job_free(&job);
+        return RSL_EXIT_USAGE;
+    }
+    fl.mode = fl.only_failed ? "only-failed" : "normal";
+    int code = execute(&job, &fl);
+    rsl_job_free(&job);
+    return code;
+}
+
+int rsl_cmd_run(int argc, char **argv)
+{
+    return run_or_retry(argc, argv, 0);
+}
+
+int rsl_cmd_retry(int argc, char **argv)
+{
+    return run_or_retry(argc, argv, 1);
+}
+
+static const char push_usage[] =
+    "usage: rsyncd-lite push SRC DEST [--state PATH] [--dry-run] [--delete] [--json]\n"
+    "                        [--max-delete N] [--transfers N] [--verbose] [--progress]\n"
+    "  One-off push of directory SRC to DEST (file:///path, sftp://, ftps://, https://)\n"
+    "  with default settings. A state db remembers what was sent, so a second push only\n"
+    "  sends changes (default: $XDG_STATE_HOME/rsyncd-lite/push-<hash>.db).\n";
+
+int rsl_cmd_push(int argc, char **argv)
+{
+    run_flags fl = {.max_delete = -1, .mode = "push"};
+    const char *src = NULL, *dst = NULL, *state = NULL;
+    int del = 0;
+    long transfers = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(push_usage, stdout);
+            return 0;
+        }
+        int r = parse_flag(&fl, argc, argv, &i);
+        if (r < 0)
+            goto usage;
+        if (r > 0)
+            continue;
+        if (strcmp(argv[i], "--delete") == 0) {
+            del = 1;
+        } else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
+            state = argv[++i];
+        } else if (strcmp(argv[i], "--transfers") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            transfers = strtol(argv[++i], &end, 10);
+            if (*end || transfers < 1 || transfers > 64)
+                goto usage;
+        } else if (argv[i][0] == '-') {
+            goto usage;
+        } else if (src == NULL) {
+            src = argv[i];
+        } else if (dst == NULL) {
+            dst = argv[i];
+        } else {
+            goto usage;
+        }
+    }
+    if (src == NULL || dst == NULL)
+        goto usage;
+    if (fl.only_failed) {
+        fputs("rsyncd-lite push: --only-failed needs a job file; use `retry JOB.conf`\n", stderr);
+        return RSL_EXIT_USAGE;
+    }
+    rsl_job job;
+    rsl_job_init(&job);
+    char real[PATH_MAX];
+    if (realpath(src, real) == NULL) {
+        fprintf(stderr, "rsyncd-lite push: source '%s': %s\n", src, strerror(errno));
+        rsl_job_free(&job);
+        return RSL_EXIT_SESSION;
+    }
+    /* a stable per (source, destination) name for the default state db */
+    unsigned long long h = 1469598103934665603ull;
+    for (const char *p = real; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    h = (h ^ 0) * 1099511628211ull;
+    for (const char *p = dst; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    char name[64];
+    snprintf(name, sizeof(name), "push-%016llx", h);
+    job.name = strdup(name);
+    job.source = strdup(real);
+    job.destination = strdup(dst);
+    job.state_path = state ? strdup(state) : NULL;
+    job.delete_ = del;
+    if (transfers)
+        job.transfers = (int)transfers;
+    rsl_err err;
+    rsl_endpoint ep;
+    if (rsl_endpoint_parse(&ep, dst, &err) != RSL_OK) {
+        fprintf(stderr, "rsyncd-lite push: destination: %s\n", err.msg);
+        rsl_job_free(&job);
+        return RSL_EXIT_USAGE;
+    }
+    rsl_endpoint_free(&ep);
+    if (rsl_config_finish(&job, "push", &err) != RSL_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        rsl_job_free(&job);
+        return RSL_EXIT_USAGE;
+    }
+    int code = execute(&job, &fl);
+    rsl_job_free(&job);
+    return code;
+usage:
+    fputs(push_usage, stderr);
+    return RSL_EXIT_USAGE;
+}

@@ -1,0 +1,225 @@
+/*
+ * cmd_status.c - `status JOB.conf|JOBDIR [--json]`: per job, its health
+ * (engine/schedule.h's rules: Healthy, Pending, Error, Partial, No Activity),
+ * the last run's outcome, times and counts, and the items failing now with
+ * their next retry time. A directory means every *.conf in it (as the
+ * daemon sees it; daemon.conf excluded).
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "cli/output.h"
+#include "engine/schedule.h"
+#include "engine/sync.h"
+
+static const char status_usage[] =
+    "usage: rsyncd-lite status JOB.conf|JOBDIR [--json]\n"
+    "  Per job: health (Healthy; Pending: never ran; Error: the last run failed;\n"
+    "  Partial: items failing now; No Activity: no run within twice its schedule's\n"
+    "  interval), the last run (outcome, start/end, counts) and the items failing now\n"
+    "  (persistent/transient) with their next retry time. JOBDIR: every *.conf in it.\n"
+    "  --json  one JSON object per job\n"
+    "exit: 0, 1 a job file is invalid, 5 a state db cannot be read\n";
+
+static int status_one(const char *conf, int json, int64_t now_ms)
+{
+    rsl_job job;
+    rsl_err err;
+    if (rsl_config_load(&job, conf, &err) != RSL_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        if (json) {
+            printf("{\"conf\":");
+            rsl_out_json_str(stdout, conf);
+            printf(",\"health\":\"Invalid\",\"error\":");
+            rsl_out_json_str(stdout, err.msg);
+            printf("}\n");
+        } else {
+            printf("job file %s: Invalid (see the error above); the daemon skips it\n", conf);
+        }
+        rsl_job_free(&job);
+        return RSL_EXIT_USAGE;
+    }
+    rsl_state *st = NULL;
+    rsl_failure *f = NULL;
+    size_t nf = 0;
+    int code = 0;
+    if (rsl_state_open(&st, job.state_path, RSL_STATE_READONLY, &err) != RSL_OK ||
+        rsl_state_failures_load(st, &f, &nf, &err) != RSL_OK) {
+        rsl_out_error(stderr, &err);
+        code = RSL_EXIT_SESSION;
+        goto done;
+    }
+    rsl_run_record rec;
+    int found = rsl_state_run_get(st, 0, &rec, &err) > 0;
+    rsl_schedule sched;
+    char why[256] = "";
+    long interval = 0;
+    int sched_ok = job.schedule && rsl_schedule_parse(&sched, job.schedule, why, sizeof(why)) == 0;
+    if (sched_ok && found)
+        interval = rsl_schedule_interval(&sched, (time_t)(rec.started_ms / 1000));
+    rsl_health_in hin = {.has_run = found,
+                         .outcome = found ? rec.outcome : NULL,
+                         .session_code = found ? rec.code : 0,
+                         .failing = (int64_t)nf,
+                         .last_start_ms = found ? rec.started_ms : 0,
+                         .interval_sec = interval,
+                         .now_ms = now_ms};
+    const char *health = rsl_health_name(rsl_health_eval(&hin));
+    if (json) {
+        printf("{\"job\":");
+        rsl_out_json_str(stdout, job.name);
+        printf(",\"health\":");
+        rsl_out_json_str(stdout, health);
+        printf(",\"schedule\":");
+        if (job.schedule)
+            rsl_out_json_str(stdout, job.schedule);
+        else
+            printf("null");
+        printf(",\"schedule_interval_s\":%ld,\"last_run\":", interval);
+        if (found) {
+            /* the summary is a line of its own elsewhere: keep this object on one line */
+            char *buf = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&buf, &len);
+            if (m) {
+                rsl_out_summary_json(m, &rec);
+                fclose(m);
+                while (len > 0 && buf[len - 1] == '\n')
+                    buf[--len] = '\0';
+                fputs(buf, stdout);
+            }
+            free(buf);
+        } else {
+            printf("null");
+        }
+        printf(",\"failing\":[");
+        for (size_t i = 0; i < nf; i++) {
+            char t[64];
+            rsl_out_time(t, sizeof(t), f[i].next_retry_ms);
+            printf("%s{\"path\":", i ? "," : "");
+            rsl_out_json_str(stdout, f[i].path);
+            printf(",\"action\":");
+            rsl_out_json_str(stdout, f[i].action);
+            printf(",\"code\":");
+            rsl_out_json_str(stdout, rsl_code_name((rsl_code)f[i].code));
+            printf(",\"class\":");
+            rsl_out_json_str(stdout, rsl_class_name(rsl_code_class((rsl_code)f[i].code)));
+            printf(",\"attempts\":%d,\"next_retry\":", f[i].attempts);
+            rsl_out_json_str(stdout, t);
+            printf(",\"message\":");
+            rsl_out_json_str(stdout, f[i].message);
+            printf("}");
+        }
+        printf("]}\n");
+        goto done;
+    }
+    printf("job %s: %s\n", job.name, health);
+    printf("  source %s\n  destination %s\n  state %s\n", job.source, job.destination,
+           job.state_path);
+    if (job.schedule && !sched_ok)
+        printf("  schedule %s: INVALID: %s\n", job.schedule, why);
+    else if (job.schedule && interval > 0)
+        printf("  schedule %s (no run for more than %lds means No Activity)\n", job.schedule,
+               2 * interval);
+    else if (job.schedule)
+        printf("  schedule %s\n", job.schedule);
+    else
+        printf("  schedule none (run by cron or by hand)\n");
+    if (found) {
+        printf("last ");
+        rsl_out_summary_text(stdout, &rec);
+    } else {
+        printf("never ran\n");
+    }
+    size_t np = 0;
+    for (size_t i = 0; i < nf; i++)
+        np += rsl_code_class((rsl_code)f[i].code) == RSL_CLASS_PERSISTENT;
+    printf("failing now: %zu item(s) (%zu persistent, %zu transient)\n", nf, np, nf - np);
+    for (size_t i = 0; i < nf; i++) {
+        char t[64];
+        rsl_out_time(t, sizeof(t), f[i].next_retry_ms);
+        rsl_class cls = rsl_code_class((rsl_code)f[i].code);
+        printf("  ");
+        rsl_out_path(stdout, f[i].path);
+        printf("\n    %s (%d, %s), %d attempt(s), next retry %s: %s\n",
+               rsl_code_name((rsl_code)f[i].code), f[i].code, rsl_class_name(cls), f[i].attempts,
+               cls == RSL_CLASS_PERSISTENT ? t : "next run", f[i].message);
+    }
+done:
+    rsl_failures_free(f, nf);
+    rsl_state_close(st);
+    rsl_job_free(&job);
+    return code;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int rsl_cmd_status(int argc, char **argv)
+{
+    const char *target = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(status_usage, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (argv[i][0] != '-' && target == NULL) {
+            target = argv[i];
+        } else {
+            fputs(status_usage, stderr);
+            return RSL_EXIT_USAGE;
+        }
+    }
+    if (target == NULL) {
+        fputs(status_usage, stderr);
+        return RSL_EXIT_USAGE;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    DIR *dir = opendir(target);
+    if (dir == NULL)
+        return status_one(target, json, now_ms);
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] == '.' || l <= 5 || strcmp(e->d_name + l - 5, ".conf") != 0 ||
+            strcmp(e->d_name, "daemon.conf") == 0)
+            continue;
+        char **nv = realloc(names, (n + 1) * sizeof(*nv));
+        if (nv == NULL)
+            break;
+        names = nv;
+        if ((names[n] = strdup(e->d_name)) != NULL)
+            n++;
+    }
+    closedir(dir);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_str);
+    int code = 0;
+    if (n == 0)
+        fprintf(stderr, "rsyncd-lite status: no *.conf job files in %s\n", target);
+    for (size_t i = 0; i < n; i++) {
+        char path[8192];
+        snprintf(path, sizeof(path), "%s/%s", target, names[i]);
+        if (i > 0 && !json)
+            printf("\n");
+        int c = status_one(path, json, now_ms);
+        if (c > code)
+            code = c;
+        free(names[i]);
+    }
+    free(names);
+    return code;
+}

@@ -1,0 +1,169 @@
+/*
+ * progress.c - see progress.h.
+ */
+#include "progress.h"
+
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void rsl_progress_bytes(char *buf, size_t n, double b)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024.0 && u < 4) {
+        b /= 1024.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, n, "%.0f B", b);
+    else
+        snprintf(buf, n, "%.1f %s", b, units[u]);
+}
+
+size_t rsl_progress_format(char *buf, size_t n, const rsl_progress *p, double rate,
+                           const char *current, int width)
+{
+    char done[32], total[32], r[32], eta[32];
+    rsl_progress_bytes(done, sizeof(done), (double)p->bytes_done);
+    rsl_progress_bytes(total, sizeof(total), (double)p->bytes_total);
+    const char *mark = p->totals_final ? "" : "+"; /* totals still growing */
+    if (rate < 0) {
+        snprintf(r, sizeof(r), "-- /s");
+        snprintf(eta, sizeof(eta), "ETA --");
+    } else {
+        rsl_progress_bytes(r, sizeof(r), rate);
+        size_t l = strlen(r);
+        snprintf(r + l, sizeof(r) - l, "/s");
+        long long left = p->bytes_total - p->bytes_done;
+        if (!p->totals_final || rate < 1.0) {
+            snprintf(eta, sizeof(eta), "ETA --");
+        } else {
+            long long s = left > 0 ? (long long)((double)left / rate + 0.5) : 0;
+            if (s >= 3600)
+                snprintf(eta, sizeof(eta), "ETA %lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+            else
+                snprintf(eta, sizeof(eta), "ETA %lld:%02lld", s / 60, s % 60);
+        }
+    }
+    int len = snprintf(buf, n, "%lld/%lld%s files  %s/%s%s  %s  %s", (long long)p->files_done,
+                       (long long)p->files_total, mark, done, total, mark, r, eta);
+    if (len < 0)
+        len = 0;
+    if ((size_t)len >= n)
+        len = (int)n - 1;
+    const char *cur = p->current ? p->current : current;
+    if (cur && *cur && (size_t)len + 3 < n) {
+        size_t room = n - (size_t)len - 3;
+        if (width > 0)
+            room = width > len + 3 ? (size_t)(width - len - 3) : 0;
+        size_t cl = strlen(cur);
+        if (room >= 8) {
+            buf[len++] = ' ';
+            buf[len++] = ' ';
+            if (cl > room) { /* keep the end of the path: the file name */
+                memcpy(buf + len, "...", 3);
+                memcpy(buf + len + 3, cur + cl - (room - 3), room - 3);
+                len += (int)room;
+            } else {
+                memcpy(buf + len, cur, cl);
+                len += (int)cl;
+            }
+            buf[len] = '\0';
+        }
+    }
+    /* control bytes in a name must not drive the terminal */
+    for (int i = 0; i < len; i++)
+        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+            buf[i] = '?';
+    if (width > 0 && len > width - 1 && width > 1) {
+        len = width - 1;
+        buf[len] = '\0';
+    }
+    return (size_t)len;
+}
+
+void rsl_progress_init(rsl_progress_ui *u, FILE *f, int want)
+{
+    memset(u, 0, sizeof(*u));
+    u->f = f;
+    u->interval = 5.0;
+    u->rate = -1;
+    int tty = isatty(fileno(f));
+    if (want == 0)
+        u->mode = RSL_PROGRESS_OFF;
+    else if (tty)
+        u->mode = RSL_PROGRESS_LIVE;
+    else
+        u->mode = want > 0 ? RSL_PROGRESS_LINES : RSL_PROGRESS_OFF;
+    u->width = 80;
+    struct winsize ws;
+    if (tty && ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+        u->width = ws.ws_col;
+}
+
+void rsl_progress_note(rsl_progress_ui *u, const char *path)
+{
+    if (u && path)
+        snprintf(u->current, sizeof(u->current), "%s", path);
+}
+
+void rsl_progress_update(void *ud, const rsl_progress *p)
+{
+    rsl_progress_ui *u = ud;
+    if (u == NULL || u->mode == RSL_PROGRESS_OFF)
+        return;
+    double now = mono();
+    if (u->t0 == 0) {
+        u->t0 = now;
+        u->rate_t = now;
+        u->rate_b = p->bytes_done;
+        u->last_draw = -1e9; /* the first line at once */
+    }
+    /* smoothed rate from samples at least 0.5 s apart */
+    if (now - u->rate_t >= 0.5) {
+        double inst = (double)(p->bytes_done - u->rate_b) / (now - u->rate_t);
+        u->rate = u->rate < 0 ? inst : 0.7 * u->rate + 0.3 * inst;
+        u->rate_t = now;
+        u->rate_b = p->bytes_done;
+    }
+    char line[1024];
+    if (u->mode == RSL_PROGRESS_LIVE) {
+        if (now - u->last_draw < 0.2 && u->drawn)
+            return;
+        rsl_progress_format(line, sizeof(line), p, u->rate, u->current, u->width);
+        fprintf(u->f, "\r\033[K%s", line);
+        fflush(u->f);
+        u->drawn = 1;
+        u->last_draw = now;
+    } else {
+        if (now - u->last_draw < u->interval)
+            return;
+        rsl_progress_format(line, sizeof(line), p, u->rate, u->current, 0);
+        fprintf(u->f, "progress: %s\n", line);
+        fflush(u->f);
+        u->last_draw = now;
+    }
+}
+
+void rsl_progress_clear(rsl_progress_ui *u)
+{
+    if (u && u->mode == RSL_PROGRESS_LIVE && u->drawn) {
+        fputs("\r\033[K", u->f);
+        fflush(u->f);
+        u->drawn = 0;
+    }
+}
+
+void rsl_progress_done(rsl_progress_ui *u)
+{
+    rsl_progress_clear(u);
+}

@@ -1,0 +1,86 @@
+/*
+ * job.c - job defaults and ownership. See job.h.
+ */
+#include "job.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int rsl_job_init(rsl_job *job)
+{
+    memset(job, 0, sizeof(*job));
+    job->max_delete = RSL_DEFAULT_MAX_DELETE;
+    job->transfers = RSL_DEFAULT_TRANSFERS;
+    job->timeout_sec = RSL_DEFAULT_TIMEOUT;
+    job->max_name_length = 255;
+    job->max_path_length = 4096;
+    job->allow_empty_files = 1;
+    job->use_agent = 1;
+    job->strict_host_key_checking = 1;
+    job->tls_verify = 1;
+    job->chunk_size = RSL_DEFAULT_CHUNK_SIZE;
+    job->temp_suffix = strdup(RSL_DEFAULT_TEMP_SUFFIX);
+    job->forbidden_chars = strdup("");
+    return job->temp_suffix && job->forbidden_chars ? 0 : -1;
+}
+
+void rsl_job_free(rsl_job *job)
+{
+    if (job == NULL)
+        return;
+    char **strs[] = {
+        &job->conf_path,     &job->name,         &job->source,        &job->destination,
+        &job->state_path,    &job->schedule,     &job->metrics_file,  &job->forbidden_chars,
+        &job->temp_suffix,   &job->username,     &job->identity_file, &job->passphrase_file,
+        &job->password_file, &job->token_file,   &job->known_hosts,   &job->host_key_fingerprint,
+        &job->ca_file,       &job->pinned_pubkey};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        free(*strs[i]);
+        *strs[i] = NULL;
+    }
+    for (size_t i = 0; i < job->n_excludes; i++)
+        free(job->excludes[i]);
+    free(job->excludes);
+    job->excludes = NULL;
+    job->n_excludes = 0;
+}
+
+char *rsl_job_default_state_path(const char *name)
+{
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    char buf[4096];
+    int n;
+    if (xdg && xdg[0] == '/')
+        n = snprintf(buf, sizeof(buf), "%s/rsyncd-lite/%s.db", xdg, name);
+    else
+        n = snprintf(buf, sizeof(buf), "%s/.local/state/rsyncd-lite/%s.db",
+                     home && *home ? home : "/root", name);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return NULL;
+    return strdup(buf);
+}
+
+void rsl_job_remote_opts(const rsl_job *job, rsl_remote_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->username = job->username;
+    o->identity_file = job->identity_file;
+    o->passphrase_file = job->passphrase_file;
+    o->password_file = job->password_file;
+    o->password_env = getenv("RSYNCD_LITE_PASSWORD");
+    o->token_file = job->token_file;
+    o->use_agent = job->use_agent;
+    o->known_hosts = job->known_hosts;
+    o->host_key_fingerprint = job->host_key_fingerprint;
+    o->strict_host_key_checking = job->strict_host_key_checking;
+    o->ca_file = job->ca_file;
+    o->pinned_pubkey = job->pinned_pubkey;
+    o->tls_verify = job->tls_verify;
+    o->allow_insecure = job->allow_insecure;
+    o->ftps_implicit = job->ftps_implicit;
+    o->chunk_size = job->chunk_size;
+    o->timeout_sec = job->timeout_sec;
+    o->temp_suffix = job->temp_suffix;
+}

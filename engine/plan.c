@@ -1,0 +1,556 @@
+/*
+ * plan.c - the merge join of the local walk with the manifest. See plan.h.
+ */
+#include "plan.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define MIN_BACKOFF_MS (30LL * 60 * 1000)
+#define MAX_BACKOFF_MS (24LL * 3600 * 1000)
+
+const char *rsl_action_name(rsl_action a)
+{
+    switch (a) {
+    case RSL_ACT_NONE:
+        return "none";
+    case RSL_ACT_CREATE:
+        return "create";
+    case RSL_ACT_UPDATE:
+        return "update";
+    case RSL_ACT_MKDIR:
+        return "mkdir";
+    case RSL_ACT_REPLACE:
+        return "replace";
+    case RSL_ACT_DELETE:
+        return "delete";
+    }
+    return "?";
+}
+
+rsl_action rsl_plan_decide(int local_type, uint64_t size, int64_t mtime_ns,
+                           const rsl_manifest_row *m)
+{
+    if (m == NULL)
+        return local_type == RSL_TYPE_DIR ? RSL_ACT_MKDIR : RSL_ACT_CREATE;
+    if (m->type != local_type)
+        return RSL_ACT_REPLACE;
+    if (m->pending) /* maybe on the remote, never known to be in sync */
+        return local_type == RSL_TYPE_DIR ? RSL_ACT_MKDIR : RSL_ACT_CREATE;
+    if (local_type == RSL_TYPE_DIR)
+        return RSL_ACT_NONE;
+    if (m->size == size && m->mtime_ns == mtime_ns)
+        return RSL_ACT_NONE;
+    return RSL_ACT_UPDATE;
+}
+
+int rsl_plan_is_deferred(const rsl_failure *f, uint64_t size, int64_t mtime_ns, int64_t now_ms)
+{
+    if (f == NULL || rsl_code_class((rsl_code)f->code) != RSL_CLASS_PERSISTENT)
+        return 0;
+    if (f->local_size != size || f->local_mtime_ns != mtime_ns)
+        return 0; /* the file changed: retry now */
+    return now_ms < f->next_retry_ms;
+}
+
+int64_t rsl_plan_next_retry(rsl_class cls, int attempts, int64_t now_ms)
+{
+    if (cls != RSL_CLASS_PERSISTENT)
+        return now_ms;
+    int64_t d = MIN_BACKOFF_MS;
+    for (int i = 1; i < attempts && d < MAX_BACKOFF_MS; i++)
+        d *= 2;
+    if (d > MAX_BACKOFF_MS)
+        d = MAX_BACKOFF_MS;
+    return now_ms + d;
+}
+
+static void vec_free(rsl_item_vec *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        free(v->v[i].path);
+    free(v->v);
+    memset(v, 0, sizeof(*v));
+}
+
+void rsl_plan_free(rsl_plan *p)
+{
+    vec_free(&p->items);
+    vec_free(&p->deletes);
+    vec_free(&p->replace_del);
+    vec_free(&p->stale_temps);
+}
+
+static rsl_item *vec_push(rsl_item_vec *v, const char *path)
+{
+    if (v->n == v->cap) {
+        size_t nc = v->cap ? v->cap * 2 : 64;
+        rsl_item *nv = realloc(v->v, nc * sizeof(*nv));
+        if (nv == NULL)
+            return NULL;
+        v->v = nv;
+        v->cap = nc;
+    }
+    rsl_item *it = &v->v[v->n];
+    memset(it, 0, sizeof(*it));
+    if ((it->path = strdup(path)) == NULL)
+        return NULL;
+    v->n++;
+    return it;
+}
+
+typedef struct merger {
+    const rsl_plan_ctx *ctx;
+    rsl_plan *p;
+    rsl_err *err;
+    rsl_code rc;
+    /* the current manifest row (owned copy) */
+    int have_m;
+    char *m_path;
+    unsigned char *m_skey;
+    size_t m_skey_len, m_skey_cap;
+    int m_type;
+    int m_pending;
+    uint64_t m_size;
+    int64_t m_mtime;
+    /* a directory replaced by a file: its remote subtree goes */
+    unsigned char rp[8192];
+    size_t rp_len;
+    int rp_active;
+    unsigned char ekey[8192];
+    char full[8192];
+} merger;
+
+static int m_next(merger *m)
+{
+    rsl_manifest_row row;
+    int r = rsl_state_manifest_iter_next(m->ctx->st, &row, m->err);
+    free(m->m_path);
+    m->m_path = NULL;
+    m->have_m = 0;
+    if (r < 0) {
+        m->rc = m->err->code;
+        return -1;
+    }
+    if (r == 0)
+        return 0;
+    if (row.skey_len > m->m_skey_cap) {
+        unsigned char *nk = realloc(m->m_skey, row.skey_len + 64);
+        if (nk == NULL) {
+            m->rc = rsl_err_set(m->err, RSL_E_NO_MEMORY, 0, "out of memory");
+            return -1;
+        }
+        m->m_skey = nk;
+        m->m_skey_cap = row.skey_len + 64;
+    }
+    memcpy(m->m_skey, row.skey, row.skey_len);
+    m->m_skey_len = row.skey_len;
+    m->m_path = strdup(row.path);
+    m->m_type = row.type;
+    m->m_pending = row.pending;
+    m->m_size = row.size;
+    m->m_mtime = row.mtime_ns;
+    if (m->m_path == NULL) {
+        m->rc = rsl_err_set(m->err, RSL_E_NO_MEMORY, 0, "out of memory");
+        return -1;
+    }
+    m->have_m = 1;
+    return 1;
+}
+
+/* 1 when key starts with prefix followed by a separator (a descendant). */
+static int is_under(const unsigned char *key, size_t kl, const unsigned char *pre, size_t pl)
+{
+    return kl > pl && memcmp(key, pre, pl) == 0 && key[pl] == 0;
+}
+
+static int local_exists(merger *m, const char *path)
+{
+    struct stat sb;
+    snprintf(m->full, sizeof(m->full), "%s/%s", m->ctx->job->source, path);
+    return lstat(m->full, &sb) == 0 || errno != ENOENT;
+}
+
+/* A manifest row with no local entry. */
+static int missing_row(merger *m)
+{
+    rsl_item *it;
+    if (m->rp_active && is_under(m->m_skey, m->m_skey_len, m->rp, m->rp_len)) {
+        it = vec_push(&m->p->replace_del, m->m_path);
+    } else {
+        m->rp_active = 0;
+        /* the walk is the evidence, but a delete is irreversible: check once more */
+        if (local_exists(m, m->m_path))
+            return 0;
+        it = vec_push(&m->p->deletes, m->m_path);
+    }
+    if (it == NULL) {
+        m->rc = rsl_err_set(m->err, RSL_E_NO_MEMORY, 0, "out of memory");
+        return -1;
+    }
+    it->action = RSL_ACT_DELETE;
+    it->old_type = m->m_type;
+    it->type = m->m_type;
+    it->size = m->m_size;
+    return 0;
+}
+
+/* Consumes manifest rows before key (they are gone locally). */
+static int advance_to(merger *m, const unsigned char *key, size_t kl)
+{
+    while (m->have_m && rsl_state_skey_cmp(m->m_skey, m->m_skey_len, key, kl) < 0) {
+        if (m->m_type == RSL_TYPE_FILE)
+            m->p->manifest_files++;
+        if (missing_row(m) < 0 || m_next(m) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Skips the manifest row at key and its descendants: they stay as they are. */
+static int keep_subtree(merger *m, const unsigned char *key, size_t kl)
+{
+    while (m->have_m && (rsl_state_skey_cmp(m->m_skey, m->m_skey_len, key, kl) == 0 ||
+                         is_under(m->m_skey, m->m_skey_len, key, kl))) {
+        if (m->m_type == RSL_TYPE_FILE)
+            m->p->manifest_files++;
+        if (m_next(m) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static rsl_upload_rec *find_upload(const rsl_plan_ctx *c, const char *path)
+{
+    size_t lo = 0, hi = c->n_uploads;
+    unsigned char a[8192], b[8192];
+    size_t al = rsl_state_skey(path, a, sizeof(a));
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        size_t bl = rsl_state_skey(c->uploads[mid].path, b, sizeof(b));
+        int r = rsl_state_skey_cmp(a, al, b, bl);
+        if (r == 0)
+            return &c->uploads[mid];
+        if (r < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+static void note(merger *m, const char *path, const char *action, const char *outcome,
+                 const rsl_err *e, const rsl_item *it, const rsl_failure *f)
+{
+    if (m->ctx->note)
+        m->ctx->note(m->ctx->ud, path, action, outcome, e, it, f);
+}
+
+/* Plans one local file or directory against manifest row mr (NULL if none).
+ * Returns 0 to descend (dirs), 1 to skip the subtree, -1 on error. */
+static int plan_entry(merger *m, const char *path, int type, uint64_t size, int64_t mtime_ns,
+                      int followed, const rsl_manifest_row *mr)
+{
+    const rsl_plan_ctx *c = m->ctx;
+    rsl_err verr;
+    rsl_failure *f = rsl_failures_find(c->failures, c->n_failures, path);
+    rsl_item tmp = {.path = (char *)path, .type = type, .size = size, .mtime_ns = mtime_ns};
+    if (rsl_validate(&c->limits, path, type == RSL_TYPE_DIR, size, &verr) != RSL_OK) {
+        m->p->failing++;
+        note(m, path, type == RSL_TYPE_DIR ? "mkdir" : (mr ? "update" : "create"), "failed", &verr,
+             &tmp, f);
+        return 1;
+    }
+    rsl_action a = rsl_plan_decide(type, size, mtime_ns, mr);
+    if (a == RSL_ACT_NONE) {
+        m->p->unchanged++;
+        if (f != NULL)
+            note(m, path, "none", "resolved", NULL, &tmp, f);
+        return 0;
+    }
+    if (f && !c->only_failed && rsl_plan_is_deferred(f, size, mtime_ns, c->now_ms)) {
+        rsl_err d;
+        char when[64];
+        time_t t = (time_t)(f->next_retry_ms / 1000);
+        struct tm tmv;
+        gmtime_r(&t, &tmv);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tmv);
+        rsl_err_set(&d, RSL_E_RETRY_DEFERRED, f->code,
+                    "blocked until %s after %d attempt(s); last error %s: %s", when, f->attempts,
+                    rsl_code_name((rsl_code)f->code), f->message);
+        m->p->failing++;
+        note(m, path, rsl_action_name(a), "deferred", &d, &tmp, f);
+        return 1;
+    }
+    rsl_item *it = vec_push(&m->p->items, path);
+    if (it == NULL) {
+        m->rc = rsl_err_set(m->err, RSL_E_NO_MEMORY, 0, "out of memory");
+        return -1;
+    }
+    it->action = a;
+    it->type = type;
+    it->old_type = a == RSL_ACT_REPLACE && mr ? mr->type : 0;
+    it->size = size;
+    it->mtime_ns = mtime_ns;
+    it->followed = followed;
+    if (f) {
+        it->prev_attempts = f->attempts;
+        it->first_failed_ms = f->first_ms;
+    }
+    if (type == RSL_TYPE_FILE) {
+        m->p->bytes_to_send += size;
+        rsl_upload_rec *u = find_upload(c, path);
+        if (u) {
+            it->has_upload_rec = 1;
+            it->upload_rec_matches = u->local_size == size && u->local_mtime_ns == mtime_ns;
+        }
+    }
+    return 0;
+}
+
+static int scan_cb(void *ud, const rsl_entry *e)
+{
+    merger *m = ud;
+    if (m->ctx->cancel && *m->ctx->cancel) {
+        m->rc = rsl_err_set(m->err, RSL_E_INTERRUPTED, 0, "interrupted during the scan");
+        return -1;
+    }
+    size_t kl = rsl_state_skey(e->path, m->ekey, sizeof(m->ekey));
+    if (advance_to(m, m->ekey, kl) < 0)
+        return -1;
+    int match = m->have_m && rsl_state_skey_cmp(m->m_skey, m->m_skey_len, m->ekey, kl) == 0;
+    rsl_manifest_row mr = {.path = m->m_path,
+                           .type = m->m_type,
+                           .size = m->m_size,
+                           .mtime_ns = m->m_mtime,
+                           .pending = m->m_pending};
+    int r = 0;
+    switch (e->kind) {
+    case RSL_ENT_EXCLUDED:
+        r = 1;
+        break;
+    case RSL_ENT_SKIPPED: {
+        rsl_err n;
+        rsl_err_set(&n, e->code, 0, "%s", e->detail ? e->detail : "skipped");
+        m->p->skipped++;
+        note(m, e->path, "skip", "skipped", &n, NULL,
+             rsl_failures_find(m->ctx->failures, m->ctx->n_failures, e->path));
+        r = 1;
+        break;
+    }
+    case RSL_ENT_ERROR:
+        if (e->code == RSL_E_LOCAL_VANISHED)
+            return 0; /* gone between listing and stat: as if absent */
+        /* fall through */
+    case RSL_ENT_DIR:
+    case RSL_ENT_FILE:
+        if (e->kind == RSL_ENT_ERROR || e->unreadable) {
+            rsl_err n;
+            rsl_err_set(&n, e->code, 0, "cannot read: %s", e->detail ? e->detail : "error");
+            rsl_item tmp = {.path = (char *)e->path, .type = RSL_TYPE_DIR};
+            m->p->failing++;
+            note(m, e->path, "read", "failed", &n, &tmp,
+                 rsl_failures_find(m->ctx->failures, m->ctx->n_failures, e->path));
+            r = 1;
+            break;
+        }
+        if (e->kind == RSL_ENT_DIR)
+            m->p->scanned_dirs++;
+        else
+            m->p->scanned_files++;
+        r = plan_entry(m, e->path, e->kind == RSL_ENT_DIR ? RSL_TYPE_DIR : RSL_TYPE_FILE, e->size,
+                       e->mtime_ns, e->followed, match ? &mr : NULL);
+        if (r < 0)
+            return -1;
+        if (r == 0 && match && m->m_type == RSL_TYPE_DIR && e->kind == RSL_ENT_FILE) {
+            /* directory replaced by a file: its remote contents must go first */
+            memcpy(m->rp, m->ekey, kl);
+            m->rp_len = kl;
+            m->rp_active = 1;
+        }
+        if (r == 0 && match) {
+            if (m->m_type == RSL_TYPE_FILE)
+                m->p->manifest_files++;
+            if (m_next(m) < 0)
+                return -1;
+        }
+        break;
+    }
+    if (r == 1 && keep_subtree(m, m->ekey, kl) < 0)
+        return -1;
+    return r;
+}
+
+/* Binary search of the plan's items (in sort-key order) for path. */
+static int item_planned(const rsl_item_vec *v, const char *path)
+{
+    unsigned char a[8192], b[8192];
+    size_t al = rsl_state_skey(path, a, sizeof(a));
+    size_t lo = 0, hi = v->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        size_t bl = rsl_state_skey(v->v[mid].path, b, sizeof(b));
+        int r = rsl_state_skey_cmp(a, al, b, bl);
+        if (r == 0)
+            return 1;
+        if (r < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return 0;
+}
+
+static rsl_code finish_stale_temps(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *err)
+{
+    /* upload records whose path is not uploaded this run: the local file was
+     * deleted, or is unchanged again. Their temp files are removed. */
+    for (size_t i = 0; i < c->n_uploads; i++) {
+        const char *path = c->uploads[i].path;
+        if (item_planned(&p->items, path))
+            continue;
+        struct stat sb;
+        char full[8192];
+        snprintf(full, sizeof(full), "%s/%s", c->job->source, path);
+        int exists = lstat(full, &sb) == 0;
+        /* still there but not planned (e.g. deferred or skipped): keep the temp */
+        if (exists && !c->only_failed)
+            if (rsl_failures_find(c->failures, c->n_failures, path) != NULL)
+                continue;
+        if (exists && c->only_failed)
+            continue;
+        rsl_item *it = vec_push(&p->stale_temps, path);
+        if (it == NULL)
+            return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
+    }
+    return RSL_OK;
+}
+
+static rsl_code plan_only_failed(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *err)
+{
+    merger m = {.ctx = c, .p = p, .err = err};
+    for (size_t i = 0; i < c->n_failures; i++) {
+        const rsl_failure *f = &c->failures[i];
+        struct stat sb;
+        snprintf(m.full, sizeof(m.full), "%s/%s", c->job->source, f->path);
+        int r = lstat(m.full, &sb);
+        if (r == 0 && S_ISLNK(sb.st_mode)) {
+            /* links are judged by the full walk (inside the root or not) */
+            if (!c->job->follow_symlinks) {
+                note(&m, f->path, "none", "resolved", NULL, NULL, f);
+                continue;
+            }
+            r = stat(m.full, &sb);
+        }
+        rsl_manifest_row row, *mr = NULL;
+        char *mpath = NULL;
+        int mtype = 0;
+        uint64_t msize = 0;
+        int64_t mmt = 0;
+        if (rsl_state_manifest_get(c->st, f->path, &row)) {
+            mpath = strdup(row.path);
+            mtype = row.type;
+            msize = row.size;
+            mmt = row.mtime_ns;
+            row.path = mpath;
+            mr = &row;
+        }
+        if (r != 0) {
+            if (mr && c->job->delete_) {
+                rsl_item *it = vec_push(&p->deletes, f->path);
+                if (it == NULL) {
+                    free(mpath);
+                    return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
+                }
+                it->action = RSL_ACT_DELETE;
+                it->type = it->old_type = mtype;
+                it->size = msize;
+                it->prev_attempts = f->attempts;
+            } else {
+                note(&m, f->path, "none", "resolved", NULL, NULL, f);
+            }
+            free(mpath);
+            continue;
+        }
+        (void)mmt;
+        int type = S_ISDIR(sb.st_mode) ? RSL_TYPE_DIR : S_ISREG(sb.st_mode) ? RSL_TYPE_FILE : 0;
+        if (type == 0) {
+            note(&m, f->path, "none", "resolved", NULL, NULL, f);
+            free(mpath);
+            continue;
+        }
+        if (type == RSL_TYPE_DIR)
+            p->scanned_dirs++;
+        else
+            p->scanned_files++;
+        int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+        int rr =
+            plan_entry(&m, f->path, type, (uint64_t)sb.st_size, mt, c->job->follow_symlinks, mr);
+        free(mpath);
+        if (rr < 0)
+            return m.rc;
+    }
+    return finish_stale_temps(p, c, err);
+}
+
+rsl_code rsl_plan_build(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *err)
+{
+    memset(p, 0, sizeof(*p));
+    if (c->only_failed)
+        return plan_only_failed(p, c, err);
+    merger *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
+    m->ctx = c;
+    m->p = p;
+    m->err = err;
+    rsl_code rc = rsl_state_manifest_iter_begin(c->st, err);
+    if (rc != RSL_OK)
+        goto done;
+    if (m_next(m) < 0) {
+        rc = m->rc;
+        goto done;
+    }
+    rsl_scan_opts so = {.excludes = c->job->excludes,
+                        .n_excludes = c->job->n_excludes,
+                        .follow_symlinks = c->job->follow_symlinks};
+    rc = rsl_scan(c->job->source, &so, scan_cb, m, err);
+    if (rc != RSL_OK) {
+        if (m->rc != RSL_OK)
+            rc = m->rc;
+        goto done;
+    }
+    /* everything after the last local entry is gone locally */
+    while (m->have_m) {
+        if (m->m_type == RSL_TYPE_FILE)
+            p->manifest_files++;
+        if (missing_row(m) < 0 || m_next(m) < 0) {
+            rc = m->rc;
+            goto done;
+        }
+    }
+    if (m->rc != RSL_OK) {
+        rc = m->rc;
+        goto done;
+    }
+    if (p->scanned_files == 0 && p->scanned_dirs == 0 && p->skipped == 0 && p->failing == 0 &&
+        p->manifest_files > 0) {
+        rc =
+            rsl_err_set(err, RSL_E_SOURCE_EMPTY, 0,
+                        "source '%s' is empty but the manifest lists %lld file(s) on the remote; "
+                        "refusing to treat that as %lld deletion(s)",
+                        c->job->source, (long long)p->manifest_files, (long long)p->manifest_files);
+        goto done;
+    }
+    rc = finish_stale_temps(p, c, err);
+done:
+    rsl_state_manifest_iter_end(c->st);
+    free(m->m_path);
+    free(m->m_skey);
+    free(m);
+    return rc;
+}

@@ -1,0 +1,103 @@
+/*
+ * plan.h - decides what a run does: a merge join of the local walk (scan.h)
+ * with the manifest (state.h), both in sort-key order, giving new / changed /
+ * unchanged / deleted items, type changes, validation breaches, skips, and
+ * previously failed items that are due (or not yet due) for a retry.
+ * `--only-failed` plans just the items failing now.
+ *
+ * Owns: the plan (items, deletes) and the retry/backoff rules.
+ * Must not touch: the network. Reads the state db; writes nothing to it
+ * (notes go to a callback, which the engine records).
+ */
+#ifndef RSL_PLAN_H
+#define RSL_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "job.h"
+#include "scan.h"
+#include "state/state.h"
+#include "validate.h"
+
+typedef enum rsl_action {
+    RSL_ACT_NONE = 0,
+    RSL_ACT_CREATE,  /* new file */
+    RSL_ACT_UPDATE,  /* changed file */
+    RSL_ACT_MKDIR,   /* new directory */
+    RSL_ACT_REPLACE, /* type changed: remove the remote item, then create */
+    RSL_ACT_DELETE,  /* gone locally: remove remotely (delete = yes) */
+} rsl_action;
+
+const char *rsl_action_name(rsl_action a);
+
+typedef struct rsl_item {
+    char *path;
+    rsl_action action;
+    int type;     /* RSL_TYPE_FILE / RSL_TYPE_DIR: the local (new) type */
+    int old_type; /* manifest type for REPLACE / DELETE, else 0 */
+    uint64_t size;
+    int64_t mtime_ns;
+    int followed;      /* reached through a followed symlink */
+    int prev_attempts; /* from the failures table, 0 if none */
+    int64_t first_failed_ms;
+    int has_upload_rec;     /* an upload record exists for this path */
+    int upload_rec_matches; /* ... and was made for this size/mtime: resume allowed */
+} rsl_item;
+
+typedef struct rsl_item_vec {
+    rsl_item *v;
+    size_t n, cap;
+} rsl_item_vec;
+
+typedef struct rsl_plan {
+    rsl_item_vec items;       /* mkdir, create, update, replace; sort-key order */
+    rsl_item_vec deletes;     /* gone locally; sort-key order (execute in reverse) */
+    rsl_item_vec replace_del; /* remote items under a directory replaced by a file */
+    rsl_item_vec stale_temps; /* upload records of files no longer planned: temp to remove */
+    int64_t scanned_files, scanned_dirs, unchanged, skipped, failing;
+    int64_t manifest_files;
+    uint64_t bytes_to_send;
+} rsl_plan;
+
+void rsl_plan_free(rsl_plan *p);
+
+/* A note the plan makes about an item that will not be transferred:
+ * outcome "failed" (validation, unreadable), "skipped" (info) or "deferred". */
+typedef void (*rsl_plan_note_cb)(void *ud, const char *path, const char *action,
+                                 const char *outcome, const rsl_err *e, const rsl_item *item,
+                                 const rsl_failure *prev);
+
+typedef struct rsl_plan_ctx {
+    const rsl_job *job;
+    rsl_state *st;
+    rsl_failure *failures; /* sorted (rsl_state_failures_load) */
+    size_t n_failures;
+    rsl_upload_rec *uploads; /* sorted */
+    size_t n_uploads;
+    rsl_limits limits;
+    int64_t now_ms;
+    int only_failed;
+    rsl_plan_note_cb note;
+    void *ud;
+    volatile int *cancel;
+} rsl_plan_ctx;
+
+/* Builds the plan. Returns RSL_OK, or a session code (SOURCE_MISSING,
+ * SOURCE_EMPTY, state errors, INTERRUPTED). */
+rsl_code rsl_plan_build(rsl_plan *p, const rsl_plan_ctx *ctx, rsl_err *err);
+
+/* ---- pure rules (unit-tested) ---- */
+
+/* What to do with a local entry given its manifest row (NULL: not there). */
+rsl_action rsl_plan_decide(int local_type, uint64_t size, int64_t mtime_ns,
+                           const rsl_manifest_row *m);
+/* 1 when a failed item must wait: persistent class, local file unchanged
+ * since the failure, and its retry time not reached. */
+int rsl_plan_is_deferred(const rsl_failure *f, uint64_t size, int64_t mtime_ns, int64_t now_ms);
+/* When a failed item may be retried: transient at once (next run); persistent
+ * after 30 min doubling per attempt, capped at 24 h. */
+int64_t rsl_plan_next_retry(rsl_class cls, int attempts, int64_t now_ms);
+
+#endif

@@ -1,0 +1,307 @@
+/*
+ * scan.c - the local tree walk. See scan.h.
+ */
+#define _GNU_SOURCE
+#include "scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_DEPTH 256
+
+typedef struct walker {
+    const rsl_scan_opts *o;
+    rsl_scan_cb cb;
+    void *ud;
+    char root_real[PATH_MAX];
+    size_t root_real_len;
+    char path[PATH_MAX * 2];
+    /* directories on the current path (device, inode) for symlink-loop detection */
+    dev_t dev[MAX_DEPTH];
+    ino_t ino[MAX_DEPTH];
+    int depth;
+    int stopped;
+} walker;
+
+int rsl_scan_excluded(char *const *pats, size_t n, const char *rel, const char *name, int is_dir)
+{
+    char pat[1024];
+    for (size_t i = 0; i < n; i++) {
+        const char *p = pats[i];
+        size_t l = strlen(p);
+        if (l == 0 || l >= sizeof(pat))
+            continue;
+        memcpy(pat, p, l + 1);
+        int dir_only = 0;
+        if (l > 1 && pat[l - 1] == '/') {
+            pat[--l] = '\0';
+            dir_only = 1;
+        }
+        if (dir_only && !is_dir)
+            continue;
+        const char *pp = pat;
+        int anchored = 0;
+        if (pp[0] == '/') {
+            pp++;
+            anchored = 1;
+        }
+        if (anchored || strchr(pp, '/') != NULL) {
+            if (fnmatch(pp, rel, FNM_PATHNAME | FNM_PERIOD) == 0)
+                return 1;
+        } else if (fnmatch(pp, name, 0) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* Reads a directory's names (minus . and ..), sorted. -1 with errno on failure. */
+static int read_names(int dfd, char ***out, size_t *count)
+{
+    int fd = dup(dfd);
+    if (fd < 0)
+        return -1;
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return -1;
+    }
+    size_t n = 0, cap = 0;
+    char **names = NULL;
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' &&
+            (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = realloc(names, cap * sizeof(*nn));
+            if (nn == NULL)
+                goto oom;
+            names = nn;
+        }
+        if ((names[n] = strdup(de->d_name)) == NULL)
+            goto oom;
+        n++;
+    }
+    int e = errno;
+    closedir(d);
+    if (e != 0) {
+        free_names(names, n);
+        errno = e;
+        return -1;
+    }
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_names);
+    *out = names;
+    *count = n;
+    return 0;
+oom:
+    closedir(d);
+    free_names(names, n);
+    errno = ENOMEM;
+    return -1;
+}
+
+static int64_t mtime_ns_of(const struct stat *sb)
+{
+    return (int64_t)sb->st_mtim.tv_sec * 1000000000LL + sb->st_mtim.tv_nsec;
+}
+
+static int emit(walker *w, rsl_entry *e)
+{
+    int r = w->cb(w->ud, e);
+    if (r < 0)
+        w->stopped = 1;
+    return r;
+}
+
+/* Resolves a symlink at w->path (full path built by the caller); 0 and *sb
+ * filled when it stays inside the root, else -1 with *why set. */
+static int follow_link(walker *w, const char *full, struct stat *sb, const char **why)
+{
+    char real[PATH_MAX];
+    if (realpath(full, real) == NULL) {
+        *why = "broken link";
+        return -1;
+    }
+    if (strncmp(real, w->root_real, w->root_real_len) != 0 ||
+        (real[w->root_real_len] != '/' && real[w->root_real_len] != '\0')) {
+        *why = "points outside the source root";
+        return -1;
+    }
+    if (stat(real, sb) != 0) {
+        *why = "target cannot be stat'ed";
+        return -1;
+    }
+    return 0;
+}
+
+static void visit(walker *w, int dfd, const char *name, size_t plen, const char *root)
+{
+    size_t nl = strlen(name);
+    if (plen + nl + 2 >= sizeof(w->path)) {
+        rsl_entry e = {.path = name,
+                       .path_len = nl,
+                       .name = name,
+                       .kind = RSL_ENT_ERROR,
+                       .code = RSL_E_PATH_TOO_LONG,
+                       .detail = "local path too long to handle"};
+        emit(w, &e);
+        return;
+    }
+    size_t off = plen ? plen + 1 : 0;
+    if (plen)
+        w->path[plen] = '/';
+    memcpy(w->path + off, name, nl + 1);
+    size_t len = off + nl;
+    rsl_entry e = {.path = w->path, .path_len = len, .name = w->path + off};
+    struct stat sb;
+    if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+        e.kind = RSL_ENT_ERROR;
+        e.code = errno == ENOENT ? RSL_E_LOCAL_VANISHED : RSL_E_LOCAL_UNREADABLE;
+        e.detail = strerror(errno);
+        emit(w, &e);
+        goto out;
+    }
+    int is_link = S_ISLNK(sb.st_mode);
+    if (is_link) {
+        char full[PATH_MAX * 2 + 2];
+        const char *why = NULL;
+        snprintf(full, sizeof(full), "%s/%s", root, w->path);
+        if (!w->o->follow_symlinks) {
+            e.kind = RSL_ENT_SKIPPED;
+            e.code = RSL_E_SYMLINK_SKIPPED;
+            e.detail = "symbolic link (follow_symlinks = no)";
+            emit(w, &e);
+            goto out;
+        }
+        if (follow_link(w, full, &sb, &why) != 0) {
+            e.kind = RSL_ENT_SKIPPED;
+            e.code = RSL_E_SYMLINK_OUTSIDE;
+            e.detail = why;
+            emit(w, &e);
+            goto out;
+        }
+        e.followed = 1;
+    }
+    int is_dir = S_ISDIR(sb.st_mode);
+    if (w->o->n_excludes &&
+        rsl_scan_excluded(w->o->excludes, w->o->n_excludes, w->path, e.name, is_dir)) {
+        e.kind = RSL_ENT_EXCLUDED;
+        emit(w, &e);
+        goto out;
+    }
+    if (S_ISREG(sb.st_mode)) {
+        e.kind = RSL_ENT_FILE;
+        e.size = (uint64_t)sb.st_size;
+        e.mtime_ns = mtime_ns_of(&sb);
+        emit(w, &e);
+        goto out;
+    }
+    if (!is_dir) {
+        e.kind = RSL_ENT_SKIPPED;
+        e.code = RSL_E_SPECIAL_SKIPPED;
+        e.detail = S_ISFIFO(sb.st_mode) ? "FIFO" : S_ISSOCK(sb.st_mode) ? "socket" : "device";
+        emit(w, &e);
+        goto out;
+    }
+    /* a directory */
+    for (int i = 0; i < w->depth; i++) {
+        if (w->dev[i] == sb.st_dev && w->ino[i] == sb.st_ino) {
+            e.kind = RSL_ENT_SKIPPED;
+            e.code = RSL_E_SYMLINK_OUTSIDE;
+            e.detail = "link loops back to a parent directory";
+            emit(w, &e);
+            goto out;
+        }
+    }
+    int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (is_link ? 0 : O_NOFOLLOW));
+    e.kind = RSL_ENT_DIR;
+    e.mtime_ns = mtime_ns_of(&sb);
+    char **names = NULL;
+    size_t n = 0;
+    if (cfd < 0 || w->depth >= MAX_DEPTH || read_names(cfd, &names, &n) != 0) {
+        e.unreadable = 1;
+        e.code = RSL_E_LOCAL_UNREADABLE;
+        e.detail = cfd < 0 || w->depth < MAX_DEPTH ? strerror(errno)
+                                                   : "directory nesting deeper than 256 levels";
+        if (cfd >= 0)
+            close(cfd);
+        emit(w, &e);
+        goto out;
+    }
+    if (emit(w, &e) == 0) {
+        w->dev[w->depth] = sb.st_dev;
+        w->ino[w->depth] = sb.st_ino;
+        w->depth++;
+        for (size_t i = 0; i < n && !w->stopped; i++)
+            visit(w, cfd, names[i], len, root);
+        w->depth--;
+    }
+    free_names(names, n);
+    close(cfd);
+out:
+    w->path[plen] = '\0';
+}
+
+rsl_code rsl_scan(const char *root, const rsl_scan_opts *o, rsl_scan_cb cb, void *ud, rsl_err *err)
+{
+    walker *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    w->o = o;
+    w->cb = cb;
+    w->ud = ud;
+    rsl_code rc = RSL_OK;
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || realpath(root, w->root_real) == NULL) {
+        rc = rsl_err_set(err, RSL_E_SOURCE_MISSING, errno,
+                         "source '%s' is not a readable directory: %s", root, strerror(errno));
+        goto done;
+    }
+    w->root_real_len = strlen(w->root_real);
+    if (w->root_real_len == 1) /* "/" */
+        w->root_real_len = 0;
+    w->dev[0] = sb.st_dev;
+    w->ino[0] = sb.st_ino;
+    w->depth = 1;
+    char **names = NULL;
+    size_t n = 0;
+    if (read_names(fd, &names, &n) != 0) {
+        rc = rsl_err_set(err, RSL_E_SOURCE_MISSING, errno, "source '%s' cannot be listed: %s", root,
+                         strerror(errno));
+        goto done;
+    }
+    for (size_t i = 0; i < n && !w->stopped; i++)
+        visit(w, fd, names[i], 0, root);
+    free_names(names, n);
+    if (w->stopped)
+        rc = rsl_err_set(err, RSL_E_INTERRUPTED, 0, "scan stopped");
+done:
+    if (fd >= 0)
+        close(fd);
+    free(w);
+    return rc;
+}

@@ -1,0 +1,159 @@
+/* End-to-end tests for `rsyncd-lite check JOB.conf` against file://
+ * destinations: all steps pass; a missing remote root, an unreadable source
+ * and a broken job file each fail the named step with its fix and exit
+ * non-zero; the probe file is removed. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/support/harness.h"
+
+typedef struct fx {
+    char *d;
+    char conf[4096], dst[4096];
+} fx;
+
+static fx setup(const char *dst_name)
+{
+    fx f;
+    f.d = rslt_tmpdir("check");
+    char p[8300];
+    snprintf(p, sizeof(p), "%s/src/a.txt", f.d);
+    rslt_write(p, "hello");
+    snprintf(f.dst, sizeof(f.dst), "%s/%s", f.d, dst_name);
+    cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p %s/dst", f.d), 0);
+    snprintf(f.conf, sizeof(f.conf), "%s/job.conf", f.d);
+    FILE *c = fopen(f.conf, "w");
+    fprintf(c, "[job]\nname = chk\nsource = %s/src\ndestination = file://%s\nstate = %s/s.db\n",
+            f.d, f.dst, f.d);
+    fclose(c);
+    return f;
+}
+
+static int entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.' || (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."));
+    closedir(d);
+    return n;
+}
+
+Test(check, all_steps_pass_on_a_good_file_destination)
+{
+    fx f = setup("dst");
+    char *out = NULL;
+    int rc = rslt_sh(&out, NULL, "%s check %s", rslt_bin(), f.conf);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "[PASS] config valid") != NULL, "%s", out);
+    cr_assert(strstr(out, "[PASS] source readable") != NULL, "%s", out);
+    cr_assert(strstr(out, "[SKIP] DNS: file:// destination") != NULL, "%s", out);
+    cr_assert(strstr(out, "[PASS] remote root exists") != NULL, "%s", out);
+    cr_assert(strstr(out, "[PASS] remote root writable: wrote probe .rsyncd-lite-check-") != NULL,
+              "%s", out);
+    cr_assert(strstr(out, "[PASS] rename supported") != NULL, "%s", out);
+    cr_assert(strstr(out, "(atomic replace)") != NULL, "%s", out);
+    cr_assert(strstr(out, "[PASS] resume supported") != NULL, "%s", out);
+    cr_assert(strstr(out, "check: 6 passed, 0 failed") != NULL, "%s", out);
+    cr_assert(strstr(out, "FAIL") == NULL, "%s", out);
+    cr_assert_eq(entries(f.dst), 0, "the probe file was left behind");
+    free(out);
+    /* --json: one object per step */
+    out = NULL;
+    cr_assert_eq(rslt_sh(&out, NULL, "%s check --json %s", rslt_bin(), f.conf), 0);
+    cr_assert_eq(rslt_count(out, "{\"step\":"), 10, "%s", out);
+    cr_assert(strstr(out, "\"ok\":true") != NULL, "%s", out);
+    free(out);
+    rslt_rmrf(f.d);
+    free(f.d);
+}
+
+Test(check, missing_remote_root_fails_that_step)
+{
+    fx f = setup("no-such-dir");
+    char *out = NULL;
+    int rc = rslt_sh(&out, NULL, "%s check %s", rslt_bin(), f.conf);
+    cr_assert_eq(rc, 5, "exit %d: %s", rc, out);
+    cr_assert(strstr(out, "[FAIL] remote root exists: destination directory") != NULL, "%s", out);
+    cr_assert(strstr(out, "REMOTE_ROOT_MISSING 411") != NULL, "%s", out);
+    cr_assert(strstr(out, "       fix: Create the destination directory") != NULL, "%s", out);
+    cr_assert(strstr(out, "[SKIP] remote root writable: needs the failed step above") != NULL, "%s",
+              out);
+    cr_assert(strstr(out, "[PASS] source readable") != NULL, "%s", out);
+    cr_assert(strstr(out, "1 failed") != NULL, "%s", out);
+    free(out);
+    rslt_rmrf(f.d);
+    free(f.d);
+}
+
+Test(check, read_only_remote_root_fails_writable)
+{
+    if (geteuid() == 0) /* root writes through any mode bits */
+        cr_skip_test("running as root: permissions do not stop writes");
+    fx f = setup("dst");
+    cr_assert_eq(rslt_sh(NULL, NULL, "chmod 555 %s", f.dst), 0);
+    char *out = NULL;
+    int rc = rslt_sh(&out, NULL, "%s check %s", rslt_bin(), f.conf);
+    cr_assert_eq(rc, 5, "%s", out);
+    cr_assert(strstr(out, "[FAIL] remote root writable") != NULL, "%s", out);
+    free(out);
+    rslt_sh(NULL, NULL, "chmod 755 %s", f.dst);
+    rslt_rmrf(f.d);
+    free(f.d);
+}
+
+Test(check, unwritable_remote_root_fails_writable)
+{
+    /* Works as root too: a temp suffix so long that no file can be created
+     * under it (ENAMETOOLONG) stands for a root we cannot write. */
+    fx f = setup("dst");
+    char suffix[301];
+    memset(suffix, 'x', 300);
+    suffix[300] = '\0';
+    FILE *c = fopen(f.conf, "a");
+    fprintf(c, "[remote]\ntemp_suffix = .%s\n", suffix);
+    fclose(c);
+    char *out = NULL;
+    int rc = rslt_sh(&out, NULL, "%s check %s", rslt_bin(), f.conf);
+    cr_assert_eq(rc, 5, "%s", out);
+    cr_assert(strstr(out, "[PASS] remote root exists") != NULL, "%s", out);
+    cr_assert(strstr(out, "[FAIL] remote root writable") != NULL, "%s", out);
+    cr_assert(strstr(out, "       fix: ") != NULL, "%s", out);
+    cr_assert(strstr(out, "[SKIP] rename supported: needs the failed step above") != NULL, "%s",
+              out);
+    cr_assert_eq(entries(f.dst), 0, "nothing left behind");
+    free(out);
+    rslt_rmrf(f.d);
+    free(f.d);
+}
+
+Test(check, unreadable_source_and_broken_config)
+{
+    fx f = setup("dst");
+    char *out = NULL;
+    cr_assert_eq(rslt_sh(NULL, NULL, "rm -rf %s/src", f.d), 0);
+    int rc = rslt_sh(&out, NULL, "%s check %s", rslt_bin(), f.conf);
+    cr_assert_eq(rc, 5, "%s", out);
+    cr_assert(strstr(out, "[FAIL] source readable") != NULL, "%s", out);
+    cr_assert(strstr(out, "No such file or directory") != NULL, "%s", out);
+    free(out);
+    FILE *c = fopen(f.conf, "a");
+    fprintf(c, "bogus_key = 1\n");
+    fclose(c);
+    out = NULL;
+    rc = rslt_sh(&out, NULL, "%s check %s", rslt_bin(), f.conf);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "[FAIL] config valid") != NULL, "%s", out);
+    cr_assert(strstr(out, "job.conf:6: bogus_key: unknown key") != NULL, "%s", out);
+    cr_assert(strstr(out, "fix: Check the spelling") != NULL, "%s", out);
+    free(out);
+    rslt_rmrf(f.d);
+    free(f.d);
+}

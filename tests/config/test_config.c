@@ -1,0 +1,118 @@
+/* Tests for cli/config: the job file parser. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/config.h"
+
+static const char *good =
+    "[job]\n"
+    "name        = site\n"
+    "source      = /var/www/site\n"
+    "destination = file:///mnt/backup/site      ; sftp:// ftps:// https:// later\n"
+    "state       = /var/lib/rsyncd-lite/site.db ; default $XDG_STATE_HOME/rsyncd-lite/<name>.db\n"
+    "delete      = no\n"
+    "max_delete  = 100\n"
+    "exclude     = *.tmp\n"
+    "exclude     = cache/\n"
+    "bwlimit     = 0                            ; bytes/s, K/M/G suffixes\n"
+    "[remote]\n"
+    "forbidden_chars   = \\:*?\"<>|\n"
+    "max_name_length   = 255\n"
+    "max_path_length   = 550                    ; counted WITH temp_suffix\n"
+    "temp_suffix       = .rsl-part\n"
+    "max_file_size     = 2G\n"
+    "allow_empty_files = yes\n";
+
+Test(config, parses_the_issue_example)
+{
+    rsl_job j;
+    rsl_err e;
+    cr_assert_eq(rsl_config_parse(&j, "/etc/job.conf", good, &e), RSL_OK, "%s", e.msg);
+    cr_assert_str_eq(j.name, "site");
+    cr_assert_str_eq(j.source, "/var/www/site");
+    cr_assert_str_eq(j.destination, "file:///mnt/backup/site");
+    cr_assert_str_eq(j.state_path, "/var/lib/rsyncd-lite/site.db");
+    cr_assert_eq(j.delete_, 0);
+    cr_assert_eq(j.max_delete, 100);
+    cr_assert_eq(j.n_excludes, 2);
+    cr_assert_str_eq(j.excludes[1], "cache/");
+    cr_assert_str_eq(j.forbidden_chars, "\\:*?\"<>|");
+    cr_assert_eq(j.max_path_length, 550);
+    cr_assert_eq(j.max_file_size, 2ull << 30);
+    cr_assert_eq(j.allow_empty_files, 1);
+    rsl_job_free(&j);
+}
+
+static void expect_error(const char *text, rsl_code code, const char *needle)
+{
+    rsl_job j;
+    rsl_err e;
+    rsl_code rc = rsl_config_parse(&j, "/etc/j.conf", text, &e);
+    cr_assert_eq(rc, code, "got %d (%s), want %d", rc, e.msg, code);
+    cr_assert(strstr(e.msg, needle) != NULL, "message '%s' lacks '%s'", e.msg, needle);
+    rsl_job_free(&j);
+}
+
+Test(config, errors_name_file_line_and_key)
+{
+    expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\nbogus = 1\n",
+                 RSL_E_CONFIG_UNKNOWN_KEY, "/etc/j.conf:5: bogus: unknown key");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\ndelete = maybe\n",
+                 RSL_E_CONFIG_BAD_VALUE, "/etc/j.conf:5: delete: 'maybe' is not yes or no");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\n[remote]\n"
+                 "max_file_size = 2X\n",
+                 RSL_E_CONFIG_BAD_VALUE, "/etc/j.conf:6: max_file_size:");
+    expect_error("[job]\nname = a\nsource = /s\n", RSL_E_CONFIG_MISSING_KEY,
+                 "/etc/j.conf:1: destination: required key is missing");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = gopher://x/y\n",
+                 RSL_E_SCHEME_UNSUPPORTED, "/etc/j.conf:4: destination:");
+    expect_error("[job]\nname = a\nname = b\n", RSL_E_CONFIG_BAD_VALUE,
+                 "set twice (first at line 2)");
+    expect_error("[job]\njust words\n", RSL_E_CONFIG_SYNTAX, "/etc/j.conf:2:");
+    expect_error("[jobs]\n", RSL_E_CONFIG_UNKNOWN_KEY, "unknown section");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\ntransfers = 0\n",
+                 RSL_E_CONFIG_BAD_VALUE, "transfers: 0 is out of range (1..64)");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\nmax_name_length = 9\n",
+                 RSL_E_CONFIG_UNKNOWN_KEY, "it belongs in [remote]");
+    expect_error("[job]\nname = ../x\nsource = /s\ndestination = file:///d\n",
+                 RSL_E_CONFIG_BAD_VALUE, "name:");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = sftp://u:pw@h/x\n",
+                 RSL_E_CONFIG_BAD_VALUE, "password in the URL");
+}
+
+Test(config, quoted_values_relative_paths_and_defaults)
+{
+    rsl_job j;
+    rsl_err e;
+    const char *t = "# comment\n[job]\nname=a\nsource = src\ndestination = /abs/dst/\n"
+                    "timeout = 5m\n[remote]\ntemp_suffix = \" ;x#\"\n";
+    cr_assert_eq(rsl_config_parse(&j, "/etc/jobs/a.conf", t, &e), RSL_OK, "%s", e.msg);
+    cr_assert_str_eq(j.source, "/etc/jobs/src");
+    cr_assert_str_eq(j.temp_suffix, " ;x#");
+    cr_assert_eq(j.timeout_sec, 300);
+    cr_assert_eq(j.transfers, 4);
+    cr_assert_eq(j.max_delete, RSL_DEFAULT_MAX_DELETE);
+    cr_assert(strstr(j.state_path, "rsyncd-lite/a.db") != NULL);
+    rsl_job_free(&j);
+}
+
+Test(config, sizes_bools_durations)
+{
+    uint64_t v;
+    cr_assert_eq(rsl_config_parse_size("512K", &v), 0);
+    cr_assert_eq(v, 512 * 1024);
+    cr_assert_eq(rsl_config_parse_size("2G", &v), 0);
+    cr_assert_eq(v, 2ull << 30);
+    cr_assert_eq(rsl_config_parse_size("10MiB", &v), 0);
+    cr_assert_eq(v, 10ull << 20);
+    cr_assert_eq(rsl_config_parse_size("-1", &v), -1);
+    cr_assert_eq(rsl_config_parse_size("1.5G", &v), -1);
+    cr_assert_eq(rsl_config_parse_size("99999999999999T", &v), -1);
+    cr_assert_eq(rsl_config_parse_bool("Yes"), 1);
+    cr_assert_eq(rsl_config_parse_bool("off"), 0);
+    cr_assert_eq(rsl_config_parse_bool("y"), -1);
+    cr_assert_eq(rsl_config_parse_duration("90s"), 90);
+    cr_assert_eq(rsl_config_parse_duration("2h"), 7200);
+    cr_assert_eq(rsl_config_parse_duration("2d"), -1);
+}

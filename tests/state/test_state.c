@@ -1,0 +1,215 @@
+/* Tests for state/state: schema, permissions, WAL, order, records, migrations. */
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "state/state.h"
+#include "tests/support/harness.h"
+
+static char *db_path(const char *dir)
+{
+    char *p = malloc(4096);
+    snprintf(p, 4096, "%s/sub/dir/job.db", dir);
+    return p;
+}
+
+Test(state, creates_0600_db_in_0700_dir_with_wal_and_version)
+{
+    char *d = rslt_tmpdir("state");
+    char *p = db_path(d);
+    rsl_state *st;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK, "%s", e.msg);
+    rsl_state_close(st);
+    struct stat sb;
+    cr_assert_eq(stat(p, &sb), 0);
+    cr_assert_eq(sb.st_mode & 0777, 0600);
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/sub/dir", d);
+    cr_assert_eq(stat(dir, &sb), 0);
+    cr_assert_eq(sb.st_mode & 0777, 0700);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL);
+    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
+    sqlite3_finalize(s);
+    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+    sqlite3_step(s);
+    cr_assert_eq(sqlite3_column_int(s, 0), RSL_STATE_SCHEMA_VERSION);
+    sqlite3_finalize(s);
+    /* a db from the future is refused, not damaged */
+    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+    sqlite3_close(db);
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_E_STATE_TOO_NEW);
+    free(p);
+    rslt_rmrf(d);
+    free(d);
+}
+
+Test(state, not_a_database_is_state_corrupt)
+{
+    char *d = rslt_tmpdir("state");
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/junk.db", d);
+    rslt_write(p, "this is definitely not an SQLite database, it is a text file of some length.");
+    rsl_state *st;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_E_STATE_CORRUPT, "%d %s", e.code,
+                 e.msg);
+    rslt_rmrf(d);
+    free(d);
+}
+
+Test(state, manifest_reads_back_in_walk_order)
+{
+    char *d = rslt_tmpdir("state");
+    char *p = db_path(d);
+    rsl_state *st;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK);
+    /* inserted in byte order, which differs from walk order */
+    const char *in[] = {"a b", "a.txt", "a/x", "a", "a/x/y", "b", "a-"};
+    for (size_t i = 0; i < 7; i++)
+        cr_assert_eq(rsl_state_manifest_put(st, in[i], RSL_TYPE_FILE, i, 0, 1, &e), RSL_OK);
+    /* walk order: dir "a" then its subtree, then siblings by strcmp */
+    const char *want[] = {"a", "a/x", "a/x/y", "a b", "a-", "a.txt", "b"};
+    cr_assert_eq(rsl_state_manifest_iter_begin(st, &e), RSL_OK);
+    rsl_manifest_row r;
+    for (size_t i = 0; i < 7; i++) {
+        cr_assert_eq(rsl_state_manifest_iter_next(st, &r, &e), 1);
+        cr_assert_str_eq(r.path, want[i]);
+    }
+    cr_assert_eq(rsl_state_manifest_iter_next(st, &r, &e), 0);
+    rsl_state_manifest_iter_end(st);
+    cr_assert_eq(rsl_state_manifest_del(st, "a/x", &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_get(st, "a/x", &r), 0);
+    cr_assert_eq(rsl_state_manifest_get(st, "a/x/y", &r), 1);
+    cr_assert(rsl_state_integrity_ok(st));
+    rsl_state_close(st);
+    free(p);
+    rslt_rmrf(d);
+    free(d);
+}
+
+Test(state, runs_results_failures_uploads_kv)
+{
+    char *d = rslt_tmpdir("state");
+    char *p = db_path(d);
+    rsl_state *st;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK);
+    int64_t id;
+    cr_assert_eq(rsl_state_run_begin(st, "normal", 1000, &id, &e), RSL_OK);
+    rsl_run_record rec = {.id = id, .ended_ms = 2000, .exit_code = 23, .code = 0};
+    snprintf(rec.outcome, sizeof(rec.outcome), "partial_failure");
+    rec.counts.files_applied = 3;
+    rec.counts.transferred_bytes = 12345;
+    cr_assert_eq(rsl_state_run_end(st, &rec, &e), RSL_OK);
+    rsl_run_record got;
+    cr_assert_eq(rsl_state_run_get(st, 0, &got, &e), 1);
+    cr_assert_eq(got.id, id);
+    cr_assert_str_eq(got.outcome, "partial_failure");
+    cr_assert_eq(got.counts.transferred_bytes, 12345);
+    /* a run left "running" (killed) is closed as interrupted */
+    int64_t id2;
+    rsl_state_run_begin(st, "normal", 3000, &id2, &e);
+    cr_assert_eq(rsl_state_runs_close_stale(st, 4000, &e), RSL_OK);
+    rsl_state_run_get(st, id2, &got, &e);
+    cr_assert_str_eq(got.outcome, "interrupted");
+
+    rsl_failure f = {.path = "z/b",
+                     .code = RSL_E_REMOTE_PERMISSION,
+                     .attempts = 2,
+                     .next_retry_ms = 99,
+                     .local_size = 5};
+    snprintf(f.action, sizeof(f.action), "create");
+    snprintf(f.message, sizeof(f.message), "denied");
+    cr_assert_eq(rsl_state_failure_put(st, &f, &e), RSL_OK);
+    f.path = "z";
+    cr_assert_eq(rsl_state_failure_put(st, &f, &e), RSL_OK);
+    f.path = "z.c";
+    cr_assert_eq(rsl_state_failure_put(st, &f, &e), RSL_OK);
+    rsl_failure *fs;
+    size_t nf;
+    cr_assert_eq(rsl_state_failures_load(st, &fs, &nf, &e), RSL_OK);
+    cr_assert_eq(nf, 3);
+    cr_assert_str_eq(fs[0].path, "z");
+    cr_assert_str_eq(fs[1].path, "z/b");
+    cr_assert_str_eq(fs[2].path, "z.c");
+    cr_assert_not_null(rsl_failures_find(fs, nf, "z.c"));
+    cr_assert_not_null(rsl_failures_find(fs, nf, "z/b"));
+    cr_assert_null(rsl_failures_find(fs, nf, "y"));
+    cr_assert_eq(fs[1].attempts, 2);
+    cr_assert_str_eq(fs[1].message, "denied");
+    rsl_failures_free(fs, nf);
+
+    cr_assert_eq(rsl_state_upload_put(st, "big", 100, 7, 1, &e), RSL_OK);
+    rsl_upload_rec *u;
+    size_t nu;
+    cr_assert_eq(rsl_state_uploads_load(st, &u, &nu, &e), RSL_OK);
+    cr_assert_eq(nu, 1);
+    cr_assert_eq(u[0].local_size, 100);
+    rsl_uploads_free(u, nu);
+    cr_assert_eq(rsl_state_upload_del(st, "big", &e), RSL_OK);
+
+    char buf[64];
+    cr_assert_eq(rsl_state_kv_get(st, "k", buf, sizeof(buf)), 0);
+    cr_assert_eq(rsl_state_kv_set(st, "k", "v1", &e), RSL_OK);
+    cr_assert_eq(rsl_state_kv_get(st, "k", buf, sizeof(buf)), 1);
+    cr_assert_str_eq(buf, "v1");
+    rsl_state_close(st);
+    free(p);
+    rslt_rmrf(d);
+    free(d);
+}
+
+Test(state, readonly_open_of_missing_db_creates_nothing)
+{
+    char *d = rslt_tmpdir("state");
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/none.db", d);
+    rsl_state *st;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_READONLY, &e), RSL_OK, "%s", e.msg);
+    rsl_run_record r;
+    cr_assert_eq(rsl_state_run_get(st, 0, &r, &e), 0);
+    rsl_state_close(st);
+    cr_assert_not(rslt_exists(p));
+    rslt_rmrf(d);
+    free(d);
+}
+
+Test(state, migrates_a_version_1_db_in_place)
+{
+    char *d = rslt_tmpdir("state");
+    char *p = db_path(d);
+    rsl_state *st;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_put(st, "kept.txt", RSL_TYPE_FILE, 5, 9, 1, &e), RSL_OK);
+    rsl_state_close(st);
+    /* turn it back into what version 1 wrote */
+    sqlite3 *db;
+    sqlite3_open(p, &db);
+    cr_assert_eq(sqlite3_exec(db,
+                              "ALTER TABLE manifest DROP COLUMN pending; PRAGMA user_version = 1;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK, "%s", e.msg);
+    rsl_manifest_row r;
+    cr_assert_eq(rsl_state_manifest_get(st, "kept.txt", &r), 1, "data lost in migration");
+    cr_assert_eq(r.size, 5);
+    cr_assert_eq(r.pending, 0);
+    cr_assert_eq(rsl_state_manifest_put_pending(st, "p.txt", RSL_TYPE_FILE, 2, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_get(st, "p.txt", &r), 1);
+    cr_assert_eq(r.pending, 1);
+    rsl_state_close(st);
+    free(p);
+    rslt_rmrf(d);
+    free(d);
+}

@@ -1,0 +1,114 @@
+/* End-to-end tests for `rsyncd-lite status JOB.conf|JOBDIR [--json]`: the
+ * health of each job (Healthy, Pending, Error, Partial, No Activity, and an
+ * invalid job file) over a directory, text and JSON. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/support/harness.h"
+
+static void job(const char *d, const char *name, const char *dst, const char *extra)
+{
+    char p[8300];
+    snprintf(p, sizeof(p), "%s/jobs/%s.conf", d, name);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "[job]\nname = %s\nsource = %s/src\ndestination = file://%s/%s\nstate = %s/%s.db\n%s",
+            name, d, d, dst, d, name, extra);
+    fclose(f);
+}
+
+static int run(const char *d, const char *name)
+{
+    return rslt_sh(NULL, NULL, "%s run %s/jobs/%s.conf", rslt_bin(), d, name);
+}
+
+/* The JSON line of job `name` in out (NULL if absent). Caller frees. */
+static char *line_of(const char *out, const char *name)
+{
+    char key[128];
+    snprintf(key, sizeof(key), "{\"job\":\"%s\"", name);
+    const char *s = strstr(out, key);
+    if (s == NULL)
+        return NULL;
+    const char *e = strchr(s, '\n');
+    return strndup(s, e ? (size_t)(e - s) : strlen(s));
+}
+
+Test(status, health_per_job_over_a_directory)
+{
+    char *d = rslt_tmpdir("status");
+    char p[8300];
+    snprintf(p, sizeof(p), "%s/src/ok.txt", d);
+    rslt_write(p, "fine");
+    cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p %s/jobs %s/dst %s/dst2 %s/dst3", d, d, d, d), 0);
+    job(d, "healthy", "dst", "schedule = every 1h\n");
+    job(d, "pending", "dst", "schedule = */5 * * * *\n");
+    job(d, "error", "missing-root", "schedule = every 1h\n");
+    job(d, "partial", "dst2", "schedule = every 1h\n[remote]\nforbidden_chars = :\n");
+    job(d, "stale", "dst3", "schedule = every 1s\n");
+    snprintf(p, sizeof(p), "%s/jobs/zbroken.conf", d);
+    rslt_write(p, "[job]\nname = zbroken\nnot a line\n");
+    snprintf(p, sizeof(p), "%s/jobs/daemon.conf", d);
+    rslt_write(p, "max_parallel_jobs = 1\n");
+    cr_assert_eq(run(d, "healthy"), 0);
+    cr_assert_eq(run(d, "error"), 5);
+    cr_assert_eq(run(d, "stale"), 0);
+    snprintf(p, sizeof(p), "%s/src/bad:name.txt", d);
+    rslt_write(p, "colon");
+    cr_assert_eq(run(d, "partial"), 23);
+    /* "stale" ran once on a 1 s schedule: after more than 2 s it has No Activity */
+    usleep(2300 * 1000);
+    cr_assert_eq(run(d, "healthy"), 0);
+
+    char *out = NULL;
+    int rc = rslt_sh(&out, NULL, "%s status %s/jobs", rslt_bin(), d);
+    cr_assert_eq(rc, 1, "an invalid job file makes the exit 1:\n%s", out);
+    cr_assert(strstr(out, "job healthy: Healthy\n") != NULL, "%s", out);
+    cr_assert(strstr(out, "job pending: Pending\n") != NULL, "%s", out);
+    cr_assert(strstr(out, "job error: Error\n") != NULL, "%s", out);
+    cr_assert(strstr(out, "job partial: Partial\n") != NULL, "%s", out);
+    cr_assert(strstr(out, "job stale: No Activity\n") != NULL, "%s", out);
+    cr_assert(strstr(out, "zbroken.conf: Invalid") != NULL, "%s", out);
+    cr_assert(strstr(out, "daemon.conf") == NULL, "daemon.conf is not a job:\n%s", out);
+    cr_assert(strstr(out, "schedule every 1s (no run for more than 2s means No Activity)") != NULL,
+              "%s", out);
+    cr_assert(strstr(out, "failing now: 1 item(s) (1 persistent, 0 transient)") != NULL, "%s", out);
+    cr_assert(strstr(out, "bad:name.txt") != NULL, "%s", out);
+    free(out);
+
+    out = NULL;
+    rslt_sh(&out, NULL, "%s status --json %s/jobs", rslt_bin(), d);
+    const char *want[][2] = {{"healthy", "Healthy"},
+                             {"pending", "Pending"},
+                             {"error", "Error"},
+                             {"partial", "Partial"},
+                             {"stale", "No Activity"}};
+    for (size_t i = 0; i < 5; i++) {
+        char *l = line_of(out, want[i][0]);
+        cr_assert_not_null(l, "no line for %s:\n%s", want[i][0], out);
+        char h[64];
+        snprintf(h, sizeof(h), "\"health\":\"%s\"", want[i][1]);
+        cr_assert(strstr(l, h) != NULL, "%s", l);
+        cr_assert(l[strlen(l) - 1] == '}', "one object per line: %s", l);
+        free(l);
+    }
+    char *l = line_of(out, "partial");
+    cr_assert(strstr(l, "\"failing\":[{\"path\":\"bad:name.txt\"") != NULL, "%s", l);
+    free(l);
+    cr_assert(strstr(out, "\"health\":\"Invalid\"") != NULL, "%s", out);
+    free(out);
+
+    /* a single job file still works as before */
+    out = NULL;
+    rc = rslt_sh(&out, NULL, "%s status %s/jobs/healthy.conf", rslt_bin(), d);
+    cr_assert_eq(rc, 0);
+    cr_assert(strstr(out, "job healthy: Healthy\n") != NULL, "%s", out);
+    cr_assert(strstr(out, "last run 2 (normal): success") != NULL, "%s", out);
+    free(out);
+    rslt_rmrf(d);
+    free(d);
+}
