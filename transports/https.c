@@ -45,13 +45,15 @@ typedef struct dbuf {
 
 struct rsl_conn {
     CURL *h;
-    const rsl_remote_opts *opts;
-    char *origin;    /* "https://host:port" */
-    char *root_enc;  /* percent-encoded root path without trailing '/' ("" for "/") */
-    char *root_raw;  /* decoded root path, as in the endpoint ("/" or "/a/b") */
-    char *host;      /* for messages and the cache key */
-    char *cache_key; /* "https:<host>:<port><root>:partial-put" */
-    char *auth_desc; /* "basic (user rsl)", "bearer token", "none" */
+    const rsl_remote_opts *opts; /* = &opts_copy */
+    rsl_remote_opts opts_copy;   /* the caller's struct may not outlive connect;
+                                    the strings it points to do (transport.h) */
+    char *origin;                /* "https://host:port" */
+    char *root_enc;              /* percent-encoded root path without trailing '/' ("" for "/") */
+    char *root_raw;              /* decoded root path, as in the endpoint ("/" or "/a/b") */
+    char *host;                  /* for messages and the cache key */
+    char *cache_key;             /* "https:<host>:<port><root>:partial-put" */
+    char *auth_desc;             /* "basic (user rsl)", "bearer token", "none" */
     int port;
     int has_auth;
     int partial_put;         /* 1: Content-Range PUT applied by the server */
@@ -937,7 +939,8 @@ static rsl_code https_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_
     rsl_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return oom(err);
-    c->opts = opts;
+    c->opts_copy = *opts;
+    c->opts = opts = &c->opts_copy;
     c->port = ep->port ? ep->port : (plain ? 80 : 443);
     c->chunk = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK;
     if (c->chunk < MIN_CHUNK)
