@@ -12,6 +12,7 @@
 #   /plain/     no WebDAV (PUT/MKCOL -> 405)
 #   /token/     WebDAV behind a bearer token (DIR/token)
 #   /redir/     301 to /dav/
+# and on H1_PORT the same /dav/ over HTTP/1.1 only.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/https-fixture-lib.sh"
@@ -34,6 +35,9 @@ user=$(id -un)
 [ "$(id -u)" = 0 ] && user=www-data
 prev=$(sed -n 's/^PORT=//p' "$d/env" 2>/dev/null || true)
 port=$(free_port "${prev:-0}")
+prev1=$(sed -n 's/^H1_PORT=//p' "$d/env" 2>/dev/null || true)
+port1=$(free_port "${prev1:-0}")
+while [ "$port1" = "$port" ]; do port1=$(free_port 0); done
 make_pki "$d"
 make_secrets "$d"
 make_tree "$d" "$user"
@@ -100,6 +104,22 @@ http {
             return 404;
         }
     }
+    server {
+        # the same WebDAV root over HTTP/1.1 only (no http2 on this listener)
+        listen 127.0.0.1:$port1 ssl;
+        server_name 127.0.0.1 localhost;
+        ssl_certificate $d/server.crt;
+        ssl_certificate_key $d/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root $d/root;
+        location /dav/ {
+            $dav
+            $auth
+        }
+        location / {
+            return 404;
+        }
+    }
 }
 CONF
 
@@ -119,6 +139,7 @@ if ! port_listening "$port"; then
 fi
 cat >"$d/env" <<ENV
 PORT=$port
+H1_PORT=$port1
 USER=rsl
 PASSWORD_FILE=$d/password
 TOKEN_FILE=$d/token

@@ -491,10 +491,11 @@ static rsl_code perform(rsl_conn *c, const req *r, long *status, const char *rel
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
         /* With HTTP/2, a server that answers before reading the body (403,
          * 413, 500 ...) resets the stream, and libcurl 7.88 may report the
-         * reset without the answer. When little of the body had gone (the
-         * server cannot have been cut off mid-body), send it once more, over
-         * HTTP/1.1 where an early answer is reliably reported (re-reading
-         * the body with pread) to learn it. */
+         * reset without the answer. When at most EARLY_ANSWER_MAX bytes of
+         * the body had gone (an early refusal, not a transfer cut off in
+         * the middle), send the request once more over HTTP/1.1, where an
+         * early answer is reported reliably, re-reading the body with
+         * src->pread, to learn the status. */
         if (attempt == 0 && cc == CURLE_HTTP2_STREAM && *status == 0 && !c->src_failed &&
             (r->mem != NULL || (r->src != NULL && c->up_sent <= EARLY_ANSWER_MAX)))
             continue;
