@@ -2,7 +2,9 @@
  * test_https_resume.c - real faults in the middle of a large upload, then the
  * engine's sequence (reconnect, resume_offset, upload from there, finish):
  *   - the connection cut after N bytes by scripts/cutproxy.py;
- *   - the server SIGKILLed mid-upload (a private instance), then restarted.
+ *   - the server SIGKILLed mid-upload (a private instance), then restarted;
+ *   - the server frozen (SIGSTOP) mid-upload: TIMEOUT after `timeout`, then
+ *     SIGCONT and resume.
  * Apache (partial PUT): the second attempt pulls from src at most what the
  * server lacks plus one chunk. nginx (no partial PUT): the whole file is sent
  * again and arrives intact. Either way the final file is byte-identical.
@@ -144,12 +146,12 @@ static void server_free(server *s)
     free(s->www);
 }
 
-enum fault { CUT, KILL };
+enum fault { CUT, KILL, FREEZE };
 
 static void resume_after_fault(const char *srv, enum fault fault)
 {
     server s;
-    if (fault == KILL)
+    if (fault == KILL || fault == FREEZE)
         server_private(&s, srv);
     else
         server_shared(&s, srv);
@@ -172,7 +174,7 @@ static void resume_after_fault(const char *srv, enum fault fault)
     t->o.ca_file = s.ca;
     t->o.password_file = s.pw;
     t->o.chunk_size = CHUNK;
-    t->o.timeout_sec = 15;
+    t->o.timeout_sec = fault == FREEZE ? 3 : 15;
 
     char *ldir = rslt_tmpdir("resume"), *local = NULL, *tmpdisk = NULL, *finaldisk = NULL;
     cr_assert(asprintf(&local, "%s/big.bin", ldir) > 0);
@@ -187,8 +189,9 @@ static void resume_after_fault(const char *srv, enum fault fault)
     int partial = (ops->caps_of(c) & RSL_CAP_RESUME) != 0;
     cr_assert_eq(partial, is_apache(srv), "partial PUT detection");
     char *killcmd = NULL;
-    if (fault == KILL)
-        cr_assert(asprintf(&killcmd, "kill -9 -$(cat '%s/run/%s.pid')", s.dir,
+    if (fault == KILL || fault == FREEZE)
+        cr_assert(asprintf(&killcmd, "kill -%s -$(cat '%s/run/%s.pid')",
+                           fault == KILL ? "9" : "STOP", s.dir,
                            is_apache(srv) ? "apache" : "nginx") > 0);
     ksrc k = {.trigger_at = FAULT_AT, .cmd = killcmd};
     tsrc_open(&k.t, local);
@@ -201,6 +204,8 @@ static void resume_after_fault(const char *srv, enum fault fault)
     /* lost mid-request; or, with the server killed, whatever libcurl met
      * when it retried a request that had not pulled a byte yet on a fresh
      * connection (refused, TLS handshake cut): always a session error */
+    if (fault == FREEZE)
+        cr_assert_eq(rc, RSL_E_TIMEOUT, "attempt 1 gave %d %s", rc, err.msg);
     if (fault == CUT)
         cr_assert(rc == RSL_E_CONNECTION_LOST || rc == RSL_E_TIMEOUT, "attempt 1 gave %d %s", rc,
                   err.msg);
@@ -209,6 +214,10 @@ static void resume_after_fault(const char *srv, enum fault fault)
     cr_assert(pulled1 < TOTAL, "the fault did not stop the upload");
     ops->disconnect(c);
     tsrc_close(&k.t);
+    if (fault == FREEZE)
+        cr_assert_eq(rslt_sh(NULL, NULL, "kill -CONT -$(cat '%s/run/%s.pid')", s.dir,
+                             is_apache(srv) ? "apache" : "nginx"),
+                     0);
     if (fault == KILL) {
         char *scripts = rslt_fixture_get("SCRIPTS");
         cr_assert_eq(rslt_sh(NULL, NULL, "bash '%s/%s-start.sh' '%s'", scripts,
@@ -276,6 +285,11 @@ BOTH_SERVERS(resume_after_connection_cut, .timeout = 180)
 BOTH_SERVERS(resume_after_server_killed, .timeout = 180)
 {
     resume_after_fault(srv, KILL);
+}
+
+BOTH_SERVERS(server_frozen_mid_upload_times_out_then_resume, .timeout = 180)
+{
+    resume_after_fault(srv, FREEZE);
 }
 
 /* A changed temp file on the server is never trusted: its tail no longer
