@@ -372,3 +372,34 @@ Test(https_nginx, http11_when_no_http2_offered, .timeout = 60)
     free(port);
     topts_free(t);
 }
+
+static rsl_code connect_port(const char *key, topts *t, rsl_err *err)
+{
+    char *port = fx("NGINX", key), url[128];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%s/dav", port);
+    free(port);
+    rsl_conn *c = NULL;
+    rsl_code rc = t_connect(&c, url, t, err);
+    if (rc == RSL_OK)
+        rsl_transport_https.disconnect(c);
+    return rc;
+}
+
+Test(https_nginx, expired_certificate, .timeout = 60)
+{
+    topts *t = topts_new("NGINX"); /* the same CA signed it */
+    rsl_err err;
+    cr_assert_eq(connect_port("EXPIRED_PORT", t, &err), RSL_E_TLS_EXPIRED, "%d %s", err.code,
+                 err.msg);
+    cr_assert(strstr(err.msg, "expired") != NULL, "%s", err.msg);
+    topts_free(t);
+}
+
+Test(https_nginx, certificate_for_another_name, .timeout = 60)
+{
+    topts *t = topts_new("NGINX");
+    rsl_err err;
+    cr_assert_eq(connect_port("WRONGNAME_PORT", t, &err), RSL_E_TLS_NAME_MISMATCH, "%d %s",
+                 err.code, err.msg);
+    topts_free(t);
+}
