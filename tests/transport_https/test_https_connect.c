@@ -403,3 +403,16 @@ Test(https_nginx, certificate_for_another_name, .timeout = 60)
                  err.code, err.msg);
     topts_free(t);
 }
+
+Test(https_net, unknown_host_is_dns_failed, .timeout = 60)
+{
+    /* .invalid never resolves (RFC 6761) */
+    topts *t = topts_new("APACHE");
+    t->o.timeout_sec = 10;
+    rsl_conn *c = NULL;
+    rsl_err err;
+    cr_assert_eq(t_connect(&c, "https://no-such-host.invalid/dav", t, &err), RSL_E_DNS_FAILED,
+                 "%d %s", err.code, err.msg);
+    cr_assert(strstr(err.msg, "no-such-host.invalid") != NULL, "%s", err.msg);
+    topts_free(t);
+}
