@@ -158,6 +158,7 @@ int rsl_cmd_check(int argc, char **argv)
     rsl_endpoint ep;
     memset(&ep, 0, sizeof(ep));
     rsl_conn *conn = NULL;
+    rsl_remote_opts ro;
     const rsl_transport_ops *ops = NULL;
     struct addrinfo *ai = NULL;
     int code = 0;
@@ -245,7 +246,8 @@ int rsl_cmd_check(int argc, char **argv)
 
     /* 5-6. trust + auth (+ the root, which connect checks too) */
     {
-        rsl_remote_opts ro;
+        /* ro lives in the function's scope: a transport keeps a pointer to
+         * it for the connection's life */
         rsl_job_remote_opts(&job, &ro);
         ro.log = log_note;
         rsl_code rc = ops->connect(&conn, &ep, &ro, &err);
@@ -257,8 +259,15 @@ int rsl_cmd_check(int argc, char **argv)
             next_skip = 3;
             goto rest;
         }
+        if (rc != RSL_OK && rc != RSL_E_REMOTE_ROOT_MISSING && rc != RSL_E_AUTH_FAILED &&
+            rc != RSL_E_SECRET_MISSING && rc != RSL_E_SECRET_UNREADABLE) {
+            /* the protocol handshake itself failed (timeout, refused, protocol) */
+            step_err(&u, "connect (protocol handshake)", &err);
+            next_skip = 2;
+            goto rest;
+        }
         if (rc != RSL_OK && rc != RSL_E_REMOTE_ROOT_MISSING) {
-            /* auth, secrets, or a failure we cannot place more precisely */
+            /* credentials */
             step(&u, is_file ? ST_SKIP : ST_PASS, later[2],
                  is_file ? "file:// destination" : "no trust error before authentication", NULL);
             step_err(&u, later[3], &err);

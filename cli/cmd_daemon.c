@@ -77,6 +77,7 @@ typedef struct dctx {
     djob **jobs;
     size_t n;
     int running;
+    int stopping; /* SIGTERM received: no more launches or retries */
     int sfd;
     sigset_t oldmask;
 } dctx;
@@ -222,9 +223,16 @@ static int load_daemon_conf(dctx *d)
             bad = (secs = rsl_config_parse_duration(v)) < 1 || (d->retry_min = secs) < 0;
         else if (strcmp(k, "retry_max") == 0)
             bad = (secs = rsl_config_parse_duration(v)) < 1 || (d->retry_max = secs) < 0;
-        else if (strcmp(k, "log_file") == 0 && d->log_path == NULL && *v)
-            d->log_path = strncpy(d->log_path_buf, v, sizeof(d->log_path_buf) - 1);
-        else if (strcmp(k, "log_file") != 0) {
+        else if (strcmp(k, "log_file") == 0 && d->log_path == NULL && *v) {
+            /* relative to JOBDIR, like a job file's paths */
+            int n = snprintf(d->log_path_buf, sizeof(d->log_path_buf), "%s%s%s",
+                             v[0] == '/' ? "" : d->dir, v[0] == '/' ? "" : "/", v);
+            if (n < 0 || (size_t)n >= sizeof(d->log_path_buf)) {
+                bad = 1; /* too long */
+            } else {
+                d->log_path = d->log_path_buf;
+            }
+        } else if (strcmp(k, "log_file") != 0) {
             fprintf(stderr,
                     "%s:%d: %s: unknown key (known: max_parallel_jobs, log_file, "
                     "stop_timeout, retry_min, retry_max)\n",
@@ -585,6 +593,10 @@ static void on_exit_status(dctx *d, djob *j, int status)
         dlog(d, L_INFO, j, "finished: %s in %.1f s; job file removed: dropped", what, secs);
         return;
     }
+    if (d->stopping) {
+        dlog(d, L_INFO, j, "finished: %s in %.1f s (daemon stopping)", what, secs);
+        return;
+    }
     char t[64];
     if (transient) {
         j->fails++;
@@ -727,6 +739,7 @@ static void open_log(dctx *d)
 
 static void shutdown_children(dctx *d, int sig)
 {
+    d->stopping = 1;
     dlog(d, L_INFO, NULL, "%s: stopping; %d run(s) in progress", strsignal(sig), d->running);
     for (size_t i = 0; i < d->n; i++)
         if (d->jobs[i]->pid > 0) {
@@ -810,12 +823,19 @@ int rsl_cmd_daemon(int argc, char **argv)
         fprintf(stderr, "rsyncd-lite daemon: job directory '%s': %s\n", dir, strerror(errno));
         return RSL_EXIT_USAGE;
     }
-    ssize_t el = readlink("/proc/self/exe", d.exe, sizeof(d.exe) - 1);
-    if (el <= 0) {
-        fprintf(stderr, "rsyncd-lite daemon: cannot find my own binary: %s\n", strerror(errno));
-        return RSL_EXIT_USAGE;
+    /* RSYNCD_LITE_EXE: the program started for each run (a wrapper that
+     * adds nice/ionice, or a test double); by default this very binary */
+    const char *exe_env = getenv("RSYNCD_LITE_EXE");
+    if (exe_env && *exe_env) {
+        snprintf(d.exe, sizeof(d.exe), "%s", exe_env);
+    } else {
+        ssize_t el = readlink("/proc/self/exe", d.exe, sizeof(d.exe) - 1);
+        if (el <= 0) {
+            fprintf(stderr, "rsyncd-lite daemon: cannot find my own binary: %s\n", strerror(errno));
+            return RSL_EXIT_USAGE;
+        }
+        d.exe[el] = '\0';
     }
-    d.exe[el] = '\0';
     if (load_daemon_conf(&d) != 0)
         return RSL_EXIT_USAGE;
     if (cli_parallel > 0)
@@ -845,9 +865,9 @@ int rsl_cmd_daemon(int argc, char **argv)
     }
     dlog(&d, L_INFO, NULL,
          "rsyncd-lite %s daemon: pid %ld, jobs in %s, max_parallel_jobs %ld, stop_timeout %lds, "
-         "retry backoff %lds..%lds",
+         "retry backoff %lds..%lds, runs %s",
          RSL_VERSION, (long)getpid(), d.dir, d.max_parallel, d.stop_timeout, d.retry_min,
-         d.retry_max);
+         d.retry_max, d.exe);
     load_dir(&d, time(NULL));
     int sig = 0;
     for (;;) {

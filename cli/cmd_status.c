@@ -70,6 +70,21 @@ static int status_one(const char *conf, int json, int64_t now_ms)
                          .interval_sec = interval,
                          .now_ms = now_ms};
     const char *health = rsl_health_name(rsl_health_eval(&hin));
+    /* when the daemon runs it next (an estimate: it also backs off after
+     * session failures and makes up missed cron runs) */
+    int64_t next_ms = 0;
+    if (sched_ok) {
+        time_t now = (time_t)(now_ms / 1000), n;
+        if (sched.kind == RSL_SCHED_EVERY)
+            n = found ? (time_t)(rec.started_ms / 1000) + sched.every_sec : now;
+        else
+            n = rsl_schedule_next(&sched, now);
+        if (n > 0)
+            next_ms = (int64_t)(n < now ? now : n) * 1000;
+    }
+    char next_txt[64] = "-";
+    if (next_ms > 0)
+        rsl_out_time(next_txt, sizeof(next_txt), next_ms);
     if (json) {
         printf("{\"job\":");
         rsl_out_json_str(stdout, job.name);
@@ -80,7 +95,12 @@ static int status_one(const char *conf, int json, int64_t now_ms)
             rsl_out_json_str(stdout, job.schedule);
         else
             printf("null");
-        printf(",\"schedule_interval_s\":%ld,\"last_run\":", interval);
+        printf(",\"schedule_interval_s\":%ld,\"next_run\":", interval);
+        if (next_ms > 0)
+            rsl_out_json_str(stdout, next_txt);
+        else
+            printf("null");
+        printf(",\"last_run\":");
         if (found) {
             /* the summary is a line of its own elsewhere: keep this object on one line */
             char *buf = NULL;
@@ -124,10 +144,10 @@ static int status_one(const char *conf, int json, int64_t now_ms)
     if (job.schedule && !sched_ok)
         printf("  schedule %s: INVALID: %s\n", job.schedule, why);
     else if (job.schedule && interval > 0)
-        printf("  schedule %s (no run for more than %lds means No Activity)\n", job.schedule,
-               2 * interval);
+        printf("  schedule %s, next run %s (no run for more than %lds means No Activity)\n",
+               job.schedule, next_txt, 2 * interval);
     else if (job.schedule)
-        printf("  schedule %s\n", job.schedule);
+        printf("  schedule %s, next run %s\n", job.schedule, next_txt);
     else
         printf("  schedule none (run by cron or by hand)\n");
     if (found) {

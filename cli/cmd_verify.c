@@ -29,6 +29,7 @@ typedef struct ventry {
     int is_dir;
     uint64_t size;
     int64_t mtime; /* seconds; -1 unknown */
+    int pending;   /* manifest: a change was started, its result not recorded */
 } ventry;
 
 typedef struct vlist {
@@ -51,6 +52,7 @@ static int vlist_add(vlist *l, const char *path, int is_dir, uint64_t size, int6
     l->v[l->n].is_dir = is_dir;
     l->v[l->n].size = size;
     l->v[l->n].mtime = mtime;
+    l->v[l->n].pending = 0;
     l->n++;
     return 0;
 }
@@ -123,7 +125,7 @@ static rsl_code walk_remote(const rsl_transport_ops *ops, rsl_conn *c, const cha
 /* ---- output ---- */
 typedef struct vui {
     int json;
-    int64_t missing, extra, different, temps;
+    int64_t missing, extra, different, temps, pending;
 } vui;
 
 static void fmt_mtime(char *buf, size_t n, int64_t secs)
@@ -170,6 +172,7 @@ static const char verify_usage[] =
     "  size       a file's size differs; mtime: its modification time differs\n"
     "  type       a file on one side is a directory on the other\n"
     "  temp       a leftover temp file (<name><temp_suffix>) of an interrupted upload\n"
+    "  pending    a change a killed run started; the next run redoes it (not drift)\n"
     "  --checksum compare contents too, where the transport can (none can yet)\n"
     "  --repair   forget the manifest rows of missing and different items, so the next\n"
     "             `rsyncd-lite run` sends them again (takes the job's lock)\n"
@@ -239,6 +242,8 @@ int rsl_cmd_verify(int argc, char **argv)
             r = -1;
             rsl_err_set(&err, RSL_E_NO_MEMORY, 0, "out of memory");
             break;
+        } else {
+            man.v[man.n - 1].pending = row.pending;
         }
     rsl_state_manifest_iter_end(st);
     if (r < 0)
@@ -284,7 +289,12 @@ int rsl_cmd_verify(int argc, char **argv)
         const ventry *rv = c >= 0 ? &remote.v[j] : NULL;
         const char *kind = NULL;
         char note[200] = "";
-        if (c < 0) {
+        if (c <= 0 && m->pending) {
+            /* the next run redoes it whatever the remote holds: not drift */
+            report(&u, "pending", m->path, m, rv,
+                   "a change was started but not recorded; the next run redoes it");
+            u.pending++;
+        } else if (c < 0) {
             kind = "missing";
             snprintf(note, sizeof(note), "in the manifest, not on the remote");
         } else if (c > 0) {
@@ -340,10 +350,10 @@ int rsl_cmd_verify(int argc, char **argv)
     if (u.json) {
         printf("{\"summary\":true,\"identical\":%s,\"manifest_items\":%zu,\"remote_items\":%zu,"
                "\"missing\":%lld,\"extra\":%lld,\"different\":%lld,\"temps\":%lld,"
-               "\"repaired\":%zu,\"checksum\":%s}\n",
+               "\"pending\":%lld,\"repaired\":%zu,\"checksum\":%s}\n",
                identical ? "true" : "false", man.n, remote.n, (long long)u.missing,
-               (long long)u.extra, (long long)u.different, (long long)u.temps, repaired,
-               checksum && (caps & RSL_CAP_CHECKSUM) ? "true" : "false");
+               (long long)u.extra, (long long)u.different, (long long)u.temps, (long long)u.pending,
+               repaired, checksum && (caps & RSL_CAP_CHECKSUM) ? "true" : "false");
     } else {
         printf("%s: %lld missing, %lld different, %lld extra, %lld leftover temp(s)\n",
                identical ? "identical" : "DIFFERENT", (long long)u.missing, (long long)u.different,

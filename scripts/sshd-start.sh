@@ -27,8 +27,9 @@ instances="main kill stall single"
 if [ "$(id -u)" = 0 ]; then
   user=${RSL_SSH_USER:-rsltest}
   if ! id "$user" >/dev/null 2>&1; then
-    useradd --no-create-home --home-dir /nonexistent --shell /bin/sh "$user" 2>/dev/null ||
-      id "$user" >/dev/null
+    # nologin: internal-sftp works without a shell; nothing else does
+    useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user" \
+      2>/dev/null || id "$user" >/dev/null
   fi
   mkdir -p /run/sshd
   chmod 0755 /run/sshd
@@ -43,13 +44,30 @@ if [ ! -f "$dir/id_enc" ]; then
   printf 'correct horse battery staple\n' >"$dir/passphrase"
   ssh-keygen -q -t ed25519 -N 'correct horse battery staple' -C rsl-client-enc -f "$dir/id_enc"
 fi
-if [ ! -f "$dir/password" ]; then
-  printf 'Rsl-%s\n' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$dir/password"
+# The test user's password is one per machine (not per DIR): fixtures in
+# several build directories may run at once and must not reset it under each
+# other (the first to create $pwfile picks it).
+if [ "$(id -u)" = 0 ]; then
+  pwdir=/var/lib/rsyncd-lite-tests
+  pwfile=$pwdir/$user.password
+  mkdir -p "$pwdir"
+  chmod 0700 "$pwdir"
+  if [ ! -s "$pwfile" ]; then
+    tmp=$(mktemp "$pwdir/.pw.XXXXXX")
+    printf 'Rsl-%s\n' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$tmp"
+    ln "$tmp" "$pwfile" 2>/dev/null || true # first one wins
+    rm -f "$tmp"
+  fi
+  cp "$pwfile" "$dir/password"
+  # always (re)set: the value is shared, so concurrent fixtures agree
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    printf '%s:%s\n' "$user" "$(head -n1 "$pwfile")" | chpasswd 2>/dev/null && break
+    sleep 0.2 # /etc/shadow locked by a concurrent fixture
+  done
+elif [ ! -f "$dir/password" ]; then
+  printf 'unused\n' >"$dir/password" # sshd as a normal user cannot check passwords
 fi
 chmod 0600 "$dir"/host_ed25519 "$dir"/id_ed25519 "$dir"/id_enc "$dir"/passphrase "$dir"/password
-if [ "$(id -u)" = 0 ]; then
-  printf '%s:%s\n' "$user" "$(head -n1 "$dir/password")" | chpasswd
-fi
 cat "$dir/id_ed25519.pub" "$dir/id_enc.pub" >"$dir/authorized_keys"
 chmod 0644 "$dir/authorized_keys"
 chmod 0755 "$dir"

@@ -110,6 +110,20 @@ static int wait_exit(pid_t pid, double secs)
     return -1;
 }
 
+/* A process exists and is not a zombie. */
+static int alive(long pid)
+{
+    char p[64];
+    snprintf(p, sizeof(p), "/proc/%ld/stat", pid);
+    char *t = rslt_read(p, NULL);
+    if (t == NULL)
+        return 0;
+    const char *rp = strrchr(t, ')');
+    int r = rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+    free(t);
+    return r;
+}
+
 static void stop(pid_t pid)
 {
     kill(pid, SIGTERM);
@@ -242,7 +256,9 @@ Test(daemon, sigterm_mid_transfer_checkpoints_and_the_next_run_resumes)
     cr_assert(!rslt_exists(p), "nothing partial under the final name");
     char *log = rslt_read(logpath, NULL);
     cr_assert(strstr(log, "sending SIGTERM to pid") != NULL, "%s", log);
-    cr_assert(strstr(log, "[big#1] finished: exit 20 (interrupted)") != NULL, "%s", log);
+    cr_assert(strstr(log, "[big#1] finished: exit 20 (interrupted) in ") != NULL, "%s", log);
+    cr_assert(strstr(log, "(daemon stopping)") != NULL, "no retry is planned while stopping:\n%s",
+              log);
     cr_assert(strstr(log, "[daemon] stopped") != NULL, "%s", log);
     free(log);
 
@@ -387,6 +403,87 @@ Test(daemon, missed_cron_run_is_made_up_and_shared_state_is_flagged)
     cr_assert_eq(runs_of(sf), 0, "%s", log);
     cr_assert(strstr(log, "[fresh#1] started") == NULL, "%s", log);
     free(log);
+    rslt_rmrf(d);
+    free(d);
+}
+
+Test(daemon, sighup_reopens_the_log_file_for_logrotate)
+{
+    char *d = rslt_tmpdir("daemon-log");
+    char jobs[4096], logpath[4096], rotated[8300];
+    snprintf(jobs, sizeof(jobs), "%s/jobs", d);
+    snprintf(logpath, sizeof(logpath), "%s/daemon.log", d);
+    snprintf(rotated, sizeof(rotated), "%s.1", logpath);
+    cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p %s", jobs), 0);
+    pid_t pid = start_daemon(jobs, logpath, NULL);
+    WAIT_FOR(log_has(logpath, "0 scheduled job(s)"), 10, "the daemon to start");
+    cr_assert_eq(rename(logpath, rotated), 0);
+    cr_assert_eq(kill(pid, SIGHUP), 0);
+    WAIT_FOR(log_has(logpath, "0 scheduled job(s)"), 10, "a new log file after SIGHUP");
+    cr_assert(log_has(rotated, "SIGHUP: reloading"));
+    kill(pid, SIGTERM);
+    int st = wait_exit(pid, 10);
+    cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    cr_assert(log_has(logpath, "[daemon] stopped"));
+    cr_assert(!log_has(rotated, "[daemon] stopped"));
+    rslt_rmrf(d);
+    free(d);
+}
+
+Test(daemon, a_run_that_ignores_sigterm_is_killed_after_the_stop_timeout)
+{
+    char *d = rslt_tmpdir("daemon-kill");
+    char jobs[4096], logpath[4096], p[8300], fake[4096];
+    snprintf(jobs, sizeof(jobs), "%s/jobs", d);
+    snprintf(logpath, sizeof(logpath), "%s/daemon.log", d);
+    snprintf(fake, sizeof(fake), "%s/stubborn.sh", d);
+    cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p %s %s/src %s/dst", jobs, d, d), 0);
+    /* a stand-in for `rsyncd-lite run` that ignores SIGTERM */
+    char script[8300];
+    snprintf(script, sizeof(script),
+             "#!/bin/sh\ntrap '' TERM\necho \"stubborn run $*\"\necho $$ > %s/pid\n"
+             "sleep 60 &\necho $! > %s/spid\nwait\nsleep 60\n",
+             d, d);
+    rslt_write(fake, script);
+    cr_assert_eq(rslt_sh(NULL, NULL, "chmod +x %s", fake), 0);
+    snprintf(p, sizeof(p), "%s/src", d);
+    char dst[4096], st[4096];
+    snprintf(dst, sizeof(dst), "%s/dst", d);
+    snprintf(st, sizeof(st), "%s/s.db", d);
+    write_job(jobs, "s.conf", "s", p, dst, st, "schedule = every 1s\n");
+    setenv("RSYNCD_LITE_EXE", fake, 1);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl(rslt_bin(), rslt_bin(), "daemon", jobs, "--log-file", logpath, "--stop-timeout", "1",
+              (char *)NULL);
+        _exit(127);
+    }
+    unsetenv("RSYNCD_LITE_EXE");
+    WAIT_FOR(log_has(logpath, "stubborn run run --quiet"), 10, "the stubborn run to start");
+    double t0 = now_s();
+    kill(pid, SIGTERM);
+    int status = wait_exit(pid, 10);
+    double took = now_s() - t0;
+    cr_assert_neq(status, -1, "the daemon did not exit");
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+    cr_assert(took >= 0.9 && took < 4.0, "took %.1f s with --stop-timeout 1", took);
+    char *log = rslt_read(logpath, NULL);
+    cr_assert(strstr(log, "still running after 1s: SIGKILL") != NULL, "%s", log);
+    cr_assert(strstr(log, "finished: killed by signal 9") != NULL, "%s", log);
+    free(log);
+    /* the whole process group went, the run's own child included */
+    const char *files[] = {"pid", "spid"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof(p), "%s/%s", d, files[i]);
+        char *t = rslt_read(p, NULL);
+        cr_assert_not_null(t);
+        long v = strtol(t, NULL, 10);
+        free(t);
+        cr_assert_gt(v, 1);
+        WAIT_FOR(!alive(v), 3, files[i]);
+    }
     rslt_rmrf(d);
     free(d);
 }

@@ -121,3 +121,41 @@ Test(progress, run_with_progress_when_not_a_tty)
     rslt_rmrf(d);
     free(d);
 }
+
+Test(progress, live_line_on_a_terminal)
+{
+    if (rslt_sh(NULL, NULL, "command -v script") != 0)
+        cr_skip_test("script(1) not installed");
+    char *d = rslt_tmpdir("progress-tty");
+    char p[8300], conf[4096];
+    snprintf(p, sizeof(p), "%s/src/big.bin", d);
+    rslt_write_random(p, 500 * 1024, 5);
+    snprintf(p, sizeof(p), "mkdir -p %s/dst", d);
+    cr_assert_eq(rslt_sh(NULL, NULL, "%s", p), 0);
+    snprintf(conf, sizeof(conf), "%s/job.conf", d);
+    FILE *f = fopen(conf, "w");
+    fprintf(f,
+            "[job]\nname = tty\nsource = %s/src\ndestination = file://%s/dst\nstate = %s/s.db\n"
+            "bwlimit = 1M\n",
+            d, d, d);
+    fclose(f);
+    /* script(1) gives the run a pseudo-terminal: the live line is on by default */
+    char *out = NULL;
+    int rc = rslt_sh(&out, NULL, "script -qec '%s run %s' /dev/null < /dev/null", rslt_bin(), conf);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "\r\033[K0/1 files") != NULL, "no live line: %s", out);
+    cr_assert(strstr(out, "/500.0 KiB") != NULL, "%s", out);
+    cr_assert(strstr(out, "progress: ") == NULL, "no plain lines on a terminal");
+    free(out);
+    /* --no-progress turns it off */
+    snprintf(p, sizeof(p), "%s/src/big.bin", d);
+    rslt_write_random(p, 200 * 1024, 6);
+    out = NULL;
+    rc = rslt_sh(&out, NULL, "script -qec '%s run --no-progress %s' /dev/null < /dev/null",
+                 rslt_bin(), conf);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "\033[K") == NULL, "%s", out);
+    free(out);
+    rslt_rmrf(d);
+    free(d);
+}

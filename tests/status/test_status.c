@@ -74,10 +74,11 @@ Test(status, health_per_job_over_a_directory)
     cr_assert(strstr(out, "job stale: No Activity\n") != NULL, "%s", out);
     cr_assert(strstr(out, "zbroken.conf: Invalid") != NULL, "%s", out);
     cr_assert(strstr(out, "daemon.conf") == NULL, "daemon.conf is not a job:\n%s", out);
-    cr_assert(strstr(out, "schedule every 1s (no run for more than 2s means No Activity)") != NULL,
-              "%s", out);
+    cr_assert(strstr(out, "(no run for more than 2s means No Activity)") != NULL, "%s", out);
     cr_assert(strstr(out, "failing now: 1 item(s) (1 persistent, 0 transient)") != NULL, "%s", out);
     cr_assert(strstr(out, "bad:name.txt") != NULL, "%s", out);
+    cr_assert(strstr(out, "schedule every 1h, next run 20") != NULL, "%s", out);
+    cr_assert(strstr(out, "schedule */5 * * * *, next run 20") != NULL, "%s", out);
     free(out);
 
     out = NULL;
@@ -96,7 +97,13 @@ Test(status, health_per_job_over_a_directory)
         cr_assert(l[strlen(l) - 1] == '}', "one object per line: %s", l);
         free(l);
     }
-    char *l = line_of(out, "partial");
+    char *l = line_of(out, "healthy");
+    cr_assert(
+        strstr(l, "\"schedule\":\"every 1h\",\"schedule_interval_s\":3600,\"next_run\":\"20") !=
+            NULL,
+        "%s", l);
+    free(l);
+    l = line_of(out, "partial");
     cr_assert(strstr(l, "\"failing\":[{\"path\":\"bad:name.txt\"") != NULL, "%s", l);
     free(l);
     cr_assert(strstr(out, "\"health\":\"Invalid\"") != NULL, "%s", out);

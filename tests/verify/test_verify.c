@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "state/state.h"
 #include "tests/support/harness.h"
 
 Test(verify, detects_and_repairs_remote_drift)
@@ -112,6 +113,38 @@ Test(verify, session_errors_and_usage)
     char *out = NULL;
     cr_assert_eq(rslt_sh(&out, NULL, "%s verify --help", rslt_bin()), 0);
     cr_assert(strstr(out, "--repair") != NULL);
+    free(out);
+    rslt_rmrf(d);
+    free(d);
+}
+
+Test(verify, pending_rows_of_a_killed_run_are_not_drift)
+{
+    char *d = rslt_tmpdir("verify-pending");
+    char p[8300], conf[4096], state[4096];
+    snprintf(p, sizeof(p), "%s/src/a.txt", d);
+    rslt_write(p, "alpha\n");
+    cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p %s/dst", d), 0);
+    snprintf(conf, sizeof(conf), "%s/job.conf", d);
+    snprintf(state, sizeof(state), "%s/s.db", d);
+    FILE *f = fopen(conf, "w");
+    fprintf(f, "[job]\nname = v\nsource = %s/src\ndestination = file://%s/dst\nstate = %s\n", d, d,
+            state);
+    fclose(f);
+    cr_assert_eq(rslt_sh(NULL, NULL, "%s run %s", rslt_bin(), conf), 0);
+    /* what a run killed mid-change leaves: rows marked pending */
+    rsl_state *st = NULL;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, state, RSL_STATE_RDWR, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(rsl_state_manifest_put_pending(st, "a.txt", RSL_TYPE_FILE, 1, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_put_pending(st, "ghost.txt", RSL_TYPE_FILE, 1, &e), RSL_OK);
+    rsl_state_close(st);
+    char *out = NULL;
+    int rc = rslt_sh(&out, NULL, "%s verify %s", rslt_bin(), conf);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "pending  a.txt") != NULL, "%s", out);
+    cr_assert(strstr(out, "pending  ghost.txt") != NULL, "%s", out);
+    cr_assert(strstr(out, "identical: 0 missing, 0 different, 0 extra") != NULL, "%s", out);
     free(out);
     rslt_rmrf(d);
     free(d);
