@@ -27,14 +27,6 @@
 #include "transports/https.h"
 #include "transports/transport.h"
 
-/* Criterion's runner (libcriterion 2.4, --jobs 2) leaks a few bytes of its
- * own bookkeeping now and then; LeakSanitizer must not blame the tests. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libcriterion.so\n";
-}
-
 /* Defines Test(https_apache, name) and Test(https_nginx, name) running body(srv). */
 #define BOTH_SERVERS(name, ...)                                                                    \
     static void name##_body(const char *srv);                                                      \
