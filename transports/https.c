@@ -806,7 +806,7 @@ static int probe_partial_put(rsl_conn *c, char *why, size_t whysz)
              (unsigned long)ts.tv_nsec ^ (unsigned long)(uintptr_t)c);
     rsl_err e = {0};
     long st = 0;
-    int result = -1;
+    int result = -1, created = 0;
     struct curl_slist *h = NULL, *hr = NULL;
     char *url = url_for(c, name, 0);
     if (url == NULL || (h = hdr_add(NULL, "Expect:")) == NULL ||
@@ -829,6 +829,7 @@ static int probe_partial_put(rsl_conn *c, char *why, size_t whysz)
         snprintf(why, whysz, "HTTP %ld on PUT of a probe file in the remote root", st);
         goto done;
     }
+    created = 1;
     req put2 = {.method = "PUT",
                 .url = url,
                 .hdrs = hr,
@@ -837,17 +838,17 @@ static int probe_partial_put(rsl_conn *c, char *why, size_t whysz)
                 .body_limit = ERRBODY_CAP};
     if (perform(c, &put2, &st, name, &e) != RSL_OK) {
         snprintf(why, whysz, "%s", e.msg);
-        goto cleanup;
+        goto done;
     }
     if (st < 200 || st > 299) {
         snprintf(why, whysz, "HTTP %ld to a PUT with Content-Range", st);
         result = 0;
-        goto cleanup;
+        goto done;
     }
     req get = {.method = "GET", .url = url, .body_limit = 64};
     if (perform(c, &get, &st, name, &e) != RSL_OK) {
         snprintf(why, whysz, "%s", e.msg);
-        goto cleanup;
+        goto done;
     }
     if (st == 200 && c->body.n == 20 && memcmp(c->body.p, want, 20) == 0) {
         snprintf(why, whysz, "a PUT with Content-Range appended to the probe file");
@@ -859,10 +860,11 @@ static int probe_partial_put(rsl_conn *c, char *why, size_t whysz)
                  c->body.n);
         result = 0;
     }
-cleanup:;
-    req del = {.method = "DELETE", .url = url, .body_limit = ERRBODY_CAP};
-    (void)perform(c, &del, &st, name, &e);
 done:
+    if (created) {
+        req del = {.method = "DELETE", .url = url, .body_limit = ERRBODY_CAP};
+        (void)perform(c, &del, &st, name, &e);
+    }
     curl_slist_free_all(h);
     curl_slist_free_all(hr);
     free(url);
