@@ -347,3 +347,60 @@ Test(https_apache, resume_tail_mismatch_restarts, .timeout = 60)
     free(url);
     topts_free(t);
 }
+
+/* The first continued chunk carries If-Match with the temp's ETag from
+ * resume_offset: a temp changed in between is refused (412), not appended to. */
+Test(https_apache, resume_if_match_guards_the_temp, .timeout = 60)
+{
+    topts *t = topts_new("APACHE");
+    char *up = NULL, *disk = make_remote_root("APACHE", "ifmatch", &up);
+    char *url = url_of("APACHE", "https", up);
+    rsl_conn *c = NULL;
+    rsl_err err;
+    cr_assert_eq(t_connect(&c, url, t, &err), RSL_OK, "%s", err.msg);
+    char *ldir = rslt_tmpdir("ifm"), *local = NULL, *tmpd = NULL;
+    cr_assert(asprintf(&local, "%s/f", ldir) > 0);
+    cr_assert(asprintf(&tmpd, "%s/f.rsl-part", disk) > 0);
+    rslt_write_random(local, 300000, 8);
+    /* an old temp (Apache hands out strong ETags for files older than 1 s) */
+    cr_assert_eq(rslt_sh(NULL, NULL,
+                         "head -c 200000 '%s' > '%s' && chown --reference='%s' '%s' && "
+                         "touch -d '1 hour ago' '%s'",
+                         local, tmpd, disk, tmpd, tmpd),
+                 0);
+    tsrc s;
+    tsrc_open(&s, local);
+    uint64_t have = 0;
+    cr_assert_eq(ops->resume_offset(c, "f.rsl-part", 300000, &s.s, &have, &err), RSL_OK, "%s",
+                 err.msg);
+    cr_assert_eq(have, 200000);
+    /* someone touches the temp meanwhile: its ETag changes */
+    cr_assert_eq(rslt_sh(NULL, NULL, "touch -d '2 hours ago' '%s'", tmpd), 0);
+    s.pos = have;
+    cr_assert_eq(ops->upload(c, "f.rsl-part", have, 300000, &s.s, &err), RSL_E_REMOTE_IO, "%d %s",
+                 err.code, err.msg);
+    cr_assert_eq(err.native, 412);
+    cr_assert_eq(rslt_size(tmpd), 200000, "the guarded chunk was written anyway");
+    /* the engine's retry: resume_offset again, then upload and finish */
+    cr_assert_eq(ops->resume_offset(c, "f.rsl-part", 300000, &s.s, &have, &err), RSL_OK, "%s",
+                 err.msg);
+    cr_assert_eq(have, 200000);
+    s.pos = have;
+    cr_assert_eq(ops->upload(c, "f.rsl-part", have, 300000, &s.s, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(ops->finish(c, "f.rsl-part", "f", 300000, -1, &err), RSL_OK, "%s", err.msg);
+    char *fd = NULL;
+    cr_assert(asprintf(&fd, "%s/f", disk) > 0);
+    cr_assert(files_equal(local, fd));
+    tsrc_close(&s);
+    ops->disconnect(c);
+    rslt_rmrf(disk);
+    rslt_rmrf(ldir);
+    free(fd);
+    free(ldir);
+    free(local);
+    free(tmpd);
+    free(disk);
+    free(up);
+    free(url);
+    topts_free(t);
+}
