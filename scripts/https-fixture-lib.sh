@@ -28,7 +28,7 @@ port_listening() {
   python3 - "$1" <<'PY'
 import socket, sys
 s = socket.socket()
-s.settimeout(0.5)
+s.settimeout(2)
 try:
     s.connect(("127.0.0.1", int(sys.argv[1])))
 except OSError:

@@ -31,6 +31,10 @@ if [ -s "$d/run/nginx.pid" ] && kill -0 "$(cat "$d/run/nginx.pid")" 2>/dev/null 
   [ -s "$d/env" ] && port_listening "$(sed -n 's/^PORT=//p' "$d/env")"; then
   exit 0
 fi
+# running but not answering on the recorded port: stop it before starting anew
+if [ -s "$d/run/nginx.pid" ] && kill -0 "$(cat "$d/run/nginx.pid")" 2>/dev/null; then
+  bash "$here/nginx-stop.sh" "$d"
+fi
 
 user=$(id -un)
 [ "$(id -u)" = 0 ] && user=www-data
