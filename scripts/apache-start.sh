@@ -25,6 +25,10 @@ if [ -s "$d/run/apache.pid" ] && kill -0 "$(cat "$d/run/apache.pid")" 2>/dev/nul
   [ -s "$d/env" ] && port_listening "$(sed -n 's/^PORT=//p' "$d/env")"; then
   exit 0
 fi
+# running but not answering on the recorded port: stop it before starting anew
+if [ -s "$d/run/apache.pid" ] && kill -0 "$(cat "$d/run/apache.pid")" 2>/dev/null; then
+  bash "$here/apache-stop.sh" "$d"
+fi
 
 user=$(id -un)
 [ "$(id -u)" = 0 ] && user=www-data

@@ -9,6 +9,9 @@ import socket, sys
 want = int(sys.argv[1])
 for p in ([want] if want else []) + [0]:
     s = socket.socket()
+    # like the servers themselves: a port left in TIME_WAIT by a killed
+    # server is free to listen on again
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", p))
     except OSError:
@@ -25,7 +28,7 @@ port_listening() {
   python3 - "$1" <<'PY'
 import socket, sys
 s = socket.socket()
-s.settimeout(0.5)
+s.settimeout(2)
 try:
     s.connect(("127.0.0.1", int(sys.argv[1])))
 except OSError:
@@ -51,6 +54,28 @@ make_pki() {
   printf 'sha256//%s\n' "$(openssl x509 -in "$d/server.crt" -pubkey -noout |
     openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)" >"$d/pin"
   chmod 0644 "$d/server.key" # read by the server's worker user in tests only
+}
+
+# make_bad_certs DIR: two more server certificates from the same CA, for TLS
+# failure tests: DIR/expired.crt (validity ended yesterday) and
+# DIR/wrongname.crt (names only other.example), both with DIR/server.key.
+make_bad_certs() {
+  local d=$1
+  [ -s "$d/expired.crt" ] && [ -s "$d/wrongname.crt" ] && return 0
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$d/expired.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -days -1 -extfile "$d/expired.ext" -out "$d/expired.crt" 2>/dev/null
+  printf 'subjectAltName=DNS:other.example\n' >"$d/wrongname.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$d/wrongname.ext" -out "$d/wrongname.crt" 2>/dev/null
+}
+
+# free_port_except USED...: a free port not in the list USED.
+free_port_except() {
+  local p
+  p=$(free_port 0)
+  while printf '%s\n' "$@" | grep -qx "$p"; do p=$(free_port 0); done
+  echo "$p"
 }
 
 # make_secrets DIR: DIR/password (0600), DIR/htpasswd (apr1), DIR/token (0600).

@@ -12,6 +12,8 @@
 #   /plain/     no WebDAV (PUT/MKCOL -> 405)
 #   /token/     WebDAV behind a bearer token (DIR/token)
 #   /redir/     301 to /dav/
+# and on H1_PORT the same /dav/ over HTTP/1.1 only; on EXPIRED_PORT and
+# WRONGNAME_PORT an expired certificate and one for other.example.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/https-fixture-lib.sh"
@@ -29,12 +31,22 @@ if [ -s "$d/run/nginx.pid" ] && kill -0 "$(cat "$d/run/nginx.pid")" 2>/dev/null 
   [ -s "$d/env" ] && port_listening "$(sed -n 's/^PORT=//p' "$d/env")"; then
   exit 0
 fi
+# running but not answering on the recorded port: stop it before starting anew
+if [ -s "$d/run/nginx.pid" ] && kill -0 "$(cat "$d/run/nginx.pid")" 2>/dev/null; then
+  bash "$here/nginx-stop.sh" "$d"
+fi
 
 user=$(id -un)
 [ "$(id -u)" = 0 ] && user=www-data
 prev=$(sed -n 's/^PORT=//p' "$d/env" 2>/dev/null || true)
 port=$(free_port "${prev:-0}")
+prev1=$(sed -n 's/^H1_PORT=//p' "$d/env" 2>/dev/null || true)
+port1=$(free_port "${prev1:-0}")
+[ "$port1" = "$port" ] && port1=$(free_port_except "$port")
+port_exp=$(free_port_except "$port" "$port1")
+port_name=$(free_port_except "$port" "$port1" "$port_exp")
 make_pki "$d"
+make_bad_certs "$d"
 make_secrets "$d"
 make_tree "$d" "$user"
 token=$(cat "$d/token")
@@ -100,6 +112,36 @@ http {
             return 404;
         }
     }
+    server {
+        # an expired certificate (from the same CA)
+        listen 127.0.0.1:$port_exp ssl;
+        ssl_certificate $d/expired.crt;
+        ssl_certificate_key $d/server.key;
+        location / { return 404; }
+    }
+    server {
+        # a certificate for another name (from the same CA)
+        listen 127.0.0.1:$port_name ssl;
+        ssl_certificate $d/wrongname.crt;
+        ssl_certificate_key $d/server.key;
+        location / { return 404; }
+    }
+    server {
+        # the same WebDAV root over HTTP/1.1 only (no http2 on this listener)
+        listen 127.0.0.1:$port1 ssl;
+        server_name 127.0.0.1 localhost;
+        ssl_certificate $d/server.crt;
+        ssl_certificate_key $d/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root $d/root;
+        location /dav/ {
+            $dav
+            $auth
+        }
+        location / {
+            return 404;
+        }
+    }
 }
 CONF
 
@@ -119,6 +161,9 @@ if ! port_listening "$port"; then
 fi
 cat >"$d/env" <<ENV
 PORT=$port
+H1_PORT=$port1
+EXPIRED_PORT=$port_exp
+WRONGNAME_PORT=$port_name
 USER=rsl
 PASSWORD_FILE=$d/password
 TOKEN_FILE=$d/token

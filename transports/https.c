@@ -30,6 +30,7 @@
 #define MIN_CHUNK (64ull << 10)
 #define TAIL_CHECK (64u << 10)
 #define ERRBODY_CAP 2048
+#define EARLY_ANSWER_MAX (256u << 10)
 #define PROPFIND_CAP (256u << 20)
 #define SECRET_MAX 4096
 
@@ -44,13 +45,15 @@ typedef struct dbuf {
 
 struct rsl_conn {
     CURL *h;
-    const rsl_remote_opts *opts;
-    char *origin;    /* "https://host:port" */
-    char *root_enc;  /* percent-encoded root path without trailing '/' ("" for "/") */
-    char *root_raw;  /* decoded root path, as in the endpoint ("/" or "/a/b") */
-    char *host;      /* for messages and the cache key */
-    char *cache_key; /* "https:<host>:<port><root>:partial-put" */
-    char *auth_desc; /* "basic (user rsl)", "bearer token", "none" */
+    const rsl_remote_opts *opts; /* = &opts_copy */
+    rsl_remote_opts opts_copy;   /* the caller's struct may not outlive connect;
+                                    the strings it points to do (transport.h) */
+    char *origin;                /* "https://host:port" */
+    char *root_enc;              /* percent-encoded root path without trailing '/' ("" for "/") */
+    char *root_raw;              /* decoded root path, as in the endpoint ("/" or "/a/b") */
+    char *host;                  /* for messages and the cache key */
+    char *cache_key;             /* "https:<host>:<port><root>:partial-put" */
+    char *auth_desc;             /* "basic (user rsl)", "bearer token", "none" */
     int port;
     int has_auth;
     int partial_put;         /* 1: Content-Range PUT applied by the server */
@@ -251,7 +254,7 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 }
 
 /* libcurl rewinds a body when it must resend it (a reused connection the
- * server had closed): the bytes already pulled are re-read with src->pread. */
+ * server had closed). */
 static int seek_cb(void *ud, curl_off_t offset, int origin)
 {
     rsl_conn *c = ud;
@@ -261,14 +264,11 @@ static int seek_cb(void *ud, curl_off_t offset, int origin)
         c->mem_off = (size_t)offset;
         return CURL_SEEKFUNC_OK;
     }
-    if (c->mem == NULL && c->src != NULL && (uint64_t)offset <= c->body_len) {
-        if (offset == 0 && c->up_sent == 0)
-            return CURL_SEEKFUNC_OK;
-        c->replay = 1;
-        c->replay_pos = c->body_off + (uint64_t)offset;
-        c->up_left = c->body_len - (uint64_t)offset;
+    if (c->mem == NULL && offset == 0 && c->up_sent == 0)
         return CURL_SEEKFUNC_OK;
-    }
+    /* Bytes already pulled are not re-sent behind the engine's back (libcurl
+     * retries a request on a fresh connection when a reused one died): the
+     * request fails instead, the engine reconnects and resumes. */
     return CURL_SEEKFUNC_CANTSEEK;
 }
 
@@ -491,11 +491,13 @@ static rsl_code perform(rsl_conn *c, const req *r, long *status, const char *rel
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
         /* With HTTP/2, a server that answers before reading the body (403,
          * 413, 500 ...) resets the stream, and libcurl 7.88 may report the
-         * reset without the answer: send the request once more, over
-         * HTTP/1.1 where an early answer is reliably reported (re-reading
-         * the body with pread) to learn it. */
+         * reset without the answer. When at most EARLY_ANSWER_MAX bytes of
+         * the body had gone (an early refusal, not a transfer cut off in
+         * the middle), send the request once more over HTTP/1.1, where an
+         * early answer is reported reliably, re-reading the body with
+         * src->pread, to learn the status. */
         if (attempt == 0 && cc == CURLE_HTTP2_STREAM && *status == 0 && !c->src_failed &&
-            (r->src != NULL || r->mem != NULL))
+            (r->mem != NULL || (r->src != NULL && c->up_sent <= EARLY_ANSWER_MAX)))
             continue;
         break;
     }
@@ -804,7 +806,7 @@ static int probe_partial_put(rsl_conn *c, char *why, size_t whysz)
              (unsigned long)ts.tv_nsec ^ (unsigned long)(uintptr_t)c);
     rsl_err e = {0};
     long st = 0;
-    int result = -1;
+    int result = -1, created = 0;
     struct curl_slist *h = NULL, *hr = NULL;
     char *url = url_for(c, name, 0);
     if (url == NULL || (h = hdr_add(NULL, "Expect:")) == NULL ||
@@ -827,6 +829,7 @@ static int probe_partial_put(rsl_conn *c, char *why, size_t whysz)
         snprintf(why, whysz, "HTTP %ld on PUT of a probe file in the remote root", st);
         goto done;
     }
+    created = 1;
     req put2 = {.method = "PUT",
                 .url = url,
                 .hdrs = hr,
@@ -835,17 +838,17 @@ static int probe_partial_put(rsl_conn *c, char *why, size_t whysz)
                 .body_limit = ERRBODY_CAP};
     if (perform(c, &put2, &st, name, &e) != RSL_OK) {
         snprintf(why, whysz, "%s", e.msg);
-        goto cleanup;
+        goto done;
     }
     if (st < 200 || st > 299) {
         snprintf(why, whysz, "HTTP %ld to a PUT with Content-Range", st);
         result = 0;
-        goto cleanup;
+        goto done;
     }
     req get = {.method = "GET", .url = url, .body_limit = 64};
     if (perform(c, &get, &st, name, &e) != RSL_OK) {
         snprintf(why, whysz, "%s", e.msg);
-        goto cleanup;
+        goto done;
     }
     if (st == 200 && c->body.n == 20 && memcmp(c->body.p, want, 20) == 0) {
         snprintf(why, whysz, "a PUT with Content-Range appended to the probe file");
@@ -857,10 +860,11 @@ static int probe_partial_put(rsl_conn *c, char *why, size_t whysz)
                  c->body.n);
         result = 0;
     }
-cleanup:;
-    req del = {.method = "DELETE", .url = url, .body_limit = ERRBODY_CAP};
-    (void)perform(c, &del, &st, name, &e);
 done:
+    if (created) {
+        req del = {.method = "DELETE", .url = url, .body_limit = ERRBODY_CAP};
+        (void)perform(c, &del, &st, name, &e);
+    }
     curl_slist_free_all(h);
     curl_slist_free_all(hr);
     free(url);
@@ -938,7 +942,8 @@ static rsl_code https_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_
     rsl_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return oom(err);
-    c->opts = opts;
+    c->opts_copy = *opts;
+    c->opts = opts = &c->opts_copy;
     c->port = ep->port ? ep->port : (plain ? 80 : 443);
     c->chunk = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK;
     if (c->chunk < MIN_CHUNK)

@@ -40,7 +40,7 @@
     }                                                                                              \
     static void name##_body(const char *srv)
 
-static char *fx(const char *srv, const char *key)
+static __attribute__((unused)) char *fx(const char *srv, const char *key)
 {
     char k[128];
     snprintf(k, sizeof(k), "%s_%s", srv, key);
@@ -49,7 +49,7 @@ static char *fx(const char *srv, const char *key)
     return v;
 }
 
-static int is_apache(const char *srv)
+static __attribute__((unused)) int is_apache(const char *srv)
 {
     return strcmp(srv, "APACHE") == 0;
 }
@@ -108,7 +108,7 @@ static void t_cache_set(void *ud, const char *key, const char *val)
     }
 }
 
-static char *own(topts *t, char *s)
+static __attribute__((unused)) char *own(topts *t, char *s)
 {
     if (t->nowned < 8)
         t->owned[t->nowned++] = s;
@@ -116,7 +116,7 @@ static char *own(topts *t, char *s)
 }
 
 /* Options for server srv: user + password_file + ca_file, verification on. */
-static topts *topts_new(const char *srv)
+static __attribute__((unused)) topts *topts_new(const char *srv)
 {
     topts *t = calloc(1, sizeof(*t));
     pthread_mutex_init(&t->mu, NULL);
@@ -134,7 +134,7 @@ static topts *topts_new(const char *srv)
     return t;
 }
 
-static void topts_free(topts *t)
+static __attribute__((unused)) void topts_free(topts *t)
 {
     for (int i = 0; i < t->nowned; i++)
         free(t->owned[i]);
@@ -146,7 +146,8 @@ static void topts_free(topts *t)
 
 /* Creates WWW/<name>-<pid> owned like WWW; returns the URL path "/dav/<...>"
  * in *urlpath and the disk path as the return value. */
-static char *make_remote_root(const char *srv, const char *name, char **urlpath)
+static __attribute__((unused)) char *make_remote_root(const char *srv, const char *name,
+                                                      char **urlpath)
 {
     char *www = fx(srv, "WWW");
     char *disk = NULL, *up = NULL;
@@ -162,7 +163,7 @@ static char *make_remote_root(const char *srv, const char *name, char **urlpath)
     return disk;
 }
 
-static char *url_of(const char *srv, const char *scheme, const char *path)
+static __attribute__((unused)) char *url_of(const char *srv, const char *scheme, const char *path)
 {
     char *port = fx(srv, "PORT"), *u = NULL;
     cr_assert(asprintf(&u, "%s://127.0.0.1:%s%s", scheme, port, path) > 0);
@@ -170,7 +171,8 @@ static char *url_of(const char *srv, const char *scheme, const char *path)
     return u;
 }
 
-static rsl_code t_connect(rsl_conn **c, const char *url, topts *t, rsl_err *err)
+static __attribute__((unused)) rsl_code t_connect(rsl_conn **c, const char *url, topts *t,
+                                                  rsl_err *err)
 {
     rsl_endpoint ep;
     memset(err, 0, sizeof(*err));
@@ -211,7 +213,7 @@ static ssize_t tsrc_pread(rsl_source *s, void *buf, size_t n, uint64_t off, rsl_
     return r;
 }
 
-static void tsrc_open(tsrc *t, const char *path)
+static __attribute__((unused)) void tsrc_open(tsrc *t, const char *path)
 {
     memset(t, 0, sizeof(*t));
     t->fd = open(path, O_RDONLY);
@@ -221,14 +223,15 @@ static void tsrc_open(tsrc *t, const char *path)
     t->s.ud = t;
 }
 
-static void tsrc_close(tsrc *t)
+static __attribute__((unused)) void tsrc_close(tsrc *t)
 {
     close(t->fd);
 }
 
 /* Uploads local file `path` as tmp then finishes to final (engine order). */
-static rsl_code push_file(const rsl_transport_ops *ops, rsl_conn *c, const char *path,
-                          const char *final_rel, rsl_err *err)
+static __attribute__((unused)) rsl_code push_file(const rsl_transport_ops *ops, rsl_conn *c,
+                                                  const char *path, const char *final_rel,
+                                                  rsl_err *err)
 {
     char tmp[1024];
     snprintf(tmp, sizeof(tmp), "%s.rsl-part", final_rel);
@@ -248,7 +251,7 @@ static rsl_code push_file(const rsl_transport_ops *ops, rsl_conn *c, const char 
     return rc;
 }
 
-static int files_equal(const char *a, const char *b)
+static __attribute__((unused)) int files_equal(const char *a, const char *b)
 {
     return rslt_sh(NULL, NULL, "cmp -s '%s' '%s'", a, b) == 0;
 }

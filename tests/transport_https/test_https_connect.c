@@ -347,3 +347,72 @@ Test(https_net, silent_server_times_out, .timeout = 60)
     close(s);
     topts_free(t);
 }
+
+Test(https_nginx, http11_when_no_http2_offered, .timeout = 60)
+{
+    /* H1_PORT serves the same root without http2 in its ALPN list */
+    topts *t = topts_new("NGINX");
+    char *port = fx("NGINX", "H1_PORT"), url[128];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%s/dav", port);
+    rsl_conn *c = NULL;
+    rsl_err err;
+    cr_assert_eq(t_connect(&c, url, t, &err), RSL_OK, "%s", err.msg);
+    char d[1024];
+    rsl_transport_https.describe(c, d, sizeof(d));
+    cr_assert(strstr(d, "over HTTP/1.1") != NULL, "%s", d);
+    /* several requests over the kept-alive connection */
+    char name[64];
+    snprintf(name, sizeof(name), "h1-%ld", (long)getpid());
+    cr_assert_eq(rsl_transport_https.mkdir(c, name, &err), RSL_OK, "%s", err.msg);
+    rsl_rstat st;
+    cr_assert_eq(rsl_transport_https.stat(c, name, &st, &err), RSL_OK, "%s", err.msg);
+    cr_assert(st.exists && st.is_dir);
+    cr_assert_eq(rsl_transport_https.remove(c, name, 1, &err), RSL_OK, "%s", err.msg);
+    rsl_transport_https.disconnect(c);
+    free(port);
+    topts_free(t);
+}
+
+static rsl_code connect_port(const char *key, topts *t, rsl_err *err)
+{
+    char *port = fx("NGINX", key), url[128];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%s/dav", port);
+    free(port);
+    rsl_conn *c = NULL;
+    rsl_code rc = t_connect(&c, url, t, err);
+    if (rc == RSL_OK)
+        rsl_transport_https.disconnect(c);
+    return rc;
+}
+
+Test(https_nginx, expired_certificate, .timeout = 60)
+{
+    topts *t = topts_new("NGINX"); /* the same CA signed it */
+    rsl_err err;
+    cr_assert_eq(connect_port("EXPIRED_PORT", t, &err), RSL_E_TLS_EXPIRED, "%d %s", err.code,
+                 err.msg);
+    cr_assert(strstr(err.msg, "expired") != NULL, "%s", err.msg);
+    topts_free(t);
+}
+
+Test(https_nginx, certificate_for_another_name, .timeout = 60)
+{
+    topts *t = topts_new("NGINX");
+    rsl_err err;
+    cr_assert_eq(connect_port("WRONGNAME_PORT", t, &err), RSL_E_TLS_NAME_MISMATCH, "%d %s",
+                 err.code, err.msg);
+    topts_free(t);
+}
+
+Test(https_net, unknown_host_is_dns_failed, .timeout = 60)
+{
+    /* .invalid never resolves (RFC 6761) */
+    topts *t = topts_new("APACHE");
+    t->o.timeout_sec = 10;
+    rsl_conn *c = NULL;
+    rsl_err err;
+    cr_assert_eq(t_connect(&c, "https://no-such-host.invalid/dav", t, &err), RSL_E_DNS_FAILED,
+                 "%d %s", err.code, err.msg);
+    cr_assert(strstr(err.msg, "no-such-host.invalid") != NULL, "%s", err.msg);
+    topts_free(t);
+}
