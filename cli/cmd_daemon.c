@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "engine/buf.h"
 #include "cli/config.h"
 #include "engine/schedule.h"
 #include "engine/sync.h"
@@ -128,36 +129,6 @@ static void fmt_time(char *buf, size_t n, time_t t)
     strftime(buf, n, "%Y-%m-%d %H:%M:%S %Z", &tm);
 }
 
-/* Reads a small file whole; NULL on error. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t r;
-    while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (n + 1 >= cap) {
-            char *nb = n > (1u << 20) ? NULL : realloc(buf, cap * 2);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *len = n;
-    }
-    return buf;
-}
-
 static uint64_t fnv(const char *p, size_t n)
 {
     uint64_t h = 1469598103934665603ull;
@@ -183,7 +154,7 @@ static int load_daemon_conf(dctx *d)
     char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/daemon.conf", d->dir);
     size_t len;
-    char *text = slurp(path, &len);
+    char *text = rsl_read_file(path, 2u << 20, &len);
     if (text == NULL)
         return 0; /* optional */
     int rc = 0, line = 0;
@@ -383,7 +354,7 @@ static void load_dir(dctx *d, time_t now)
         char path[PATH_MAX + 256];
         snprintf(path, sizeof(path), "%s/%s", d->dir, names[k]);
         size_t len = 0;
-        char *text = slurp(path, &len);
+        char *text = rsl_read_file(path, 2u << 20, &len);
         uint64_t h = text ? fnv(text, len) : 0;
         free(text);
         if (j != NULL) {

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include "engine/buf.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -498,41 +500,16 @@ done:
 
 rsl_code rsl_config_load(rsl_job *job, const char *path, rsl_err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        rsl_job_init(job);
-        return rsl_err_set(err, RSL_E_CONFIG_UNREADABLE, errno, "%s: cannot read job file: %s",
-                           path, strerror(errno));
-    }
-    size_t cap = 8192, n = 0;
-    char *buf = malloc(cap);
-    size_t r;
-    while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (n > (1u << 20))
-            break;
-        if (cap - n - 1 == 0) {
-            char *nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
+    size_t n = 0;
+    char *buf = rsl_read_file(path, 1u << 20, &n);
     if (buf == NULL) {
+        int e = errno;
         rsl_job_init(job);
-        return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
+        if (e == EFBIG)
+            return rsl_err_set(err, RSL_E_CONFIG_SYNTAX, 0, "%s: job file larger than 1 MiB", path);
+        return rsl_err_set(err, RSL_E_CONFIG_UNREADABLE, e, "%s: cannot read job file: %s", path,
+                           strerror(e));
     }
-    if (n > (1u << 20)) {
-        free(buf);
-        rsl_job_init(job);
-        return rsl_err_set(err, RSL_E_CONFIG_SYNTAX, 0, "%s: job file larger than 1 MiB", path);
-    }
-    buf[n] = '\0';
     if (memchr(buf, '\0', n) != NULL) {
         free(buf);
         rsl_job_init(job);

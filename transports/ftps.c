@@ -18,6 +18,8 @@
 #define _GNU_SOURCE
 #include "ftps.h"
 
+#include "engine/buf.h"
+
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -82,9 +84,7 @@ struct rsl_conn {
     rsl_err src_err;
     int src_failed;
     /* listing state */
-    char *lbuf;
-    size_t llen, lcap;
-    int ltoo_big;
+    rsl_buf list; /* a listing's raw text, capped at FTPS_LIST_CAP */
     rsl_ftps_stats stats;
 };
 
@@ -772,7 +772,7 @@ static void ftps_disconnect(rsl_conn *c)
         curl_multi_cleanup(c->m); /* closes the cached control connection (QUIT) */
     rep_clear(c);
     free(c->rep);
-    free(c->lbuf);
+    rsl_buf_free(&c->list);
     dirset_free(&c->made);
     free(c->base);
     free(c->typeurl);
@@ -1424,23 +1424,8 @@ static size_t list_cb(char *d, size_t sz, size_t n, void *ud)
 {
     rsl_conn *c = ud;
     size_t k = sz * n;
-    if (c->llen + k + 1 > FTPS_LIST_CAP) {
-        c->ltoo_big = 1;
-        return 0;
-    }
-    if (c->llen + k + 1 > c->lcap) {
-        size_t cap = c->lcap ? c->lcap : 65536;
-        while (cap < c->llen + k + 1)
-            cap *= 2;
-        char *b = realloc(c->lbuf, cap);
-        if (b == NULL)
-            return 0;
-        c->lbuf = b;
-        c->lcap = cap;
-    }
-    memcpy(c->lbuf + c->llen, d, k);
-    c->llen += k;
-    c->lbuf[c->llen] = '\0';
+    if (rsl_buf_append(&c->list, d, k) != 0 || c->list.overflow)
+        return 0; /* out of memory, or larger than the cap: abort the transfer */
     return k;
 }
 
@@ -1602,8 +1587,7 @@ static rsl_code ftps_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud
         goto done;
     }
     reset_op(c);
-    c->llen = 0;
-    c->ltoo_big = 0;
+    rsl_buf_reset(&c->list, FTPS_LIST_CAP - 1);
     if (c->has_mlsd)
         curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, "MLSD");
     curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, list_cb);
@@ -1613,19 +1597,19 @@ static rsl_code ftps_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud
     c->stats.data_transfers++;
     curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, NULL);
     if (e != CURLE_OK) {
-        if (c->ltoo_big)
+        if (c->list.overflow)
             rc = rsl_err_set(err, RSL_E_PROTOCOL, 0, "list '%s': listing larger than %u MiB", rel,
                              FTPS_LIST_CAP >> 20);
         else
             rc = map_curl(c, e, err, "list", rel);
         goto done;
     }
-    if (c->llen == 0)
+    if (c->list.n == 0)
         goto done;
-    /* parse every line first: names point into c->lbuf, which the MDTM rounds below
+    /* parse every line first: names point into c->list.p, which the MDTM rounds below
      * leave alone */
     char *save = NULL;
-    for (char *line = strtok_r(c->lbuf, "\r\n", &save); line;
+    for (char *line = strtok_r(c->list.p, "\r\n", &save); line;
          line = strtok_r(NULL, "\r\n", &save)) {
         rsl_rstat st = {.mtime = -1};
         const char *name = NULL;

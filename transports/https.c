@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "webdav_xml.h"
+#include "engine/buf.h"
 
 #define DEFAULT_CHUNK (16ull << 20)
 #define MIN_CHUNK (64ull << 10)
@@ -37,11 +38,6 @@
 /* PROPFIND requests carry no body (allprop, RFC 4918 9.1): a body would
  * race with servers that answer 401/403/405 before reading it and then reset
  * the HTTP/2 stream. Apache's allprop answer is ~1 KiB per entry. */
-typedef struct dbuf {
-    char *p;
-    size_t n, cap, limit;
-    int overflow;
-} dbuf;
 
 struct rsl_conn {
     CURL *h;
@@ -62,7 +58,7 @@ struct rsl_conn {
     long http_version;
     char errbuf[CURL_ERROR_SIZE];
     /* response capture */
-    dbuf body;
+    rsl_buf body;
     /* upload body */
     rsl_source *src;
     rsl_err *src_err;
@@ -179,38 +175,11 @@ static char *url_for(rsl_conn *c, const char *rel, int coll)
     return u;
 }
 
-static void dbuf_reset(dbuf *b, size_t limit)
-{
-    b->n = 0;
-    b->limit = limit;
-    b->overflow = 0;
-    if (b->p)
-        b->p[0] = '\0';
-}
-
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-    dbuf *b = ud;
     size_t n = size * nmemb;
-    size_t room = b->limit > b->n ? b->limit - b->n : 0;
-    size_t take = n < room ? n : room;
-    if (take < n)
-        b->overflow = 1;
-    if (take > 0) {
-        if (b->n + take + 1 > b->cap) {
-            size_t cap = b->cap ? b->cap : 4096;
-            while (cap < b->n + take + 1)
-                cap *= 2;
-            char *p = realloc(b->p, cap);
-            if (p == NULL)
-                return 0;
-            b->p = p;
-            b->cap = cap;
-        }
-        memcpy(b->p + b->n, ptr, take);
-        b->n += take;
-        b->p[b->n] = '\0';
-    }
+    if (rsl_buf_append(ud, ptr, n) != 0)
+        return 0;
     return n; /* keep the connection: excess is dropped, not an error */
 }
 
@@ -482,7 +451,7 @@ static rsl_code perform(rsl_conn *c, const req *r, long *status, const char *rel
         c->mem = r->mem;
         c->mem_len = r->mem_len;
         c->mem_off = 0;
-        dbuf_reset(&c->body, r->body_limit);
+        rsl_buf_reset(&c->body, r->body_limit);
         if (attempt > 0)
             curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
         cc = perform_once(c, r);
@@ -915,7 +884,7 @@ static void https_disconnect(rsl_conn *c)
     free(c->host);
     free(c->cache_key);
     free(c->auth_desc);
-    free(c->body.p);
+    rsl_buf_free(&c->body);
     free(c->etag_rel);
     dir_forget_all(c);
     free(c);
