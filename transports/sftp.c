@@ -801,6 +801,23 @@ static int xch_write(rsl_conn *c, const unsigned char *p, size_t n)
     return 0;
 }
 
+/* Waits (bounded by timeout_sec) until the socket is readable, but only when
+ * libssh2 says it needs more data from it: otherwise it may already hold
+ * packets for this channel and must be asked again at once. Returns 0, or -1
+ * on a timeout or a poll error. */
+static int xch_wait(rsl_conn *c)
+{
+    if (!(libssh2_session_block_directions(c->ss) & LIBSSH2_SESSION_BLOCK_INBOUND))
+        return 0;
+    int tsec = c->opts->timeout_sec > 0 ? c->opts->timeout_sec : 60;
+    struct pollfd pfd = {.fd = c->sock, .events = POLLIN};
+    int p;
+    do
+        p = poll(&pfd, 1, tsec * 1000);
+    while (p < 0 && errno == EINTR);
+    return p > 0 ? 0 : -1;
+}
+
 static int xch_read_full(rsl_conn *c, unsigned char *p, size_t n)
 {
     while (n > 0) {
@@ -808,7 +825,9 @@ static int xch_read_full(rsl_conn *c, unsigned char *p, size_t n)
         if (r < 0)
             return -1;
         if (r == 0) {
-            if (libssh2_channel_eof(c->xch))
+            /* the session read packets, none for this channel (the main SFTP
+             * channel's replies, window adjusts): wait instead of spinning */
+            if (libssh2_channel_eof(c->xch) || xch_wait(c) != 0)
                 return -1;
             continue;
         }
