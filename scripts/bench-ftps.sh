@@ -30,22 +30,8 @@ port=$FTP_MAIN_PORT
 pw=$(cat "$FTP_PASSWORD_FILE")
 
 src=$work/src
-if [ ! -f "$src/big/big.bin" ] || [ "$(stat -c %s "$src/big/big.bin")" != $((big_mib << 20)) ]; then
-  mkdir -p "$src/big"
-  head -c $((big_mib << 20)) /dev/urandom >"$src/big/big.bin"
-fi
-if [ ! -d "$src/small" ] || [ "$(find "$src/small" -type f | wc -l)" != "$small_n" ]; then
-  rm -rf "$src/small"
-  python3 - "$src/small" "$small_n" "$small_kib" <<'EOF'
-import os, sys
-root, n, kib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for i in range(n):
-    d = os.path.join(root, "d%03d" % (i // 100))
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%05d.dat" % i), "wb") as f:
-        f.write(os.urandom(kib * 1024))
-EOF
-fi
+. "$top/scripts/bench-data.sh"
+bench_data "$src" "$big_mib" "$small_n" "$small_kib"
 
 fresh_remote() { # name -> remote path /data/NAME, empty, owned by the FTP user
   rm -rf "${FTP_DATA_DIR:?}/$1"

@@ -37,23 +37,8 @@ sshcmd="ssh -i $SSH_KEY -o UserKnownHostsFile=$SSH_KNOWN_HOSTS -o BatchMode=yes 
 
 # --- data ---
 data=$work/data
-mkdir -p "$data/big" "$data/small"
-if [ ! -f "$data/big/big.bin" ] || [ "$(stat -c %s "$data/big/big.bin")" != $((big_mb << 20)) ]; then
-  head -c $((big_mb << 20)) /dev/urandom >"$data/big/big.bin"
-fi
-if [ "$(find "$data/small" -type f | wc -l)" != "$small_n" ]; then
-  rm -rf "$data/small"
-  python3 - "$data/small" "$small_n" <<'PY'
-import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-for i in range(n):
-    d = os.path.join(root, "d%02d" % (i % 100))
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%05d" % i), "wb") as f:
-        f.write(os.urandom(4096))
-PY
-fi
-sync
+. "$top/scripts/bench-data.sh"
+bench_data "$data" "$big_mb" "$small_n" 4
 
 # --- helpers ---
 declare -A T
