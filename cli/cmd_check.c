@@ -252,22 +252,19 @@ int rsl_cmd_check(int argc, char **argv)
         ro.log = log_note;
         rsl_code rc = ops->connect(&conn, &ep, &ro, &err);
         int is_file = strcmp(ops->name, "file") == 0;
-        if (rc == RSL_E_HOSTKEY_UNKNOWN || rc == RSL_E_HOSTKEY_CHANGED ||
-            rc == RSL_E_TLS_UNTRUSTED || rc == RSL_E_TLS_EXPIRED || rc == RSL_E_TLS_NAME_MISMATCH ||
-            rc == RSL_E_TLS_FAILED || rc == RSL_E_INSECURE_REFUSED) {
+        rsl_stage stage = rc == RSL_OK ? RSL_STAGE_NONE : rsl_code_stage(rc);
+        if (stage == RSL_STAGE_TRUST) {
             step_err(&u, later[2], &err);
             next_skip = 3;
             goto rest;
         }
-        if (rc != RSL_OK && rc != RSL_E_REMOTE_ROOT_MISSING && rc != RSL_E_AUTH_FAILED &&
-            rc != RSL_E_SECRET_MISSING && rc != RSL_E_SECRET_UNREADABLE) {
+        if (rc != RSL_OK && stage != RSL_STAGE_ROOT && stage != RSL_STAGE_AUTH) {
             /* the protocol handshake itself failed (timeout, refused, protocol) */
             step_err(&u, "connect (protocol handshake)", &err);
             next_skip = 2;
             goto rest;
         }
-        if (rc != RSL_OK && rc != RSL_E_REMOTE_ROOT_MISSING) {
-            /* credentials */
+        if (stage == RSL_STAGE_AUTH) {
             step(&u, is_file ? ST_SKIP : ST_PASS, later[2],
                  is_file ? "file:// destination" : "no trust error before authentication", NULL);
             step_err(&u, later[3], &err);
@@ -285,7 +282,7 @@ int rsl_cmd_check(int argc, char **argv)
             snprintf(d, sizeof(d), "logged in to %s", ep.host);
             step(&u, ST_PASS, later[3], d, NULL);
         }
-        if (rc == RSL_E_REMOTE_ROOT_MISSING) {
+        if (stage == RSL_STAGE_ROOT) {
             step_err(&u, later[4], &err);
             next_skip = 5;
             goto rest;

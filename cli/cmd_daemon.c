@@ -38,7 +38,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "engine/buf.h"
+#include "base/buf.h"
 #include "cli/config.h"
 #include "engine/schedule.h"
 #include "engine/sync.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "engine/catalog.h"
+#include "base/catalog.h"
 
 int rsl_cmd_explain(int argc, char **argv)
 {

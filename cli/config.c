@@ -8,7 +8,7 @@
  */
 #include "config.h"
 
-#include "engine/buf.h"
+#include "base/buf.h"
 
 #include <ctype.h>
 #include <errno.h>

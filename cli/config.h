@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "engine/catalog.h"
+#include "base/catalog.h"
 #include "engine/job.h"
 
 /* Parses path into *job (initialised here; the caller frees it with

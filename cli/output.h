@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "engine/catalog.h"
+#include "base/catalog.h"
 #include "state/state.h"
 
 /* Writes s as a JSON string literal (with quotes); invalid UTF-8 bytes are

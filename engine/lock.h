@@ -5,7 +5,7 @@
 #ifndef RSL_LOCK_H
 #define RSL_LOCK_H
 
-#include "catalog.h"
+#include "base/catalog.h"
 
 /* Takes the lock without waiting. Returns RSL_OK with *fd_out (release with
  * rsl_lock_release), RSL_E_JOB_LOCKED when another process holds it, or

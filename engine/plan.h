@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "catalog.h"
+#include "base/catalog.h"
 #include "job.h"
 #include "scan.h"
 #include "state/state.h"

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "catalog.h"
+#include "base/catalog.h"
 
 typedef enum rsl_ent_kind {
     RSL_ENT_FILE,

@@ -329,32 +329,10 @@ static void plan_note(void *ud, const char *path, const char *action, const char
 
 /* ---- connections ---- */
 
+/* The catalog's handling column decides: reconnect and resume, or stop. */
 static int is_connection_error(rsl_code rc)
 {
-    return rsl_code_class(rc) == RSL_CLASS_SESSION && rc != RSL_E_INTERRUPTED;
-}
-
-/* Errors a reconnect cannot fix. */
-static int is_fatal_session(rsl_code rc)
-{
-    switch (rc) {
-    case RSL_E_AUTH_FAILED:
-    case RSL_E_HOSTKEY_UNKNOWN:
-    case RSL_E_HOSTKEY_CHANGED:
-    case RSL_E_TLS_UNTRUSTED:
-    case RSL_E_TLS_EXPIRED:
-    case RSL_E_TLS_NAME_MISMATCH:
-    case RSL_E_REMOTE_ROOT_MISSING:
-    case RSL_E_INSECURE_REFUSED:
-    case RSL_E_SECRET_MISSING:
-    case RSL_E_SECRET_UNREADABLE:
-    case RSL_E_DNS_FAILED:
-    case RSL_E_REDIRECT:
-    case RSL_E_METHOD_NOT_ALLOWED:
-        return 1;
-    default:
-        return 0;
-    }
+    return rsl_code_reconnects(rc);
 }
 
 static void sleep_cancellable(sync_ctx *c, double secs)
@@ -376,7 +354,7 @@ static rsl_code reconnect(sync_ctx *c, rsl_conn **conn, rsl_err *err)
         sleep_cancellable(c, backoff);
         backoff *= 2;
         rc = c->ops->connect(conn, &c->ep, &c->ropts, err);
-        if (rc == RSL_OK || is_fatal_session(rc))
+        if (rc == RSL_OK || !rsl_code_reconnects(rc))
             return rc;
     }
     if (cancelled(c))
@@ -1061,13 +1039,10 @@ int rsl_sync_exit_code(rsl_code session_code, int64_t applied, int64_t item_erro
                        int64_t vanished)
 {
     if (session_code != RSL_OK) {
-        if (session_code == RSL_E_TIMEOUT)
-            return RSL_EXIT_TIMEOUT;
-        if (session_code == RSL_E_INTERRUPTED)
-            return RSL_EXIT_INTERRUPTED;
-        if (session_code == RSL_E_JOB_LOCKED)
-            return RSL_EXIT_LOCKED;
-        return applied > 0 ? RSL_EXIT_PARTIAL : RSL_EXIT_SESSION;
+        rsl_exit x = rsl_code_exit(session_code);
+        if (applied > 0 && x == RSL_EXIT_SESSION)
+            return RSL_EXIT_PARTIAL;
+        return x;
     }
     if (item_errors > 0)
         return item_errors == vanished ? RSL_EXIT_VANISHED : RSL_EXIT_PARTIAL;
@@ -1282,10 +1257,7 @@ record:;
 
 fail_early:
     /* nothing recorded: config/lock/state problems */
-    exit_code = rc == RSL_E_JOB_LOCKED ? RSL_EXIT_LOCKED
-                : rsl_code_class(rc) == RSL_CLASS_SESSION && rc >= 100 && rc < 200
-                    ? RSL_EXIT_USAGE
-                    : rsl_sync_exit_code(rc, 0, 0, 0);
+    exit_code = rsl_sync_exit_code(rc, 0, 0, 0);
     snprintf(c->rec.outcome, sizeof(c->rec.outcome), "failure");
     c->rec.exit_code = exit_code;
     c->rec.code = (int)rc;

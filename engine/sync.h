@@ -12,21 +12,9 @@
 
 #include <stdint.h>
 
-#include "catalog.h"
+#include "base/catalog.h"
 #include "job.h"
 #include "state/state.h"
-
-/* Exit codes, rsync-compatible where the meaning is the same. */
-enum {
-    RSL_EXIT_OK = 0,
-    RSL_EXIT_USAGE = 1,        /* usage or config error */
-    RSL_EXIT_SESSION = 5,      /* session failure before anything was applied */
-    RSL_EXIT_INTERRUPTED = 20, /* stopped by SIGTERM/SIGINT; resumable */
-    RSL_EXIT_PARTIAL = 23,     /* partial failure */
-    RSL_EXIT_VANISHED = 24,    /* partial only because source files vanished */
-    RSL_EXIT_TIMEOUT = 30,     /* the session timed out */
-    RSL_EXIT_LOCKED = 75       /* another run of this job holds the lock (EX_TEMPFAIL) */
-};
 
 typedef struct rsl_progress {
     int64_t files_done, files_total;
@@ -58,7 +46,9 @@ typedef struct rsl_run_opts {
  * session error, err and rec->code/message say why. */
 int rsl_sync_run(const rsl_job *job, const rsl_run_opts *o, rsl_run_record *rec, rsl_err *err);
 
-/* The exit code for an outcome: pure, unit-tested. */
+/* The exit code for an outcome, from the catalog's exit column: a session
+ * error's own code (5 becomes 23 once something was applied); else 23 for item errors, 24 when
+ * every item error was a vanished source file. Pure, unit-tested. */
 int rsl_sync_exit_code(rsl_code session_code, int64_t applied, int64_t item_errors,
                        int64_t vanished);
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "catalog.h"
+#include "base/catalog.h"
 
 typedef struct rsl_limits {
     const char *forbidden_chars; /* bytes (ASCII) that may not appear in a name */

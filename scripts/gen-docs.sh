@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/errors.md from the error catalog (engine/catalog.h).
+# Regenerates docs/errors.md from the error catalog (base/catalog.h).
 # Usage: scripts/gen-docs.sh [BUILD_DIR]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)

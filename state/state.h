@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/catalog.h"
+#include "base/catalog.h"
 
 #define RSL_STATE_SCHEMA_VERSION 2
 

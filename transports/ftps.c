@@ -18,7 +18,7 @@
 #define _GNU_SOURCE
 #include "ftps.h"
 
-#include "engine/buf.h"
+#include "base/buf.h"
 
 #include <ctype.h>
 #include <curl/curl.h>

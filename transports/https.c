@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "webdav_xml.h"
-#include "engine/buf.h"
+#include "base/buf.h"
 
 #define DEFAULT_CHUNK (16ull << 20)
 #define MIN_CHUNK (64ull << 10)

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../engine/catalog.h"
+#include "base/catalog.h"
 
 #define RSL_TRANSPORT_VERSION 1
 

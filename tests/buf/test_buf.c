@@ -1,11 +1,11 @@
-/* Tests for engine/buf: the capped buffer and the bounded file read. */
+/* Tests for base/buf: the capped buffer and the bounded file read. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/buf.h"
+#include "base/buf.h"
 #include "tests/support/harness.h"
 
 Test(buf, append_grows_and_stops_at_the_cap)

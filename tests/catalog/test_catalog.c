@@ -1,9 +1,9 @@
-/* Tests for engine/catalog: table integrity, lookups, docs/errors.md drift. */
+/* Tests for base/catalog: table integrity, lookups, docs/errors.md drift. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/catalog.h"
+#include "base/catalog.h"
 #include "tests/support/harness.h"
 
 Test(catalog, numbers_and_names_are_unique)
@@ -78,4 +78,49 @@ Test(catalog, explain_command_prints_entry_or_fails)
     cr_assert(strstr(out, "max_file_size") != NULL);
     free(out);
     cr_assert_eq(rslt_sh(NULL, NULL, "'%s' explain BOGUS", rslt_bin()), 1);
+}
+
+/* The policy columns: only session codes touch the connection, and the
+ * decisions the engine used to make in scattered lists come from here. */
+Test(catalog, handling_column_is_consistent_with_class)
+{
+    for (size_t i = 0; i < rsl_catalog_count(); i++) {
+        const rsl_catalog_entry *e = rsl_catalog_at(i);
+        if (e->cls != RSL_CLASS_SESSION)
+            cr_assert_eq(e->handling, RSL_HANDLE_KEEP, "%s: a per-item code keeps the connection",
+                         e->name);
+        else
+            cr_assert_neq(e->handling, RSL_HANDLE_KEEP, "%s: a session code reconnects or stops",
+                          e->name);
+    }
+    cr_assert(rsl_code_reconnects(RSL_E_CONNECTION_LOST));
+    cr_assert(rsl_code_reconnects(RSL_E_TIMEOUT));
+    cr_assert(rsl_code_reconnects(RSL_E_TLS_FAILED));
+    cr_assert_not(rsl_code_reconnects(RSL_E_NO_MEMORY), "a reconnect cannot find memory");
+    cr_assert_not(rsl_code_reconnects(RSL_E_INTERRUPTED));
+    cr_assert_not(rsl_code_reconnects(RSL_E_AUTH_FAILED));
+    cr_assert_not(rsl_code_reconnects(RSL_E_REMOTE_PERMISSION));
+    cr_assert_eq(rsl_code_handling((rsl_code)9999), RSL_HANDLE_STOP, "unknown codes stop");
+}
+
+Test(catalog, exit_and_stage_columns)
+{
+    cr_assert_eq(rsl_code_exit(RSL_OK), RSL_EXIT_OK);
+    cr_assert_eq(rsl_code_exit(RSL_E_CONFIG_BAD_VALUE), RSL_EXIT_USAGE);
+    cr_assert_eq(rsl_code_exit(RSL_E_AUTH_FAILED), RSL_EXIT_SESSION);
+    cr_assert_eq(rsl_code_exit(RSL_E_TIMEOUT), RSL_EXIT_TIMEOUT);
+    cr_assert_eq(rsl_code_exit(RSL_E_INTERRUPTED), RSL_EXIT_INTERRUPTED);
+    cr_assert_eq(rsl_code_exit(RSL_E_JOB_LOCKED), RSL_EXIT_LOCKED);
+    cr_assert_eq(rsl_code_exit(RSL_E_LOCAL_VANISHED), RSL_EXIT_VANISHED);
+    cr_assert_eq(rsl_code_exit(RSL_E_REMOTE_PERMISSION), RSL_EXIT_PARTIAL);
+    cr_assert_eq(rsl_code_exit((rsl_code)9999), RSL_EXIT_SESSION);
+    /* every TLS and host-key code is a trust failure for `check` */
+    const rsl_code trust[] = {RSL_E_HOSTKEY_UNKNOWN, RSL_E_HOSTKEY_CHANGED,   RSL_E_TLS_UNTRUSTED,
+                              RSL_E_TLS_EXPIRED,     RSL_E_TLS_NAME_MISMATCH, RSL_E_TLS_FAILED,
+                              RSL_E_INSECURE_REFUSED};
+    for (size_t i = 0; i < sizeof(trust) / sizeof(trust[0]); i++)
+        cr_assert_eq(rsl_code_stage(trust[i]), RSL_STAGE_TRUST, "%s", rsl_code_name(trust[i]));
+    cr_assert_eq(rsl_code_stage(RSL_E_AUTH_FAILED), RSL_STAGE_AUTH);
+    cr_assert_eq(rsl_code_stage(RSL_E_SECRET_UNREADABLE), RSL_STAGE_AUTH);
+    cr_assert_eq(rsl_code_stage(RSL_E_REMOTE_ROOT_MISSING), RSL_STAGE_ROOT);
 }
