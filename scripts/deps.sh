@@ -5,8 +5,8 @@
 # Idempotent. Needs root (or sudo).
 set -euo pipefail
 pkgs=(
-  build-essential cmake pkg-config clang-format
-  libssh2-1-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libsqlite3-dev sqlite3
+  build-essential cmake pkg-config clang-format clang libclang-rt-14-dev
+  libssh2-1-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libsqlite3-dev sqlite3 libexpat1-dev
   libcriterion-dev
   openssh-server openssh-client vsftpd apache2-bin nginx libnginx-mod-http-dav-ext
   openssl procps psmisc iproute2 python3 rsync curl

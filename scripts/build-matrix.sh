@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the project (library, binary and tests, no test run) the ways users
+# and packagers build it: every CMake build type with gcc, and clang. CI runs
+# this with warnings as errors so a warning that only -O3 or clang shows is
+# caught here, while a user's own build never stops on one (RSL_WERROR is off
+# by default).
+#   scripts/build-matrix.sh           all of them, -Werror
+#   scripts/build-matrix.sh --no-werror
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+werror=ON
+[ "${1:-}" = "--no-werror" ] && werror=OFF
+base=${RSL_MATRIX_DIR:-$top/build-matrix}
+configs=("Release gcc" "MinSizeRel gcc" "Debug gcc" "RelWithDebInfo gcc" "Release clang")
+for c in "${configs[@]}"; do
+  set -- $c
+  type=$1 cc=$2
+  if ! command -v "$cc" >/dev/null 2>&1; then
+    echo "build-matrix: $cc not installed (scripts/deps.sh installs it)" >&2
+    exit 1
+  fi
+  dir=$base/$type-$cc
+  echo "== $type with $cc"
+  CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DRSL_WERROR=$werror >/dev/null
+  cmake --build "$dir" -j"$(nproc)" >"$dir.log" 2>&1 || { tail -40 "$dir.log"; exit 1; }
+done
+echo "build-matrix: ok (${#configs[@]} builds)"
