@@ -27,7 +27,8 @@
 #include "cli/config.h"
 #include "cli/netcheck.h"
 #include "cli/output.h"
-#include "engine/sync.h"
+#include "engine/remote.h"
+#include "transports/transport.h"
 
 typedef struct check_ui {
     int json;
@@ -155,11 +156,11 @@ int rsl_cmd_check(int argc, char **argv)
     rsl_job job;
     rsl_err err;
     memset(&err, 0, sizeof(err));
-    rsl_endpoint ep;
-    memset(&ep, 0, sizeof(ep));
+    rsl_remote rm;
+    memset(&rm, 0, sizeof(rm));
     rsl_conn *conn = NULL;
-    rsl_remote_opts ro;
     const rsl_transport_ops *ops = NULL;
+    const rsl_endpoint *ep = &rm.ep;
     struct addrinfo *ai = NULL;
     int code = 0;
     char d[9000];
@@ -182,14 +183,13 @@ int rsl_cmd_check(int argc, char **argv)
         code = RSL_EXIT_USAGE;
         goto done;
     }
-    if (rsl_endpoint_parse(&ep, job.destination, &err) != RSL_OK ||
-        (ops = rsl_transport_find(ep.scheme)) == NULL) {
-        if (ops == NULL && err.code == RSL_OK)
-            rsl_err_set(&err, RSL_E_SCHEME_UNSUPPORTED, 0, "no transport for '%s'", ep.scheme);
+    if (rsl_remote_init(&rm, &job, 0, &err) != RSL_OK) {
         step_err(&u, "config valid", &err);
         code = RSL_EXIT_USAGE;
         goto done;
     }
+    ops = rm.ops;
+    rm.opts.log = log_note;
     snprintf(d, sizeof(d), "%s (job %s, destination %s, transport %s)", conf, job.name,
              job.destination, ops->name);
     step(&u, ST_PASS, "config valid", d, NULL);
@@ -222,12 +222,12 @@ int rsl_cmd_check(int argc, char **argv)
     }
 
     /* 3-4. DNS and TCP (network transports only) */
-    int port = ep.port ? ep.port : ops->default_port;
-    if (ep.host == NULL || ep.host[0] == '\0' || port == 0) {
+    int port = rsl_remote_port(&rm);
+    if (ep->host == NULL || ep->host[0] == '\0' || port == 0) {
         step(&u, ST_SKIP, "DNS", "file:// destination: no host", NULL);
         step(&u, ST_SKIP, "TCP connect", "file:// destination: no network", NULL);
     } else {
-        if (rsl_netcheck_resolve(ep.host, port, &ai, d, sizeof(d)) != 0) {
+        if (rsl_netcheck_resolve(ep->host, port, &ai, d, sizeof(d)) != 0) {
             step(&u, ST_FAIL, "DNS", d, fix_of(RSL_E_DNS_FAILED));
             next_skip = 1;
             goto rest;
@@ -246,11 +246,9 @@ int rsl_cmd_check(int argc, char **argv)
 
     /* 5-6. trust + auth (+ the root, which connect checks too) */
     {
-        /* ro lives in the function's scope: a transport keeps a pointer to
-         * it for the connection's life */
-        rsl_job_remote_opts(&job, &ro);
-        ro.log = log_note;
-        rsl_code rc = ops->connect(&conn, &ep, &ro, &err);
+        /* rm lives in the function's scope: a transport keeps a pointer to
+         * its options for the connection's life */
+        rsl_code rc = rsl_remote_connect(&rm, &conn, &err);
         int is_file = strcmp(ops->name, "file") == 0;
         rsl_stage stage = rc == RSL_OK ? RSL_STAGE_NONE : rsl_code_stage(rc);
         if (stage == RSL_STAGE_TRUST) {
@@ -279,7 +277,7 @@ int rsl_cmd_check(int argc, char **argv)
                  job.strict_host_key_checking && job.tls_verify ? "server identity verified"
                                                                 : "NOT verified (turned off)",
                  NULL);
-            snprintf(d, sizeof(d), "logged in to %s", ep.host);
+            snprintf(d, sizeof(d), "logged in to %s", ep->host);
             step(&u, ST_PASS, later[3], d, NULL);
         }
         if (stage == RSL_STAGE_ROOT) {
@@ -298,12 +296,12 @@ int rsl_cmd_check(int argc, char **argv)
             goto rest;
         }
         if (!st.exists || !st.is_dir) {
-            snprintf(d, sizeof(d), "%s: %s", ep.path, st.exists ? "not a directory" : "missing");
+            snprintf(d, sizeof(d), "%s: %s", ep->path, st.exists ? "not a directory" : "missing");
             step(&u, ST_FAIL, later[4], d, fix_of(RSL_E_REMOTE_ROOT_MISSING));
             next_skip = 5;
             goto rest;
         }
-        snprintf(d, sizeof(d), "%s is a directory", ep.path);
+        snprintf(d, sizeof(d), "%s is a directory", ep->path);
         step(&u, ST_PASS, later[4], d, NULL);
     }
 
@@ -380,12 +378,10 @@ done:
         printf("{\"summary\":true,\"passed\":%d,\"failed\":%d,\"warnings\":%d,\"skipped\":%d,"
                "\"ok\":%s}\n",
                u.pass, u.fail, u.warn, u.skip, code == 0 ? "true" : "false");
-    if (conn)
-        ops->disconnect(conn);
+    rsl_remote_disconnect(&rm, conn);
     if (ai)
         freeaddrinfo(ai);
-    if (ep.scheme)
-        rsl_endpoint_free(&ep);
+    rsl_remote_free(&rm);
     rsl_job_free(&job);
     return code;
 }

@@ -22,7 +22,9 @@
 #include "cli/config.h"
 #include "cli/output.h"
 #include "engine/lock.h"
-#include "engine/sync.h"
+#include "engine/remote.h"
+#include "state/state.h"
+#include "transports/transport.h"
 
 typedef struct ventry {
     char *path;
@@ -218,9 +220,8 @@ int rsl_cmd_verify(int argc, char **argv)
     int lockfd = -1;
     rsl_state *st = NULL;
     rsl_conn *conn = NULL;
-    const rsl_transport_ops *ops = NULL;
-    rsl_endpoint ep;
-    memset(&ep, 0, sizeof(ep));
+    rsl_remote rm;
+    memset(&rm, 0, sizeof(rm));
     vlist man = {0}, remote = {0}, temps = {0};
 
     if (repair && rsl_lock_acquire(job.state_path, &lockfd, &err) != RSL_OK) {
@@ -249,16 +250,11 @@ int rsl_cmd_verify(int argc, char **argv)
     if (r < 0)
         goto fail;
     /* the remote */
-    if (rsl_endpoint_parse(&ep, job.destination, &err) != RSL_OK)
+    /* verify only reads: the transport writes nothing, not even a probe */
+    if (rsl_remote_init(&rm, &job, RSL_REMOTE_READONLY, &err) != RSL_OK ||
+        rsl_remote_connect(&rm, &conn, &err) != RSL_OK)
         goto fail;
-    if ((ops = rsl_transport_find(ep.scheme)) == NULL) {
-        rsl_err_set(&err, RSL_E_SCHEME_UNSUPPORTED, 0, "no transport for '%s'", ep.scheme);
-        goto fail;
-    }
-    rsl_remote_opts ro;
-    rsl_job_remote_opts(&job, &ro);
-    if (ops->connect(&conn, &ep, &ro, &err) != RSL_OK)
-        goto fail;
+    const rsl_transport_ops *ops = rm.ops;
     if (walk_remote(ops, conn, job.temp_suffix, &remote, &temps, &err) != RSL_OK)
         goto fail;
     unsigned caps = ops->caps_of(conn);
@@ -372,10 +368,8 @@ fail:
     rsl_out_error(stderr, &err);
     code = RSL_EXIT_SESSION;
 done:
-    if (conn)
-        ops->disconnect(conn);
-    if (ep.scheme)
-        rsl_endpoint_free(&ep);
+    rsl_remote_disconnect(&rm, conn);
+    rsl_remote_free(&rm);
     vlist_free(&man);
     vlist_free(&remote);
     vlist_free(&temps);

@@ -25,6 +25,7 @@
 
 #include "lock.h"
 #include "plan.h"
+#include "remote.h"
 #include "transports/transport.h"
 #include "validate.h"
 
@@ -71,9 +72,8 @@ struct sync_ctx {
     const rsl_job *job;
     const rsl_run_opts *o;
     rsl_state *st;
-    const rsl_transport_ops *ops;
-    rsl_endpoint ep;
-    rsl_remote_opts ropts;
+    rsl_remote rm;                /* destination, transport, options */
+    const rsl_transport_ops *ops; /* = rm.ops */
     rsl_limits limits;
     rsl_plan plan;
     rsl_run_record rec;
@@ -353,7 +353,7 @@ static rsl_code reconnect(sync_ctx *c, rsl_conn **conn, rsl_err *err)
     for (int i = 0; i < MAX_ATTEMPTS && !cancelled(c); i++) {
         sleep_cancellable(c, backoff);
         backoff *= 2;
-        rc = c->ops->connect(conn, &c->ep, &c->ropts, err);
+        rc = rsl_remote_connect(&c->rm, conn, err);
         if (rc == RSL_OK || !rsl_code_reconnects(rc))
             return rc;
     }
@@ -606,7 +606,7 @@ static void *worker_main(void *arg)
     worker *w = arg;
     sync_ctx *c = w->c;
     if (w->conn == NULL) {
-        rsl_code rc = c->ops->connect(&w->conn, &c->ep, &c->ropts, &w->dead_err);
+        rsl_code rc = rsl_remote_connect(&c->rm, &w->conn, &w->dead_err);
         if (rc != RSL_OK) {
             w->dead = 1;
             event *ev = calloc(1, sizeof(*ev));
@@ -1016,8 +1016,9 @@ static void phase_stale_temps(sync_ctx *c, rsl_conn **conn)
 static rsl_code check_destination(sync_ctx *c, int *changed, rsl_err *err)
 {
     char now[4200], before[4200];
-    snprintf(now, sizeof(now), "%s://%s@%s:%d%s", c->ep.scheme, c->ep.user ? c->ep.user : "",
-             c->ep.host ? c->ep.host : "", c->ep.port, c->ep.path);
+    snprintf(now, sizeof(now), "%s://%s@%s:%d%s", c->rm.ep.scheme,
+             c->rm.ep.user ? c->rm.ep.user : "", c->rm.ep.host ? c->rm.ep.host : "", c->rm.ep.port,
+             c->rm.ep.path);
     *changed = 0;
     int known = rsl_state_kv_get(c->st, "job:destination", before, sizeof(before));
     if (known && strcmp(before, now) != 0) {
@@ -1102,24 +1103,18 @@ int rsl_sync_run(const rsl_job *job, const rsl_run_opts *o, rsl_run_record *out,
              o->mode ? o->mode : (o->only_failed ? "only-failed" : "normal"));
     c->rec.started_ms = c->now_ms;
 
-    if ((rc = rsl_endpoint_parse(&c->ep, job->destination, err)) != RSL_OK)
+    if ((rc = rsl_remote_init(&c->rm, job, 0, err)) != RSL_OK)
         goto fail_early;
-    c->ops = rsl_transport_find(c->ep.scheme);
-    if (c->ops == NULL) {
-        rc =
-            rsl_err_set(err, RSL_E_SCHEME_UNSUPPORTED, 0, "no transport for '%s://'", c->ep.scheme);
-        goto fail_early;
-    }
-    rsl_job_remote_opts(job, &c->ropts);
-    c->ropts.log = t_log;
-    c->ropts.cache_get = t_cache_get;
-    c->ropts.cache_set = t_cache_set;
-    c->ropts.ud = c;
+    c->ops = c->rm.ops;
+    c->rm.opts.log = t_log;
+    c->rm.opts.cache_get = t_cache_get;
+    c->rm.opts.cache_set = t_cache_set;
+    c->rm.opts.ud = c;
     c->limits = (rsl_limits){.forbidden_chars = job->forbidden_chars,
                              .max_name_length = job->max_name_length,
                              .max_path_length = job->max_path_length,
                              .temp_suffix = job->temp_suffix,
-                             .remote_root_len = strlen(c->ep.path),
+                             .remote_root_len = strlen(c->rm.ep.path),
                              .max_file_size = job->max_file_size,
                              .allow_empty_files = job->allow_empty_files};
 
@@ -1187,7 +1182,7 @@ int rsl_sync_run(const rsl_job *job, const rsl_run_opts *o, rsl_run_record *out,
     int work =
         c->plan.items.n > 0 || (job->delete_ && c->plan.deletes.n > 0) || c->plan.stale_temps.n > 0;
     if (work) {
-        if ((rc = c->ops->connect(&conn, &c->ep, &c->ropts, err)) != RSL_OK)
+        if ((rc = rsl_remote_connect(&c->rm, &conn, err)) != RSL_OK)
             goto fail_run;
         if ((rc = register_pending(c, err)) != RSL_OK)
             goto fail_run;
@@ -1273,7 +1268,7 @@ finish:
     rsl_uploads_free(ups, nups);
     rsl_state_close(c->st);
     rsl_lock_release(lockfd);
-    rsl_endpoint_free(&c->ep);
+    rsl_remote_free(&c->rm);
     for (size_t i = 0; i < c->n_kvs; i++) {
         free(c->kvs[i].k);
         free(c->kvs[i].v);

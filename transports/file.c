@@ -289,7 +289,6 @@ static rsl_code file_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud
 const rsl_transport_ops rsl_transport_file = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "file",
-    .default_port = 0,
     .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME,
     .connect = file_connect,
     .disconnect = file_disconnect,

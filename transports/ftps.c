@@ -852,7 +852,7 @@ static rsl_code ftps_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
     c->rename_overwrites = 1;
     c->timeout = opts->timeout_sec > 0 ? opts->timeout_sec : FTPS_DEFAULT_TIMEOUT;
     int implicit = !insecure && opts->ftps_implicit;
-    c->port = ep->port ? ep->port : (implicit ? 990 : 21);
+    c->port = rsl_endpoint_port(ep, opts);
     c->host = strdup(ep->host ? ep->host : "");
     c->root = strdup(ep->path && strcmp(ep->path, "/") != 0 ? ep->path : "");
     c->user = strdup(user);
@@ -1649,10 +1649,17 @@ void rsl_ftps_stats_get(rsl_conn *c, rsl_ftps_stats *out)
     *out = c->stats;
 }
 
+/* Implicit FTPS listens on its own port (990); explicit FTPS and plain FTP
+ * on the scheme's (21). */
+static int ftps_default_port(const rsl_scheme *s, const rsl_remote_opts *opts)
+{
+    return (s->flags & RSL_SCHEME_SECURE) && opts->ftps_implicit ? 990 : s->default_port;
+}
+
 const rsl_transport_ops rsl_transport_ftps = {
+    .default_port = ftps_default_port,
     .version = RSL_TRANSPORT_VERSION,
     .name = "ftps",
-    .default_port = 21,
     .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME,
     .connect = ftps_connect,
     .disconnect = ftps_disconnect,

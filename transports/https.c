@@ -851,6 +851,12 @@ static void decide_partial_put(rsl_conn *c)
             return;
         }
     }
+    if (o->readonly) {
+        /* a read-only caller (verify) gets no probe file in its remote root */
+        c->partial_put = 0;
+        c->partial_how = "not probed: read-only connection";
+        return;
+    }
     char why[600];
     int r = probe_partial_put(c, why, sizeof(why));
     if (r < 0) {
@@ -913,7 +919,7 @@ static rsl_code https_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_
         return oom(err);
     c->opts_copy = *opts;
     c->opts = opts = &c->opts_copy;
-    c->port = ep->port ? ep->port : (plain ? 80 : 443);
+    c->port = rsl_endpoint_port(ep, opts);
     c->chunk = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK;
     if (c->chunk < MIN_CHUNK)
         c->chunk = MIN_CHUNK;
@@ -1024,7 +1030,7 @@ static rsl_code https_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_
         goto done;
     }
     decide_partial_put(c);
-    if (!c->partial_put)
+    if (!c->partial_put && !opts->readonly)
         say(c, RSL_LOG_INFO,
             "%s%s: partial PUT unsupported (%s): whole-file PUT to the temp name; an interrupted "
             "upload restarts from the beginning",
@@ -1589,7 +1595,6 @@ static rsl_code https_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *
 const rsl_transport_ops rsl_transport_https = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "https",
-    .default_port = 443,
     .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME,
     .connect = https_connect,
     .disconnect = https_disconnect,

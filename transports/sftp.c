@@ -1285,7 +1285,7 @@ static rsl_code sftp_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
     c->o = *opts;
     c->opts = &c->o;
     c->strict = opts->strict_host_key_checking != 0;
-    c->port = ep->port > 0 ? ep->port : 22;
+    c->port = rsl_endpoint_port(ep, opts);
     rsl_code rc = RSL_OK;
     char *khfile = NULL;
     const char *user = opts->username && opts->username[0] ? opts->username : ep->user;
@@ -1861,7 +1861,6 @@ static rsl_code sftp_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud
 const rsl_transport_ops rsl_transport_sftp = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "sftp",
-    .default_port = 22,
     .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME,
     .connect = sftp_connect,
     .disconnect = sftp_disconnect,

@@ -5,6 +5,7 @@
 #include "transport.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,22 +15,78 @@
 #include "ftps.h"
 #include "https.h"
 
-static const struct {
-    const char *scheme;
-    const rsl_transport_ops *ops;
-} registry[] = {
-    {"file", &rsl_transport_file}, {"sftp", &rsl_transport_sftp},   {"ftps", &rsl_transport_ftps},
-    {"ftp", &rsl_transport_ftps},  {"https", &rsl_transport_https}, {"http", &rsl_transport_https},
+static const rsl_scheme builtin[] = {
+    {"file", &rsl_transport_file, 0, RSL_SCHEME_LOCAL},
+    {"sftp", &rsl_transport_sftp, 22, RSL_SCHEME_SECURE},
+    {"ftps", &rsl_transport_ftps, 21, RSL_SCHEME_SECURE},
+    {"ftp", &rsl_transport_ftps, 21, RSL_SCHEME_INSECURE},
+    {"https", &rsl_transport_https, 443, RSL_SCHEME_SECURE},
+    {"http", &rsl_transport_https, 80, RSL_SCHEME_INSECURE},
 };
 
-const rsl_transport_ops *rsl_transport_find(const char *scheme)
+/* Schemes registered at run time (tests). Registration happens before any
+ * run starts; lookups only read. */
+#define MAX_EXTRA 8
+static const rsl_scheme *extra[MAX_EXTRA];
+static pthread_mutex_t extra_mu = PTHREAD_MUTEX_INITIALIZER;
+
+const rsl_scheme *rsl_scheme_find(const char *scheme)
 {
     if (scheme == NULL)
         return NULL;
-    for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++)
-        if (strcasecmp(registry[i].scheme, scheme) == 0)
-            return registry[i].ops;
-    return NULL;
+    for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+        if (strcasecmp(builtin[i].name, scheme) == 0)
+            return &builtin[i];
+    const rsl_scheme *found = NULL;
+    pthread_mutex_lock(&extra_mu);
+    for (size_t i = 0; i < MAX_EXTRA && found == NULL; i++)
+        if (extra[i] && strcasecmp(extra[i]->name, scheme) == 0)
+            found = extra[i];
+    pthread_mutex_unlock(&extra_mu);
+    return found;
+}
+
+int rsl_scheme_register(const rsl_scheme *s)
+{
+    if (s == NULL || s->ops == NULL || s->ops->version != RSL_TRANSPORT_VERSION ||
+        rsl_scheme_find(s->name) != NULL)
+        return -1;
+    int rc = -1;
+    pthread_mutex_lock(&extra_mu);
+    for (size_t i = 0; i < MAX_EXTRA && rc != 0; i++)
+        if (extra[i] == NULL) {
+            extra[i] = s;
+            rc = 0;
+        }
+    pthread_mutex_unlock(&extra_mu);
+    return rc;
+}
+
+void rsl_scheme_unregister(const char *name)
+{
+    pthread_mutex_lock(&extra_mu);
+    for (size_t i = 0; i < MAX_EXTRA; i++)
+        if (extra[i] && strcasecmp(extra[i]->name, name) == 0)
+            extra[i] = NULL;
+    pthread_mutex_unlock(&extra_mu);
+}
+
+const rsl_transport_ops *rsl_transport_find(const char *scheme)
+{
+    const rsl_scheme *s = rsl_scheme_find(scheme);
+    return s && s->ops->version == RSL_TRANSPORT_VERSION ? s->ops : NULL;
+}
+
+int rsl_endpoint_port(const rsl_endpoint *ep, const rsl_remote_opts *opts)
+{
+    if (ep->port > 0)
+        return ep->port;
+    const rsl_scheme *s = rsl_scheme_find(ep->scheme);
+    if (s == NULL)
+        return 0;
+    if (s->ops->default_port && opts)
+        return s->ops->default_port(s, opts);
+    return s->default_port;
 }
 
 static int hexval(int c)

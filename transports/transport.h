@@ -75,6 +75,11 @@ typedef struct rsl_remote_opts {
     uint64_t chunk_size; /* HTTP ranged-PUT chunk size; default 16 MiB */
     int timeout_sec;     /* connect/idle timeout; 0 means the default, 60 s */
     const char *temp_suffix;
+    /* 1: the caller only reads (verify, remote checks): connect writes
+     * nothing to the remote, not even a probe file; upload, finish, mkdir and
+     * remove are not called. A capability that only a write can probe is
+     * then reported from the cache or as unknown. */
+    int readonly;
 
     /* Warnings and notes for the run log (thread-safe). May be NULL. */
     void (*log)(void *ud, int level, const char *msg);
@@ -121,6 +126,7 @@ typedef int (*rsl_list_cb)(void *ud, const char *name, const rsl_rstat *st);
 #define RSL_CAP_CHECKSUM 0x08      /* server-side checksum available (verify --checksum) */
 
 typedef struct rsl_conn rsl_conn; /* a transport's private connection state */
+struct rsl_scheme;
 
 /*
  * Every function returns RSL_OK or a catalog code, with err filled on error.
@@ -130,10 +136,13 @@ typedef struct rsl_conn rsl_conn; /* a transport's private connection state */
  * reconnects and retries the item (resuming), within limits.
  */
 typedef struct rsl_transport_ops {
-    int version;      /* RSL_TRANSPORT_VERSION */
+    int version;      /* RSL_TRANSPORT_VERSION: the registry refuses other versions */
     const char *name; /* "file", "sftp", "ftps", "https" */
-    int default_port; /* 0 for file */
     unsigned caps;    /* capabilities this transport can have */
+    /* The port a connection goes to when the URL names none, if it differs
+     * from the scheme table's default (implicit FTPS: 990). NULL: the
+     * table's. Use rsl_endpoint_port(), which asks this. */
+    int (*default_port)(const struct rsl_scheme *s, const rsl_remote_opts *opts);
 
     /* Connects, authenticates, verifies trust, and checks that the remote root
      * exists and is a directory (RSL_E_REMOTE_ROOT_MISSING otherwise). The root
@@ -181,8 +190,39 @@ typedef struct rsl_transport_ops {
     rsl_code (*list)(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud, rsl_err *err);
 } rsl_transport_ops;
 
-/* Finds the transport for a scheme ("ftp" maps to the ftps transport, "http"
+/*
+ * The scheme table: the facts about each URL scheme, as data (curl's
+ * protocol table). A scheme names the transport that drives it, its default
+ * port and its flags. Adding a transport is one new file (its ops) and one
+ * row in transport.c's table.
+ */
+#define RSL_SCHEME_LOCAL 0x01    /* no network (file://) */
+#define RSL_SCHEME_SECURE 0x02   /* encrypted and authenticated (TLS or SSH) */
+#define RSL_SCHEME_INSECURE 0x04 /* plain text: refused unless allow_insecure = yes */
+
+typedef struct rsl_scheme {
+    const char *name; /* lower case, as in the URL: "sftp" */
+    const rsl_transport_ops *ops;
+    int default_port; /* 0 for file:// */
+    unsigned flags;   /* RSL_SCHEME_* */
+} rsl_scheme;
+
+/* The row for a scheme (case-insensitive), or NULL. */
+const rsl_scheme *rsl_scheme_find(const char *scheme);
+/* Adds a scheme at run time (tests register a fake transport this way, as
+ * libgit2's tests register a dummy one). The row must outlive its use.
+ * Returns 0, or -1 when the table is full, the name is taken or ops->version
+ * is not RSL_TRANSPORT_VERSION. rsl_scheme_unregister removes it again. */
+int rsl_scheme_register(const rsl_scheme *s);
+void rsl_scheme_unregister(const char *name);
+
+/* The transport for a scheme ("ftp" maps to the ftps transport, "http"
  * to https; they then refuse to run unless allow_insecure is set). NULL if none. */
 const rsl_transport_ops *rsl_transport_find(const char *scheme);
+
+/* The port a connection to ep goes to: the URL's, else the transport's
+ * default for these options, else the scheme table's; 0 for file://. The one
+ * place that decides, used by the transports and by `check`. */
+int rsl_endpoint_port(const rsl_endpoint *ep, const rsl_remote_opts *opts);
 
 #endif

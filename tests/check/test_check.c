@@ -157,3 +157,37 @@ Test(check, unreadable_source_and_broken_config)
     rslt_rmrf(f.d);
     free(f.d);
 }
+
+/* `check` probes the port the transport will use: 80 for http:// (the table
+ * used to give https's 443), 990 for implicit FTPS (it gave 21). */
+static char *check_tcp_line(const char *dest, const char *extra)
+{
+    fx f = setup("dst");
+    FILE *c = fopen(f.conf, "w");
+    fprintf(c,
+            "[job]\nname = chk\nsource = %s/src\ndestination = %s\nstate = %s/s.db\ntimeout = 2\n"
+            "[remote]\nallow_insecure = yes\n%s\n",
+            f.d, dest, f.d, extra);
+    fclose(c);
+    char *out = NULL;
+    rslt_sh(&out, NULL, "%s check %s", rslt_bin(), f.conf);
+    char *line = strstr(out, "TCP connect");
+    cr_assert_not_null(line, "%s", out);
+    char *end = strchr(line, '\n');
+    char *r = strndup(line, end ? (size_t)(end - line) : strlen(line));
+    free(out);
+    return r;
+}
+
+Test(check, tcp_step_uses_the_transports_default_port)
+{
+    char *l = check_tcp_line("http://127.0.0.1/x", "");
+    cr_assert(strstr(l, "port 80") != NULL, "%s", l);
+    free(l);
+    l = check_tcp_line("ftps://127.0.0.1/x", "ftps_mode = implicit");
+    cr_assert(strstr(l, "port 990") != NULL, "%s", l);
+    free(l);
+    l = check_tcp_line("ftps://127.0.0.1/x", "");
+    cr_assert(strstr(l, "port 21") != NULL, "%s", l);
+    free(l);
+}

@@ -40,6 +40,26 @@ BOTH_SERVERS(connect_ok_describe_caps, .timeout = 60)
     topts_free(t);
 }
 
+/* verify connects read-only: no probe file is written to the remote root
+ * (the partial-PUT probe is a PUT, and its answer would be cached). */
+BOTH_SERVERS(readonly_connect_writes_nothing, .timeout = 60)
+{
+    topts *t = topts_new(srv);
+    t->o.readonly = 1;
+    char *url = url_of(srv, "https", "/dav");
+    rsl_conn *c = NULL;
+    rsl_err err;
+    cr_assert_eq(t_connect(&c, url, t, &err), RSL_OK, "%s", err.msg);
+    char d[1024];
+    rsl_transport_https.describe(c, d, sizeof(d));
+    cr_assert(strstr(d, "not probed: read-only") != NULL, "%s", d);
+    cr_assert_eq(t->sets, 0, "a probe ran: %s", t->log);
+    cr_assert_eq(rsl_transport_https.caps_of(c) & RSL_CAP_RESUME, 0u);
+    rsl_transport_https.disconnect(c);
+    free(url);
+    topts_free(t);
+}
+
 BOTH_SERVERS(probe_answer_is_cached, .timeout = 60)
 {
     topts *t = topts_new(srv);

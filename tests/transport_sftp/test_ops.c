@@ -28,7 +28,7 @@ Test(sftp_ops, connect_describe_caps)
     char *root = mkroot("describe");
     rsl_conn *c = conn_main(root, NULL);
     const rsl_transport_ops *ops = sftp_ops();
-    cr_assert_eq(ops->default_port, 22);
+    cr_assert_eq(rsl_scheme_find("sftp")->default_port, 22);
     unsigned caps = ops->caps_of(c);
     cr_assert(caps & RSL_CAP_RESUME);
     cr_assert(caps & RSL_CAP_SET_MTIME);
