@@ -112,6 +112,13 @@ typedef struct rsl_rstat {
 typedef struct rsl_source {
     ssize_t (*read)(struct rsl_source *s, void *buf, size_t n, rsl_err *err);
     ssize_t (*pread)(struct rsl_source *s, void *buf, size_t n, uint64_t off, rsl_err *err);
+    /* Pipelined path (xfer.h) only; NULL elsewhere. start: positions read at
+     * offset before the first read (the kept prefix of a resumed upload).
+     * verify: after the last byte is acknowledged and before the rename,
+     * checks the local file did not change. Both return RSL_OK or a code
+     * with *err set. */
+    rsl_code (*start)(struct rsl_source *s, uint64_t offset, rsl_err *err);
+    rsl_code (*verify)(struct rsl_source *s, rsl_err *err);
     void *ud;
 } rsl_source;
 
@@ -127,6 +134,7 @@ typedef int (*rsl_list_cb)(void *ud, const char *name, const rsl_rstat *st);
 
 typedef struct rsl_conn rsl_conn; /* a transport's private connection state */
 struct rsl_scheme;
+struct rsl_feed;
 
 /*
  * Every function returns RSL_OK or a catalog code, with err filled on error.
@@ -188,6 +196,11 @@ typedef struct rsl_transport_ops {
     rsl_code (*remove)(rsl_conn *c, const char *rel, int is_dir, rsl_err *err);
     /* Lists directory rel ("" = root), calling cb per entry. */
     rsl_code (*list)(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud, rsl_err *err);
+
+    /* The pipelined path (xfer.h): runs a feed of operations with many in
+     * flight. NULL: the engine uses rsl_xfer_run_serial() over the calls
+     * above. */
+    rsl_code (*run)(rsl_conn *c, const struct rsl_feed *feed, rsl_err *err);
 } rsl_transport_ops;
 
 /*

@@ -1,0 +1,78 @@
+/*
+ * xfer.c - the serial adapter of the pipelined interface. See xfer.h.
+ */
+#include "xfer.h"
+
+#include <string.h>
+
+const char *rsl_op_kind_name(rsl_op_kind k)
+{
+    switch (k) {
+    case RSL_OP_MKDIR:
+        return "mkdir";
+    case RSL_OP_PUT:
+        return "put";
+    case RSL_OP_REMOVE:
+        return "remove";
+    case RSL_OP_STAT:
+        return "stat";
+    }
+    return "unknown";
+}
+
+/* One PUT through resume_offset, upload, the source's checks and finish. */
+static rsl_code serial_put(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op)
+{
+    rsl_source *src = op->src;
+    rsl_code rc = RSL_OK;
+    op->offset = 0;
+    if (op->resume && (ops->caps_of(c) & RSL_CAP_RESUME))
+        rc = ops->resume_offset(c, op->tmp, op->size, src, &op->offset, &op->err);
+    if (rc == RSL_OK && src->start)
+        rc = src->start(src, op->offset, &op->err);
+    if (rc == RSL_OK)
+        rc = ops->upload(c, op->tmp, op->offset, op->size, src, &op->err);
+    if (rc == RSL_OK && src->verify)
+        rc = src->verify(src, &op->err);
+    if (rc == RSL_OK)
+        rc = ops->finish(c, op->tmp, op->path, op->size, op->mtime, &op->err);
+    return rc;
+}
+
+static rsl_code serial_one(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op)
+{
+    switch (op->kind) {
+    case RSL_OP_MKDIR:
+        return ops->mkdir(c, op->path, &op->err);
+    case RSL_OP_REMOVE:
+        return ops->remove(c, op->path, op->is_dir, &op->err);
+    case RSL_OP_STAT:
+        return ops->stat(c, op->path, &op->st, &op->err);
+    case RSL_OP_PUT:
+        return serial_put(ops, c, op);
+    }
+    return rsl_err_set(&op->err, RSL_E_INTERNAL, op->kind, "unknown operation %d on '%s'",
+                       (int)op->kind, op->path);
+}
+
+rsl_code rsl_xfer_run_serial(const rsl_transport_ops *ops, rsl_conn *c, const rsl_feed *feed,
+                             rsl_err *err)
+{
+    rsl_op *op;
+    while ((feed->cancelled == NULL || !feed->cancelled(feed->ud)) &&
+           (op = feed->next(feed->ud, 1)) != NULL) {
+        rsl_err_clear(&op->err);
+        op->sent = 0;
+        rsl_code rc = serial_one(ops, c, op);
+        if (rc == RSL_OK)
+            rsl_err_clear(&op->err);
+        else if (op->err.code == RSL_OK)
+            rsl_err_set(&op->err, rc, 0, "%s '%s' failed", rsl_op_kind_name(op->kind), op->path);
+        feed->done(feed->ud, op);
+        if (rc != RSL_OK && rsl_code_class(rc) == RSL_CLASS_SESSION) {
+            *err = op->err;
+            return rc;
+        }
+    }
+    return RSL_OK;
+}

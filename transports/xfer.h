@@ -1,0 +1,98 @@
+/*
+ * xfer.h - the pipelined path of the transport interface: a connection
+ * carries many operations at once. The engine feeds a stream of operations
+ * (rsl_op) through an rsl_feed; the transport starts as many as its window
+ * allows, and hands each one back through feed->done as it completes, in
+ * any order. Over a 50 ms link this is the difference between three round
+ * trips per small file and a full pipe.
+ *
+ * Owns: the operation and feed types, and rsl_xfer_run_serial(), the
+ * adapter that runs a feed one operation at a time through the classic
+ * per-call functions (for transports without a pipelined run(), and as the
+ * reference behaviour).
+ * Must not touch: SQLite, the engine's plan or the terminal (as transport.h).
+ *
+ * Ordering: a transport may run the ops it has taken in any order and
+ * concurrently. The engine only feeds an op once everything it depends on
+ * is done (a file after its parent directory's MKDIR completed; a REMOVE of
+ * a directory after the removes inside it). Ops touching different paths
+ * are independent.
+ *
+ * Failure isolation: an op that fails on its own (the server refused this
+ * name, permission, no space) completes with its per-item code and the
+ * others go on. When the connection itself fails, run() completes every op
+ * it had taken with the session code (ops not yet taken stay with the
+ * engine) and returns that code; the engine reconnects and feeds again.
+ */
+#ifndef RSL_XFER_H
+#define RSL_XFER_H
+
+#include <stdint.h>
+
+#include "transport.h"
+
+typedef enum rsl_op_kind {
+    RSL_OP_MKDIR = 1, /* create directory `path` (parent exists); existing dir is OK */
+    RSL_OP_PUT,       /* upload src to `tmp`, then finish into `path` (see below) */
+    RSL_OP_REMOVE,    /* remove file (is_dir 0) or empty directory (is_dir 1); absent is OK */
+    RSL_OP_STAT       /* fill st for `path` (missing: st.exists = 0, still RSL_OK) */
+} rsl_op_kind;
+
+/*
+ * RSL_OP_PUT, step by step:
+ *   1. offset: 0 unless `resume` is set, in which case the transport may keep
+ *      a prefix of an existing `tmp` that it checked against src->pread
+ *      (sampled blocks over the whole prefix); it reports the kept length in
+ *      `offset`. Without `resume` an existing tmp is truncated.
+ *   2. src->start(src, offset) once, then src->read until 0.
+ *   3. when every byte is acknowledged by the server: src->verify(src) (the
+ *      local file did not change); an error there fails the op with that
+ *      code and leaves tmp in place (it can resume).
+ *   4. size check of tmp against `size`, rename tmp -> path replacing what is
+ *      there (atomically where caps has RSL_CAP_ATOMIC_RENAME), then mtime
+ *      (mtime >= 0) and permission bits (mode != 0) where the protocol can.
+ * The op succeeds only when the final name holds the complete file.
+ */
+typedef struct rsl_op {
+    rsl_op_kind kind;
+    const char *path; /* relative to the remote root, as in transport.h */
+    const char *tmp;  /* PUT: the temp name */
+    int is_dir;       /* REMOVE */
+    int resume;       /* PUT: an upload record says tmp may hold a prefix of this file */
+    uint64_t size;    /* PUT: bytes of the local file */
+    int64_t mtime;    /* PUT: seconds since the epoch, < 0 to leave it */
+    uint32_t mode;    /* PUT: permission bits for the new file, 0 for the server's default */
+    rsl_source *src;  /* PUT: the bytes */
+    void *ud;         /* the engine's */
+    /* results, set by the transport before feed->done */
+    rsl_err err;     /* err.code is RSL_OK on success */
+    rsl_rstat st;    /* STAT */
+    uint64_t offset; /* PUT: bytes kept from an earlier attempt (resume) */
+    uint64_t sent;   /* PUT: bytes sent in this attempt */
+} rsl_op;
+
+typedef struct rsl_feed {
+    /* The next op to start, or NULL. With wait = 0, NULL means "none ready
+     * now" (go on with what is in flight); with wait = 1 (the transport has
+     * nothing in flight) it blocks until an op is ready or the stream ended,
+     * and NULL means the end. */
+    rsl_op *(*next)(void *ud, int wait);
+    /* An op completed (success or failure). The transport no longer touches
+     * it. Called on the thread that runs run(). */
+    void (*done)(void *ud, rsl_op *op);
+    /* 1 when the run is being stopped (SIGTERM, max_run_time): take no new
+     * ops, finish or abandon those in flight quickly. May be NULL. */
+    int (*cancelled)(void *ud);
+    void *ud;
+} rsl_feed;
+
+/* Runs feed through ops' classic functions, one op at a time (mkdir, stat,
+ * remove, resume_offset + upload + finish). Returns RSL_OK when the feed
+ * ended, or the session code that broke the connection. */
+rsl_code rsl_xfer_run_serial(const rsl_transport_ops *ops, rsl_conn *c, const rsl_feed *feed,
+                             rsl_err *err);
+
+/* The op kind's name, for logs: "mkdir", "put", "remove", "stat". */
+const char *rsl_op_kind_name(rsl_op_kind k);
+
+#endif
