@@ -39,24 +39,34 @@ static unsigned char *b64_decode(const char *s, size_t n, size_t *outlen)
     return out;
 }
 
-/* OpenSSH-style wildcard match, case-insensitive. */
+/* OpenSSH-style wildcard match ('*' any run, '?' one character),
+ * case-insensitive, in O(len(s) * len(p)) at worst: on a mismatch only the
+ * most recent '*' is retried one character further (an earlier '*' never
+ * needs to be: the later one can absorb whatever it would). The recursive
+ * form this replaces backtracked exponentially on a line with many '*'. */
 static int wild_match(const char *s, const char *p, size_t plen)
 {
-    if (plen == 0)
-        return *s == '\0';
-    if (*p == '*') {
-        for (;; s++) {
-            if (wild_match(s, p + 1, plen - 1))
-                return 1;
-            if (*s == '\0')
-                return 0;
+    size_t pi = 0;
+    size_t star = (size_t)-1;  /* index of the last '*' seen in p */
+    const char *star_s = NULL; /* where in s that '*' currently ends */
+    while (*s) {
+        if (pi < plen && p[pi] == '*') {
+            star = pi++;
+            star_s = s;
+        } else if (pi < plen &&
+                   (p[pi] == '?' || tolower((unsigned char)p[pi]) == tolower((unsigned char)*s))) {
+            pi++;
+            s++;
+        } else if (star != (size_t)-1) {
+            pi = star + 1;
+            s = ++star_s;
+        } else {
+            return 0;
         }
     }
-    if (*s == '\0')
-        return 0;
-    if (*p != '?' && tolower((unsigned char)*p) != tolower((unsigned char)*s))
-        return 0;
-    return wild_match(s + 1, p + 1, plen - 1);
+    while (pi < plen && p[pi] == '*')
+        pi++;
+    return pi == plen;
 }
 
 /* 1 if the hashed entry "|1|salt|hash" names `name`. */

@@ -153,3 +153,35 @@ Test(knownhosts, key_types_known_for_a_host)
     rsl_knownhosts_types("/nonexistent", "h", 22, types, sizeof(types));
     cr_assert_str_eq(types, "");
 }
+
+/* A known_hosts line with many '*' used to hang host-key checking
+ * (exponential backtracking); the matcher is now linear in practice. The
+ * old code needed hours for this pattern; the timeout catches a regression. */
+Test(knownhosts, many_wildcards_match_in_linear_time, .timeout = 10)
+{
+    char *d = rslt_tmpdir("kh-star");
+    struct key a = genkey(d, "a", "ed25519");
+    char pat[256] = "", name[300];
+    for (int i = 0; i < 60; i++)
+        strncat(pat, "*a", sizeof(pat) - strlen(pat) - 1);
+    strncat(pat, "*b", sizeof(pat) - strlen(pat) - 1);
+    memset(name, 'a', 200);
+    name[200] = '\0';
+    char text[8192];
+    snprintf(text, sizeof(text), "%s %s\n", pat, a.publine);
+    char *f = write_file(d, "kh", text);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(rsl_knownhosts_check(f, name, 22, a.blob, a.len, NULL, NULL), RSL_KH_UNKNOWN);
+    /* and the pattern still matches what it should */
+    name[150] = 'b';
+    name[151] = '\0';
+    cr_assert_eq(rsl_knownhosts_check(f, name, 22, a.blob, a.len, NULL, NULL), RSL_KH_MATCH);
+    snprintf(text, sizeof(text), "h?st*.ex*ample,*X %s\n", a.publine);
+    f = write_file(d, "kh2", text);
+    cr_assert_eq(rsl_knownhosts_check(f, "host1.exAMPLE", 22, a.blob, a.len, NULL, NULL),
+                 RSL_KH_MATCH);
+    cr_assert_eq(rsl_knownhosts_check(f, "hst.example", 22, a.blob, a.len, NULL, NULL),
+                 RSL_KH_UNKNOWN);
+    cr_assert_eq(rsl_knownhosts_check(f, "x", 22, a.blob, a.len, NULL, NULL), RSL_KH_MATCH);
+    cr_assert_eq(rsl_knownhosts_check(f, "xy", 22, a.blob, a.len, NULL, NULL), RSL_KH_UNKNOWN);
+}
