@@ -11,9 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The manifest columns every read returns, in fill_row()'s order. */
+#define MAN_COLS "path, skey, type, size, mtime_ns, pending, dev, ino, digest"
+
 enum {
     S_MAN_ITER,
     S_MAN_GET,
+    S_MAN_INO,
     S_MAN_PUT,
     S_MAN_DEL,
     S_RESULT_ADD,
@@ -21,16 +25,19 @@ enum {
     S_FAIL_DEL,
     S_UP_PUT,
     S_UP_DEL,
+    S_UP_DONE,
     S_KV_GET,
     S_KV_SET,
     S_COUNT
 };
 
 static const char *const sql_text[S_COUNT] = {
-    [S_MAN_ITER] = "SELECT path, skey, type, size, mtime_ns, pending FROM manifest ORDER BY skey",
-    [S_MAN_GET] = "SELECT path, skey, type, size, mtime_ns, pending FROM manifest WHERE skey = ?1",
+    [S_MAN_ITER] = "SELECT " MAN_COLS " FROM manifest ORDER BY skey",
+    [S_MAN_GET] = "SELECT " MAN_COLS " FROM manifest WHERE skey = ?1",
+    [S_MAN_INO] = "SELECT " MAN_COLS " FROM manifest WHERE dev = ?1 AND ino = ?2 AND type = ?3 "
+                  "AND pending = 0 LIMIT 1",
     [S_MAN_PUT] = "INSERT OR REPLACE INTO manifest(skey, path, type, size, mtime_ns, run_id, "
-                  "pending) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                  "pending, dev, ino, digest) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [S_MAN_DEL] = "DELETE FROM manifest WHERE skey = ?1",
     [S_RESULT_ADD] = "INSERT INTO results(run_id, skey, path, action, outcome, code, message, "
                      "attempts, bytes, ts_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -39,7 +46,8 @@ static const char *const sql_text[S_COUNT] = {
                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [S_FAIL_DEL] = "DELETE FROM failures WHERE skey = ?1",
     [S_UP_PUT] = "INSERT OR REPLACE INTO uploads(skey, path, local_size, local_mtime_ns, "
-                 "started_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+                 "started_ms, done) VALUES(?1, ?2, ?3, ?4, ?5, NULL)",
+    [S_UP_DONE] = "UPDATE uploads SET done = ?2 WHERE skey = ?1",
     [S_UP_DEL] = "DELETE FROM uploads WHERE skey = ?1",
     [S_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
     [S_KV_SET] = "INSERT OR REPLACE INTO kv(key, value) VALUES(?1, ?2)",
@@ -73,6 +81,14 @@ static const char *const migrations[] = {
      * created remotely by a run killed before it recorded the result is still
      * known (and deleted if it is gone locally). */
     "ALTER TABLE manifest ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;",
+    /* 2 -> 3: the local file's identity (device, inode) for rename detection,
+     * the SHA-256 of the content that was sent (end-to-end integrity), and the
+     * byte ranges of a resumable upload the server acknowledged. */
+    "ALTER TABLE manifest ADD COLUMN dev INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE manifest ADD COLUMN ino INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE manifest ADD COLUMN digest BLOB;"
+    "CREATE INDEX manifest_inode ON manifest(dev, ino) WHERE ino != 0;"
+    "ALTER TABLE uploads ADD COLUMN done TEXT;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -328,6 +344,14 @@ static void fill_row(sqlite3_stmt *s, rsl_manifest_row *row)
     row->size = (uint64_t)sqlite3_column_int64(s, 3);
     row->mtime_ns = sqlite3_column_int64(s, 4);
     row->pending = sqlite3_column_int(s, 5);
+    row->dev = (uint64_t)sqlite3_column_int64(s, 6);
+    row->ino = (uint64_t)sqlite3_column_int64(s, 7);
+    row->digest = sqlite3_column_blob(s, 8);
+    row->digest_len = row->digest ? (size_t)sqlite3_column_bytes(s, 8) : 0;
+    if (row->digest_len != RSL_DIGEST_LEN) {
+        row->digest = NULL;
+        row->digest_len = 0;
+    }
 }
 
 int rsl_state_manifest_iter_next(rsl_state *st, rsl_manifest_row *row, rsl_err *err)
@@ -363,18 +387,23 @@ int rsl_state_manifest_get(rsl_state *st, const char *path, rsl_manifest_row *ro
     return 0;
 }
 
-static rsl_code manifest_put(rsl_state *st, const char *path, int type, uint64_t size,
-                             int64_t mtime_ns, int64_t run_id, int pending, rsl_err *err)
+static rsl_code manifest_put(rsl_state *st, const rsl_manifest_row *r, int64_t run_id, rsl_err *err)
 {
     sqlite3_stmt *s = prep(st, S_MAN_PUT);
     if (s) {
-        bind_skey(s, 1, path);
-        sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 3, type);
-        sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
-        sqlite3_bind_int64(s, 5, mtime_ns);
+        bind_skey(s, 1, r->path);
+        sqlite3_bind_text(s, 2, r->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 3, r->type);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)r->size);
+        sqlite3_bind_int64(s, 5, r->mtime_ns);
         sqlite3_bind_int64(s, 6, run_id);
-        sqlite3_bind_int(s, 7, pending);
+        sqlite3_bind_int(s, 7, r->pending);
+        sqlite3_bind_int64(s, 8, (sqlite3_int64)r->dev);
+        sqlite3_bind_int64(s, 9, (sqlite3_int64)r->ino);
+        if (r->digest && r->digest_len == RSL_DIGEST_LEN)
+            sqlite3_bind_blob(s, 10, r->digest, RSL_DIGEST_LEN, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s, 10);
     }
     return step_done(st, s, err, "manifest write");
 }
@@ -382,13 +411,40 @@ static rsl_code manifest_put(rsl_state *st, const char *path, int type, uint64_t
 rsl_code rsl_state_manifest_put(rsl_state *st, const char *path, int type, uint64_t size,
                                 int64_t mtime_ns, int64_t run_id, rsl_err *err)
 {
-    return manifest_put(st, path, type, size, mtime_ns, run_id, 0, err);
+    rsl_manifest_row r = {.path = path, .type = type, .size = size, .mtime_ns = mtime_ns};
+    return manifest_put(st, &r, run_id, err);
+}
+
+rsl_code rsl_state_manifest_put_row(rsl_state *st, const rsl_manifest_row *row, int64_t run_id,
+                                    rsl_err *err)
+{
+    rsl_manifest_row r = *row;
+    r.pending = 0;
+    return manifest_put(st, &r, run_id, err);
 }
 
 rsl_code rsl_state_manifest_put_pending(rsl_state *st, const char *path, int type, int64_t run_id,
                                         rsl_err *err)
 {
-    return manifest_put(st, path, type, 0, -1, run_id, 1, err);
+    rsl_manifest_row r = {.path = path, .type = type, .mtime_ns = -1, .pending = 1};
+    return manifest_put(st, &r, run_id, err);
+}
+
+int rsl_state_manifest_find_inode(rsl_state *st, uint64_t dev, uint64_t ino, rsl_manifest_row *row)
+{
+    if (ino == 0)
+        return 0;
+    sqlite3_stmt *s = prep(st, S_MAN_INO);
+    if (s == NULL)
+        return 0;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)dev);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)ino);
+    sqlite3_bind_int(s, 3, RSL_TYPE_FILE);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        fill_row(s, row);
+        return 1;
+    }
+    return 0;
 }
 
 rsl_code rsl_state_manifest_del(rsl_state *st, const char *path, rsl_err *err)
@@ -676,8 +732,8 @@ rsl_code rsl_state_uploads_load(rsl_state *st, rsl_upload_rec **out, size_t *n, 
     *n = 0;
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT path, local_size, local_mtime_ns, started_ms FROM uploads "
-                           "ORDER BY skey",
+                           "SELECT path, local_size, local_mtime_ns, started_ms, done FROM "
+                           "uploads ORDER BY skey",
                            -1, &s, NULL) != SQLITE_OK)
         return db_err(st, err, "uploads read");
     size_t cap = 0;
@@ -698,6 +754,8 @@ rsl_code rsl_state_uploads_load(rsl_state *st, rsl_upload_rec **out, size_t *n, 
         arr[*n].local_size = (uint64_t)sqlite3_column_int64(s, 1);
         arr[*n].local_mtime_ns = sqlite3_column_int64(s, 2);
         arr[*n].started_ms = sqlite3_column_int64(s, 3);
+        const unsigned char *done = sqlite3_column_text(s, 4);
+        arr[*n].done = done ? strdup((const char *)done) : NULL;
         (*n)++;
     }
     sqlite3_finalize(s);
@@ -707,8 +765,10 @@ rsl_code rsl_state_uploads_load(rsl_state *st, rsl_upload_rec **out, size_t *n, 
 
 void rsl_uploads_free(rsl_upload_rec *u, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(u[i].path);
+        free(u[i].done);
+    }
     free(u);
 }
 
@@ -722,6 +782,19 @@ rsl_code rsl_state_upload_put(rsl_state *st, const char *path, uint64_t size, in
         sqlite3_bind_int64(s, 3, (sqlite3_int64)size);
         sqlite3_bind_int64(s, 4, mtime_ns);
         sqlite3_bind_int64(s, 5, now_ms);
+    }
+    return step_done(st, s, err, "upload record write");
+}
+
+rsl_code rsl_state_upload_progress(rsl_state *st, const char *path, const char *done, rsl_err *err)
+{
+    sqlite3_stmt *s = prep(st, S_UP_DONE);
+    if (s) {
+        bind_skey(s, 1, path);
+        if (done)
+            sqlite3_bind_text(s, 2, done, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s, 2);
     }
     return step_done(st, s, err, "upload record write");
 }

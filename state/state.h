@@ -23,7 +23,10 @@
 
 #include "base/catalog.h"
 
-#define RSL_STATE_SCHEMA_VERSION 2
+#define RSL_STATE_SCHEMA_VERSION 3
+
+/* Bytes of a content digest (SHA-256). */
+#define RSL_DIGEST_LEN 32
 
 typedef struct rsl_state rsl_state;
 
@@ -56,7 +59,10 @@ typedef struct rsl_manifest_row {
     int type; /* RSL_TYPE_FILE / RSL_TYPE_DIR */
     uint64_t size;
     int64_t mtime_ns;
-    int pending; /* 1: a remote change was started but its result not recorded */
+    int pending;                 /* 1: a remote change was started but its result not recorded */
+    uint64_t dev, ino;           /* the local file's identity when it was sent; 0 if unknown */
+    const unsigned char *digest; /* SHA-256 of the content sent (RSL_DIGEST_LEN), or NULL */
+    size_t digest_len;
 } rsl_manifest_row;
 
 /* Iterates the manifest in sort-key order. next returns 1 with *row filled,
@@ -68,6 +74,14 @@ void rsl_state_manifest_iter_end(rsl_state *st);
 int rsl_state_manifest_get(rsl_state *st, const char *path, rsl_manifest_row *row);
 rsl_code rsl_state_manifest_put(rsl_state *st, const char *path, int type, uint64_t size,
                                 int64_t mtime_ns, int64_t run_id, rsl_err *err);
+/* Writes a complete, non-pending row: path, type, size, mtime_ns, dev, ino
+ * and digest (NULL: unknown) from *row; row->pending is ignored. */
+rsl_code rsl_state_manifest_put_row(rsl_state *st, const rsl_manifest_row *row, int64_t run_id,
+                                    rsl_err *err);
+/* A non-pending file row whose local identity was (dev, ino): 1 found (row
+ * strings valid until the next state call), 0 none (or ino == 0). For rename
+ * detection: a new path with the inode of a recorded one may be a move. */
+int rsl_state_manifest_find_inode(rsl_state *st, uint64_t dev, uint64_t ino, rsl_manifest_row *row);
 /* Records, before a remote change, that `path` may exist remotely as `type`
  * once the change is done. A pending row is never taken as "in sync": the
  * next run re-uploads it, or deletes it remotely when it is gone locally. */
@@ -150,12 +164,18 @@ typedef struct rsl_upload_rec {
     uint64_t local_size;
     int64_t local_mtime_ns;
     int64_t started_ms;
+    char *done; /* byte ranges the server acknowledged, "START-END[,START-END...]" (END
+                   exclusive, ascending), or NULL when only the temp file's size is known */
 } rsl_upload_rec;
 
 rsl_code rsl_state_uploads_load(rsl_state *st, rsl_upload_rec **out, size_t *n, rsl_err *err);
 void rsl_uploads_free(rsl_upload_rec *u, size_t n);
 rsl_code rsl_state_upload_put(rsl_state *st, const char *path, uint64_t size, int64_t mtime_ns,
                               int64_t now_ms, rsl_err *err);
+/* Records which byte ranges of the temp file are acknowledged (the format of
+ * rsl_upload_rec.done; NULL clears it), for uploads split over several
+ * connections or resumed exactly. */
+rsl_code rsl_state_upload_progress(rsl_state *st, const char *path, const char *done, rsl_err *err);
 rsl_code rsl_state_upload_del(rsl_state *st, const char *path, rsl_err *err);
 
 /* ---- key/value cache (facts about the server) ---- */

@@ -196,6 +196,10 @@ Test(state, migrates_a_version_1_db_in_place)
     sqlite3 *db;
     sqlite3_open(p, &db);
     cr_assert_eq(sqlite3_exec(db,
+                              "DROP INDEX manifest_inode; ALTER TABLE manifest DROP COLUMN digest;"
+                              "ALTER TABLE manifest DROP COLUMN ino;"
+                              "ALTER TABLE manifest DROP COLUMN dev;"
+                              "ALTER TABLE uploads DROP COLUMN done;"
                               "ALTER TABLE manifest DROP COLUMN pending; PRAGMA user_version = 1;",
                               NULL, NULL, NULL),
                  SQLITE_OK);
@@ -208,6 +212,106 @@ Test(state, migrates_a_version_1_db_in_place)
     cr_assert_eq(rsl_state_manifest_put_pending(st, "p.txt", RSL_TYPE_FILE, 2, &e), RSL_OK);
     cr_assert_eq(rsl_state_manifest_get(st, "p.txt", &r), 1);
     cr_assert_eq(r.pending, 1);
+    rsl_state_close(st);
+    free(p);
+    rslt_rmrf(d);
+    free(d);
+}
+
+/* Schema 3: the local identity and content digest of each file, looked up by
+ * inode for rename detection; acknowledged ranges of a resumable upload. */
+Test(state, digest_inode_and_upload_ranges)
+{
+    char *d = rslt_tmpdir("state");
+    char *p = db_path(d);
+    rsl_state *st;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK, "%s", e.msg);
+    unsigned char dg[RSL_DIGEST_LEN];
+    for (int i = 0; i < RSL_DIGEST_LEN; i++)
+        dg[i] = (unsigned char)(i * 7);
+    rsl_manifest_row w = {.path = "a/b.txt",
+                          .type = RSL_TYPE_FILE,
+                          .size = 42,
+                          .mtime_ns = 1000,
+                          .dev = 77,
+                          .ino = 123456,
+                          .digest = dg,
+                          .digest_len = RSL_DIGEST_LEN,
+                          .pending = 1};
+    cr_assert_eq(rsl_state_manifest_put_row(st, &w, 3, &e), RSL_OK, "%s", e.msg);
+    rsl_manifest_row r;
+    cr_assert_eq(rsl_state_manifest_get(st, "a/b.txt", &r), 1);
+    cr_assert_eq(r.pending, 0, "put_row writes a complete row");
+    cr_assert_eq(r.dev, 77);
+    cr_assert_eq(r.ino, 123456);
+    cr_assert_eq(r.digest_len, RSL_DIGEST_LEN);
+    cr_assert_eq(memcmp(r.digest, dg, RSL_DIGEST_LEN), 0);
+    cr_assert_eq(rsl_state_manifest_find_inode(st, 77, 123456, &r), 1);
+    cr_assert_str_eq(r.path, "a/b.txt");
+    cr_assert_eq(rsl_state_manifest_find_inode(st, 78, 123456, &r), 0, "other device");
+    cr_assert_eq(rsl_state_manifest_find_inode(st, 77, 0, &r), 0, "inode 0 is unknown");
+    /* a pending row at the same inode is no evidence */
+    cr_assert_eq(rsl_state_manifest_put_pending(st, "a/b.txt", RSL_TYPE_FILE, 4, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_find_inode(st, 77, 123456, &r), 0);
+    /* the old writer leaves the new columns empty */
+    cr_assert_eq(rsl_state_manifest_put(st, "c", RSL_TYPE_FILE, 1, 2, 5, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_get(st, "c", &r), 1);
+    cr_assert_null(r.digest);
+    cr_assert_eq(r.ino, 0);
+    /* upload ranges */
+    cr_assert_eq(rsl_state_upload_put(st, "big", 100, 5, 6, &e), RSL_OK);
+    cr_assert_eq(rsl_state_upload_progress(st, "big", "0-40,60-80", &e), RSL_OK);
+    rsl_upload_rec *u = NULL;
+    size_t n = 0;
+    cr_assert_eq(rsl_state_uploads_load(st, &u, &n, &e), RSL_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(u[0].done, "0-40,60-80");
+    rsl_uploads_free(u, n);
+    /* a new record starts with nothing acknowledged */
+    cr_assert_eq(rsl_state_upload_put(st, "big", 100, 7, 8, &e), RSL_OK);
+    cr_assert_eq(rsl_state_uploads_load(st, &u, &n, &e), RSL_OK);
+    cr_assert_null(u[0].done);
+    rsl_uploads_free(u, n);
+    rsl_state_close(st);
+    free(p);
+    rslt_rmrf(d);
+    free(d);
+}
+
+/* A version-2 db (before dev/ino/digest) gains the columns and keeps its rows. */
+Test(state, migrates_a_version_2_db_in_place)
+{
+    char *d = rslt_tmpdir("state");
+    char *p = db_path(d);
+    rsl_state *st;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_put(st, "kept.txt", RSL_TYPE_FILE, 5, 9, 1, &e), RSL_OK);
+    cr_assert_eq(rsl_state_upload_put(st, "big", 100, 5, 6, &e), RSL_OK);
+    rsl_state_close(st);
+    sqlite3 *db;
+    sqlite3_open(p, &db);
+    cr_assert_eq(sqlite3_exec(db,
+                              "DROP INDEX manifest_inode; ALTER TABLE manifest DROP COLUMN digest;"
+                              "ALTER TABLE manifest DROP COLUMN ino;"
+                              "ALTER TABLE manifest DROP COLUMN dev;"
+                              "ALTER TABLE uploads DROP COLUMN done; PRAGMA user_version = 2;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK, "%s", e.msg);
+    rsl_manifest_row r;
+    cr_assert_eq(rsl_state_manifest_get(st, "kept.txt", &r), 1, "data lost in migration");
+    cr_assert_eq(r.size, 5);
+    cr_assert_eq(r.ino, 0);
+    cr_assert_null(r.digest);
+    rsl_upload_rec *u = NULL;
+    size_t n = 0;
+    cr_assert_eq(rsl_state_uploads_load(st, &u, &n, &e), RSL_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_null(u[0].done);
+    rsl_uploads_free(u, n);
     rsl_state_close(st);
     free(p);
     rslt_rmrf(d);
