@@ -4,6 +4,8 @@
 #include "metrics.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,24 +98,41 @@ int rsl_metrics_render(FILE *f, const rsl_metrics_in *in)
     return ferror(f) ? -1 : 0;
 }
 
-int rsl_metrics_write(const char *path, const rsl_metrics_in *in, char *err, size_t errsz)
+/* Creates a hidden temp file next to path with O_EXCL and mode 0666, which
+ * the process umask narrows (a node_exporter reading it needs what the
+ * operator's umask allows, never more). Returns the fd, or -1 with err set. */
+static int create_temp(const char *path, char *tmp, size_t tmpsz, char *err, size_t errsz)
 {
-    char tmp[4096];
     const char *slash = strrchr(path, '/');
     int dl = slash ? (int)(slash - path) : 0;
     const char *base = slash ? slash + 1 : path;
-    /* hidden and not *.prom: the textfile collector ignores it */
-    if (snprintf(tmp, sizeof(tmp), "%.*s%s.%s.XXXXXX", dl, path, slash ? "/" : "", base) >=
-        (int)sizeof(tmp)) {
-        snprintf(err, errsz, "metrics_file %s: path too long", path);
-        return -1;
+    for (unsigned i = 0; i < 100; i++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        /* hidden and not *.prom: the textfile collector ignores it */
+        if (snprintf(tmp, tmpsz, "%.*s%s.%s.%ld.%lx%u", dl, path, slash ? "/" : "", base,
+                     (long)getpid(), (unsigned long)ts.tv_nsec, i) >= (int)tmpsz) {
+            snprintf(err, errsz, "metrics_file %s: path too long", path);
+            return -1;
+        }
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+        if (fd >= 0 || errno != EEXIST) {
+            if (fd < 0)
+                snprintf(err, errsz, "metrics_file %s: cannot create a temp file: %s", path,
+                         strerror(errno));
+            return fd;
+        }
     }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errsz, "metrics_file %s: cannot create a temp file: %s", path,
-                 strerror(errno));
+    snprintf(err, errsz, "metrics_file %s: cannot create a temp file", path);
+    return -1;
+}
+
+int rsl_metrics_write(const char *path, const rsl_metrics_in *in, char *err, size_t errsz)
+{
+    char tmp[4096];
+    int fd = create_temp(path, tmp, sizeof(tmp), err, errsz);
+    if (fd < 0)
         return -1;
-    }
     int rc = -1;
     FILE *f = fdopen(fd, "w");
     if (f == NULL) {
@@ -121,7 +140,6 @@ int rsl_metrics_write(const char *path, const rsl_metrics_in *in, char *err, siz
         snprintf(err, errsz, "metrics_file %s: %s", path, strerror(errno));
         goto done;
     }
-    fchmod(fd, 0644);
     if (rsl_metrics_render(f, in) != 0 || fflush(f) != 0 || fsync(fd) != 0) {
         snprintf(err, errsz, "metrics_file %s: write failed: %s", path, strerror(errno));
         fclose(f);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/metrics.h"
 #include "tests/support/harness.h"
@@ -155,4 +156,31 @@ Test(metrics, run_writes_the_metrics_file)
     cr_assert(!rslt_exists(prom));
     rslt_rmrf(d);
     free(d);
+}
+
+/* The metrics file follows the process umask (it used to be forced to 0644,
+ * readable by everyone whatever the operator chose). */
+Test(metrics, file_mode_follows_the_umask)
+{
+    char *dir = rslt_tmpdir("metrics-umask");
+    char path[4096], err[600];
+    snprintf(path, sizeof(path), "%s/job.prom", dir);
+    rsl_run_record rec;
+    memset(&rec, 0, sizeof(rec));
+    snprintf(rec.outcome, sizeof(rec.outcome), "success");
+    rsl_metrics_in in = {.job = "j", .rec = &rec};
+    const mode_t masks[] = {077, 027, 022};
+    const mode_t want[] = {0600, 0640, 0644};
+    for (int i = 0; i < 3; i++) {
+        mode_t old = umask(masks[i]);
+        int rc = rsl_metrics_write(path, &in, err, sizeof(err));
+        umask(old);
+        cr_assert_eq(rc, 0, "%s", err);
+        struct stat sb;
+        cr_assert_eq(stat(path, &sb), 0);
+        cr_assert_eq(sb.st_mode & 0777, want[i], "umask %03o gave %03o", masks[i],
+                     sb.st_mode & 0777);
+    }
+    rslt_rmrf(dir);
+    free(dir);
 }
