@@ -292,6 +292,11 @@ typedef enum rsl_stage {
     X(STATE_TOO_NEW, 504, SESSION, STOP, SESSION, STATE,                                           \
       "The state database was written by a newer rsyncd-lite.",                                    \
       "Upgrade rsyncd-lite, or point state to another file.")                                      \
+    X(STATE_WRITE, 505, SESSION, STOP, SESSION, STATE,                                             \
+      "The state database could not be written (disk full, read-only or failing file system); "    \
+      "the run stopped before changing anything more on the remote.",                              \
+      "Free space on the file system that holds the state db (`df -h` on its directory) or move "  \
+      "`state` to a writable disk; the next run continues where this one stopped.")                \
     X(NO_MEMORY, 598, SESSION, STOP, SESSION, STATE, "Out of memory.",                             \
       "Free memory or lower transfers.")                                                           \
     X(INTERNAL, 599, SESSION, STOP, SESSION, STATE, "An internal error occurred.",                 \

@@ -108,6 +108,10 @@ static rsl_code db_err(rsl_state *st, rsl_err *err, const char *what)
         c = RSL_E_STATE_CORRUPT;
     else if (pc == SQLITE_CANTOPEN)
         c = RSL_E_STATE_OPEN;
+    else if (pc == SQLITE_FULL || pc == SQLITE_READONLY || ec == SQLITE_IOERR_WRITE ||
+             ec == SQLITE_IOERR_FSYNC || ec == SQLITE_IOERR_DIR_FSYNC ||
+             ec == SQLITE_IOERR_TRUNCATE)
+        c = RSL_E_STATE_WRITE; /* the disk said no to a write: full, read-only, failing */
     return rsl_err_set(err, c, ec, "state db: %s: %s", what, sqlite3_errmsg(st->db));
 }
 

@@ -317,3 +317,31 @@ Test(state, migrates_a_version_2_db_in_place)
     rslt_rmrf(d);
     free(d);
 }
+
+/* A full disk is STATE_WRITE (the engine stops the run on it), not the
+ * generic STATE_IO. Needs root to mount a small tmpfs; CI runs as root. */
+Test(state, full_disk_is_state_write)
+{
+    char *d = rslt_tmpdir("state-full");
+    if (rslt_sh(NULL, NULL, "mount -t tmpfs -o size=192k tmpfs '%s' 2>/dev/null", d) != 0)
+        cr_skip_test("cannot mount a tmpfs (needs root)");
+    char p[4200];
+    snprintf(p, sizeof(p), "%s/s.db", d);
+    rsl_state *st;
+    rsl_err e;
+    rsl_code rc = rsl_state_open(&st, p, RSL_STATE_RDWR, &e);
+    cr_assert_eq(rc, RSL_OK, "%s", e.msg);
+    char path[600];
+    memset(path, 'x', 500);
+    rc = RSL_OK;
+    for (int i = 0; i < 5000 && rc == RSL_OK; i++) {
+        snprintf(path + 500, sizeof(path) - 500, "%d", i);
+        rc = rsl_state_manifest_put(st, path, RSL_TYPE_FILE, 1, 2, 1, &e);
+    }
+    rsl_state_close(st);
+    rslt_sh(NULL, NULL, "umount '%s'", d);
+    cr_assert_eq(rc, RSL_E_STATE_WRITE, "%s: %s", rsl_code_name(rc), e.msg);
+    cr_assert(strstr(e.msg, "manifest write") != NULL, "%s", e.msg);
+    rslt_rmrf(d);
+    free(d);
+}
