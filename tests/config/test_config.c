@@ -116,3 +116,44 @@ Test(config, sizes_bools_durations)
     cr_assert_eq(rsl_config_parse_duration("2h"), 7200);
     cr_assert_eq(rsl_config_parse_duration("2d"), -1);
 }
+
+/* Issue 11.9: a check made after reading names the line the key was set on,
+ * not the [job] header's. */
+Test(config, late_checks_name_the_line_of_their_key)
+{
+    expect_error("# a job\n[job]\nsource = /s\nname=my job\ndestination = file:///d\n",
+                 RSL_E_CONFIG_BAD_VALUE, "/etc/j.conf:4: name: 'my job' must be");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\n\n[remote]\n"
+                 "temp_suffix=a/b\n",
+                 RSL_E_CONFIG_BAD_VALUE, "/etc/j.conf:7: temp_suffix: must be non-empty");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\n[remote]\n"
+                 "max_name_length = 200\ntemp_suffix = \"\"\n",
+                 RSL_E_CONFIG_BAD_VALUE, "/etc/j.conf:7: temp_suffix:");
+    /* a missing key has no line of its own: the [job] header's */
+    expect_error("\n\n[job]\nname = a\nsource = /s\n", RSL_E_CONFIG_MISSING_KEY,
+                 "/etc/j.conf:3: destination: required key is missing");
+}
+
+/* The job file and daemon.conf share one comment rule (cli/ini.h). */
+Test(config, one_comment_rule)
+{
+    rsl_job j;
+    rsl_err e;
+    const char *t = "[job] ; the job\nname = a\nsource = /s#1 ; a comment\n"
+                    "destination = file:///d\t# a comment after a tab\n"
+                    "[remote]\nforbidden_chars = \";#\"\n";
+    cr_assert_eq(rsl_config_parse(&j, "/etc/j.conf", t, &e), RSL_OK, "%s", e.msg);
+    cr_assert_str_eq(j.source, "/s#1");
+    cr_assert_str_eq(j.destination, "file:///d");
+    cr_assert_str_eq(j.forbidden_chars, ";#");
+    rsl_job_free(&j);
+}
+
+Test(config, load_reports_unreadable_and_nul_files)
+{
+    rsl_job j;
+    rsl_err e;
+    cr_assert_eq(rsl_config_load(&j, "/nonexistent/j.conf", &e), RSL_E_CONFIG_UNREADABLE);
+    cr_assert(strstr(e.msg, "/nonexistent/j.conf: cannot read job file:") != NULL, "%s", e.msg);
+    rsl_job_free(&j);
+}
