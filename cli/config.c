@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "cli/ini.h"
+#include "engine/schedule.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -337,6 +338,29 @@ static int line_of(const parse_ctx *c, const char *key)
     return c->job_line;
 }
 
+/* A schedule the daemon could not follow is a config error for every
+ * command; "schedule =" (empty) means none. */
+static rsl_code check_schedule(rsl_job *job, const char *path, int line, rsl_err *err)
+{
+    if (job->schedule != NULL && job->schedule[0] == '\0') {
+        free(job->schedule);
+        job->schedule = NULL;
+    }
+    if (job->schedule == NULL)
+        return RSL_OK;
+    rsl_schedule s;
+    char why[256];
+    if (rsl_schedule_parse(&s, job->schedule, why, sizeof(why)) != 0)
+        return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: schedule: %s", path, line, why);
+    /* from a fixed time, not the clock: a date that does not exist (Feb 30)
+     * never comes, whenever the job is loaded */
+    if (rsl_schedule_next(&s, 0) < 0)
+        return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
+                           "%s:%d: schedule: '%s' never fires (no such date)", path, line,
+                           job->schedule);
+    return RSL_OK;
+}
+
 /* Required keys and cross-key checks; each error names the line of the key
  * it is about (c: what the parse saw; NULL for a job built in code). */
 static rsl_code rsl_config_finish_at(rsl_job *job, const char *path, const parse_ctx *c,
@@ -360,6 +384,9 @@ static rsl_code rsl_config_finish_at(rsl_job *job, const char *path, const parse
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "%s:%d: temp_suffix: must be non-empty and contain no '/'", path,
                            line_of(c, "temp_suffix"));
+    rsl_code rc = check_schedule(job, path, line_of(c, "schedule"), err);
+    if (rc != RSL_OK)
+        return rc;
     if (job->state_path == NULL &&
         (job->state_path = rsl_job_default_state_path(job->name)) == NULL)
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: state: cannot derive a path",

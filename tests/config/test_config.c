@@ -134,6 +134,57 @@ Test(config, late_checks_name_the_line_of_their_key)
                  "/etc/j.conf:3: destination: required key is missing");
 }
 
+/* Issue 11.10: a schedule is checked when the job is loaded, so run and
+ * check refuse what the daemon could not follow. */
+Test(config, bad_schedules_are_config_errors_with_their_line)
+{
+    static const struct {
+        const char *sched, *want;
+    } bad[] = {
+        {"*/0 * * * *", "/etc/j.conf:6: schedule: minute field '*/0': step 0 is out of range"},
+        {"every 0m", "/etc/j.conf:6: schedule: 'every 0m': interval must be between"},
+        {"every banana", "/etc/j.conf:6: schedule: 'every banana': expected a number"},
+        {"*/5 25 * * *", "/etc/j.conf:6: schedule: hour field '25'"},
+        {"* * * *", "/etc/j.conf:6: schedule: '* * * *': expected 5 fields"},
+        {"@sometimes", "/etc/j.conf:6: schedule: '@sometimes': unknown macro"},
+        {"0 0 30 2 *", "/etc/j.conf:6: schedule: '0 0 30 2 *' never fires"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "[job]\nname = a\nsource = /s\ndestination = file:///d\n\nschedule = %s\n",
+                 bad[i].sched);
+        expect_error(text, RSL_E_CONFIG_BAD_VALUE, bad[i].want);
+    }
+}
+
+Test(config, good_schedules_load_and_an_empty_one_means_none)
+{
+    static const char *const good_sched[] = {"*/15 * * * *", "every 15m",       "@daily",
+                                             "0 0 29 2 *",   "0 9 * * mon-fri", "every 1d"};
+    for (size_t i = 0; i < sizeof(good_sched) / sizeof(good_sched[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "[job]\nname = a\nsource = /s\ndestination = file:///d\nschedule = %s\n",
+                 good_sched[i]);
+        rsl_job j;
+        rsl_err e;
+        cr_assert_eq(rsl_config_parse(&j, "/etc/j.conf", text, &e), RSL_OK, "%s: %s", good_sched[i],
+                     e.msg);
+        cr_assert_str_eq(j.schedule, good_sched[i]);
+        rsl_job_free(&j);
+    }
+    rsl_job j;
+    rsl_err e;
+    cr_assert_eq(rsl_config_parse(&j, "/etc/j.conf",
+                                  "[job]\nname = a\nsource = /s\ndestination = file:///d\n"
+                                  "schedule =   ; none\n",
+                                  &e),
+                 RSL_OK, "%s", e.msg);
+    cr_assert_null(j.schedule);
+    rsl_job_free(&j);
+}
+
 /* The job file and daemon.conf share one comment rule (cli/ini.h). */
 Test(config, one_comment_rule)
 {
