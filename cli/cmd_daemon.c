@@ -58,6 +58,17 @@ typedef struct dctx {
     sigset_t oldmask;
 } dctx;
 
+/* The wall clock in whole seconds. Not time(): glibc's time() reads a
+ * coarse clock that can still show the previous second a few milliseconds
+ * after clock_gettime() has moved on, so a wake-up planned "just after the
+ * second turns" found nothing due and slept another second. */
+static time_t wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec;
+}
+
 typedef struct relay_ud {
     dctx *d;
     const rsl_daemon_job *j;
@@ -85,10 +96,10 @@ static void spawn(dctx *d, rsl_daemon_job *j)
     const char *what = NULL;
     if (rsl_daemon_proc_spawn(&j->child, d->exe, argv, &d->oldmask, &what) != 0) {
         rsl_daemon_jobs_log(&d->log, RSL_DLOG_ERROR, j, "%s: %s", what, strerror(errno));
-        rsl_daemon_policy_start_failed(&d->pol, &j->pol, time(NULL));
+        rsl_daemon_policy_start_failed(&d->pol, &j->pol, wall_now());
         return;
     }
-    rsl_daemon_policy_started(&j->pol, time(NULL));
+    rsl_daemon_policy_started(&j->pol, wall_now());
     d->running++;
     rsl_daemon_jobs_log(&d->log, RSL_DLOG_INFO, j, "started: rsyncd-lite run %s (pid %ld)", j->path,
                         (long)j->child.pid);
@@ -122,7 +133,7 @@ static rsl_daemon_after on_exit_status(dctx *d, rsl_daemon_job *j, int status)
     rsl_daemon_proc_drain(&j->child, log_line, &r);
     j->child.pid = 0;
     d->running--;
-    time_t now = time(NULL);
+    time_t now = wall_now();
     double secs = rsl_daemon_proc_mono() - j->child.started;
     char what[128], t[64];
     describe_status(what, sizeof(what), status);
@@ -186,10 +197,12 @@ static int launch_due(dctx *d)
     size_t *pick = malloc((n ? n : 1) * sizeof(*pick));
     long wait_s = -1;
     size_t np = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     if (v != NULL && pick != NULL) {
         for (size_t i = 0; i < n; i++)
             v[i] = &d->jobs.v[i]->pol;
-        np = rsl_daemon_policy_due(&d->pol, v, n, d->running, time(NULL), pick, &wait_s);
+        np = rsl_daemon_policy_due(&d->pol, v, n, d->running, ts.tv_sec, pick, &wait_s);
     }
     for (size_t k = 0; k < np; k++)
         spawn(d, d->jobs.v[pick[k]]);
@@ -199,8 +212,6 @@ static int launch_due(dctx *d)
      * whole second: wake just after it turns. */
     if (wait_s < 0 || wait_s >= 60)
         return 60000;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     long ms = wait_s * 1000 - ts.tv_nsec / 1000000 + 5;
     return ms < 5 ? 5 : (int)ms;
 }
@@ -399,13 +410,13 @@ static int open_signals(dctx *d)
 /* Launches and waits until SIGTERM or SIGINT, which it returns. */
 static int event_loop(dctx *d)
 {
-    rsl_daemon_jobs_reload(&d->jobs, d->dir, time(NULL), &d->log);
+    rsl_daemon_jobs_reload(&d->jobs, d->dir, wall_now(), &d->log);
     for (;;) {
         int sig = wait_events(d, launch_due(d));
         if (sig == SIGHUP) {
             rsl_daemon_log_write(&d->log, RSL_DLOG_INFO, NULL, 0, "SIGHUP: reloading %s", d->dir);
             rsl_daemon_log_open(&d->log);
-            rsl_daemon_jobs_reload(&d->jobs, d->dir, time(NULL), &d->log);
+            rsl_daemon_jobs_reload(&d->jobs, d->dir, wall_now(), &d->log);
         } else if (sig == SIGTERM || sig == SIGINT) {
             return sig;
         }
