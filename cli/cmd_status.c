@@ -5,7 +5,6 @@
  * their next retry time. A directory means every *.conf in it (as the
  * daemon sees it; daemon.conf excluded).
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/daemon_jobs.h"
 #include "cli/output.h"
 #include "engine/schedule.h"
 #include "engine/sync.h"
@@ -228,56 +228,42 @@ static int status_one(const char *conf, int json, int64_t now_ms)
     return code;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* Returns 0 to go on, 1 after --help, -1 on a usage error. */
+static int parse_args(int argc, char **argv, const char **target, int *json)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(status_usage, stdout);
+            return 1;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            *json = 1;
+        } else if (argv[i][0] != '-' && *target == NULL) {
+            *target = argv[i];
+        } else {
+            return -1;
+        }
+    }
+    return *target == NULL ? -1 : 0;
 }
 
 int rsl_cmd_status(int argc, char **argv)
 {
     const char *target = NULL;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(status_usage, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if (argv[i][0] != '-' && target == NULL) {
-            target = argv[i];
-        } else {
+    int r = parse_args(argc, argv, &target, &json);
+    if (r != 0) {
+        if (r < 0)
             fputs(status_usage, stderr);
-            return RSL_EXIT_USAGE;
-        }
-    }
-    if (target == NULL) {
-        fputs(status_usage, stderr);
-        return RSL_EXIT_USAGE;
+        return r < 0 ? RSL_EXIT_USAGE : 0;
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    DIR *dir = opendir(target);
-    if (dir == NULL)
-        return status_one(target, json, now_ms);
     char **names = NULL;
     size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        size_t l = strlen(e->d_name);
-        if (e->d_name[0] == '.' || l <= 5 || strcmp(e->d_name + l - 5, ".conf") != 0 ||
-            strcmp(e->d_name, "daemon.conf") == 0)
-            continue;
-        char **nv = realloc(names, (n + 1) * sizeof(*nv));
-        if (nv == NULL)
-            break;
-        names = nv;
-        if ((names[n] = strdup(e->d_name)) != NULL)
-            n++;
-    }
-    closedir(dir);
-    if (n > 1)
-        qsort(names, n, sizeof(*names), cmp_str);
+    /* a directory means its job files, as the daemon sees them */
+    if (rsl_daemon_jobs_list(target, &names, &n) != 0)
+        return status_one(target, json, now_ms);
     int code = 0;
     if (n == 0)
         fprintf(stderr, "rsyncd-lite status: no *.conf job files in %s\n", target);

@@ -129,9 +129,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The job files of dir, sorted. Returns 0, or -1 (errno set) when dir
- * cannot be read. */
-static int list_job_files(const char *dir, char ***names, size_t *n)
+int rsl_daemon_jobs_list(const char *dir, char ***names, size_t *n)
 {
     *names = NULL;
     *n = 0;
@@ -258,7 +256,7 @@ void rsl_daemon_jobs_reload(rsl_daemon_jobs *t, const char *dir, time_t now, rsl
 {
     char **names = NULL;
     size_t nn = 0;
-    if (list_job_files(dir, &names, &nn) != 0) {
+    if (rsl_daemon_jobs_list(dir, &names, &nn) != 0) {
         rsl_daemon_log_write(log, RSL_DLOG_ERROR, NULL, 0,
                              "cannot read job directory %s: %s; keeping the current jobs", dir,
                              strerror(errno));

@@ -40,6 +40,10 @@ typedef struct rsl_daemon_jobs {
     size_t n;
 } rsl_daemon_jobs;
 
+/* The job files of dir: every <name>.conf but daemon.conf and dot files,
+ * sorted by name (the caller frees each and the array). Returns 0, or -1
+ * with errno set when dir cannot be read. `status JOBDIR` uses it too. */
+int rsl_daemon_jobs_list(const char *dir, char ***names, size_t *n);
 /* Loads or reloads the *.conf files of dir (logging each change to log);
  * keeps the current jobs when dir cannot be read. */
 void rsl_daemon_jobs_reload(rsl_daemon_jobs *t, const char *dir, time_t now, rsl_daemon_log *log);
