@@ -352,9 +352,9 @@ static rsl_code check_schedule(rsl_job *job, const char *path, int line, rsl_err
     char why[256];
     if (rsl_schedule_parse(&s, job->schedule, why, sizeof(why)) != 0)
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: schedule: %s", path, line, why);
-    /* from a fixed time, not the clock: a date that does not exist (Feb 30)
-     * never comes, whenever the job is loaded */
-    if (rsl_schedule_next(&s, 0) < 0)
+    /* from a fixed time (2000-01-01), not the clock: a date that does not
+     * exist (Feb 30) never comes, whenever the job is loaded */
+    if (rsl_schedule_next(&s, 946684800) < 0)
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "%s:%d: schedule: '%s' never fires (no such date)", path, line,
                            job->schedule);
