@@ -128,260 +128,312 @@ static const char check_usage[] =
     "  --strict  a WARN (e.g. no resume support) fails the check too\n"
     "exit: 0 every step passed, 1 the job file is invalid, 5 a step failed\n";
 
-int rsl_cmd_check(int argc, char **argv)
-{
-    const char *conf = NULL;
-    int strict = 0;
-    check_ui u = {0};
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(check_usage, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            u.json = 1;
-        } else if (strcmp(argv[i], "--strict") == 0) {
-            strict = 1;
-        } else if (argv[i][0] != '-' && conf == NULL) {
-            conf = argv[i];
-        } else {
-            fputs(check_usage, stderr);
-            return RSL_EXIT_USAGE;
-        }
-    }
-    if (conf == NULL) {
-        fputs(check_usage, stderr);
-        return RSL_EXIT_USAGE;
-    }
-    signal(SIGPIPE, SIG_IGN);
+/* The steps after "source readable"; a failed step skips the ones after it. */
+static const char *const later[] = {"DNS",
+                                    "TCP connect",
+                                    "trust (TLS certificate / SSH host key)",
+                                    "authentication",
+                                    "remote root exists",
+                                    "remote root writable",
+                                    "rename supported",
+                                    "resume supported"};
+enum {
+    L_DNS,
+    L_TCP,
+    L_TRUST,
+    L_AUTH,
+    L_ROOT,
+    L_WRITABLE,
+    L_RENAME,
+    L_RESUME,
+    L_COUNT = sizeof(later) / sizeof(later[0])
+};
+
+/* One check's state. A step function returns 0 to go on, or the index in
+ * later[] from which the remaining steps are skipped. */
+typedef struct check_ctx {
+    check_ui u;
     rsl_job job;
     rsl_err err;
-    memset(&err, 0, sizeof(err));
-    rsl_remote rm;
-    memset(&rm, 0, sizeof(rm));
-    rsl_conn *conn = NULL;
-    const rsl_transport_ops *ops = NULL;
-    const rsl_endpoint *ep = &rm.ep;
-    struct addrinfo *ai = NULL;
-    int code = 0;
-    char d[9000];
-    static const char *const later[] = {"DNS",
-                                        "TCP connect",
-                                        "trust (TLS certificate / SSH host key)",
-                                        "authentication",
-                                        "remote root exists",
-                                        "remote root writable",
-                                        "rename supported",
-                                        "resume supported"};
-    int next_skip = 0; /* index in later[] from which the rest is skipped */
+    rsl_remote rm; /* a transport keeps a pointer to its options for the connection's life */
+    rsl_conn *conn;
+    const rsl_transport_ops *ops;
+    struct addrinfo *ai;
+    char d[9000]; /* the detail being written */
+} check_ctx;
 
-    /* 1. config */
-    if (rsl_config_load(&job, conf, &err) != RSL_OK) {
-        step_err(&u, "config valid", &err);
-        step(&u, ST_SKIP, "source readable", "needs a valid job file", NULL);
-        for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
-            step(&u, ST_SKIP, later[i], "needs a valid job file", NULL);
-        code = RSL_EXIT_USAGE;
-        goto done;
+/* 1. config; 0, or -1 when the job cannot be checked (every step reported). */
+static int step_config(check_ctx *c, const char *conf)
+{
+    if (rsl_config_load(&c->job, conf, &c->err) != RSL_OK) {
+        step_err(&c->u, "config valid", &c->err);
+        step(&c->u, ST_SKIP, "source readable", "needs a valid job file", NULL);
+        for (size_t i = 0; i < L_COUNT; i++)
+            step(&c->u, ST_SKIP, later[i], "needs a valid job file", NULL);
+        return -1;
     }
-    if (rsl_remote_init(&rm, &job, 0, &err) != RSL_OK) {
-        step_err(&u, "config valid", &err);
-        code = RSL_EXIT_USAGE;
-        goto done;
+    if (rsl_remote_init(&c->rm, &c->job, 0, &c->err) != RSL_OK) {
+        step_err(&c->u, "config valid", &c->err);
+        return -1;
     }
-    ops = rm.ops;
-    rm.opts.log = log_note;
-    snprintf(d, sizeof(d), "%s (job %s, destination %s, transport %s)", conf, job.name,
-             job.destination, ops->name);
-    step(&u, ST_PASS, "config valid", d, NULL);
+    c->ops = c->rm.ops;
+    c->rm.opts.log = log_note;
+    snprintf(c->d, sizeof(c->d), "%s (job %s, destination %s, transport %s)", conf, c->job.name,
+             c->job.destination, c->ops->name);
+    step(&c->u, ST_PASS, "config valid", c->d, NULL);
+    return 0;
+}
 
-    /* 2. source */
-    {
-        struct stat sb;
-        DIR *dir = NULL;
-        errno = 0;
-        if (stat(job.source, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
-            (dir = opendir(job.source)) == NULL) {
-            snprintf(d, sizeof(d), "%s: %s", job.source,
-                     errno ? strerror(errno) : "not a directory");
-            step(&u, ST_FAIL, "source readable", d, fix_of(RSL_E_SOURCE_MISSING));
-        } else {
-            errno = 0;
-            long n = 0;
-            while (readdir(dir) != NULL)
-                n++;
-            if (errno != 0) {
-                snprintf(d, sizeof(d), "%s: listing failed: %s", job.source, strerror(errno));
-                step(&u, ST_FAIL, "source readable", d, fix_of(RSL_E_SOURCE_MISSING));
-            } else {
-                snprintf(d, sizeof(d), "%s (%ld entries at the top level)", job.source,
-                         n > 2 ? n - 2 : 0);
-                step(&u, ST_PASS, "source readable", d, NULL);
-            }
-            closedir(dir);
-        }
+/* 2. the source is a directory we can list. */
+static void step_source(check_ctx *c)
+{
+    const char *src = c->job.source;
+    struct stat sb;
+    DIR *dir = NULL;
+    errno = 0;
+    if (stat(src, &sb) != 0 || !S_ISDIR(sb.st_mode) || (dir = opendir(src)) == NULL) {
+        snprintf(c->d, sizeof(c->d), "%s: %s", src, errno ? strerror(errno) : "not a directory");
+        step(&c->u, ST_FAIL, "source readable", c->d, fix_of(RSL_E_SOURCE_MISSING));
+        return;
     }
-
-    /* 3-4. DNS and TCP (network transports only) */
-    int port = rsl_remote_port(&rm);
-    if (ep->host == NULL || ep->host[0] == '\0' || port == 0) {
-        step(&u, ST_SKIP, "DNS", "file:// destination: no host", NULL);
-        step(&u, ST_SKIP, "TCP connect", "file:// destination: no network", NULL);
+    errno = 0;
+    long n = 0;
+    while (readdir(dir) != NULL)
+        n++;
+    if (errno != 0) {
+        snprintf(c->d, sizeof(c->d), "%s: listing failed: %s", src, strerror(errno));
+        step(&c->u, ST_FAIL, "source readable", c->d, fix_of(RSL_E_SOURCE_MISSING));
     } else {
-        if (rsl_netcheck_resolve(ep->host, port, &ai, d, sizeof(d)) != 0) {
-            step(&u, ST_FAIL, "DNS", d, fix_of(RSL_E_DNS_FAILED));
-            next_skip = 1;
-            goto rest;
-        }
-        step(&u, ST_PASS, "DNS", d, NULL);
-        int t = job.timeout_sec > 0 && job.timeout_sec < 15 ? job.timeout_sec : 15;
-        int e = rsl_netcheck_tcp(ai, t, d, sizeof(d));
-        if (e != 0) {
-            step(&u, ST_FAIL, "TCP connect", d,
-                 fix_of(e == ETIMEDOUT ? RSL_E_TIMEOUT : RSL_E_CONNECT_REFUSED));
-            next_skip = 2;
-            goto rest;
-        }
-        step(&u, ST_PASS, "TCP connect", d, NULL);
+        snprintf(c->d, sizeof(c->d), "%s (%ld entries at the top level)", src, n > 2 ? n - 2 : 0);
+        step(&c->u, ST_PASS, "source readable", c->d, NULL);
     }
+    closedir(dir);
+}
 
-    /* 5-6. trust + auth (+ the root, which connect checks too) */
-    {
-        /* rm lives in the function's scope: a transport keeps a pointer to
-         * its options for the connection's life */
-        rsl_code rc = rsl_remote_connect(&rm, &conn, &err);
-        int is_file = strcmp(ops->name, "file") == 0;
-        rsl_stage stage = rc == RSL_OK ? RSL_STAGE_NONE : rsl_code_stage(rc);
-        if (stage == RSL_STAGE_TRUST) {
-            step_err(&u, later[2], &err);
-            next_skip = 3;
-            goto rest;
-        }
-        if (rc != RSL_OK && stage != RSL_STAGE_ROOT && stage != RSL_STAGE_AUTH) {
-            /* the protocol handshake itself failed (timeout, refused, protocol) */
-            step_err(&u, "connect (protocol handshake)", &err);
-            next_skip = 2;
-            goto rest;
-        }
-        if (stage == RSL_STAGE_AUTH) {
-            step(&u, is_file ? ST_SKIP : ST_PASS, later[2],
-                 is_file ? "file:// destination" : "no trust error before authentication", NULL);
-            step_err(&u, later[3], &err);
-            next_skip = 4;
-            goto rest;
-        }
-        if (is_file) {
-            step(&u, ST_SKIP, later[2], "file:// destination", NULL);
-            step(&u, ST_SKIP, later[3], "file:// destination: local permissions apply", NULL);
-        } else {
-            step(&u, ST_PASS, later[2],
-                 job.strict_host_key_checking && job.tls_verify ? "server identity verified"
-                                                                : "NOT verified (turned off)",
-                 NULL);
-            snprintf(d, sizeof(d), "logged in to %s", ep->host);
-            step(&u, ST_PASS, later[3], d, NULL);
-        }
-        if (stage == RSL_STAGE_ROOT) {
-            step_err(&u, later[4], &err);
-            next_skip = 5;
-            goto rest;
-        }
+/* 3-4. DNS and TCP (network transports only). */
+static int step_network(check_ctx *c)
+{
+    const rsl_endpoint *ep = &c->rm.ep;
+    int port = rsl_remote_port(&c->rm);
+    if (ep->host == NULL || ep->host[0] == '\0' || port == 0) {
+        step(&c->u, ST_SKIP, later[L_DNS], "file:// destination: no host", NULL);
+        step(&c->u, ST_SKIP, later[L_TCP], "file:// destination: no network", NULL);
+        return 0;
     }
+    if (rsl_netcheck_resolve(ep->host, port, &c->ai, c->d, sizeof(c->d)) != 0) {
+        step(&c->u, ST_FAIL, later[L_DNS], c->d, fix_of(RSL_E_DNS_FAILED));
+        return L_TCP;
+    }
+    step(&c->u, ST_PASS, later[L_DNS], c->d, NULL);
+    int t = c->job.timeout_sec > 0 && c->job.timeout_sec < 15 ? c->job.timeout_sec : 15;
+    int e = rsl_netcheck_tcp(c->ai, t, c->d, sizeof(c->d));
+    if (e != 0) {
+        step(&c->u, ST_FAIL, later[L_TCP], c->d,
+             fix_of(e == ETIMEDOUT ? RSL_E_TIMEOUT : RSL_E_CONNECT_REFUSED));
+        return L_TRUST;
+    }
+    step(&c->u, ST_PASS, later[L_TCP], c->d, NULL);
+    return 0;
+}
 
-    /* 7. root exists (stat) */
-    {
-        rsl_rstat st;
-        if (ops->stat(conn, "", &st, &err) != RSL_OK) {
-            step_err(&u, later[4], &err);
-            next_skip = 5;
-            goto rest;
-        }
-        if (!st.exists || !st.is_dir) {
-            snprintf(d, sizeof(d), "%s: %s", ep->path, st.exists ? "not a directory" : "missing");
-            step(&u, ST_FAIL, later[4], d, fix_of(RSL_E_REMOTE_ROOT_MISSING));
-            next_skip = 5;
-            goto rest;
-        }
-        snprintf(d, sizeof(d), "%s is a directory", ep->path);
-        step(&u, ST_PASS, later[4], d, NULL);
+/* 5-6. trust + auth (+ the root, which connect checks too). */
+static int step_connect(check_ctx *c)
+{
+    check_ui *u = &c->u;
+    rsl_code rc = rsl_remote_connect(&c->rm, &c->conn, &c->err);
+    int is_file = strcmp(c->ops->name, "file") == 0;
+    rsl_stage stage = rc == RSL_OK ? RSL_STAGE_NONE : rsl_code_stage(rc);
+    if (stage == RSL_STAGE_TRUST) {
+        step_err(u, later[L_TRUST], &c->err);
+        return L_AUTH;
     }
+    if (rc != RSL_OK && stage != RSL_STAGE_ROOT && stage != RSL_STAGE_AUTH) {
+        /* the protocol handshake itself failed (timeout, refused, protocol) */
+        step_err(u, "connect (protocol handshake)", &c->err);
+        return L_TRUST;
+    }
+    if (stage == RSL_STAGE_AUTH) {
+        step(u, is_file ? ST_SKIP : ST_PASS, later[L_TRUST],
+             is_file ? "file:// destination" : "no trust error before authentication", NULL);
+        step_err(u, later[L_AUTH], &c->err);
+        return L_ROOT;
+    }
+    if (is_file) {
+        step(u, ST_SKIP, later[L_TRUST], "file:// destination", NULL);
+        step(u, ST_SKIP, later[L_AUTH], "file:// destination: local permissions apply", NULL);
+    } else {
+        const rsl_job *job = &c->job;
+        step(u, ST_PASS, later[L_TRUST],
+             job->strict_host_key_checking && job->tls_verify ? "server identity verified"
+                                                              : "NOT verified (turned off)",
+             NULL);
+        snprintf(c->d, sizeof(c->d), "logged in to %s", c->rm.ep.host);
+        step(u, ST_PASS, later[L_AUTH], c->d, NULL);
+    }
+    if (stage == RSL_STAGE_ROOT) {
+        step_err(u, later[L_ROOT], &c->err);
+        return L_WRITABLE;
+    }
+    return 0;
+}
 
-    /* 8-9. writable + rename: a probe file through upload + finish, then removed */
-    {
-        char final[128], tmp[4096];
-        snprintf(final, sizeof(final), ".rsyncd-lite-check-%ld", (long)getpid());
-        snprintf(tmp, sizeof(tmp), "%s%s", final, job.temp_suffix);
-        static const char probe[] = "rsyncd-lite check probe: safe to delete\n";
-        mem_src m = {.buf = probe, .len = sizeof(probe) - 1};
-        rsl_source src = {.read = mem_read, .pread = mem_pread, .ud = &m};
-        if (ops->upload(conn, tmp, 0, m.len, &src, &err) != RSL_OK) {
-            step_err(&u, later[5], &err);
-            ops->remove(conn, tmp, 0, &err);
-            next_skip = 6;
-            goto rest;
-        }
-        snprintf(d, sizeof(d), "wrote probe %s (%zu bytes)", tmp, m.len);
-        step(&u, ST_PASS, later[5], d, NULL);
-        rsl_rstat st;
-        if (ops->finish(conn, tmp, final, m.len, (int64_t)time(NULL), &err) != RSL_OK) {
-            step_err(&u, later[6], &err);
-            rsl_err e2;
-            ops->remove(conn, tmp, 0, &e2);
-        } else if (ops->stat(conn, final, &st, &err) != RSL_OK || !st.exists || st.size != m.len) {
-            snprintf(d, sizeof(d), "probe %s: after the rename the server reports %s", final,
-                     st.exists ? "a different size" : "no file");
-            step(&u, ST_FAIL, later[6], d, fix_of(RSL_E_REMOTE_RENAME_FAILED));
-        } else {
-            unsigned caps = ops->caps_of(conn);
-            snprintf(d, sizeof(d), "%s -> %s%s", tmp, final,
-                     caps & RSL_CAP_ATOMIC_RENAME ? " (atomic replace)"
-                                                  : " (replace is NOT atomic on this server: a "
-                                                    "reader may briefly see no file)");
-            step(&u, caps & RSL_CAP_ATOMIC_RENAME ? ST_PASS : ST_WARN, later[6], d, NULL);
-        }
-        rsl_err e3;
-        if (ops->remove(conn, final, 0, &e3) != RSL_OK) {
-            snprintf(d, sizeof(d), "could not remove the probe file %s: %s; remove it by hand",
-                     final, e3.msg);
-            step(&u, ST_FAIL, "probe removed", d, fix_of(e3.code));
-        }
+/* 7. the remote root exists and is a directory. */
+static int step_root(check_ctx *c)
+{
+    rsl_rstat st;
+    const char *root = c->rm.ep.path;
+    if (c->ops->stat(c->conn, "", &st, &c->err) != RSL_OK) {
+        step_err(&c->u, later[L_ROOT], &c->err);
+        return L_WRITABLE;
     }
+    if (!st.exists || !st.is_dir) {
+        snprintf(c->d, sizeof(c->d), "%s: %s", root, st.exists ? "not a directory" : "missing");
+        step(&c->u, ST_FAIL, later[L_ROOT], c->d, fix_of(RSL_E_REMOTE_ROOT_MISSING));
+        return L_WRITABLE;
+    }
+    snprintf(c->d, sizeof(c->d), "%s is a directory", root);
+    step(&c->u, ST_PASS, later[L_ROOT], c->d, NULL);
+    return 0;
+}
 
-    /* 10. resume */
-    {
-        unsigned caps = ops->caps_of(conn);
-        char desc[512] = "";
-        ops->describe(conn, desc, sizeof(desc));
-        if (caps & RSL_CAP_RESUME) {
-            snprintf(d, sizeof(d), "interrupted uploads continue where they stopped; %s", desc);
-            step(&u, ST_PASS, later[7], d, NULL);
-        } else {
-            snprintf(d, sizeof(d),
-                     "this server cannot resume: an interrupted upload restarts "
-                     "from zero; %s",
-                     desc);
-            step(&u, ST_WARN, later[7], d,
-                 "Use a server or protocol that supports resume (SFTP, FTPS with REST, WebDAV "
-                 "with partial PUT) if large files get cut.");
-        }
+/* 9. the probe, uploaded to tmp, is renamed to final (see step_probe). */
+static void step_rename(check_ctx *c, const char *tmp, const char *final, size_t len)
+{
+    const rsl_transport_ops *ops = c->ops;
+    rsl_rstat st;
+    if (ops->finish(c->conn, tmp, final, len, (int64_t)time(NULL), &c->err) != RSL_OK) {
+        step_err(&c->u, later[L_RENAME], &c->err);
+        rsl_err e2;
+        ops->remove(c->conn, tmp, 0, &e2);
+    } else if (ops->stat(c->conn, final, &st, &c->err) != RSL_OK || !st.exists || st.size != len) {
+        snprintf(c->d, sizeof(c->d), "probe %s: after the rename the server reports %s", final,
+                 st.exists ? "a different size" : "no file");
+        step(&c->u, ST_FAIL, later[L_RENAME], c->d, fix_of(RSL_E_REMOTE_RENAME_FAILED));
+    } else {
+        unsigned caps = ops->caps_of(c->conn);
+        snprintf(c->d, sizeof(c->d), "%s -> %s%s", tmp, final,
+                 caps & RSL_CAP_ATOMIC_RENAME ? " (atomic replace)"
+                                              : " (replace is NOT atomic on this server: a "
+                                                "reader may briefly see no file)");
+        step(&c->u, caps & RSL_CAP_ATOMIC_RENAME ? ST_PASS : ST_WARN, later[L_RENAME], c->d, NULL);
     }
-    next_skip = (int)(sizeof(later) / sizeof(later[0]));
-rest:
-    for (size_t i = (size_t)next_skip; i < sizeof(later) / sizeof(later[0]); i++)
-        step(&u, ST_SKIP, later[i], "needs the failed step above", NULL);
-    if (u.fail > 0 || (strict && u.warn > 0))
-        code = RSL_EXIT_SESSION;
-done:
-    if (!u.json)
-        printf("check: %d passed, %d failed, %d warning(s), %d skipped\n", u.pass, u.fail, u.warn,
-               u.skip);
+}
+
+/* 8-9. writable + rename: a probe file through upload + finish, then
+ * removed. */
+static int step_probe(check_ctx *c)
+{
+    const rsl_transport_ops *ops = c->ops;
+    char final[128], tmp[4096];
+    snprintf(final, sizeof(final), ".rsyncd-lite-check-%ld", (long)getpid());
+    snprintf(tmp, sizeof(tmp), "%s%s", final, c->job.temp_suffix);
+    static const char probe[] = "rsyncd-lite check probe: safe to delete\n";
+    mem_src m = {.buf = probe, .len = sizeof(probe) - 1};
+    rsl_source src = {.read = mem_read, .pread = mem_pread, .ud = &m};
+    if (ops->upload(c->conn, tmp, 0, m.len, &src, &c->err) != RSL_OK) {
+        step_err(&c->u, later[L_WRITABLE], &c->err);
+        ops->remove(c->conn, tmp, 0, &c->err);
+        return L_RENAME;
+    }
+    snprintf(c->d, sizeof(c->d), "wrote probe %s (%zu bytes)", tmp, m.len);
+    step(&c->u, ST_PASS, later[L_WRITABLE], c->d, NULL);
+    step_rename(c, tmp, final, m.len);
+    rsl_err e3;
+    if (ops->remove(c->conn, final, 0, &e3) != RSL_OK) {
+        snprintf(c->d, sizeof(c->d), "could not remove the probe file %s: %s; remove it by hand",
+                 final, e3.msg);
+        step(&c->u, ST_FAIL, "probe removed", c->d, fix_of(e3.code));
+    }
+    return 0;
+}
+
+/* 10. resume. */
+static void step_resume(check_ctx *c)
+{
+    unsigned caps = c->ops->caps_of(c->conn);
+    char desc[512] = "";
+    c->ops->describe(c->conn, desc, sizeof(desc));
+    if (caps & RSL_CAP_RESUME) {
+        snprintf(c->d, sizeof(c->d), "interrupted uploads continue where they stopped; %s", desc);
+        step(&c->u, ST_PASS, later[L_RESUME], c->d, NULL);
+        return;
+    }
+    snprintf(c->d, sizeof(c->d),
+             "this server cannot resume: an interrupted upload restarts from zero; %s", desc);
+    step(&c->u, ST_WARN, later[L_RESUME], c->d,
+         "Use a server or protocol that supports resume (SFTP, FTPS with REST, WebDAV "
+         "with partial PUT) if large files get cut.");
+}
+
+/* Steps 2-10 for a valid job; the ones after a failed step are skipped. */
+static void run_steps(check_ctx *c)
+{
+    size_t skip;
+    step_source(c);
+    if ((skip = (size_t)step_network(c)) == 0 && (skip = (size_t)step_connect(c)) == 0 &&
+        (skip = (size_t)step_root(c)) == 0 && (skip = (size_t)step_probe(c)) == 0) {
+        step_resume(c);
+        skip = L_COUNT;
+    }
+    for (size_t i = skip; i < L_COUNT; i++)
+        step(&c->u, ST_SKIP, later[i], "needs the failed step above", NULL);
+}
+
+static void print_summary(const check_ui *u, int code)
+{
+    if (!u->json)
+        printf("check: %d passed, %d failed, %d warning(s), %d skipped\n", u->pass, u->fail,
+               u->warn, u->skip);
     else
         printf("{\"summary\":true,\"passed\":%d,\"failed\":%d,\"warnings\":%d,\"skipped\":%d,"
                "\"ok\":%s}\n",
-               u.pass, u.fail, u.warn, u.skip, code == 0 ? "true" : "false");
-    rsl_remote_disconnect(&rm, conn);
-    if (ai)
-        freeaddrinfo(ai);
-    rsl_remote_free(&rm);
-    rsl_job_free(&job);
+               u->pass, u->fail, u->warn, u->skip, code == 0 ? "true" : "false");
+}
+
+/* Returns 0 to go on, 1 after --help, -1 on a usage error. */
+static int parse_args(int argc, char **argv, const char **conf, int *strict, int *json)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(check_usage, stdout);
+            return 1;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            *json = 1;
+        } else if (strcmp(argv[i], "--strict") == 0) {
+            *strict = 1;
+        } else if (argv[i][0] != '-' && *conf == NULL) {
+            *conf = argv[i];
+        } else {
+            return -1;
+        }
+    }
+    return *conf == NULL ? -1 : 0;
+}
+
+int rsl_cmd_check(int argc, char **argv)
+{
+    const char *conf = NULL;
+    int strict = 0, json = 0;
+    int r = parse_args(argc, argv, &conf, &strict, &json);
+    if (r != 0) {
+        if (r < 0)
+            fputs(check_usage, stderr);
+        return r < 0 ? RSL_EXIT_USAGE : 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    static check_ctx c; /* large: not on the stack */
+    memset(&c, 0, sizeof(c));
+    c.u.json = json;
+    int code = RSL_EXIT_USAGE;
+    if (step_config(&c, conf) == 0) {
+        run_steps(&c);
+        code = c.u.fail > 0 || (strict && c.u.warn > 0) ? RSL_EXIT_SESSION : 0;
+    }
+    print_summary(&c.u, code);
+    rsl_remote_disconnect(&c.rm, c.conn);
+    if (c.ai)
+        freeaddrinfo(c.ai);
+    rsl_remote_free(&c.rm);
+    rsl_job_free(&c.job);
     return code;
 }

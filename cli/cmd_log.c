@@ -34,79 +34,102 @@ static int log_cb(void *ud, const rsl_item_result *r)
     return 0;
 }
 
-int rsl_cmd_log(int argc, char **argv)
+typedef struct log_args {
+    const char *conf;
+    long long run; /* 0: the last */
+    int failed, json;
+} log_args;
+
+/* Returns 0 to go on, 1 after --help, -1 after a usage error (printed). */
+static int parse_args(int argc, char **argv, log_args *a)
 {
-    const char *conf = NULL;
-    long long run = 0;
-    int failed = 0, json = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             fputs(log_usage, stdout);
-            return 0;
+            return 1;
         } else if (strcmp(argv[i], "--failed") == 0) {
-            failed = 1;
+            a->failed = 1;
         } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
+            a->json = 1;
         } else if (strcmp(argv[i], "--run") == 0 && i + 1 < argc) {
             char *end = NULL;
             errno = 0;
-            run = strtoll(argv[++i], &end, 10);
-            if (errno || *end || run <= 0) {
+            a->run = strtoll(argv[++i], &end, 10);
+            if (errno || *end || a->run <= 0) {
                 fprintf(stderr, "rsyncd-lite log: --run takes a run number\n");
-                return RSL_EXIT_USAGE;
+                return -1;
             }
-        } else if (argv[i][0] != '-' && conf == NULL) {
-            conf = argv[i];
+        } else if (argv[i][0] != '-' && a->conf == NULL) {
+            a->conf = argv[i];
         } else {
             fputs(log_usage, stderr);
-            return RSL_EXIT_USAGE;
+            return -1;
         }
     }
-    if (conf == NULL) {
+    if (a->conf == NULL) {
         fputs(log_usage, stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* "# run N (mode) started TIME: outcome, exit N" and the session error. */
+static void print_run_header(const rsl_run_record *rec)
+{
+    char t[64];
+    rsl_out_time(t, sizeof(t), rec->started_ms);
+    printf("# run %lld (%s) started %s: %s, exit %d\n", (long long)rec->id, rec->mode, t,
+           rec->outcome, rec->exit_code);
+    if (rec->code)
+        printf("# session error %s (%d): %s\n", rsl_code_name((rsl_code)rec->code), rec->code,
+               rec->message);
+}
+
+/* The results of the run a asks for. Returns the exit code. */
+static int print_results(const rsl_job *job, rsl_state *st, const log_args *a)
+{
+    rsl_err err;
+    rsl_run_record rec;
+    if (rsl_state_run_get(st, a->run, &rec, &err) <= 0) {
+        if (a->run)
+            fprintf(stderr, "rsyncd-lite log: no run %lld in %s\n", a->run, job->state_path);
+        else
+            fprintf(stderr, "rsyncd-lite log: job '%s' has not run yet\n", job->name);
         return RSL_EXIT_USAGE;
     }
+    if (!a->json)
+        print_run_header(&rec);
+    log_ud u = {.json = a->json};
+    if (rsl_state_results_foreach(st, rec.id, a->failed, log_cb, &u, &err) != RSL_OK) {
+        rsl_out_error(stderr, &err);
+        return RSL_EXIT_SESSION;
+    }
+    if (!a->json && u.n == 0)
+        printf("# no %sitem results\n", a->failed ? "failed " : "");
+    return 0;
+}
+
+int rsl_cmd_log(int argc, char **argv)
+{
+    log_args a = {0};
+    int r = parse_args(argc, argv, &a);
+    if (r != 0)
+        return r > 0 ? 0 : RSL_EXIT_USAGE;
     rsl_job job;
     rsl_err err;
-    if (rsl_config_load(&job, conf, &err) != RSL_OK) {
+    if (rsl_config_load(&job, a.conf, &err) != RSL_OK) {
         fprintf(stderr, "%s\n", err.msg);
         rsl_job_free(&job);
         return RSL_EXIT_USAGE;
     }
     rsl_state *st = NULL;
-    int code = 0;
+    int code;
     if (rsl_state_open(&st, job.state_path, RSL_STATE_READONLY, &err) != RSL_OK) {
         rsl_out_error(stderr, &err);
         code = RSL_EXIT_SESSION;
-        goto done;
+    } else {
+        code = print_results(&job, st, &a);
     }
-    rsl_run_record rec;
-    int found = rsl_state_run_get(st, run, &rec, &err);
-    if (found <= 0) {
-        if (run)
-            fprintf(stderr, "rsyncd-lite log: no run %lld in %s\n", run, job.state_path);
-        else
-            fprintf(stderr, "rsyncd-lite log: job '%s' has not run yet\n", job.name);
-        code = RSL_EXIT_USAGE;
-        goto done;
-    }
-    if (!json) {
-        char t[64];
-        rsl_out_time(t, sizeof(t), rec.started_ms);
-        printf("# run %lld (%s) started %s: %s, exit %d\n", (long long)rec.id, rec.mode, t,
-               rec.outcome, rec.exit_code);
-        if (rec.code)
-            printf("# session error %s (%d): %s\n", rsl_code_name((rsl_code)rec.code), rec.code,
-                   rec.message);
-    }
-    log_ud u = {.json = json};
-    if (rsl_state_results_foreach(st, rec.id, failed, log_cb, &u, &err) != RSL_OK) {
-        rsl_out_error(stderr, &err);
-        code = RSL_EXIT_SESSION;
-    } else if (!json && u.n == 0) {
-        printf("# no %sitem results\n", failed ? "failed " : "");
-    }
-done:
     rsl_state_close(st);
     rsl_job_free(&job);
     return code;

@@ -94,7 +94,9 @@ typedef struct run_flags {
     const char *mode;
 } run_flags;
 
-static int execute(rsl_job *job, const run_flags *fl)
+/* SIGTERM/SIGINT ask the run to stop (a second one ends the process at
+ * once); a closed pipe is an error, not a signal. */
+static void install_signals(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -103,6 +105,53 @@ static int execute(rsl_job *job, const run_flags *fl)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+static void warn_unverified(const rsl_job *job)
+{
+    if (!job->strict_host_key_checking)
+        fprintf(stderr, "rsyncd-lite: warning: strict_host_key_checking = no: the server's "
+                        "identity is NOT verified\n");
+    if (!job->tls_verify)
+        fprintf(stderr, "rsyncd-lite: warning: tls_verify = no: the server's certificate is "
+                        "NOT verified\n");
+}
+
+/* After the run: metrics file, session error, summary, the hint to retry.
+ * Returns code. */
+static int report_run(const rsl_job *job, const run_flags *fl, int code, const rsl_run_record *rec,
+                      const rsl_err *err)
+{
+    /* ---- metrics (issue 6): metrics_file after each real run ---- */
+    char merr[600];
+    if (!fl->dry_run && rsl_metrics_after_run(job, rec, merr, sizeof(merr)) != 0)
+        fprintf(stderr, "rsyncd-lite: warning: %s\n", merr);
+    /* ---- end metrics ---- */
+    if (rec->code != 0 ||
+        (code != 0 && err->code != RSL_OK && code != RSL_EXIT_PARTIAL && code != RSL_EXIT_VANISHED))
+        rsl_out_error(stderr, err);
+    if (fl->dry_run) {
+        if (fl->json)
+            rsl_out_summary_json(stdout, rec);
+        return code;
+    }
+    if (rec->id > 0 || fl->json) {
+        if (fl->json)
+            rsl_out_summary_json(stdout, rec);
+        else if (!fl->quiet)
+            rsl_out_summary_text(stdout, rec);
+    }
+    if (!fl->json && rec->counts.item_errors > 0 && job->conf_path)
+        fprintf(stderr,
+                "rsyncd-lite: %lld item(s) failing: `rsyncd-lite log %s --failed`, "
+                "then `rsyncd-lite retry %s`\n",
+                (long long)rec->counts.item_errors, job->conf_path, job->conf_path);
+    return code;
+}
+
+static int execute(rsl_job *job, const run_flags *fl)
+{
+    install_signals();
     /* ---- progress (issue 6) ---- */
     rsl_progress_ui prog;
     int want = fl->progress > 0 ? 1 : fl->progress < 0 ? 0 : -1;
@@ -122,41 +171,12 @@ static int execute(rsl_job *job, const run_flags *fl)
                       .on_log = ui_log,
                       .on_progress = prog.mode != RSL_PROGRESS_OFF ? ui_progress : NULL,
                       .ud = &ui};
-    if (!job->strict_host_key_checking)
-        fprintf(stderr, "rsyncd-lite: warning: strict_host_key_checking = no: the server's "
-                        "identity is NOT verified\n");
-    if (!job->tls_verify)
-        fprintf(stderr, "rsyncd-lite: warning: tls_verify = no: the server's certificate is "
-                        "NOT verified\n");
+    warn_unverified(job);
     rsl_run_record rec;
     rsl_err err;
     int code = rsl_sync_run(job, &o, &rec, &err);
     rsl_progress_done(&prog);
-    /* ---- metrics (issue 6): metrics_file after each real run ---- */
-    char merr[600];
-    if (!fl->dry_run && rsl_metrics_after_run(job, &rec, merr, sizeof(merr)) != 0)
-        fprintf(stderr, "rsyncd-lite: warning: %s\n", merr);
-    /* ---- end metrics ---- */
-    if (rec.code != 0 ||
-        (code != 0 && err.code != RSL_OK && code != RSL_EXIT_PARTIAL && code != RSL_EXIT_VANISHED))
-        rsl_out_error(stderr, &err);
-    if (fl->dry_run) {
-        if (fl->json)
-            rsl_out_summary_json(stdout, &rec);
-        return code;
-    }
-    if (rec.id > 0 || fl->json) {
-        if (fl->json)
-            rsl_out_summary_json(stdout, &rec);
-        else if (!fl->quiet)
-            rsl_out_summary_text(stdout, &rec);
-    }
-    if (!fl->json && rec.counts.item_errors > 0 && job->conf_path)
-        fprintf(stderr,
-                "rsyncd-lite: %lld item(s) failing: `rsyncd-lite log %s --failed`, "
-                "then `rsyncd-lite retry %s`\n",
-                (long long)rec.counts.item_errors, job->conf_path, job->conf_path);
-    return code;
+    return report_run(job, fl, code, &rec, &err);
 }
 
 /* Parses the flags shared by run/retry/push; returns index of first
@@ -261,88 +281,110 @@ static const char push_usage[] =
     "  with default settings. A state db remembers what was sent, so a second push only\n"
     "  sends changes (default: $XDG_STATE_HOME/rsyncd-lite/push-<hash>.db).\n";
 
-int rsl_cmd_push(int argc, char **argv)
+typedef struct push_args {
+    const char *src, *dst, *state;
+    int del;
+    long transfers; /* 0: the default */
+} push_args;
+
+/* Returns 0 to go on, 1 after --help, -1 on a usage error. */
+static int parse_push_args(int argc, char **argv, run_flags *fl, push_args *a)
 {
-    run_flags fl = {.max_delete = -1, .mode = "push"};
-    const char *src = NULL, *dst = NULL, *state = NULL;
-    int del = 0;
-    long transfers = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(push_usage, stdout);
-            return 0;
+            return 1;
         }
-        int r = parse_flag(&fl, argc, argv, &i);
+        int r = parse_flag(fl, argc, argv, &i);
         if (r < 0)
-            goto usage;
+            return -1;
         if (r > 0)
             continue;
         if (strcmp(argv[i], "--delete") == 0) {
-            del = 1;
+            a->del = 1;
         } else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
-            state = argv[++i];
+            a->state = argv[++i];
         } else if (strcmp(argv[i], "--transfers") == 0 && i + 1 < argc) {
             char *end = NULL;
-            transfers = strtol(argv[++i], &end, 10);
-            if (*end || transfers < 1 || transfers > 64)
-                goto usage;
+            a->transfers = strtol(argv[++i], &end, 10);
+            if (*end || a->transfers < 1 || a->transfers > 64)
+                return -1;
         } else if (argv[i][0] == '-') {
-            goto usage;
-        } else if (src == NULL) {
-            src = argv[i];
-        } else if (dst == NULL) {
-            dst = argv[i];
+            return -1;
+        } else if (a->src == NULL) {
+            a->src = argv[i];
+        } else if (a->dst == NULL) {
+            a->dst = argv[i];
         } else {
-            goto usage;
+            return -1;
         }
     }
-    if (src == NULL || dst == NULL)
-        goto usage;
+    return a->src == NULL || a->dst == NULL ? -1 : 0;
+}
+
+/* A stable name per (source, destination), for the default state db. */
+static void push_name(char *name, size_t n, const char *real_src, const char *dst)
+{
+    unsigned long long h = 1469598103934665603ull;
+    for (const char *p = real_src; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    h = (h ^ 0) * 1099511628211ull;
+    for (const char *p = dst; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    snprintf(name, n, "push-%016llx", h);
+}
+
+/* The job push runs, built from the command line (job is initialised here;
+ * the caller frees it). Returns 0, or an exit code after printing why. */
+static int build_push_job(rsl_job *job, const push_args *a)
+{
+    rsl_job_init(job);
+    char real[PATH_MAX];
+    if (realpath(a->src, real) == NULL) {
+        fprintf(stderr, "rsyncd-lite push: source '%s': %s\n", a->src, strerror(errno));
+        return RSL_EXIT_SESSION;
+    }
+    char name[64];
+    push_name(name, sizeof(name), real, a->dst);
+    job->name = strdup(name);
+    job->source = strdup(real);
+    job->destination = strdup(a->dst);
+    job->state_path = a->state ? strdup(a->state) : NULL;
+    job->delete_ = a->del;
+    if (a->transfers)
+        job->transfers = (int)a->transfers;
+    rsl_err err;
+    rsl_endpoint ep;
+    if (rsl_endpoint_parse(&ep, a->dst, &err) != RSL_OK) {
+        fprintf(stderr, "rsyncd-lite push: destination: %s\n", err.msg);
+        return RSL_EXIT_USAGE;
+    }
+    rsl_endpoint_free(&ep);
+    if (rsl_config_finish(job, "push", &err) != RSL_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return RSL_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int rsl_cmd_push(int argc, char **argv)
+{
+    run_flags fl = {.max_delete = -1, .mode = "push"};
+    push_args a = {0};
+    int r = parse_push_args(argc, argv, &fl, &a);
+    if (r != 0) {
+        if (r < 0)
+            fputs(push_usage, stderr);
+        return r < 0 ? RSL_EXIT_USAGE : 0;
+    }
     if (fl.only_failed) {
         fputs("rsyncd-lite push: --only-failed needs a job file; use `retry JOB.conf`\n", stderr);
         return RSL_EXIT_USAGE;
     }
     rsl_job job;
-    rsl_job_init(&job);
-    char real[PATH_MAX];
-    if (realpath(src, real) == NULL) {
-        fprintf(stderr, "rsyncd-lite push: source '%s': %s\n", src, strerror(errno));
-        rsl_job_free(&job);
-        return RSL_EXIT_SESSION;
-    }
-    /* a stable per (source, destination) name for the default state db */
-    unsigned long long h = 1469598103934665603ull;
-    for (const char *p = real; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    h = (h ^ 0) * 1099511628211ull;
-    for (const char *p = dst; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    char name[64];
-    snprintf(name, sizeof(name), "push-%016llx", h);
-    job.name = strdup(name);
-    job.source = strdup(real);
-    job.destination = strdup(dst);
-    job.state_path = state ? strdup(state) : NULL;
-    job.delete_ = del;
-    if (transfers)
-        job.transfers = (int)transfers;
-    rsl_err err;
-    rsl_endpoint ep;
-    if (rsl_endpoint_parse(&ep, dst, &err) != RSL_OK) {
-        fprintf(stderr, "rsyncd-lite push: destination: %s\n", err.msg);
-        rsl_job_free(&job);
-        return RSL_EXIT_USAGE;
-    }
-    rsl_endpoint_free(&ep);
-    if (rsl_config_finish(&job, "push", &err) != RSL_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        rsl_job_free(&job);
-        return RSL_EXIT_USAGE;
-    }
-    int code = execute(&job, &fl);
+    int code = build_push_job(&job, &a);
+    if (code == 0)
+        code = execute(&job, &fl);
     rsl_job_free(&job);
     return code;
-usage:
-    fputs(push_usage, stderr);
-    return RSL_EXIT_USAGE;
 }

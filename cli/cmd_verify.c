@@ -181,201 +181,270 @@ static const char verify_usage[] =
     "  --json     one JSON object per difference, then a summary object\n"
     "exit: 0 identical, 23 differences found, 5 session error, 75 job locked\n";
 
-int rsl_cmd_verify(int argc, char **argv)
+/* One verify's state. */
+typedef struct verify_ctx {
+    vui u;
+    const char *conf;
+    int checksum, repair;
+    rsl_job job;
+    rsl_err err;
+    rsl_state *st;
+    rsl_remote rm;
+    rsl_conn *conn;
+    unsigned caps;
+    vlist man, remote, temps;
+    size_t repaired;
+} verify_ctx;
+
+/* Returns 0 to go on, 1 after --help, -1 on a usage error. */
+static int parse_args(verify_ctx *v, int argc, char **argv)
 {
-    const char *conf = NULL;
-    int checksum = 0, repair = 0;
-    vui u = {0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(verify_usage, stdout);
-            return 0;
+            return 1;
         } else if (strcmp(argv[i], "--json") == 0) {
-            u.json = 1;
+            v->u.json = 1;
         } else if (strcmp(argv[i], "--checksum") == 0) {
-            checksum = 1;
+            v->checksum = 1;
         } else if (strcmp(argv[i], "--repair") == 0) {
-            repair = 1;
-        } else if (argv[i][0] != '-' && conf == NULL) {
-            conf = argv[i];
+            v->repair = 1;
+        } else if (argv[i][0] != '-' && v->conf == NULL) {
+            v->conf = argv[i];
         } else {
-            fputs(verify_usage, stderr);
-            return RSL_EXIT_USAGE;
+            return -1;
         }
     }
-    if (conf == NULL) {
-        fputs(verify_usage, stderr);
-        return RSL_EXIT_USAGE;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    rsl_job job;
-    rsl_err err;
-    memset(&err, 0, sizeof(err));
-    if (rsl_config_load(&job, conf, &err) != RSL_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        rsl_job_free(&job);
-        return RSL_EXIT_USAGE;
-    }
-    int code = RSL_EXIT_SESSION;
-    int lockfd = -1;
-    rsl_state *st = NULL;
-    rsl_conn *conn = NULL;
-    rsl_remote rm;
-    memset(&rm, 0, sizeof(rm));
-    vlist man = {0}, remote = {0}, temps = {0};
+    return v->conf == NULL ? -1 : 0;
+}
 
-    if (repair && rsl_lock_acquire(job.state_path, &lockfd, &err) != RSL_OK) {
-        rsl_out_error(stderr, &err);
-        code = err.code == RSL_E_JOB_LOCKED ? RSL_EXIT_LOCKED : RSL_EXIT_SESSION;
-        goto done;
-    }
-    if (rsl_state_open(&st, job.state_path, repair ? RSL_STATE_RDWR : RSL_STATE_READONLY, &err) !=
-        RSL_OK)
-        goto fail;
-    /* the manifest */
-    if (rsl_state_manifest_iter_begin(st, &err) != RSL_OK)
-        goto fail;
+/* The manifest (what the state db believes is on the remote) into v->man. */
+static rsl_code load_manifest(verify_ctx *v)
+{
+    rsl_code rc = rsl_state_manifest_iter_begin(v->st, &v->err);
+    if (rc != RSL_OK)
+        return rc;
     rsl_manifest_row row;
     int r;
-    while ((r = rsl_state_manifest_iter_next(st, &row, &err)) == 1)
-        if (vlist_add(&man, row.path, row.type == RSL_TYPE_DIR, row.size,
+    while ((r = rsl_state_manifest_iter_next(v->st, &row, &v->err)) == 1) {
+        if (vlist_add(&v->man, row.path, row.type == RSL_TYPE_DIR, row.size,
                       row.mtime_ns >= 0 ? row.mtime_ns / 1000000000 : -1) != 0) {
             r = -1;
-            rsl_err_set(&err, RSL_E_NO_MEMORY, 0, "out of memory");
+            rsl_err_set(&v->err, RSL_E_NO_MEMORY, 0, "out of memory");
             break;
-        } else {
-            man.v[man.n - 1].pending = row.pending;
         }
-    rsl_state_manifest_iter_end(st);
-    if (r < 0)
-        goto fail;
-    /* the remote */
-    /* verify only reads: the transport writes nothing, not even a probe */
-    if (rsl_remote_init(&rm, &job, RSL_REMOTE_READONLY, &err) != RSL_OK ||
-        rsl_remote_connect(&rm, &conn, &err) != RSL_OK)
-        goto fail;
-    const rsl_transport_ops *ops = rm.ops;
-    if (walk_remote(ops, conn, job.temp_suffix, &remote, &temps, &err) != RSL_OK)
-        goto fail;
-    unsigned caps = ops->caps_of(conn);
-    int cmp_mtime = (caps & RSL_CAP_SET_MTIME) != 0;
-    if (man.n > 1)
-        qsort(man.v, man.n, sizeof(*man.v), by_path);
-    if (remote.n > 1)
-        qsort(remote.v, remote.n, sizeof(*remote.v), by_path);
-    if (temps.n > 1)
-        qsort(temps.v, temps.n, sizeof(*temps.v), by_path);
+        v->man.v[v->man.n - 1].pending = row.pending;
+    }
+    rsl_state_manifest_iter_end(v->st);
+    return r < 0 ? (v->err.code ? v->err.code : RSL_E_INTERNAL) : RSL_OK;
+}
 
-    if (!u.json) {
-        printf("verify %s: ", job.name);
-        rsl_out_path(stdout, job.destination);
-        printf(" (%zu item(s) in the manifest, %zu on the remote)\n", man.n, remote.n);
-    }
-    if (checksum && !(caps & RSL_CAP_CHECKSUM) && !u.json)
+/* Connects read-only (the transport writes nothing, not even a probe) and
+ * lists the whole remote into v->remote and v->temps. */
+static rsl_code load_remote(verify_ctx *v)
+{
+    rsl_code rc;
+    if ((rc = rsl_remote_init(&v->rm, &v->job, RSL_REMOTE_READONLY, &v->err)) != RSL_OK ||
+        (rc = rsl_remote_connect(&v->rm, &v->conn, &v->err)) != RSL_OK)
+        return rc;
+    if ((rc = walk_remote(v->rm.ops, v->conn, v->job.temp_suffix, &v->remote, &v->temps,
+                          &v->err)) != RSL_OK)
+        return rc;
+    v->caps = v->rm.ops->caps_of(v->conn);
+    if (v->man.n > 1)
+        qsort(v->man.v, v->man.n, sizeof(*v->man.v), by_path);
+    if (v->remote.n > 1)
+        qsort(v->remote.v, v->remote.n, sizeof(*v->remote.v), by_path);
+    if (v->temps.n > 1)
+        qsort(v->temps.v, v->temps.n, sizeof(*v->temps.v), by_path);
+    return RSL_OK;
+}
+
+static void print_header(const verify_ctx *v)
+{
+    if (v->u.json)
+        return;
+    printf("verify %s: ", v->job.name);
+    rsl_out_path(stdout, v->job.destination);
+    printf(" (%zu item(s) in the manifest, %zu on the remote)\n", v->man.n, v->remote.n);
+    if (v->checksum && !(v->caps & RSL_CAP_CHECKSUM))
         printf("checksum: not supported by this transport (%s); sizes and mtimes compared\n",
-               ops->name);
-    else if (checksum && !u.json)
+               v->rm.ops->name);
+    else if (v->checksum)
         printf("checksum: not implemented yet; sizes and mtimes compared\n");
-    if (repair && rsl_state_begin(st, &err) != RSL_OK)
-        goto fail;
-    size_t i = 0, j = 0, repaired = 0;
-    while (i < man.n || j < remote.n) {
-        int c = i >= man.n ? 1 : j >= remote.n ? -1 : strcmp(man.v[i].path, remote.v[j].path);
-        const ventry *m = c <= 0 ? &man.v[i] : NULL;
-        const ventry *rv = c >= 0 ? &remote.v[j] : NULL;
-        const char *kind = NULL;
-        char note[200] = "";
-        if (c <= 0 && m->pending) {
-            /* the next run redoes it whatever the remote holds: not drift */
-            report(&u, "pending", m->path, m, rv,
-                   "a change was started but not recorded; the next run redoes it");
-            u.pending++;
-        } else if (c < 0) {
-            kind = "missing";
-            snprintf(note, sizeof(note), "in the manifest, not on the remote");
-        } else if (c > 0) {
-            kind = "extra";
-            snprintf(note, sizeof(note), "on the remote, not in the manifest");
-        } else if (m->is_dir != rv->is_dir) {
-            kind = "type";
-            snprintf(note, sizeof(note), "manifest: %s, remote: %s", m->is_dir ? "dir" : "file",
-                     rv->is_dir ? "dir" : "file");
-        } else if (!m->is_dir && m->size != rv->size) {
-            kind = "size";
-            snprintf(note, sizeof(note), "manifest %llu bytes, remote %llu bytes",
-                     (unsigned long long)m->size, (unsigned long long)rv->size);
-        } else if (!m->is_dir && cmp_mtime && rv->mtime >= 0 && m->mtime >= 0 &&
-                   (rv->mtime - m->mtime > 1 || m->mtime - rv->mtime > 1)) {
-            kind = "mtime";
-            char a[40], b[40];
-            fmt_mtime(a, sizeof(a), m->mtime);
-            fmt_mtime(b, sizeof(b), rv->mtime);
-            snprintf(note, sizeof(note), "manifest %s, remote %s", a, b);
-        }
-        if (kind) {
-            report(&u, kind, c <= 0 ? m->path : rv->path, m, rv, note);
-            if (c > 0)
-                u.extra++;
-            else if (c < 0)
-                u.missing++;
-            else
-                u.different++;
-            if (repair && c <= 0) {
-                if (rsl_state_manifest_del(st, m->path, &err) != RSL_OK)
-                    goto fail;
-                repaired++;
-            }
-        }
-        if (c <= 0)
-            i++;
-        if (c >= 0)
-            j++;
+}
+
+/* How manifest entry m and remote entry r (either may be NULL, not both)
+ * differ: "missing", "extra", "type", "size", "mtime", or NULL when they
+ * agree. note gets the detail. */
+static const char *difference(const ventry *m, const ventry *r, int cmp_mtime, char *note, size_t n)
+{
+    if (r == NULL) {
+        snprintf(note, n, "in the manifest, not on the remote");
+        return "missing";
     }
-    for (size_t k = 0; k < temps.n; k++) {
+    if (m == NULL) {
+        snprintf(note, n, "on the remote, not in the manifest");
+        return "extra";
+    }
+    if (m->is_dir != r->is_dir) {
+        snprintf(note, n, "manifest: %s, remote: %s", m->is_dir ? "dir" : "file",
+                 r->is_dir ? "dir" : "file");
+        return "type";
+    }
+    if (!m->is_dir && m->size != r->size) {
+        snprintf(note, n, "manifest %llu bytes, remote %llu bytes", (unsigned long long)m->size,
+                 (unsigned long long)r->size);
+        return "size";
+    }
+    if (!m->is_dir && cmp_mtime && r->mtime >= 0 && m->mtime >= 0 &&
+        (r->mtime - m->mtime > 1 || m->mtime - r->mtime > 1)) {
+        char a[40], b[40];
+        fmt_mtime(a, sizeof(a), m->mtime);
+        fmt_mtime(b, sizeof(b), r->mtime);
+        snprintf(note, n, "manifest %s, remote %s", a, b);
+        return "mtime";
+    }
+    return NULL;
+}
+
+/* One step of the merge: manifest entry m and/or remote entry r with the
+ * same path. Returns RSL_OK or the state db's error (--repair). */
+static rsl_code compare_one(verify_ctx *v, const ventry *m, const ventry *r)
+{
+    if (m != NULL && m->pending) {
+        /* the next run redoes it whatever the remote holds: not drift */
+        report(&v->u, "pending", m->path, m, r,
+               "a change was started but not recorded; the next run redoes it");
+        v->u.pending++;
+        return RSL_OK;
+    }
+    char note[200] = "";
+    const char *kind = difference(m, r, (v->caps & RSL_CAP_SET_MTIME) != 0, note, sizeof(note));
+    if (kind == NULL)
+        return RSL_OK;
+    report(&v->u, kind, m ? m->path : r->path, m, r, note);
+    if (m == NULL)
+        v->u.extra++;
+    else if (r == NULL)
+        v->u.missing++;
+    else
+        v->u.different++;
+    if (v->repair && m != NULL) {
+        rsl_code rc = rsl_state_manifest_del(v->st, m->path, &v->err);
+        if (rc != RSL_OK)
+            return rc;
+        v->repaired++;
+    }
+    return RSL_OK;
+}
+
+/* Walks the sorted manifest and remote side by side, then lists the
+ * leftover temps; --repair forgets the manifest rows of what differs, in one
+ * transaction. */
+static rsl_code compare(verify_ctx *v)
+{
+    rsl_code rc;
+    if (v->repair && (rc = rsl_state_begin(v->st, &v->err)) != RSL_OK)
+        return rc;
+    const vlist *man = &v->man, *remote = &v->remote;
+    size_t i = 0, j = 0;
+    while (i < man->n || j < remote->n) {
+        int c = i >= man->n ? 1 : j >= remote->n ? -1 : strcmp(man->v[i].path, remote->v[j].path);
+        if ((rc = compare_one(v, c <= 0 ? &man->v[i] : NULL, c >= 0 ? &remote->v[j] : NULL)) !=
+            RSL_OK)
+            return rc;
+        i += c <= 0;
+        j += c >= 0;
+    }
+    for (size_t k = 0; k < v->temps.n; k++) {
         char note[160];
         snprintf(note, sizeof(note),
-                 "leftover temp file, %llu bytes: the next run resumes or "
-                 "removes it",
-                 (unsigned long long)temps.v[k].size);
-        report(&u, "temp", temps.v[k].path, NULL, &temps.v[k], note);
-        u.temps++;
+                 "leftover temp file, %llu bytes: the next run resumes or removes it",
+                 (unsigned long long)v->temps.v[k].size);
+        report(&v->u, "temp", v->temps.v[k].path, NULL, &v->temps.v[k], note);
+        v->u.temps++;
     }
-    if (repair && rsl_state_commit(st, &err) != RSL_OK)
-        goto fail;
-    int identical = u.missing + u.extra + u.different == 0;
-    if (u.json) {
+    if (v->repair && (rc = rsl_state_commit(v->st, &v->err)) != RSL_OK)
+        return rc;
+    return RSL_OK;
+}
+
+/* The summary; returns the exit code (0 identical, 23 differences). */
+static int print_report(const verify_ctx *v)
+{
+    const vui *u = &v->u;
+    int identical = u->missing + u->extra + u->different == 0;
+    if (u->json) {
         printf("{\"summary\":true,\"identical\":%s,\"manifest_items\":%zu,\"remote_items\":%zu,"
                "\"missing\":%lld,\"extra\":%lld,\"different\":%lld,\"temps\":%lld,"
                "\"pending\":%lld,\"repaired\":%zu,\"checksum\":%s}\n",
-               identical ? "true" : "false", man.n, remote.n, (long long)u.missing,
-               (long long)u.extra, (long long)u.different, (long long)u.temps, (long long)u.pending,
-               repaired, checksum && (caps & RSL_CAP_CHECKSUM) ? "true" : "false");
-    } else {
-        printf("%s: %lld missing, %lld different, %lld extra, %lld leftover temp(s)\n",
-               identical ? "identical" : "DIFFERENT", (long long)u.missing, (long long)u.different,
-               (long long)u.extra, (long long)u.temps);
-        if (repair && repaired)
-            printf("repair: %zu item(s) forgotten by the manifest; the next `rsyncd-lite run %s` "
-                   "sends them again\n",
-                   repaired, conf);
-        else if (!identical && !repair && (u.missing || u.different))
-            printf("to send them again: rsyncd-lite verify %s --repair, then rsyncd-lite run %s\n",
-                   conf, conf);
+               identical ? "true" : "false", v->man.n, v->remote.n, (long long)u->missing,
+               (long long)u->extra, (long long)u->different, (long long)u->temps,
+               (long long)u->pending, v->repaired,
+               v->checksum && (v->caps & RSL_CAP_CHECKSUM) ? "true" : "false");
+        return identical ? RSL_EXIT_OK : RSL_EXIT_PARTIAL;
     }
-    code = identical ? RSL_EXIT_OK : RSL_EXIT_PARTIAL;
-    goto done;
+    printf("%s: %lld missing, %lld different, %lld extra, %lld leftover temp(s)\n",
+           identical ? "identical" : "DIFFERENT", (long long)u->missing, (long long)u->different,
+           (long long)u->extra, (long long)u->temps);
+    if (v->repair && v->repaired)
+        printf("repair: %zu item(s) forgotten by the manifest; the next `rsyncd-lite run %s` "
+               "sends them again\n",
+               v->repaired, v->conf);
+    else if (!identical && !v->repair && (u->missing || u->different))
+        printf("to send them again: rsyncd-lite verify %s --repair, then rsyncd-lite run %s\n",
+               v->conf, v->conf);
+    return identical ? RSL_EXIT_OK : RSL_EXIT_PARTIAL;
+}
+
+/* Lock (--repair), state db, manifest, remote, comparison, report. Returns
+ * the exit code. */
+static int run_verify(verify_ctx *v, int *lockfd)
+{
+    if (v->repair && rsl_lock_acquire(v->job.state_path, lockfd, &v->err) != RSL_OK) {
+        rsl_out_error(stderr, &v->err);
+        return v->err.code == RSL_E_JOB_LOCKED ? RSL_EXIT_LOCKED : RSL_EXIT_SESSION;
+    }
+    if (rsl_state_open(&v->st, v->job.state_path, v->repair ? RSL_STATE_RDWR : RSL_STATE_READONLY,
+                       &v->err) != RSL_OK ||
+        load_manifest(v) != RSL_OK || load_remote(v) != RSL_OK)
+        goto fail;
+    print_header(v);
+    if (compare(v) != RSL_OK)
+        goto fail;
+    return print_report(v);
 fail:
-    rsl_out_error(stderr, &err);
-    code = RSL_EXIT_SESSION;
-done:
-    rsl_remote_disconnect(&rm, conn);
-    rsl_remote_free(&rm);
-    vlist_free(&man);
-    vlist_free(&remote);
-    vlist_free(&temps);
-    rsl_state_close(st);
+    rsl_out_error(stderr, &v->err);
+    return RSL_EXIT_SESSION;
+}
+
+int rsl_cmd_verify(int argc, char **argv)
+{
+    static verify_ctx v; /* not on the stack */
+    memset(&v, 0, sizeof(v));
+    int r = parse_args(&v, argc, argv);
+    if (r != 0) {
+        if (r < 0)
+            fputs(verify_usage, stderr);
+        return r < 0 ? RSL_EXIT_USAGE : 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (rsl_config_load(&v.job, v.conf, &v.err) != RSL_OK) {
+        fprintf(stderr, "%s\n", v.err.msg);
+        rsl_job_free(&v.job);
+        return RSL_EXIT_USAGE;
+    }
+    int lockfd = -1;
+    int code = run_verify(&v, &lockfd);
+    rsl_remote_disconnect(&v.rm, v.conn);
+    rsl_remote_free(&v.rm);
+    vlist_free(&v.man);
+    vlist_free(&v.remote);
+    vlist_free(&v.temps);
+    rsl_state_close(v.st);
     if (lockfd >= 0)
         rsl_lock_release(lockfd);
-    rsl_job_free(&job);
+    rsl_job_free(&v.job);
     return code;
 }

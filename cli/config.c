@@ -1,14 +1,14 @@
 /*
  * config.c - the job file parser. See config.h.
  *
- * Syntax: "[section]", "key = value", comments from ';' or '#' at the start
- * of a line or after whitespace. A value may be double-quoted to keep ';' or
- * '#' or surrounding spaces ("..." with \" and \\ escapes). Relative paths
- * are taken relative to the job file's directory.
+ * The lines are read by cli/ini.c (sections, "key = value", comments,
+ * quotes, line numbers); this file knows the keys. Relative paths are taken
+ * relative to the job file's directory.
  */
 #include "config.h"
 
-#include "base/buf.h"
+#include "cli/ini.h"
+#include "engine/schedule.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -198,53 +198,6 @@ static void strip_trailing_slashes(char *p)
         p[--n] = '\0';
 }
 
-/* Trims spaces in place, returns the start. */
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
-/* Extracts the value: handles quotes and inline comments. Returns 0 or -1. */
-static int parse_value(char *raw, char **out)
-{
-    char *v = raw;
-    while (isspace((unsigned char)*v))
-        v++;
-    if (*v == '"') {
-        char *w = v, *r = v + 1;
-        for (;; r++) {
-            if (*r == '\0')
-                return -1;
-            if (*r == '\\' && (r[1] == '"' || r[1] == '\\')) {
-                *w++ = *++r;
-                continue;
-            }
-            if (*r == '"')
-                break;
-            *w++ = *r;
-        }
-        *w = '\0';
-        char *rest = trim(r + 1);
-        if (*rest != '\0' && *rest != ';' && *rest != '#')
-            return -1;
-        *out = v;
-        return 0;
-    }
-    for (char *p = v; *p; p++) {
-        if ((*p == ';' || *p == '#') && (p == v || isspace((unsigned char)p[-1]))) {
-            *p = '\0';
-            break;
-        }
-    }
-    *out = trim(v);
-    return 0;
-}
-
 static rsl_code set_key(rsl_job *job, const key_def *k, const char *val, const char *base_dir,
                         const char *path, int line, rsl_err *err)
 {
@@ -362,8 +315,56 @@ static int valid_name(const char *n)
     return 1;
 }
 
-/* Required keys and cross-key checks; `line` is the [job] header's line. */
-static rsl_code rsl_config_finish_at(rsl_job *job, const char *path, int line, rsl_err *err)
+/* What the parse keeps while it reads: the current section, and the line each
+ * key was set on, so that a check made after reading names that line. */
+typedef struct parse_ctx {
+    rsl_job *job;
+    const char *path;
+    char *base_dir;
+    const char *section; /* "job", "remote", or NULL before the first header */
+    int job_line;        /* the [job] header's line */
+    int seen[NKEYS];     /* the line keys[i] was set on; 0 if not set */
+} parse_ctx;
+
+/* The line `key` was set on; the [job] header's line when it was not set (a
+ * missing key, a default); 0 for a job built in code (c == NULL). */
+static int line_of(const parse_ctx *c, const char *key)
+{
+    if (c == NULL)
+        return 0;
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].key, key) == 0 && c->seen[i] > 0)
+            return c->seen[i];
+    return c->job_line;
+}
+
+/* A schedule the daemon could not follow is a config error for every
+ * command; "schedule =" (empty) means none. */
+static rsl_code check_schedule(rsl_job *job, const char *path, int line, rsl_err *err)
+{
+    if (job->schedule != NULL && job->schedule[0] == '\0') {
+        free(job->schedule);
+        job->schedule = NULL;
+    }
+    if (job->schedule == NULL)
+        return RSL_OK;
+    rsl_schedule s;
+    char why[256];
+    if (rsl_schedule_parse(&s, job->schedule, why, sizeof(why)) != 0)
+        return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: schedule: %s", path, line, why);
+    /* from a fixed time (2000-01-01), not the clock: a date that does not
+     * exist (Feb 30) never comes, whenever the job is loaded */
+    if (rsl_schedule_next(&s, 946684800) < 0)
+        return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
+                           "%s:%d: schedule: '%s' never fires (no such date)", path, line,
+                           job->schedule);
+    return RSL_OK;
+}
+
+/* Required keys and cross-key checks; each error names the line of the key
+ * it is about (c: what the parse saw; NULL for a job built in code). */
+static rsl_code rsl_config_finish_at(rsl_job *job, const char *path, const parse_ctx *c,
+                                     rsl_err *err)
 {
     static const struct {
         const char *key;
@@ -372,150 +373,111 @@ static rsl_code rsl_config_finish_at(rsl_job *job, const char *path, int line, r
     for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
         if (*(char **)(void *)((char *)job + req[i].off) == NULL)
             return rsl_err_set(err, RSL_E_CONFIG_MISSING_KEY, 0,
-                               "%s:%d: %s: required key is missing from [job]", path, line,
-                               req[i].key);
+                               "%s:%d: %s: required key is missing from [job]", path,
+                               c ? c->job_line : 0, req[i].key);
     if (!valid_name(job->name))
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "%s:%d: name: '%s' must be 1-100 of A-Z a-z 0-9 . _ - and not start "
                            "with '.'",
-                           path, line, job->name);
+                           path, line_of(c, "name"), job->name);
     if (job->temp_suffix[0] == '\0' || strchr(job->temp_suffix, '/') != NULL)
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
-                           "%s:%d: temp_suffix: must be non-empty and contain no '/'", path, line);
+                           "%s:%d: temp_suffix: must be non-empty and contain no '/'", path,
+                           line_of(c, "temp_suffix"));
+    rsl_code rc = check_schedule(job, path, line_of(c, "schedule"), err);
+    if (rc != RSL_OK)
+        return rc;
     if (job->state_path == NULL &&
         (job->state_path = rsl_job_default_state_path(job->name)) == NULL)
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: state: cannot derive a path",
-                           path, line);
+                           path, line_of(c, "name"));
     return RSL_OK;
 }
 
 rsl_code rsl_config_finish(rsl_job *job, const char *path, rsl_err *err)
 {
-    return rsl_config_finish_at(job, path, 0, err);
+    return rsl_config_finish_at(job, path, NULL, err);
+}
+
+static rsl_code on_section(parse_ctx *c, const char *name, int line, rsl_err *err)
+{
+    if (strcmp(name, "job") == 0) {
+        c->section = "job";
+        c->job_line = line;
+    } else if (strcmp(name, "remote") == 0) {
+        c->section = "remote";
+    } else {
+        return rsl_err_set(err, RSL_E_CONFIG_UNKNOWN_KEY, 0,
+                           "%s:%d: [%s]: unknown section (known: [job], [remote])", c->path, line,
+                           name);
+    }
+    return RSL_OK;
+}
+
+static rsl_code unknown_key(const parse_ctx *c, const char *key, int line, rsl_err *err)
+{
+    const char *hint = "";
+    for (size_t j = 0; j < NKEYS; j++)
+        if (strcmp(keys[j].key, key) == 0)
+            hint = strcmp(keys[j].section, "job") == 0 ? " (it belongs in [job])"
+                                                       : " (it belongs in [remote])";
+    return rsl_err_set(err, RSL_E_CONFIG_UNKNOWN_KEY, 0,
+                       "%s:%d: %s: unknown key in [%s]%s; see job.conf(5)", c->path, line, key,
+                       c->section, hint);
+}
+
+/* rsl_ini_fn: one header or one "key = value" line of the job file. */
+static rsl_code on_item(void *ud, const char *section, const char *key, const char *val, int line,
+                        rsl_err *err)
+{
+    parse_ctx *c = ud;
+    if (key == NULL)
+        return on_section(c, section, line, err);
+    if (c->section == NULL)
+        return rsl_err_set(err, RSL_E_CONFIG_SYNTAX, 0,
+                           "%s:%d: %s: key outside a section (start with [job])", c->path, line,
+                           key);
+    size_t i;
+    for (i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].section, c->section) == 0 && strcmp(keys[i].key, key) == 0)
+            break;
+    if (i == NKEYS)
+        return unknown_key(c, key, line, err);
+    if (c->seen[i] && keys[i].type != K_LIST)
+        return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
+                           "%s:%d: %s: set twice (first at line %d)", c->path, line, key,
+                           c->seen[i]);
+    c->seen[i] = line;
+    return set_key(c->job, &keys[i], val, c->base_dir, c->path, line, err);
 }
 
 rsl_code rsl_config_parse(rsl_job *job, const char *path, const char *text, rsl_err *err)
 {
     if (rsl_job_init(job) != 0)
         return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
+    parse_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.job = job;
+    c.path = path;
+    c.base_dir = dirname_of(path);
     job->conf_path = strdup(path);
-    char *base_dir = dirname_of(path);
-    char *copy = strdup(text);
-    int seen[NKEYS];
-    memset(seen, 0, sizeof(seen));
-    rsl_code rc = RSL_OK;
-    const char *section = NULL;
-    int job_line = 0;
-    int line = 0;
-    char *save = NULL;
-    if (copy == NULL || base_dir == NULL || job->conf_path == NULL) {
+    rsl_code rc;
+    if (c.base_dir == NULL || job->conf_path == NULL)
         rc = rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
-        goto done;
-    }
-    /* walk lines by hand so empty lines keep the count right */
-    for (char *ln = copy; ln != NULL; ln = save) {
-        line++;
-        char *nl = strchr(ln, '\n');
-        save = nl ? nl + 1 : NULL;
-        if (nl)
-            *nl = '\0';
-        size_t l = strlen(ln);
-        if (l > 0 && ln[l - 1] == '\r')
-            ln[l - 1] = '\0';
-        char *s = trim(ln);
-        if (*s == '\0' || *s == ';' || *s == '#')
-            continue;
-        if (*s == '[') {
-            char *rb = strchr(s, ']');
-            if (rb == NULL || *trim(rb + 1) != '\0') {
-                rc = rsl_err_set(err, RSL_E_CONFIG_SYNTAX, 0,
-                                 "%s:%d: [section]: missing ']' or text after it", path, line);
-                goto done;
-            }
-            *rb = '\0';
-            char *name = trim(s + 1);
-            if (strcmp(name, "job") == 0) {
-                section = "job";
-                job_line = line;
-            } else if (strcmp(name, "remote") == 0) {
-                section = "remote";
-            } else {
-                rc = rsl_err_set(err, RSL_E_CONFIG_UNKNOWN_KEY, 0,
-                                 "%s:%d: [%s]: unknown section (known: [job], [remote])", path,
-                                 line, name);
-                goto done;
-            }
-            continue;
-        }
-        char *eq = strchr(s, '=');
-        if (eq == NULL) {
-            rc = rsl_err_set(err, RSL_E_CONFIG_SYNTAX, 0, "%s:%d: %.40s: expected 'key = value'",
-                             path, line, s);
-            goto done;
-        }
-        *eq = '\0';
-        char *key = trim(s);
-        char *val = NULL;
-        if (parse_value(eq + 1, &val) != 0) {
-            rc = rsl_err_set(err, RSL_E_CONFIG_SYNTAX, 0,
-                             "%s:%d: %s: unterminated or malformed quoted value", path, line, key);
-            goto done;
-        }
-        if (section == NULL) {
-            rc =
-                rsl_err_set(err, RSL_E_CONFIG_SYNTAX, 0,
-                            "%s:%d: %s: key outside a section (start with [job])", path, line, key);
-            goto done;
-        }
-        size_t i;
-        for (i = 0; i < NKEYS; i++)
-            if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
-                break;
-        if (i == NKEYS) {
-            const char *hint = "";
-            for (size_t j = 0; j < NKEYS; j++)
-                if (strcmp(keys[j].key, key) == 0)
-                    hint = strcmp(keys[j].section, "job") == 0 ? " (it belongs in [job])"
-                                                               : " (it belongs in [remote])";
-            rc = rsl_err_set(err, RSL_E_CONFIG_UNKNOWN_KEY, 0,
-                             "%s:%d: %s: unknown key in [%s]%s; see job.conf(5)", path, line, key,
-                             section, hint);
-            goto done;
-        }
-        if (seen[i] && keys[i].type != K_LIST) {
-            rc = rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
-                             "%s:%d: %s: set twice (first at line %d)", path, line, key, seen[i]);
-            goto done;
-        }
-        seen[i] = line;
-        if ((rc = set_key(job, &keys[i], val, base_dir, path, line, err)) != RSL_OK)
-            goto done;
-    }
-    rc = rsl_config_finish_at(job, path, job_line, err);
-done:
-    free(copy);
-    free(base_dir);
+    else if ((rc = rsl_ini_parse(path, text, on_item, &c, err)) == RSL_OK)
+        rc = rsl_config_finish_at(job, path, &c, err);
+    free(c.base_dir);
     return rc;
 }
 
 rsl_code rsl_config_load(rsl_job *job, const char *path, rsl_err *err)
 {
-    size_t n = 0;
-    char *buf = rsl_read_file(path, 1u << 20, &n);
-    if (buf == NULL) {
-        int e = errno;
+    char *text = rsl_ini_read(path, 1u << 20, "job file", err);
+    if (text == NULL) {
         rsl_job_init(job);
-        if (e == EFBIG)
-            return rsl_err_set(err, RSL_E_CONFIG_SYNTAX, 0, "%s: job file larger than 1 MiB", path);
-        return rsl_err_set(err, RSL_E_CONFIG_UNREADABLE, e, "%s: cannot read job file: %s", path,
-                           strerror(e));
+        return err->code;
     }
-    if (memchr(buf, '\0', n) != NULL) {
-        free(buf);
-        rsl_job_init(job);
-        return rsl_err_set(err, RSL_E_CONFIG_SYNTAX, 0, "%s: job file contains NUL bytes", path);
-    }
-    rsl_code rc = rsl_config_parse(job, path, buf, err);
-    free(buf);
+    rsl_code rc = rsl_config_parse(job, path, text, err);
+    free(text);
     return rc;
 }

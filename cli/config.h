@@ -1,6 +1,9 @@
 /*
  * config.h - parses a job file (INI: [job] and [remote] sections) into an
- * rsl_job, with every error reported as "FILE:LINE: key: reason".
+ * rsl_job, with every error reported as "FILE:LINE: key: reason" (LINE: where
+ * the key was set, also for checks made after reading; the [job] header's
+ * line for a missing key). The syntax is cli/ini.h's. A `schedule` is
+ * checked here, so run, check and the daemon all refuse a bad one.
  *
  * Owns: the key table (every key, its type, range and default lives here and
  * in docs/job.conf.5). Must not touch: the state db, the network.

@@ -29,6 +29,58 @@ void rsl_progress_bytes(char *buf, size_t n, double b)
         snprintf(buf, n, "%.1f %s", b, units[u]);
 }
 
+/* "1.2 MiB/s" and "ETA 1:05" (or "-- /s" and "ETA --" before a rate is
+ * known; no ETA while the totals still grow). */
+static void format_rate_eta(char *r, size_t rn, char *eta, size_t en, const rsl_progress *p,
+                            double rate)
+{
+    if (rate < 0) {
+        snprintf(r, rn, "-- /s");
+        snprintf(eta, en, "ETA --");
+        return;
+    }
+    rsl_progress_bytes(r, rn, rate);
+    size_t l = strlen(r);
+    snprintf(r + l, rn - l, "/s");
+    long long left = p->bytes_total - p->bytes_done;
+    if (!p->totals_final || rate < 1.0) {
+        snprintf(eta, en, "ETA --");
+        return;
+    }
+    long long s = left > 0 ? (long long)((double)left / rate + 0.5) : 0;
+    if (s >= 3600)
+        snprintf(eta, en, "ETA %lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(eta, en, "ETA %lld:%02lld", s / 60, s % 60);
+}
+
+/* Appends "  <cur>" to buf (len bytes used, n in all) when at least 8
+ * bytes fit (width > 0: within width columns), keeping the end of a long
+ * path: the file name. Returns the new length. */
+static int append_current(char *buf, size_t n, int len, const char *cur, int width)
+{
+    if (cur == NULL || *cur == '\0' || (size_t)len + 3 >= n)
+        return len;
+    size_t room = n - (size_t)len - 3;
+    if (width > 0)
+        room = width > len + 3 ? (size_t)(width - len - 3) : 0;
+    size_t cl = strlen(cur);
+    if (room < 8)
+        return len;
+    buf[len++] = ' ';
+    buf[len++] = ' ';
+    if (cl > room) { /* keep the end of the path: the file name */
+        memcpy(buf + len, "...", 3);
+        memcpy(buf + len + 3, cur + cl - (room - 3), room - 3);
+        len += (int)room;
+    } else {
+        memcpy(buf + len, cur, cl);
+        len += (int)cl;
+    }
+    buf[len] = '\0';
+    return len;
+}
+
 size_t rsl_progress_format(char *buf, size_t n, const rsl_progress *p, double rate,
                            const char *current, int width)
 {
@@ -36,50 +88,14 @@ size_t rsl_progress_format(char *buf, size_t n, const rsl_progress *p, double ra
     rsl_progress_bytes(done, sizeof(done), (double)p->bytes_done);
     rsl_progress_bytes(total, sizeof(total), (double)p->bytes_total);
     const char *mark = p->totals_final ? "" : "+"; /* totals still growing */
-    if (rate < 0) {
-        snprintf(r, sizeof(r), "-- /s");
-        snprintf(eta, sizeof(eta), "ETA --");
-    } else {
-        rsl_progress_bytes(r, sizeof(r), rate);
-        size_t l = strlen(r);
-        snprintf(r + l, sizeof(r) - l, "/s");
-        long long left = p->bytes_total - p->bytes_done;
-        if (!p->totals_final || rate < 1.0) {
-            snprintf(eta, sizeof(eta), "ETA --");
-        } else {
-            long long s = left > 0 ? (long long)((double)left / rate + 0.5) : 0;
-            if (s >= 3600)
-                snprintf(eta, sizeof(eta), "ETA %lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
-            else
-                snprintf(eta, sizeof(eta), "ETA %lld:%02lld", s / 60, s % 60);
-        }
-    }
+    format_rate_eta(r, sizeof(r), eta, sizeof(eta), p, rate);
     int len = snprintf(buf, n, "%lld/%lld%s files  %s/%s%s  %s  %s", (long long)p->files_done,
                        (long long)p->files_total, mark, done, total, mark, r, eta);
     if (len < 0)
         len = 0;
     if ((size_t)len >= n)
         len = (int)n - 1;
-    const char *cur = p->current ? p->current : current;
-    if (cur && *cur && (size_t)len + 3 < n) {
-        size_t room = n - (size_t)len - 3;
-        if (width > 0)
-            room = width > len + 3 ? (size_t)(width - len - 3) : 0;
-        size_t cl = strlen(cur);
-        if (room >= 8) {
-            buf[len++] = ' ';
-            buf[len++] = ' ';
-            if (cl > room) { /* keep the end of the path: the file name */
-                memcpy(buf + len, "...", 3);
-                memcpy(buf + len + 3, cur + cl - (room - 3), room - 3);
-                len += (int)room;
-            } else {
-                memcpy(buf + len, cur, cl);
-                len += (int)cl;
-            }
-            buf[len] = '\0';
-        }
-    }
+    len = append_current(buf, n, len, p->current ? p->current : current, width);
     /* control bytes in a name must not drive the terminal */
     for (int i = 0; i < len; i++)
         if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)

@@ -191,3 +191,33 @@ Test(check, tcp_step_uses_the_transports_default_port)
     cr_assert(strstr(l, "port 21") != NULL, "%s", l);
     free(l);
 }
+
+/* Issue 11.10: `check` (and `run`) refuse a schedule the daemon could not
+ * follow, at its line, before anything else. */
+Test(check, a_bad_schedule_fails_config_valid)
+{
+    static const char *const bad[] = {"*/0 * * * *", "every 0m", "every banana"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fx f = setup("dst");
+        FILE *c = fopen(f.conf, "a");
+        fprintf(c, "schedule = %s\n", bad[i]);
+        fclose(c);
+        char *out = NULL, *err = NULL;
+        int rc = rslt_sh(&out, NULL, "%s check %s", rslt_bin(), f.conf);
+        cr_assert_eq(rc, 1, "'%s' accepted by check:\n%s", bad[i], out);
+        cr_assert(strstr(out, "[FAIL] config valid") != NULL, "%s", out);
+        cr_assert(strstr(out, "job.conf:6: schedule: ") != NULL, "%s", out);
+        free(out);
+        out = NULL;
+        rc = rslt_sh(&out, &err, "%s run %s", rslt_bin(), f.conf);
+        cr_assert_eq(rc, 1, "'%s' accepted by run:\n%s%s", bad[i], out, err);
+        cr_assert(strstr(err, "job.conf:6: schedule: ") != NULL, "%s", err);
+        char sent[8300];
+        snprintf(sent, sizeof(sent), "%s/a.txt", f.dst);
+        cr_assert(!rslt_exists(sent), "run sent files");
+        free(out);
+        free(err);
+        rslt_rmrf(f.d);
+        free(f.d);
+    }
+}

@@ -116,3 +116,95 @@ Test(config, sizes_bools_durations)
     cr_assert_eq(rsl_config_parse_duration("2h"), 7200);
     cr_assert_eq(rsl_config_parse_duration("2d"), -1);
 }
+
+/* Issue 11.9: a check made after reading names the line the key was set on,
+ * not the [job] header's. */
+Test(config, late_checks_name_the_line_of_their_key)
+{
+    expect_error("# a job\n[job]\nsource = /s\nname=my job\ndestination = file:///d\n",
+                 RSL_E_CONFIG_BAD_VALUE, "/etc/j.conf:4: name: 'my job' must be");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\n\n[remote]\n"
+                 "temp_suffix=a/b\n",
+                 RSL_E_CONFIG_BAD_VALUE, "/etc/j.conf:7: temp_suffix: must be non-empty");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\n[remote]\n"
+                 "max_name_length = 200\ntemp_suffix = \"\"\n",
+                 RSL_E_CONFIG_BAD_VALUE, "/etc/j.conf:7: temp_suffix:");
+    /* a missing key has no line of its own: the [job] header's */
+    expect_error("\n\n[job]\nname = a\nsource = /s\n", RSL_E_CONFIG_MISSING_KEY,
+                 "/etc/j.conf:3: destination: required key is missing");
+}
+
+/* Issue 11.10: a schedule is checked when the job is loaded, so run and
+ * check refuse what the daemon could not follow. */
+Test(config, bad_schedules_are_config_errors_with_their_line)
+{
+    static const struct {
+        const char *sched, *want;
+    } bad[] = {
+        {"*/0 * * * *", "/etc/j.conf:6: schedule: minute field '*/0': step 0 is out of range"},
+        {"every 0m", "/etc/j.conf:6: schedule: 'every 0m': interval must be between"},
+        {"every banana", "/etc/j.conf:6: schedule: 'every banana': expected a number"},
+        {"*/5 25 * * *", "/etc/j.conf:6: schedule: hour field '25'"},
+        {"* * * *", "/etc/j.conf:6: schedule: '* * * *': expected 5 fields"},
+        {"@sometimes", "/etc/j.conf:6: schedule: '@sometimes': unknown macro"},
+        {"0 0 30 2 *", "/etc/j.conf:6: schedule: '0 0 30 2 *' never fires"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "[job]\nname = a\nsource = /s\ndestination = file:///d\n\nschedule = %s\n",
+                 bad[i].sched);
+        expect_error(text, RSL_E_CONFIG_BAD_VALUE, bad[i].want);
+    }
+}
+
+Test(config, good_schedules_load_and_an_empty_one_means_none)
+{
+    static const char *const good_sched[] = {"*/15 * * * *", "every 15m",       "@daily",
+                                             "0 0 29 2 *",   "0 9 * * mon-fri", "every 1d"};
+    for (size_t i = 0; i < sizeof(good_sched) / sizeof(good_sched[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "[job]\nname = a\nsource = /s\ndestination = file:///d\nschedule = %s\n",
+                 good_sched[i]);
+        rsl_job j;
+        rsl_err e;
+        cr_assert_eq(rsl_config_parse(&j, "/etc/j.conf", text, &e), RSL_OK, "%s: %s", good_sched[i],
+                     e.msg);
+        cr_assert_str_eq(j.schedule, good_sched[i]);
+        rsl_job_free(&j);
+    }
+    rsl_job j;
+    rsl_err e;
+    cr_assert_eq(rsl_config_parse(&j, "/etc/j.conf",
+                                  "[job]\nname = a\nsource = /s\ndestination = file:///d\n"
+                                  "schedule =   ; none\n",
+                                  &e),
+                 RSL_OK, "%s", e.msg);
+    cr_assert_null(j.schedule);
+    rsl_job_free(&j);
+}
+
+/* The job file and daemon.conf share one comment rule (cli/ini.h). */
+Test(config, one_comment_rule)
+{
+    rsl_job j;
+    rsl_err e;
+    const char *t = "[job] ; the job\nname = a\nsource = /s#1 ; a comment\n"
+                    "destination = file:///d\t# a comment after a tab\n"
+                    "[remote]\nforbidden_chars = \";#\"\n";
+    cr_assert_eq(rsl_config_parse(&j, "/etc/j.conf", t, &e), RSL_OK, "%s", e.msg);
+    cr_assert_str_eq(j.source, "/s#1");
+    cr_assert_str_eq(j.destination, "file:///d");
+    cr_assert_str_eq(j.forbidden_chars, ";#");
+    rsl_job_free(&j);
+}
+
+Test(config, load_reports_unreadable_and_nul_files)
+{
+    rsl_job j;
+    rsl_err e;
+    cr_assert_eq(rsl_config_load(&j, "/nonexistent/j.conf", &e), RSL_E_CONFIG_UNREADABLE);
+    cr_assert(strstr(e.msg, "/nonexistent/j.conf: cannot read job file:") != NULL, "%s", e.msg);
+    rsl_job_free(&j);
+}

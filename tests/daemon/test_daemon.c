@@ -487,3 +487,18 @@ Test(daemon, a_run_that_ignores_sigterm_is_killed_after_the_stop_timeout)
     rslt_rmrf(d);
     free(d);
 }
+
+Test(daemon, a_bad_daemon_conf_stops_with_its_line)
+{
+    char *d = rslt_tmpdir("daemon-conf");
+    char p[8300];
+    snprintf(p, sizeof(p), "%s/daemon.conf", d);
+    rslt_write(p, "# settings\nretry_min = 5s ; five\nretry_max = later\n");
+    char *err = NULL;
+    int rc = rslt_sh(NULL, &err, "%s daemon %s", rslt_bin(), d);
+    cr_assert_eq(rc, 1, "%s", err);
+    cr_assert(strstr(err, "daemon.conf:3: retry_max: bad value 'later'") != NULL, "%s", err);
+    free(err);
+    rslt_rmrf(d);
+    free(d);
+}
