@@ -147,7 +147,7 @@ static rsl_code start_offset(file_up *f, uint64_t *offset, rsl_err *err)
     rsl_uploader *u = f->u;
     const rsl_transport_ops *ops = u->r->ops;
     *offset = 0;
-    if (f->size < RSL_RESUME_MIN)
+    if (f->size < RSL_RESUME_MIN || !(ops->caps_of(u->conn) & RSL_CAP_RESUME))
         return RSL_OK; /* restarts from zero: no record, no temp to clear */
     rsl_code rc = RSL_OK;
     if (f->record_ok)

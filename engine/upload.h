@@ -8,8 +8,9 @@
  * mtime). A connection error reconnects and resumes, within the retry policy.
  *
  * Owns: the upload source (rsl_source over the local file) and the per-file
- * resume decision. Resume needs a file of at least RSL_RESUME_MIN bytes;
- * smaller files restart from zero and need no upload record.
+ * resume decision. Resume needs the connection's RSL_CAP_RESUME and a file of
+ * at least RSL_RESUME_MIN bytes; without either, the file restarts from zero
+ * and leaves no upload record and no temp remove() behind.
  * Must not touch: the state db (the upload record is asked for through
  * record_begin, which returns once it is durable), other workers.
  */

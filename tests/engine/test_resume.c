@@ -1,6 +1,7 @@
 /* Engine tests on the fake transport: resumable uploads. A connection cut
  * mid-file resumes exactly where the remote's temp file ends, within a run
- * and across runs (the upload record). */
+ * and across runs (the upload record), and a server without resume gets no
+ * upload record and no temp remove(). */
 #include "engine_test.h"
 
 #define TMP(name) name ".rsl-part"
@@ -105,8 +106,8 @@ Test(engine_resume, small_files_restart_from_zero_without_a_record)
     eng_teardown(&e);
 }
 
-/* A big file that fails after its upload keeps its record and had its temp
- * cleared first. */
+/* The contrast for the next test: a big file that fails after its upload
+ * keeps its record and had its temp cleared first. */
 Test(engine_resume, a_server_with_resume_gets_a_record_and_a_temp_remove)
 {
     eng e;
@@ -116,5 +117,27 @@ Test(engine_resume, a_server_with_resume_gets_a_record_and_a_temp_remove)
     cr_assert_eq(eng_run(&e), RSL_EXIT_PARTIAL);
     cr_assert_eq(rslt_fake_calls_for(RSLT_FAKE_REMOVE, TMP("big.bin")), 1);
     cr_assert(eng_upload_rec(&e, "big.bin", NULL));
+    eng_teardown(&e);
+}
+
+Test(engine_resume, a_server_without_resume_gets_no_record_and_no_temp_remove)
+{
+    eng e;
+    eng_setup(&e, "eng-caps0");
+    rslt_fake_set_caps(RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME);
+    eng_put_random(&e, "big.bin", 2 * MIB, 6);
+    rslt_fake_fail_path(RSLT_FAKE_FINISH, "big.bin", RSL_E_REMOTE_IO);
+    cr_assert_eq(eng_run(&e), RSL_EXIT_PARTIAL);
+    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_REMOVE), 0, "no temp remove() per big file");
+    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_RESUME_OFFSET), 0);
+    cr_assert_not(eng_upload_rec(&e, "big.bin", NULL), "no upload record committed");
+
+    rslt_fake_clear_faults();
+    rslt_fake_clear_counts();
+    cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
+    rslt_fake_upload up[4];
+    cr_assert_eq(rslt_fake_uploads(up, 4), 1);
+    cr_assert_eq(up[0].offset, 0, "from the start: the upload itself truncates the temp");
+    cr_assert(eng_same(&e, "big.bin"));
     eng_teardown(&e);
 }
