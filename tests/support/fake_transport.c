@@ -65,6 +65,7 @@ static struct {
     uint64_t cut_bytes;
     int cut_times; /* < 0: always; 0: never */
     int next_conn, open_conns;
+    int probes; /* atomic */
     void (*hook)(void *, rslt_fake_op, const char *);
     void *hook_ud;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -177,7 +178,8 @@ static rsl_code log_call(rslt_fake_op op, rsl_conn *c, const char *rel, const ch
         const rule *r = &g.rules[i];
         if (r->op != op)
             continue;
-        if (r->nth > 0 ? r->nth == nth : for_item(r->rel, rel, sfx) || for_item(r->rel, rel2, sfx))
+        if (r->nth < 0 || (r->nth > 0 && r->nth == nth) ||
+            (r->nth == 0 && (for_item(r->rel, rel, sfx) || for_item(r->rel, rel2, sfx))))
             return r->code;
     }
     return RSL_OK;
@@ -218,6 +220,12 @@ static rsl_code f_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_remo
                           rsl_err *err)
 {
     *out = NULL;
+    /* a fact learnt once per server, as https learns partial-PUT support */
+    char fact[16];
+    if (opts && opts->cache_get && !opts->cache_get(opts->ud, "fake:probed", fact, sizeof(fact))) {
+        __atomic_add_fetch(&g.probes, 1, __ATOMIC_RELAXED);
+        opts->cache_set(opts->ud, "fake:probed", "yes");
+    }
     rsl_code rc = enter(RSLT_FAKE_CONNECT, NULL, "", NULL, err);
     if (rc == RSL_OK && g.connect_fails != 0) {
         if (g.connect_fails > 0)
@@ -542,6 +550,7 @@ void rslt_fake_setup(void)
     g.caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME;
     g.next_conn = 0;
     g.open_conns = 0;
+    g.probes = 0;
     add("", 1);
     if (!g.live && rsl_scheme_register(&fake_scheme) != 0) {
         fprintf(stderr, "fake transport: cannot register the \"fake\" scheme\n");
@@ -729,4 +738,9 @@ void rslt_fake_on_call(void (*fn)(void *ud, rslt_fake_op op, const char *rel), v
     g.hook = fn;
     g.hook_ud = ud;
     pthread_mutex_unlock(&g.mu);
+}
+
+int rslt_fake_probes(void)
+{
+    return __atomic_load_n(&g.probes, __ATOMIC_RELAXED);
 }

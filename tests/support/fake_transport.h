@@ -76,6 +76,10 @@ int rslt_fake_calls(rslt_fake_op op);
 int rslt_fake_calls_for(rslt_fake_op op, const char *rel);
 /* Connections open now (connected and not yet disconnected). */
 int rslt_fake_open_connections(void);
+/* Times a connect found no "fake:probed" fact in the engine's server-facts
+ * cache (rsl_remote_opts.cache_get) and stored one, as https stores what it
+ * learnt about partial PUT. */
+int rslt_fake_probes(void);
 
 typedef struct rslt_fake_upload {
     char path[512]; /* the temp name */
