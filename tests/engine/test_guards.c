@@ -31,6 +31,26 @@ Test(engine_guards, every_write_refused_stops_after_the_limit)
     eng_teardown(&e);
 }
 
+/* With several workers the files in flight when the guard trips still
+ * finish; no new file is handed out after it. */
+Test(engine_guards, every_write_refused_stops_early_with_several_workers)
+{
+    eng e;
+    eng_setup(&e, "eng-g1b");
+    e.job.transfers = 4;
+    put_files(&e, 40);
+    rslt_fake_fail_every(RSLT_FAKE_UPLOAD, RSL_E_REMOTE_PERMISSION);
+
+    int x = eng_run(&e);
+    int n = rslt_fake_calls(RSLT_FAKE_UPLOAD);
+    cr_assert_geq(n, RSL_ALL_FAIL_LIMIT);
+    cr_assert_lt(n, RSL_ALL_FAIL_LIMIT + 4, "at most one file in flight per other worker: %d", n);
+    cr_assert_eq(e.rec.code, RSL_E_ALL_WRITES_FAILED);
+    cr_assert_eq(x, RSL_EXIT_SESSION);
+    cr_assert_eq(e.rec.counts.item_errors, n);
+    eng_teardown(&e);
+}
+
 Test(engine_guards, one_write_that_worked_disarms_the_guard)
 {
     eng e;
