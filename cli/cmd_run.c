@@ -18,12 +18,15 @@
 #include "engine/metrics.h"
 #include "engine/sync.h"
 
-static volatile int g_cancel; /* set by SIGTERM/SIGINT: the only signal-handler state */
+/* Set by SIGTERM/SIGINT: the only signal-handler state. The engine's threads
+ * read it with an atomic load, so it is stored atomically too (a lock-free
+ * atomic store is async-signal-safe). */
+static volatile sig_atomic_t g_cancel;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    g_cancel = 1;
+    __atomic_store_n(&g_cancel, 1, __ATOMIC_RELAXED);
 }
 
 typedef struct run_ui {

@@ -10,8 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define MIN_BACKOFF_MS (30LL * 60 * 1000)
-#define MAX_BACKOFF_MS (24LL * 3600 * 1000)
+#include "retry.h"
 
 const char *rsl_action_name(rsl_action a)
 {
@@ -46,27 +45,6 @@ rsl_action rsl_plan_decide(int local_type, uint64_t size, int64_t mtime_ns,
     if (m->size == size && m->mtime_ns == mtime_ns)
         return RSL_ACT_NONE;
     return RSL_ACT_UPDATE;
-}
-
-int rsl_plan_is_deferred(const rsl_failure *f, uint64_t size, int64_t mtime_ns, int64_t now_ms)
-{
-    if (f == NULL || rsl_code_class((rsl_code)f->code) != RSL_CLASS_PERSISTENT)
-        return 0;
-    if (f->local_size != size || f->local_mtime_ns != mtime_ns)
-        return 0; /* the file changed: retry now */
-    return now_ms < f->next_retry_ms;
-}
-
-int64_t rsl_plan_next_retry(rsl_class cls, int attempts, int64_t now_ms)
-{
-    if (cls != RSL_CLASS_PERSISTENT)
-        return now_ms;
-    int64_t d = MIN_BACKOFF_MS;
-    for (int i = 1; i < attempts && d < MAX_BACKOFF_MS; i++)
-        d *= 2;
-    if (d > MAX_BACKOFF_MS)
-        d = MAX_BACKOFF_MS;
-    return now_ms + d;
 }
 
 static void vec_free(rsl_item_vec *v)
@@ -272,7 +250,7 @@ static int plan_entry(merger *m, const char *path, int type, uint64_t size, int6
             note(m, path, "none", "resolved", NULL, &tmp, f);
         return 0;
     }
-    if (f && !c->only_failed && rsl_plan_is_deferred(f, size, mtime_ns, c->now_ms)) {
+    if (f && !c->only_failed && rsl_retry_is_deferred(f, size, mtime_ns, c->now_ms)) {
         rsl_err d;
         char when[64];
         time_t t = (time_t)(f->next_retry_ms / 1000);
@@ -315,7 +293,7 @@ static int plan_entry(merger *m, const char *path, int type, uint64_t size, int6
 static int scan_cb(void *ud, const rsl_entry *e)
 {
     merger *m = ud;
-    if (m->ctx->cancel && *m->ctx->cancel) {
+    if (m->ctx->cancel && __atomic_load_n(m->ctx->cancel, __ATOMIC_RELAXED)) {
         m->rc = rsl_err_set(m->err, RSL_E_INTERRUPTED, 0, "interrupted during the scan");
         return -1;
     }

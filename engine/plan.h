@@ -5,13 +5,15 @@
  * previously failed items that are due (or not yet due) for a retry.
  * `--only-failed` plans just the items failing now.
  *
- * Owns: the plan (items, deletes) and the retry/backoff rules.
+ * Owns: the plan (items, deletes). Which failed items are due comes from
+ * retry.h (the retry policy).
  * Must not touch: the network. Reads the state db; writes nothing to it
  * (notes go to a callback, which the engine records).
  */
 #ifndef RSL_PLAN_H
 #define RSL_PLAN_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,7 +84,7 @@ typedef struct rsl_plan_ctx {
     int ignore_manifest; /* plan as if nothing were on the remote (new destination) */
     rsl_plan_note_cb note;
     void *ud;
-    volatile int *cancel;
+    volatile sig_atomic_t *cancel; /* read atomically; set by a signal handler */
 } rsl_plan_ctx;
 
 /* Builds the plan. Returns RSL_OK, or a session code (SOURCE_MISSING,
@@ -94,11 +96,5 @@ rsl_code rsl_plan_build(rsl_plan *p, const rsl_plan_ctx *ctx, rsl_err *err);
 /* What to do with a local entry given its manifest row (NULL: not there). */
 rsl_action rsl_plan_decide(int local_type, uint64_t size, int64_t mtime_ns,
                            const rsl_manifest_row *m);
-/* 1 when a failed item must wait: persistent class, local file unchanged
- * since the failure, and its retry time not reached. */
-int rsl_plan_is_deferred(const rsl_failure *f, uint64_t size, int64_t mtime_ns, int64_t now_ms);
-/* When a failed item may be retried: transient at once (next run); persistent
- * after 30 min doubling per attempt, capped at 24 h. */
-int64_t rsl_plan_next_retry(rsl_class cls, int attempts, int64_t now_ms);
 
 #endif

@@ -4,16 +4,21 @@
  * resume, size check, rename), a single writer recording every result,
  * guarded deletes, the run summary and the exit code.
  *
- * Owns: the run's threads, connections and counters. Prints nothing: all
- * output goes through the callbacks in rsl_run_opts (the CLI renders them).
+ * Owns: the order of a run's phases, its outcome and exit code. The phases
+ * live in their own modules (engine/run_ctx.h lists them). Prints nothing:
+ * all output goes through the callbacks in rsl_run_opts (the CLI renders
+ * them). The transport is the one the destination's scheme names in the
+ * scheme table (transports/transport.h); tests register a fake one there.
  */
 #ifndef RSL_SYNC_H
 #define RSL_SYNC_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "base/catalog.h"
 #include "job.h"
+#include "retry.h"
 #include "state/state.h"
 
 typedef struct rsl_progress {
@@ -28,7 +33,11 @@ typedef struct rsl_run_opts {
     int dry_run;
     long max_delete_override; /* < 0: use the job's max_delete */
     const char *mode;         /* recorded in the run: "normal", "only-failed", "push" */
-    volatile int *cancel;     /* set to 1 (e.g. by SIGTERM) to stop taking new files */
+    /* Set to 1 (e.g. by a SIGTERM handler) to stop taking new files. Read
+     * atomically by every thread of the run. May be NULL. */
+    volatile sig_atomic_t *cancel;
+    /* Reconnect waits and attempts; NULL: rsl_retry_default(). */
+    const rsl_retry_policy *retry;
     /* Each per-item result as it is recorded (class: "transient", ...). */
     void (*on_result)(void *ud, const rsl_item_result *r, const char *cls);
     /* Dry run: one line per planned action ("create", "update", "mkdir",

@@ -1,4 +1,5 @@
-/* Tests for engine/plan's pure rules: decisions, deferral, backoff. */
+/* Tests for engine/plan's pure rules: what to do with each item. (Deferral and
+ * backoff are the retry policy's: tests/retry.) */
 #include <criterion/criterion.h>
 
 #include "engine/plan.h"
@@ -15,30 +16,6 @@ Test(plan, decide)
     cr_assert_eq(rsl_plan_decide(RSL_TYPE_DIR, 0, 9, &d), RSL_ACT_NONE);
     cr_assert_eq(rsl_plan_decide(RSL_TYPE_DIR, 0, 9, &f), RSL_ACT_REPLACE);
     cr_assert_eq(rsl_plan_decide(RSL_TYPE_FILE, 1, 9, &d), RSL_ACT_REPLACE);
-}
-
-Test(plan, backoff_grows_to_24h_and_transient_is_immediate)
-{
-    int64_t now = 1000000;
-    cr_assert_eq(rsl_plan_next_retry(RSL_CLASS_TRANSIENT, 5, now), now);
-    cr_assert_eq(rsl_plan_next_retry(RSL_CLASS_PERSISTENT, 1, now), now + 30LL * 60 * 1000);
-    cr_assert_eq(rsl_plan_next_retry(RSL_CLASS_PERSISTENT, 2, now), now + 60LL * 60 * 1000);
-    cr_assert_eq(rsl_plan_next_retry(RSL_CLASS_PERSISTENT, 30, now), now + 24LL * 3600 * 1000);
-}
-
-Test(plan, deferral_only_for_unchanged_persistent_before_retry_time)
-{
-    rsl_failure f = {.code = RSL_E_LOCAL_UNREADABLE,
-                     .local_size = 7,
-                     .local_mtime_ns = 3,
-                     .next_retry_ms = 5000};
-    cr_assert(rsl_plan_is_deferred(&f, 7, 3, 4000));
-    cr_assert_not(rsl_plan_is_deferred(&f, 7, 3, 5000)); /* interval passed */
-    cr_assert_not(rsl_plan_is_deferred(&f, 8, 3, 4000)); /* file changed */
-    cr_assert_not(rsl_plan_is_deferred(&f, 7, 4, 4000));
-    f.code = RSL_E_LOCAL_CHANGED; /* transient: never deferred */
-    cr_assert_not(rsl_plan_is_deferred(&f, 7, 3, 4000));
-    cr_assert_not(rsl_plan_is_deferred(NULL, 7, 3, 4000));
 }
 
 Test(plan, pending_rows_are_never_in_sync)

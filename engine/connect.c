@@ -1,0 +1,59 @@
+/*
+ * connect.c - a run's connections. See connect.h.
+ */
+#include "connect.h"
+
+#include "run_ctx.h"
+
+static void t_log(void *ud, int level, const char *msg)
+{
+    rsl_run *r = ud;
+    if (r->o->on_log)
+        r->o->on_log(r->o->ud, level, msg);
+}
+
+static int t_cache_get(void *ud, const char *key, char *buf, size_t bufsz)
+{
+    rsl_run *r = ud;
+    return rsl_facts_get(&r->facts, key, buf, bufsz);
+}
+
+static void t_cache_set(void *ud, const char *key, const char *value)
+{
+    rsl_run *r = ud;
+    rsl_facts_set(&r->facts, key, value);
+}
+
+rsl_code rsl_connect_setup(rsl_run *r, rsl_err *err)
+{
+    rsl_code rc = rsl_remote_init(&r->rm, r->job, 0, err);
+    if (rc != RSL_OK)
+        return rc;
+    r->ops = r->rm.ops;
+    r->rm.opts.log = t_log;
+    r->rm.opts.cache_get = t_cache_get;
+    r->rm.opts.cache_set = t_cache_set;
+    r->rm.opts.ud = r;
+    return RSL_OK;
+}
+
+rsl_code rsl_connect_open(rsl_run *r, rsl_conn **out, rsl_err *err)
+{
+    return rsl_remote_connect(&r->rm, out, err);
+}
+
+rsl_code rsl_connect_again(rsl_run *r, rsl_conn **conn, rsl_err *err)
+{
+    r->ops->disconnect(*conn);
+    *conn = NULL;
+    rsl_code rc = RSL_E_CONNECTION_LOST;
+    for (int i = 0; i < r->retry.max_attempts && !rsl_run_cancelled(r); i++) {
+        rsl_run_sleep(r, (double)rsl_retry_delay_ms(&r->retry, i) / 1000.0);
+        rc = rsl_connect_open(r, conn, err);
+        if (rc == RSL_OK || !rsl_retry_reconnects(rc))
+            return rc;
+    }
+    if (rsl_run_cancelled(r))
+        rc = rsl_err_set(err, RSL_E_INTERRUPTED, 0, "interrupted while reconnecting");
+    return rc;
+}

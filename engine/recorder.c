@@ -1,0 +1,257 @@
+/*
+ * recorder.c - the one writer of a run. See recorder.h.
+ */
+#include "recorder.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "retry.h"
+#include "run_ctx.h"
+
+static void log_err(rsl_run *r, const rsl_err *e)
+{
+    rsl_run_log(r, RSL_LOG_ERROR, "%s", e->msg);
+}
+
+void rsl_recorder_begin(rsl_run *r)
+{
+    if (r->o->dry_run)
+        return;
+    rsl_err e;
+    if (r->writes == 0 && rsl_state_begin(r->st, &e) != RSL_OK)
+        log_err(r, &e);
+    r->writes++;
+}
+
+void rsl_recorder_commit(rsl_run *r)
+{
+    if (r->writes == 0)
+        return;
+    rsl_err e;
+    if (rsl_state_commit(r->st, &e) != RSL_OK)
+        log_err(r, &e);
+    r->writes = 0;
+    r->last_commit_ms = rsl_run_now_ms();
+}
+
+void rsl_recorder_maybe_commit(rsl_run *r)
+{
+    if (r->writes >= RSL_COMMIT_EVERY ||
+        (r->writes > 0 && rsl_run_now_ms() - r->last_commit_ms > 1000))
+        rsl_recorder_commit(r);
+}
+
+void rsl_recorder_result(rsl_run *r, const char *path, const char *action, const char *outcome,
+                         int code, const char *msg, int attempts, int64_t bytes)
+{
+    rsl_item_result res = {.path = path,
+                           .action = action,
+                           .outcome = outcome,
+                           .code = code,
+                           .message = msg ? msg : "",
+                           .attempts = attempts,
+                           .bytes = bytes,
+                           .ts_ms = rsl_run_now_ms()};
+    if (!r->o->dry_run) {
+        rsl_err e;
+        rsl_recorder_begin(r);
+        if (rsl_state_result_add(r->st, r->run_id, &res, &e) != RSL_OK)
+            log_err(r, &e);
+    }
+    if (r->o->on_result)
+        r->o->on_result(r->o->ud, &res, rsl_class_name(rsl_code_class((rsl_code)code)));
+}
+
+void rsl_recorder_failure(rsl_run *r, const char *path, const char *action, rsl_code code,
+                          const char *msg, int prev_attempts, int64_t first_ms, uint64_t size,
+                          int64_t mtime_ns, int64_t bytes)
+{
+    r->rec.counts.item_errors++;
+    if (code == RSL_E_LOCAL_VANISHED)
+        r->rec.counts.vanished++;
+    rsl_recorder_result(r, path, action, "failed", code, msg, prev_attempts + 1, bytes);
+    if (r->o->dry_run)
+        return;
+    rsl_failure f;
+    memset(&f, 0, sizeof(f));
+    f.path = (char *)path;
+    snprintf(f.action, sizeof(f.action), "%s", action);
+    f.code = code;
+    snprintf(f.message, sizeof(f.message), "%s", msg ? msg : "");
+    f.attempts = prev_attempts + 1;
+    f.first_ms = first_ms > 0 ? first_ms : r->now_ms;
+    f.last_ms = rsl_run_now_ms();
+    f.next_retry_ms = rsl_retry_next_ms(rsl_code_class(code), f.attempts, f.last_ms);
+    f.local_size = size;
+    f.local_mtime_ns = mtime_ns;
+    rsl_err e;
+    rsl_recorder_begin(r);
+    if (rsl_state_failure_put(r->st, &f, &e) != RSL_OK)
+        log_err(r, &e);
+}
+
+void rsl_recorder_clear_failure(rsl_run *r, const char *path)
+{
+    if (r->o->dry_run)
+        return;
+    rsl_err e;
+    rsl_recorder_begin(r);
+    if (rsl_state_failure_del(r->st, path, &e) != RSL_OK)
+        log_err(r, &e);
+}
+
+/* A dry run prints what the plan noted instead of recording it. */
+static void dry_run_note(rsl_run *r, const char *path, const char *outcome, const rsl_err *e)
+{
+    char d[700];
+    snprintf(d, sizeof(d), "%s: %s", rsl_code_name(e->code), e->msg);
+    const char *verb = strcmp(outcome, "skipped") == 0    ? "skip"
+                       : strcmp(outcome, "deferred") == 0 ? "defer"
+                                                          : "fail";
+    r->o->on_plan(r->o->ud, verb, path, d);
+}
+
+void rsl_recorder_plan_note(void *ud, const char *path, const char *action, const char *outcome,
+                            const rsl_err *e, const rsl_item *it, const rsl_failure *prev)
+{
+    rsl_run *r = ud;
+    if (strcmp(outcome, "resolved") == 0) {
+        rsl_recorder_clear_failure(r, path);
+    } else if (r->o->dry_run && r->o->on_plan) {
+        dry_run_note(r, path, outcome, e);
+    } else if (strcmp(outcome, "failed") == 0) {
+        rsl_recorder_failure(r, path, action, e->code, e->msg, prev ? prev->attempts : 0,
+                             prev ? prev->first_ms : 0, it ? it->size : 0, it ? it->mtime_ns : 0,
+                             0);
+    } else if (strcmp(outcome, "deferred") == 0) {
+        r->rec.counts.item_errors++;
+        rsl_recorder_result(r, path, action, "deferred", e->code, e->msg, prev ? prev->attempts : 0,
+                            0);
+    } else { /* skipped: informational */
+        rsl_recorder_result(r, path, action, "skipped", e->code, e->msg, 0, 0);
+        if (prev)
+            rsl_recorder_clear_failure(r, path);
+    }
+}
+
+/* Write-ahead: if the process dies after a remote change but before its
+ * result is recorded, the next run still knows the item may exist remotely
+ * (and deletes it if it is gone locally) instead of leaving an orphan.
+ * Replacements keep their old row until the old remote item is removed
+ * (rsl_recorder_pending_one then). */
+rsl_code rsl_recorder_pending(rsl_run *r, rsl_err *err)
+{
+    rsl_code rc = RSL_OK;
+    for (size_t i = 0; i < r->plan.items.n && rc == RSL_OK; i++) {
+        const rsl_item *it = &r->plan.items.v[i];
+        if (it->action != RSL_ACT_CREATE && it->action != RSL_ACT_MKDIR)
+            continue;
+        rsl_recorder_begin(r);
+        rc = rsl_state_manifest_put_pending(r->st, it->path, it->type, r->run_id, err);
+    }
+    rsl_recorder_commit(r);
+    return rc;
+}
+
+void rsl_recorder_pending_one(rsl_run *r, const char *path, int type)
+{
+    rsl_err e;
+    rsl_recorder_begin(r);
+    rsl_state_manifest_put_pending(r->st, path, type, r->run_id, &e);
+    rsl_recorder_commit(r);
+}
+
+void rsl_recorder_dir_ok(rsl_run *r, const rsl_item *it)
+{
+    rsl_err e;
+    rsl_recorder_begin(r);
+    if (rsl_state_manifest_put(r->st, it->path, RSL_TYPE_DIR, 0, it->mtime_ns, r->run_id, &e) !=
+        RSL_OK)
+        log_err(r, &e);
+    if (it->prev_attempts > 0)
+        rsl_recorder_clear_failure(r, it->path);
+    r->rec.counts.dirs_applied++;
+    rsl_recorder_result(r, it->path, rsl_action_name(it->action), "ok", 0, "",
+                        it->prev_attempts + 1, 0);
+}
+
+void rsl_recorder_deleted(rsl_run *r, const rsl_item *d, const char *action)
+{
+    rsl_err e;
+    rsl_recorder_begin(r);
+    if (rsl_state_manifest_del(r->st, d->path, &e) != RSL_OK)
+        log_err(r, &e);
+    if (d->prev_attempts > 0)
+        rsl_recorder_clear_failure(r, d->path);
+    r->rec.counts.deletes_applied++;
+    rsl_recorder_result(r, d->path, action, "ok", 0, "", d->prev_attempts + 1, 0);
+}
+
+void rsl_recorder_upload_begin(rsl_run *r, const rsl_item *it, uint64_t size, int64_t mtime_ns)
+{
+    rsl_recorder_commit(r); /* the record must be durable on its own */
+    rsl_err e;
+    if (rsl_state_upload_put(r->st, it->path, size, mtime_ns, rsl_run_now_ms(), &e) != RSL_OK)
+        log_err(r, &e);
+}
+
+void rsl_recorder_upload_end(rsl_run *r, const char *path)
+{
+    rsl_err e;
+    rsl_recorder_begin(r);
+    rsl_state_upload_del(r->st, path, &e);
+}
+
+/* The file is on the remote under its final name. */
+static void file_ok(rsl_run *r, const rsl_file_result *res, const char *action)
+{
+    const rsl_item *it = res->it;
+    rsl_err e;
+    rsl_recorder_begin(r);
+    if (rsl_state_manifest_put(r->st, it->path, RSL_TYPE_FILE, res->size, res->mtime_ns, r->run_id,
+                               &e) != RSL_OK)
+        log_err(r, &e);
+    if (it->has_upload_rec || res->upload_recorded)
+        rsl_state_upload_del(r->st, it->path, &e);
+    if (it->prev_attempts > 0)
+        rsl_recorder_clear_failure(r, it->path);
+    r->rec.counts.files_applied++;
+    r->rec.counts.transferred_files++;
+    r->rec.counts.bytes_applied += (int64_t)res->size;
+    rsl_recorder_result(r, it->path, action, "ok", 0, "", it->prev_attempts + 1, res->bytes_sent);
+}
+
+void rsl_recorder_file(rsl_run *r, const rsl_file_result *res)
+{
+    const rsl_item *it = res->it;
+    const char *action = rsl_action_name(it->action);
+    r->rec.counts.transferred_bytes += res->bytes_sent;
+    r->files_done++;
+    if (res->code == RSL_OK) {
+        file_ok(r, res, action);
+    } else if (res->code == RSL_E_INTERRUPTED) {
+        rsl_recorder_result(r, it->path, action, "interrupted", res->code, res->msg,
+                            it->prev_attempts, res->bytes_sent);
+    } else {
+        uint64_t size = res->size ? res->size : it->size;
+        r->rec.counts.failed_files++;
+        r->rec.counts.failed_bytes += (int64_t)size;
+        rsl_recorder_failure(r, it->path, action, res->code, res->msg, it->prev_attempts,
+                             it->first_failed_ms, size,
+                             res->mtime_ns ? res->mtime_ns : it->mtime_ns, res->bytes_sent);
+    }
+}
+
+void rsl_recorder_run_end(rsl_run *r)
+{
+    if (r->st == NULL || r->run_id <= 0)
+        return;
+    rsl_err e;
+    rsl_recorder_begin(r);
+    if (rsl_facts_save(&r->facts, r->st, &e) != RSL_OK)
+        log_err(r, &e);
+    if (rsl_state_run_end(r->st, &r->rec, &e) != RSL_OK)
+        log_err(r, &e);
+    rsl_recorder_commit(r);
+}

@@ -1,0 +1,68 @@
+/*
+ * recorder.h - the one writer of a run: every state db write during a run
+ * goes through here, on the main thread. Results are batched into
+ * transactions (every RSL_COMMIT_EVERY writes or second); an upload record
+ * is committed on its own before the worker that asked for it goes on; a
+ * file is recorded as synced only after its rename succeeded.
+ *
+ * Owns: the open transaction, per-item result rows (and the CLI's on_result
+ * callback), failure rows with their next retry time (retry.h), the run's
+ * counters in r->rec, and the run row's end.
+ * Must not touch: the remote, worker threads. A dry run writes nothing (the
+ * callbacks still see each result).
+ */
+#ifndef RSL_RECORDER_H
+#define RSL_RECORDER_H
+
+#include <stdint.h>
+
+#include "base/catalog.h"
+#include "plan.h"
+#include "state/state.h"
+
+typedef struct rsl_run rsl_run;
+typedef struct rsl_file_result rsl_file_result;
+
+#define RSL_COMMIT_EVERY 512
+
+/* Opens a transaction unless one is open, and counts one write in it. */
+void rsl_recorder_begin(rsl_run *r);
+/* Commits the open transaction, if any. */
+void rsl_recorder_commit(rsl_run *r);
+/* Commits when the batch is full or a second old. */
+void rsl_recorder_maybe_commit(rsl_run *r);
+
+/* One result row, and on_result. */
+void rsl_recorder_result(rsl_run *r, const char *path, const char *action, const char *outcome,
+                         int code, const char *msg, int attempts, int64_t bytes);
+/* An item failed: counters, result row, failure row with its next retry.
+ * prev_attempts/first_ms come from the failures table (0: first failure);
+ * size/mtime_ns are the local file's at failure time. */
+void rsl_recorder_failure(rsl_run *r, const char *path, const char *action, rsl_code code,
+                          const char *msg, int prev_attempts, int64_t first_ms, uint64_t size,
+                          int64_t mtime_ns, int64_t bytes);
+void rsl_recorder_clear_failure(rsl_run *r, const char *path);
+/* The plan's rsl_plan_note_cb (ud = the run): validation failures, skips,
+ * deferrals, resolved failures. */
+void rsl_recorder_plan_note(void *ud, const char *path, const char *action, const char *outcome,
+                            const rsl_err *e, const rsl_item *it, const rsl_failure *prev);
+
+/* Write-ahead: every item the plan may create, as a pending manifest row, in
+ * one committed transaction (before any remote change). */
+rsl_code rsl_recorder_pending(rsl_run *r, rsl_err *err);
+/* One pending row for path, committed at once (a replaced item is gone). */
+void rsl_recorder_pending_one(rsl_run *r, const char *path, int type);
+/* A directory was created. */
+void rsl_recorder_dir_ok(rsl_run *r, const rsl_item *it);
+/* A remote item was deleted. */
+void rsl_recorder_deleted(rsl_run *r, const rsl_item *d, const char *action);
+/* An upload record, committed on its own before the first byte is sent. */
+void rsl_recorder_upload_begin(rsl_run *r, const rsl_item *it, uint64_t size, int64_t mtime_ns);
+/* The upload record of path is no longer needed (its temp was removed). */
+void rsl_recorder_upload_end(rsl_run *r, const char *path);
+/* A file's outcome from a worker: manifest row and counters, or a failure. */
+void rsl_recorder_file(rsl_run *r, const rsl_file_result *res);
+/* The run row's end (outcome, counts, code) and the server facts; commits. */
+void rsl_recorder_run_end(rsl_run *r);
+
+#endif

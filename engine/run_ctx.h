@@ -1,0 +1,92 @@
+/*
+ * run_ctx.h - the state one run shares between the engine's modules (sync,
+ * apply, workers, upload, recorder, connect). Internal to engine/: nothing
+ * outside engine/ includes it; the public face of a run is sync.h.
+ *
+ * Owns: struct rsl_run and the small helpers every module needs (clock,
+ * cancellation, log, session error). Each module's own state is a struct in
+ * its header (rsl_workq, rsl_throttle, rsl_facts) embedded here.
+ *
+ * Threading: fields are main-thread only unless marked. Workers read the
+ * plan, the job, the options and failed_dirs, which are not written while
+ * workers run; what they share otherwise is in rsl_workq (under its lock),
+ * rsl_throttle, rsl_facts (their own locks) and bytes_done (atomic).
+ */
+#ifndef RSL_RUN_CTX_H
+#define RSL_RUN_CTX_H
+
+#include <stdint.h>
+
+#include "facts.h"
+#include "plan.h"
+#include "remote.h"
+#include "retry.h"
+#include "state/state.h"
+#include "sync.h"
+#include "throttle.h"
+#include "validate.h"
+#include "workers.h"
+
+/* Files smaller than this restart from zero instead of resuming: they need no
+ * upload record (no extra db write or remote round trip per small file). */
+#define RSL_RESUME_MIN (1u << 20)
+
+typedef struct rsl_run {
+    const rsl_job *job;
+    const rsl_run_opts *o;
+    rsl_retry_policy retry;
+    rsl_remote rm;                /* destination, transport, options (connect.c) */
+    const rsl_transport_ops *ops; /* = rm.ops */
+    rsl_limits limits;
+    int lockfd;
+    rsl_state *st;
+    int64_t run_id;     /* 0 for a dry run: nothing is recorded */
+    int64_t now_ms;     /* when the run started */
+    rsl_failure *fails; /* the failures table as loaded, for the plan */
+    size_t n_fails;
+    rsl_upload_rec *ups; /* the upload records as loaded, for the plan */
+    size_t n_ups;
+    rsl_plan plan;
+    rsl_run_record rec; /* the summary being built */
+    /* recorder: the open transaction */
+    int writes; /* writes in it */
+    int64_t last_commit_ms;
+    /* directories that could not be created: their contents are not
+     * attempted (apply.c writes it before the workers start) */
+    char **failed_dirs;
+    size_t n_failed_dirs;
+    rsl_workq q;     /* the worker pool's shared state (workers.c) */
+    rsl_throttle bw; /* bwlimit, shared by all workers */
+    rsl_facts facts; /* server facts cache */
+    int session_failed;
+    rsl_err session_err;
+    int64_t files_done; /* results recorded */
+    int64_t bytes_done; /* bytes read for upload; atomic (workers add) */
+} rsl_run;
+
+/* A file's outcome, as a worker reports it to the recorder. */
+typedef struct rsl_file_result {
+    const rsl_item *it;
+    rsl_code code;
+    char msg[512];
+    int64_t bytes_sent; /* in this run */
+    uint64_t size;      /* the local file as opened (0: never opened) */
+    int64_t mtime_ns;
+    int attempts;        /* transfer attempts in this run */
+    int upload_recorded; /* this run wrote an upload record for it */
+} rsl_file_result;
+
+int64_t rsl_run_now_ms(void);
+/* Monotonic seconds. */
+double rsl_run_mono(void);
+/* 1 once the caller's cancel flag is set (any thread). */
+int rsl_run_cancelled(const rsl_run *r);
+/* Sleeps secs, waking early when the run is cancelled (any thread). */
+void rsl_run_sleep(const rsl_run *r, double secs);
+/* Passes a formatted line to o->on_log (any thread). */
+void rsl_run_log(const rsl_run *r, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The run failed as a whole; the first session error is kept (main thread). */
+void rsl_run_session_error(rsl_run *r, rsl_code code, const char *msg);
+
+#endif

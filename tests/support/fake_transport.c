@@ -1,0 +1,746 @@
+/*
+ * fake_transport.c - the in-memory remote for engine tests. See
+ * fake_transport.h.
+ *
+ * One global remote under one mutex. Nodes are kept in a flat array keyed by
+ * their path relative to the root ("" is the root); tests hold a few hundred
+ * at most, so lookups are linear.
+ */
+#define _GNU_SOURCE
+#include "fake_transport.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "transports/transport.h"
+
+#define CHUNK 65536
+#define MAX_RULES 32
+
+typedef struct node {
+    char *rel;
+    int is_dir;
+    unsigned char *data;
+    size_t len, cap;
+    int64_t mtime;
+} node;
+
+typedef struct call {
+    rslt_fake_op op;
+    char *rel, *rel2; /* finish: temp and final name */
+    uint64_t offset, total;
+    int conn;
+} call;
+
+typedef struct rule {
+    rslt_fake_op op;
+    int nth;   /* > 0: the nth call; < 0: every call */
+    char *rel; /* nth == 0: calls for this item */
+    rsl_code code;
+} rule;
+
+struct rsl_conn {
+    int id;
+    int dead;         /* cut: every later call fails */
+    uint64_t carried; /* upload bytes on this connection */
+    char suffix[64];
+};
+
+static struct {
+    pthread_mutex_t mu;
+    int live;
+    node *nodes;
+    size_t n_nodes;
+    call *calls;
+    size_t n_calls;
+    int counts[RSLT_FAKE_NOPS];
+    rule rules[MAX_RULES];
+    size_t n_rules;
+    unsigned caps;
+    int connect_fails; /* < 0: always */
+    rsl_code connect_code;
+    uint64_t cut_bytes;
+    int cut_times; /* < 0: always; 0: never */
+    int next_conn, open_conns;
+    int probes; /* atomic */
+    void (*hook)(void *, rslt_fake_op, const char *);
+    void *hook_ud;
+} g = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* ---- the tree (callers hold g.mu) ---- */
+
+static node *find(const char *rel)
+{
+    for (size_t i = 0; i < g.n_nodes; i++)
+        if (strcmp(g.nodes[i].rel, rel) == 0)
+            return &g.nodes[i];
+    return NULL;
+}
+
+static node *add(const char *rel, int is_dir)
+{
+    node *n = realloc(g.nodes, (g.n_nodes + 1) * sizeof(*n));
+    if (n == NULL)
+        abort();
+    g.nodes = n;
+    n = &g.nodes[g.n_nodes++];
+    memset(n, 0, sizeof(*n));
+    if ((n->rel = strdup(rel)) == NULL)
+        abort();
+    n->is_dir = is_dir;
+    n->mtime = (int64_t)time(NULL);
+    return n;
+}
+
+static void drop(node *n)
+{
+    free(n->rel);
+    free(n->data);
+    *n = g.nodes[--g.n_nodes];
+}
+
+/* The parent directory of rel exists. */
+static int parent_ok(const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    if (slash == NULL)
+        return 1; /* the root */
+    char p[4096];
+    snprintf(p, sizeof(p), "%.*s", (int)(slash - rel), rel);
+    node *n = find(p);
+    return n && n->is_dir;
+}
+
+static int has_children(const char *rel)
+{
+    size_t l = strlen(rel);
+    for (size_t i = 0; i < g.n_nodes; i++)
+        if (strncmp(g.nodes[i].rel, rel, l) == 0 && g.nodes[i].rel[l] == '/')
+            return 1;
+    return 0;
+}
+
+static void set_len(node *n, size_t len)
+{
+    if (len > n->cap) {
+        size_t cap = n->cap ? n->cap : CHUNK;
+        while (cap < len)
+            cap *= 2;
+        unsigned char *d = realloc(n->data, cap);
+        if (d == NULL)
+            abort();
+        n->data = d;
+        n->cap = cap;
+    }
+    if (len > n->len)
+        memset(n->data + n->len, 0, len - n->len);
+    n->len = len;
+}
+
+static void append(node *n, const void *buf, size_t len)
+{
+    size_t at = n->len;
+    set_len(n, at + len);
+    memcpy(n->data + at, buf, len);
+}
+
+/* ---- the call log and fault rules (callers hold g.mu) ---- */
+
+static int for_item(const char *rule_rel, const char *rel, const char *suffix)
+{
+    size_t l = strlen(rule_rel);
+    if (rel == NULL || strncmp(rel, rule_rel, l) != 0)
+        return 0;
+    return rel[l] == '\0' || (suffix[0] && strcmp(rel + l, suffix) == 0);
+}
+
+/* Logs a call and returns the code it must fail with (RSL_OK: none). */
+static rsl_code log_call(rslt_fake_op op, rsl_conn *c, const char *rel, const char *rel2)
+{
+    call *n = realloc(g.calls, (g.n_calls + 1) * sizeof(*n));
+    if (n == NULL)
+        abort();
+    g.calls = n;
+    n = &g.calls[g.n_calls++];
+    memset(n, 0, sizeof(*n));
+    n->op = op;
+    n->rel = rel ? strdup(rel) : NULL;
+    n->rel2 = rel2 ? strdup(rel2) : NULL;
+    n->conn = c ? c->id : 0;
+    int nth = ++g.counts[op];
+    if (c && c->dead)
+        return RSL_E_CONNECTION_LOST;
+    const char *sfx = c ? c->suffix : "";
+    for (size_t i = 0; i < g.n_rules; i++) {
+        const rule *r = &g.rules[i];
+        if (r->op != op)
+            continue;
+        if (r->nth < 0 || (r->nth > 0 && r->nth == nth) ||
+            (r->nth == 0 && (for_item(r->rel, rel, sfx) || for_item(r->rel, rel2, sfx))))
+            return r->code;
+    }
+    return RSL_OK;
+}
+
+static rsl_code injected(rsl_err *err, rsl_code code, rslt_fake_op op, const char *rel)
+{
+    return rsl_err_set(err, code, 0, "fake: injected %s on op %d for '%s'", rsl_code_name(code),
+                       (int)op, rel ? rel : "");
+}
+
+/* Runs the hook, then logs the call under the lock; returns with g.mu held
+ * and the injected code (RSL_OK: go on). */
+static rsl_code enter(rslt_fake_op op, rsl_conn *c, const char *rel, const char *rel2, rsl_err *err)
+{
+    pthread_mutex_lock(&g.mu);
+    void (*hook)(void *, rslt_fake_op, const char *) = g.hook;
+    void *ud = g.hook_ud;
+    pthread_mutex_unlock(&g.mu);
+    if (hook)
+        hook(ud, op, rel ? rel : "");
+    pthread_mutex_lock(&g.mu);
+    rsl_code rc = log_call(op, c, rel, rel2);
+    if (rc != RSL_OK && err)
+        injected(err, rc, op, rel);
+    return rc;
+}
+
+static rsl_code leave(rsl_code rc)
+{
+    pthread_mutex_unlock(&g.mu);
+    return rc;
+}
+
+/* ---- the transport ---- */
+
+static rsl_code f_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_remote_opts *opts,
+                          rsl_err *err)
+{
+    *out = NULL;
+    /* a fact learnt once per server, as https learns partial-PUT support */
+    char fact[16];
+    if (opts && opts->cache_get && !opts->cache_get(opts->ud, "fake:probed", fact, sizeof(fact))) {
+        __atomic_add_fetch(&g.probes, 1, __ATOMIC_RELAXED);
+        opts->cache_set(opts->ud, "fake:probed", "yes");
+    }
+    rsl_code rc = enter(RSLT_FAKE_CONNECT, NULL, "", NULL, err);
+    if (rc == RSL_OK && g.connect_fails != 0) {
+        if (g.connect_fails > 0)
+            g.connect_fails--;
+        rc = injected(err, g.connect_code, RSLT_FAKE_CONNECT, "");
+    }
+    if (rc != RSL_OK)
+        return leave(rc);
+    if (strcmp(ep->path, RSLT_FAKE_ROOT) != 0)
+        return leave(rsl_err_set(err, RSL_E_REMOTE_ROOT_MISSING, 0,
+                                 "fake: the root is %s, not '%s'", RSLT_FAKE_ROOT, ep->path));
+    rsl_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    c->id = ++g.next_conn;
+    snprintf(c->suffix, sizeof(c->suffix), "%s",
+             opts && opts->temp_suffix ? opts->temp_suffix : "");
+    g.open_conns++;
+    *out = c;
+    return leave(RSL_OK);
+}
+
+static void f_disconnect(rsl_conn *c)
+{
+    if (c == NULL)
+        return;
+    enter(RSLT_FAKE_DISCONNECT, c, "", NULL, NULL);
+    g.open_conns--;
+    leave(RSL_OK);
+    free(c);
+}
+
+static unsigned f_caps_of(rsl_conn *c)
+{
+    enter(RSLT_FAKE_CAPS_OF, c, "", NULL, NULL);
+    unsigned caps = g.caps;
+    leave(RSL_OK);
+    return caps;
+}
+
+static void f_describe(rsl_conn *c, char *buf, size_t n)
+{
+    enter(RSLT_FAKE_DESCRIBE, c, "", NULL, NULL);
+    snprintf(buf, n, "fake: in-memory remote %s, connection %d, caps 0x%x", RSLT_FAKE_ROOT, c->id,
+             g.caps);
+    leave(RSL_OK);
+}
+
+static rsl_code f_stat(rsl_conn *c, const char *rel, rsl_rstat *st, rsl_err *err)
+{
+    memset(st, 0, sizeof(*st));
+    st->mtime = -1;
+    rsl_code rc = enter(RSLT_FAKE_STAT, c, rel, NULL, err);
+    node *n = rc == RSL_OK ? find(rel) : NULL;
+    if (n) {
+        st->exists = 1;
+        st->is_dir = n->is_dir;
+        st->size = n->len;
+        st->mtime = n->mtime;
+    }
+    return leave(rc);
+}
+
+static rsl_code f_mkdir(rsl_conn *c, const char *rel, rsl_err *err)
+{
+    rsl_code rc = enter(RSLT_FAKE_MKDIR, c, rel, NULL, err);
+    if (rc != RSL_OK)
+        return leave(rc);
+    node *n = find(rel);
+    if (n && n->is_dir)
+        return leave(RSL_OK);
+    if (n)
+        return leave(rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0,
+                                 "fake: mkdir '%s': a file of that name exists", rel));
+    if (!parent_ok(rel))
+        return leave(
+            rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: mkdir '%s': no parent", rel));
+    add(rel, 1);
+    return leave(RSL_OK);
+}
+
+static rsl_code f_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total, rsl_source *src,
+                                uint64_t *have, rsl_err *err)
+{
+    (void)src;
+    *have = 0;
+    rsl_code rc = enter(RSLT_FAKE_RESUME_OFFSET, c, tmp_rel, NULL, err);
+    node *n = rc == RSL_OK ? find(tmp_rel) : NULL;
+    if (n && !n->is_dir && n->len <= total && (g.caps & RSL_CAP_RESUME))
+        *have = n->len;
+    return leave(rc);
+}
+
+/* The temp file an upload writes to, created or cut to `offset` bytes. */
+static rsl_code open_temp(const char *rel, uint64_t offset, rsl_err *err)
+{
+    node *n = find(rel);
+    if (n && n->is_dir)
+        return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0, "fake: '%s' is a directory", rel);
+    if (n == NULL && !parent_ok(rel))
+        return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: upload '%s': no parent", rel);
+    if (offset > 0 && (n == NULL || n->len < offset))
+        return rsl_err_set(err, RSL_E_REMOTE_IO, 0,
+                           "fake: upload '%s' at %llu: the temp file has only %llu bytes", rel,
+                           (unsigned long long)offset, (unsigned long long)(n ? n->len : 0));
+    if (n == NULL)
+        n = add(rel, 0);
+    set_len(n, (size_t)offset);
+    n->mtime = (int64_t)time(NULL);
+    return RSL_OK;
+}
+
+/* Stores got bytes of an upload, or only those before the cut. Returns
+ * CONNECTION_LOST when the connection was cut. */
+static rsl_code store(rsl_conn *c, const char *rel, const unsigned char *buf, size_t got,
+                      rsl_err *err)
+{
+    size_t keep = got;
+    int cut = 0;
+    if (g.cut_times != 0 && g.cut_bytes > 0 && c->carried + got > g.cut_bytes) {
+        keep = (size_t)(g.cut_bytes - c->carried);
+        cut = 1;
+    }
+    node *n = find(rel);
+    if (n == NULL) /* removed by another connection meanwhile */
+        return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: '%s' vanished", rel);
+    append(n, buf, keep);
+    c->carried += keep;
+    if (!cut)
+        return RSL_OK;
+    c->dead = 1;
+    if (g.cut_times > 0)
+        g.cut_times--;
+    return rsl_err_set(err, RSL_E_CONNECTION_LOST, 0, "fake: connection %d cut after %llu bytes",
+                       c->id, (unsigned long long)c->carried);
+}
+
+static rsl_code f_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint64_t total,
+                         rsl_source *src, rsl_err *err)
+{
+    rsl_code rc = enter(RSLT_FAKE_UPLOAD, c, tmp_rel, NULL, err);
+    g.calls[g.n_calls - 1].offset = offset;
+    g.calls[g.n_calls - 1].total = total;
+    if (rc != RSL_OK || (rc = open_temp(tmp_rel, offset, err)) != RSL_OK)
+        return leave(rc);
+    pthread_mutex_unlock(&g.mu);
+    unsigned char *buf = malloc(CHUNK);
+    if (buf == NULL)
+        abort();
+    for (uint64_t pos = offset; pos < total && rc == RSL_OK;) {
+        size_t want = total - pos < CHUNK ? (size_t)(total - pos) : CHUNK;
+        ssize_t got = src->read(src, buf, want, err);
+        if (got < 0) {
+            rc = err->code;
+            break;
+        }
+        if (got == 0)
+            break; /* as file://: finish finds the size wrong */
+        pthread_mutex_lock(&g.mu);
+        rc = store(c, tmp_rel, buf, (size_t)got, err);
+        pthread_mutex_unlock(&g.mu);
+        pos += (uint64_t)got;
+    }
+    free(buf);
+    return rc;
+}
+
+static rsl_code f_finish(rsl_conn *c, const char *tmp_rel, const char *final_rel, uint64_t size,
+                         int64_t mtime, rsl_err *err)
+{
+    rsl_code rc = enter(RSLT_FAKE_FINISH, c, tmp_rel, final_rel, err);
+    if (rc != RSL_OK)
+        return leave(rc);
+    node *t = find(tmp_rel);
+    if (t == NULL || t->is_dir)
+        return leave(rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: no temp '%s'", tmp_rel));
+    if (t->len != size)
+        return leave(rsl_err_set(err, RSL_E_REMOTE_SIZE_MISMATCH, 0,
+                                 "fake: '%s' has %zu bytes, expected %llu", tmp_rel, t->len,
+                                 (unsigned long long)size));
+    node *f = find(final_rel);
+    if (f && f->is_dir)
+        return leave(rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0,
+                                 "fake: rename to '%s': a directory exists", final_rel));
+    if (f)
+        drop(f);
+    t = find(tmp_rel); /* drop moved the array */
+    char *name = strdup(final_rel);
+    if (name == NULL)
+        abort();
+    free(t->rel);
+    t->rel = name;
+    if (mtime >= 0 && (g.caps & RSL_CAP_SET_MTIME))
+        t->mtime = mtime;
+    return leave(RSL_OK);
+}
+
+static rsl_code f_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *err)
+{
+    rsl_code rc = enter(RSLT_FAKE_REMOVE, c, rel, NULL, err);
+    if (rc != RSL_OK)
+        return leave(rc);
+    node *n = find(rel);
+    if (n == NULL)
+        return leave(RSL_OK);
+    if (n->is_dir != is_dir || (is_dir && has_children(rel)))
+        return leave(rsl_err_set(err, RSL_E_REMOTE_DELETE_FAILED, 0,
+                                 "fake: cannot delete '%s' (%s)", rel,
+                                 n->is_dir != is_dir ? "other type" : "not empty"));
+    drop(n);
+    return leave(RSL_OK);
+}
+
+static rsl_code f_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud, rsl_err *err)
+{
+    rsl_code rc = enter(RSLT_FAKE_LIST, c, rel, NULL, err);
+    node *d = rc == RSL_OK ? find(rel) : NULL;
+    if (rc == RSL_OK && (d == NULL || !d->is_dir))
+        rc = rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: list '%s': no directory", rel);
+    /* a snapshot, so cb runs without the lock */
+    size_t n = 0, l = strlen(rel);
+    char **names = calloc(g.n_nodes + 1, sizeof(*names));
+    rsl_rstat *sts = calloc(g.n_nodes + 1, sizeof(*sts));
+    for (size_t i = 0; rc == RSL_OK && i < g.n_nodes; i++) {
+        const char *p = g.nodes[i].rel;
+        const char *name = l == 0 ? p : (strncmp(p, rel, l) == 0 && p[l] == '/' ? p + l + 1 : NULL);
+        if (name == NULL || name[0] == '\0' || strchr(name, '/'))
+            continue;
+        names[n] = strdup(name);
+        sts[n] = (rsl_rstat){.exists = 1,
+                             .is_dir = g.nodes[i].is_dir,
+                             .size = g.nodes[i].len,
+                             .mtime = g.nodes[i].mtime};
+        n++;
+    }
+    leave(RSL_OK);
+    int stop = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == RSL_OK && !stop)
+            stop = cb(ud, names[i], &sts[i]) != 0; /* stopped early: still RSL_OK */
+        free(names[i]);
+    }
+    free(names);
+    free(sts);
+    return rc;
+}
+
+static const rsl_transport_ops fake_ops = {
+    .version = RSL_TRANSPORT_VERSION,
+    .name = "fake",
+    .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME,
+    .connect = f_connect,
+    .disconnect = f_disconnect,
+    .caps_of = f_caps_of,
+    .describe = f_describe,
+    .stat = f_stat,
+    .mkdir = f_mkdir,
+    .resume_offset = f_resume_offset,
+    .upload = f_upload,
+    .finish = f_finish,
+    .remove = f_remove,
+    .list = f_list,
+};
+
+static const rsl_scheme fake_scheme = {"fake", &fake_ops, 0, RSL_SCHEME_LOCAL};
+
+/* ---- test side ---- */
+
+static void clear_faults_locked(void)
+{
+    for (size_t i = 0; i < g.n_rules; i++)
+        free(g.rules[i].rel);
+    g.n_rules = 0;
+    g.connect_fails = 0;
+    g.cut_times = 0;
+    g.cut_bytes = 0;
+}
+
+static void clear_counts_locked(void)
+{
+    for (size_t i = 0; i < g.n_calls; i++) {
+        free(g.calls[i].rel);
+        free(g.calls[i].rel2);
+    }
+    free(g.calls);
+    g.calls = NULL;
+    g.n_calls = 0;
+    memset(g.counts, 0, sizeof(g.counts));
+}
+
+void rslt_fake_clear_faults(void)
+{
+    pthread_mutex_lock(&g.mu);
+    clear_faults_locked();
+    pthread_mutex_unlock(&g.mu);
+}
+
+void rslt_fake_clear_counts(void)
+{
+    pthread_mutex_lock(&g.mu);
+    clear_counts_locked();
+    pthread_mutex_unlock(&g.mu);
+}
+
+static void free_all(void)
+{
+    for (size_t i = 0; i < g.n_nodes; i++) {
+        free(g.nodes[i].rel);
+        free(g.nodes[i].data);
+    }
+    free(g.nodes);
+    g.nodes = NULL;
+    g.n_nodes = 0;
+    clear_counts_locked();
+    clear_faults_locked();
+}
+
+void rslt_fake_setup(void)
+{
+    pthread_mutex_lock(&g.mu);
+    free_all();
+    g.caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME;
+    g.next_conn = 0;
+    g.open_conns = 0;
+    g.probes = 0;
+    add("", 1);
+    if (!g.live && rsl_scheme_register(&fake_scheme) != 0) {
+        fprintf(stderr, "fake transport: cannot register the \"fake\" scheme\n");
+        abort();
+    }
+    g.live = 1;
+    pthread_mutex_unlock(&g.mu);
+}
+
+void rslt_fake_teardown(void)
+{
+    pthread_mutex_lock(&g.mu);
+    if (g.live)
+        rsl_scheme_unregister("fake");
+    g.live = 0;
+    free_all();
+    g.hook = NULL;
+    pthread_mutex_unlock(&g.mu);
+}
+
+void rslt_fake_mkdir(const char *rel)
+{
+    pthread_mutex_lock(&g.mu);
+    if (find(rel) == NULL)
+        add(rel, 1);
+    pthread_mutex_unlock(&g.mu);
+}
+
+void rslt_fake_put(const char *rel, const void *data, size_t len)
+{
+    pthread_mutex_lock(&g.mu);
+    node *n = find(rel);
+    if (n == NULL)
+        n = add(rel, 0);
+    set_len(n, 0);
+    append(n, data, len);
+    pthread_mutex_unlock(&g.mu);
+}
+
+char *rslt_fake_get(const char *rel, size_t *len)
+{
+    pthread_mutex_lock(&g.mu);
+    node *n = find(rel);
+    char *out = NULL;
+    if (n && !n->is_dir) {
+        if ((out = malloc(n->len + 1)) == NULL)
+            abort();
+        if (n->len)
+            memcpy(out, n->data, n->len);
+        out[n->len] = '\0';
+        if (len)
+            *len = n->len;
+    }
+    pthread_mutex_unlock(&g.mu);
+    return out;
+}
+
+int rslt_fake_type(const char *rel)
+{
+    pthread_mutex_lock(&g.mu);
+    node *n = find(rel);
+    int t = n == NULL ? 0 : n->is_dir ? 'd' : 'f';
+    pthread_mutex_unlock(&g.mu);
+    return t;
+}
+
+long long rslt_fake_size(const char *rel)
+{
+    pthread_mutex_lock(&g.mu);
+    node *n = find(rel);
+    long long s = n && !n->is_dir ? (long long)n->len : -1;
+    pthread_mutex_unlock(&g.mu);
+    return s;
+}
+
+int64_t rslt_fake_mtime(const char *rel)
+{
+    pthread_mutex_lock(&g.mu);
+    node *n = find(rel);
+    int64_t m = n ? n->mtime : -1;
+    pthread_mutex_unlock(&g.mu);
+    return m;
+}
+
+int rslt_fake_calls(rslt_fake_op op)
+{
+    pthread_mutex_lock(&g.mu);
+    int n = g.counts[op];
+    pthread_mutex_unlock(&g.mu);
+    return n;
+}
+
+int rslt_fake_calls_for(rslt_fake_op op, const char *rel)
+{
+    int n = 0;
+    pthread_mutex_lock(&g.mu);
+    for (size_t i = 0; i < g.n_calls; i++) {
+        const call *c = &g.calls[i];
+        n += c->op == op &&
+             ((c->rel && strcmp(c->rel, rel) == 0) || (c->rel2 && strcmp(c->rel2, rel) == 0));
+    }
+    pthread_mutex_unlock(&g.mu);
+    return n;
+}
+
+int rslt_fake_open_connections(void)
+{
+    pthread_mutex_lock(&g.mu);
+    int n = g.open_conns;
+    pthread_mutex_unlock(&g.mu);
+    return n;
+}
+
+size_t rslt_fake_uploads(rslt_fake_upload *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&g.mu);
+    for (size_t i = 0; i < g.n_calls; i++) {
+        const call *c = &g.calls[i];
+        if (c->op != RSLT_FAKE_UPLOAD)
+            continue;
+        if (n < max) {
+            snprintf(out[n].path, sizeof(out[n].path), "%s", c->rel ? c->rel : "");
+            out[n].offset = c->offset;
+            out[n].total = c->total;
+            out[n].conn = c->conn;
+        }
+        n++;
+    }
+    pthread_mutex_unlock(&g.mu);
+    return n;
+}
+
+void rslt_fake_set_caps(unsigned caps)
+{
+    pthread_mutex_lock(&g.mu);
+    g.caps = caps;
+    pthread_mutex_unlock(&g.mu);
+}
+
+static void add_rule(rslt_fake_op op, int nth, const char *rel, rsl_code code)
+{
+    pthread_mutex_lock(&g.mu);
+    if (g.n_rules == MAX_RULES)
+        abort();
+    g.rules[g.n_rules++] =
+        (rule){.op = op, .nth = nth, .rel = rel ? strdup(rel) : NULL, .code = code};
+    pthread_mutex_unlock(&g.mu);
+}
+
+void rslt_fake_fail_nth(rslt_fake_op op, int nth, rsl_code code)
+{
+    add_rule(op, nth, NULL, code);
+}
+
+void rslt_fake_fail_path(rslt_fake_op op, const char *rel, rsl_code code)
+{
+    add_rule(op, 0, rel, code);
+}
+
+void rslt_fake_fail_every(rslt_fake_op op, rsl_code code)
+{
+    add_rule(op, -1, NULL, code);
+}
+
+void rslt_fake_fail_connect(int times, rsl_code code)
+{
+    pthread_mutex_lock(&g.mu);
+    g.connect_fails = times;
+    g.connect_code = code;
+    pthread_mutex_unlock(&g.mu);
+}
+
+void rslt_fake_cut_after(uint64_t bytes, int times)
+{
+    pthread_mutex_lock(&g.mu);
+    g.cut_bytes = bytes;
+    g.cut_times = times;
+    pthread_mutex_unlock(&g.mu);
+}
+
+void rslt_fake_on_call(void (*fn)(void *ud, rslt_fake_op op, const char *rel), void *ud)
+{
+    pthread_mutex_lock(&g.mu);
+    g.hook = fn;
+    g.hook_ud = ud;
+    pthread_mutex_unlock(&g.mu);
+}
+
+int rslt_fake_probes(void)
+{
+    return __atomic_load_n(&g.probes, __ATOMIC_RELAXED);
+}

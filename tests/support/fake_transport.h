@@ -1,0 +1,114 @@
+/*
+ * fake_transport.h - an in-memory remote for engine tests, registered in the
+ * scheme table as "fake" (as libgit2's tests register a dummy transport), so
+ * rsl_sync_run() can run in-process and tests can assert on what the engine
+ * asked the remote to do: call counts, upload offsets, reconnects.
+ *
+ * It implements every rsl_transport_ops call faithfully (directories, temp
+ * files with their sizes, rename replacing the final name, mtime, list) and
+ * injects faults on cue: the Nth call of an op fails, every call for a path
+ * fails, connect fails K times, a connection is cut after N upload bytes
+ * (the bytes up to the cut stay in the temp file, as on a real server; the
+ * call in flight and every later call on that connection return
+ * CONNECTION_LOST).
+ *
+ * Owns: one process-wide fake remote (Criterion runs each test in its own
+ * process). Thread-safe: the engine's workers call it concurrently.
+ * Must not touch: the real file system or network.
+ *
+ * Paths: the destination is RSLT_FAKE_URL, whose root is RSLT_FAKE_ROOT.
+ * Test-side helpers take paths relative to that root ("a/b.txt"), as the
+ * engine passes them to the transport.
+ */
+#ifndef RSL_TEST_FAKE_TRANSPORT_H
+#define RSL_TEST_FAKE_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/catalog.h"
+
+#define RSLT_FAKE_URL "fake://mem/root"
+#define RSLT_FAKE_ROOT "/root"
+
+typedef enum rslt_fake_op {
+    RSLT_FAKE_CONNECT,
+    RSLT_FAKE_DISCONNECT, /* counted for real connections only (not NULL) */
+    RSLT_FAKE_CAPS_OF,
+    RSLT_FAKE_DESCRIBE,
+    RSLT_FAKE_STAT,
+    RSLT_FAKE_MKDIR,
+    RSLT_FAKE_RESUME_OFFSET,
+    RSLT_FAKE_UPLOAD,
+    RSLT_FAKE_FINISH,
+    RSLT_FAKE_REMOVE,
+    RSLT_FAKE_LIST,
+    RSLT_FAKE_NOPS
+} rslt_fake_op;
+
+/* Registers the "fake" scheme and starts an empty remote holding only the
+ * root directory; counters, log and faults cleared; caps RESUME,
+ * ATOMIC_RENAME and SET_MTIME. Aborts if the scheme cannot be registered. */
+void rslt_fake_setup(void);
+/* Unregisters the scheme and frees the remote. */
+void rslt_fake_teardown(void);
+/* Clears every fault rule (the tree and counters stay). */
+void rslt_fake_clear_faults(void);
+/* Clears the counters and the call log (the tree and faults stay). */
+void rslt_fake_clear_counts(void);
+
+/* ---- the remote tree (test side; rel to the root) ---- */
+void rslt_fake_mkdir(const char *rel);
+void rslt_fake_put(const char *rel, const void *data, size_t len);
+/* The content of file rel (caller frees), or NULL when absent or a directory. */
+char *rslt_fake_get(const char *rel, size_t *len);
+/* 'f' for a file, 'd' for a directory, 0 when absent. */
+int rslt_fake_type(const char *rel);
+/* Size of file rel, or -1. */
+long long rslt_fake_size(const char *rel);
+/* mtime of rel (seconds), or -1. */
+int64_t rslt_fake_mtime(const char *rel);
+
+/* ---- counters and the call log ---- */
+/* Calls of op since setup or rslt_fake_clear_counts. */
+int rslt_fake_calls(rslt_fake_op op);
+/* ... whose path argument is exactly rel (finish: its temp or final name). */
+int rslt_fake_calls_for(rslt_fake_op op, const char *rel);
+/* Connections open now (connected and not yet disconnected). */
+int rslt_fake_open_connections(void);
+/* Times a connect found no "fake:probed" fact in the engine's server-facts
+ * cache (rsl_remote_opts.cache_get) and stored one, as https stores what it
+ * learnt about partial PUT. */
+int rslt_fake_probes(void);
+
+typedef struct rslt_fake_upload {
+    char path[512]; /* the temp name */
+    uint64_t offset, total;
+    int conn; /* connection number, 1 for the first connect */
+} rslt_fake_upload;
+
+/* Copies the upload log (oldest first, at most max entries); returns how
+ * many uploads were made. */
+size_t rslt_fake_uploads(rslt_fake_upload *out, size_t max);
+
+/* ---- behaviour ---- */
+/* What caps_of returns (RSL_CAP_*). Without RSL_CAP_RESUME, resume_offset
+ * always says 0, as a server that cannot append. */
+void rslt_fake_set_caps(unsigned caps);
+/* The nth call of op (1-based, counted like rslt_fake_calls) fails with code. */
+void rslt_fake_fail_nth(rslt_fake_op op, int nth, rsl_code code);
+/* Every call of op for item rel fails with code: the call's path is rel or
+ * rel followed by the temp suffix (finish: either name). */
+void rslt_fake_fail_path(rslt_fake_op op, const char *rel, rsl_code code);
+/* Every call of op fails with code. */
+void rslt_fake_fail_every(rslt_fake_op op, rsl_code code);
+/* The next `times` connects fail with code (times < 0: every one). */
+void rslt_fake_fail_connect(int times, rsl_code code);
+/* A connection is cut once it has carried `bytes` upload bytes; at most
+ * `times` connections are cut (times < 0: every one). */
+void rslt_fake_cut_after(uint64_t bytes, int times);
+/* Called at the start of every op, outside the fake's lock, from the
+ * engine's thread making the call (rel: the path argument, "" if none). */
+void rslt_fake_on_call(void (*fn)(void *ud, rslt_fake_op op, const char *rel), void *ud);
+
+#endif
