@@ -1424,7 +1424,7 @@ static size_t list_cb(char *d, size_t sz, size_t n, void *ud)
 {
     rsl_conn *c = ud;
     size_t k = sz * n;
-    if (rsl_buf_append(&c->list, d, k) != 0 || c->list.overflow)
+    if (rsl_buf_append(&c->list, d, k) != RSL_BUF_OK)
         return 0; /* out of memory, or larger than the cap: abort the transfer */
     return k;
 }
@@ -1597,7 +1597,7 @@ static rsl_code ftps_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud
     c->stats.data_transfers++;
     curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, NULL);
     if (e != CURLE_OK) {
-        if (c->list.overflow)
+        if (c->list.truncated)
             rc = rsl_err_set(err, RSL_E_PROTOCOL, 0, "list '%s': listing larger than %u MiB", rel,
                              FTPS_LIST_CAP >> 20);
         else

@@ -178,9 +178,10 @@ static char *url_for(rsl_conn *c, const char *rel, int coll)
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     size_t n = size * nmemb;
-    if (rsl_buf_append(ud, ptr, n) != 0)
+    if (rsl_buf_append(ud, ptr, n) == RSL_BUF_NOMEM)
         return 0;
-    return n; /* keep the connection: excess is dropped, not an error */
+    return n; /* keep the connection: excess is dropped but flagged (body.truncated),
+                 and every caller that reads the body checks the flag */
 }
 
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
@@ -582,7 +583,7 @@ static rsl_code propfind0(rsl_conn *c, const char *rel, int coll, rsl_rstat *st,
     stat_ctx sc = {.st = st};
     int pr =
         rsl_webdav_parse_multistatus(c->body.p ? c->body.p : "", c->body.n, stat_entry_cb, &sc);
-    if (pr != 0 || !sc.got || c->body.overflow) {
+    if (pr != 0 || !sc.got || c->body.truncated) {
         rc = rsl_err_set(err, RSL_E_PROTOCOL, 207,
                          "PROPFIND '%s' on %s: the multistatus answer cannot be parsed",
                          rel[0] ? rel : "/", c->host);
@@ -1224,7 +1225,7 @@ static rsl_code https_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t t
     rc = perform(c, &r, &status, tmp_rel, err);
     if (rc != RSL_OK)
         goto done;
-    if (status != 206 || c->body.n != tail || c->body.overflow) {
+    if (status != 206 || c->body.n != tail || c->body.truncated) {
         say(c, RSL_LOG_INFO,
             "%s: '%s' restarts from 0: the ranged GET of its tail answered HTTP %ld with %zu bytes",
             c->host, tmp_rel, status, c->body.n);
@@ -1515,7 +1516,7 @@ static rsl_code https_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *u
         rc = map_http(c, err, status, "PROPFIND", rel, CTX_ITEM);
         goto done;
     }
-    if (c->body.overflow) {
+    if (c->body.truncated) {
         rc = rsl_err_set(err, RSL_E_PROTOCOL, 207,
                          "PROPFIND '%s' on %s: the listing is larger than %u MiB", rel, c->host,
                          PROPFIND_CAP >> 20);
