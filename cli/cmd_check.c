@@ -273,10 +273,9 @@ int rsl_cmd_check(int argc, char **argv)
             step(&u, ST_SKIP, later[2], "file:// destination", NULL);
             step(&u, ST_SKIP, later[3], "file:// destination: local permissions apply", NULL);
         } else {
-            step(&u, ST_PASS, later[2],
-                 job.strict_host_key_checking && job.tls_verify ? "server identity verified"
-                                                                : "NOT verified (turned off)",
-                 NULL);
+            /* the transport says whether its settings turned the check off */
+            const char *unverified = rsl_job_unverified(&job);
+            step(&u, ST_PASS, later[2], unverified ? unverified : "server identity verified", NULL);
             snprintf(d, sizeof(d), "logged in to %s", ep->host);
             step(&u, ST_PASS, later[3], d, NULL);
         }

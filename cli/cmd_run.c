@@ -122,12 +122,9 @@ static int execute(rsl_job *job, const run_flags *fl)
                       .on_log = ui_log,
                       .on_progress = prog.mode != RSL_PROGRESS_OFF ? ui_progress : NULL,
                       .ud = &ui};
-    if (!job->strict_host_key_checking)
-        fprintf(stderr, "rsyncd-lite: warning: strict_host_key_checking = no: the server's "
-                        "identity is NOT verified\n");
-    if (!job->tls_verify)
-        fprintf(stderr, "rsyncd-lite: warning: tls_verify = no: the server's certificate is "
-                        "NOT verified\n");
+    const char *unverified = rsl_job_unverified(job); /* the transport words it */
+    if (unverified != NULL)
+        fprintf(stderr, "rsyncd-lite: warning: %s\n", unverified);
     rsl_run_record rec;
     rsl_err err;
     int code = rsl_sync_run(job, &o, &rec, &err);
