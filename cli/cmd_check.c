@@ -262,10 +262,9 @@ static int step_connect(check_ctx *c)
         step(u, ST_SKIP, later[L_TRUST], "file:// destination", NULL);
         step(u, ST_SKIP, later[L_AUTH], "file:// destination: local permissions apply", NULL);
     } else {
-        const rsl_job *job = &c->job;
-        step(u, ST_PASS, later[L_TRUST],
-             job->strict_host_key_checking && job->tls_verify ? "server identity verified"
-                                                              : "NOT verified (turned off)",
+        /* the transport says whether its settings turned the check off */
+        const char *unverified = rsl_job_unverified(&c->job);
+        step(u, ST_PASS, later[L_TRUST], unverified ? unverified : "server identity verified",
              NULL);
         snprintf(c->d, sizeof(c->d), "logged in to %s", c->rm.ep.host);
         step(u, ST_PASS, later[L_AUTH], c->d, NULL);

@@ -110,14 +110,12 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* The transport words the warning when its settings turn a check off. */
 static void warn_unverified(const rsl_job *job)
 {
-    if (!job->strict_host_key_checking)
-        fprintf(stderr, "rsyncd-lite: warning: strict_host_key_checking = no: the server's "
-                        "identity is NOT verified\n");
-    if (!job->tls_verify)
-        fprintf(stderr, "rsyncd-lite: warning: tls_verify = no: the server's certificate is "
-                        "NOT verified\n");
+    const char *unverified = rsl_job_unverified(job);
+    if (unverified != NULL)
+        fprintf(stderr, "rsyncd-lite: warning: %s\n", unverified);
 }
 
 /* After the run: metrics file, session error, summary, the hint to retry.

@@ -4,11 +4,18 @@
  * The lines are read by cli/ini.c (sections, "key = value", comments,
  * quotes, line numbers); this file knows the keys. Relative paths are taken
  * relative to the job file's directory.
+ *
+ * Keys: the [job] keys and the [remote] keys every transport shares are in
+ * the table below. Every other [remote] key belongs to a transport: it is
+ * kept with its line number while the file is read and handed to the
+ * destination's transport (its key table, transports/keys.h) once the file
+ * is read, since `destination` may come after [remote].
  */
 #include "config.h"
 
 #include "cli/ini.h"
 #include "engine/schedule.h"
+#include "transports/keys.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,8 +35,7 @@ typedef enum {
     K_LONG, /* integer with range */
     K_SIZE, /* bytes with K/M/G suffixes */
     K_SECS, /* duration */
-    K_LIST, /* repeated string (exclude) */
-    K_FTPSMODE
+    K_LIST  /* repeated string (exclude) */
 } ktype;
 
 typedef struct key_def {
@@ -62,75 +68,18 @@ static const key_def keys[] = {
     {"remote", "max_file_size", K_SIZE, OFF(max_file_size), 0, 0},
     {"remote", "allow_empty_files", K_BOOL, OFF(allow_empty_files), 0, 0},
     {"remote", "username", K_STR, OFF(username), 0, 0},
-    {"remote", "identity_file", K_PATH, OFF(identity_file), 0, 0},
-    {"remote", "passphrase_file", K_PATH, OFF(passphrase_file), 0, 0},
     {"remote", "password_file", K_PATH, OFF(password_file), 0, 0},
-    {"remote", "token_file", K_PATH, OFF(token_file), 0, 0},
-    {"remote", "known_hosts", K_PATH, OFF(known_hosts), 0, 0},
-    {"remote", "host_key_fingerprint", K_STR, OFF(host_key_fingerprint), 0, 0},
-    {"remote", "strict_host_key_checking", K_BOOL, OFF(strict_host_key_checking), 0, 0},
-    {"remote", "use_agent", K_BOOL, OFF(use_agent), 0, 0},
-    {"remote", "ca_file", K_PATH, OFF(ca_file), 0, 0},
-    {"remote", "pinned_pubkey", K_STR, OFF(pinned_pubkey), 0, 0},
-    {"remote", "tls_verify", K_BOOL, OFF(tls_verify), 0, 0},
-    {"remote", "allow_insecure", K_BOOL, OFF(allow_insecure), 0, 0},
-    {"remote", "ftps_mode", K_FTPSMODE, OFF(ftps_implicit), 0, 0},
-    {"remote", "chunk_size", K_SIZE, OFF(chunk_size), 0, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 int rsl_config_parse_bool(const char *s)
 {
-    static const char *yes[] = {"yes", "true", "on", "1"}, *no[] = {"no", "false", "off", "0"};
-    for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(s, yes[i]) == 0)
-            return 1;
-        if (strcasecmp(s, no[i]) == 0)
-            return 0;
-    }
-    return -1;
+    return rsl_keys_parse_bool(s);
 }
 
 int rsl_config_parse_size(const char *s, uint64_t *out)
 {
-    if (s == NULL || !isdigit((unsigned char)*s))
-        return -1;
-    errno = 0;
-    char *end = NULL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0)
-        return -1;
-    unsigned shift = 0;
-    switch (toupper((unsigned char)*end)) {
-    case '\0':
-        break;
-    case 'K':
-        shift = 10;
-        end++;
-        break;
-    case 'M':
-        shift = 20;
-        end++;
-        break;
-    case 'G':
-        shift = 30;
-        end++;
-        break;
-    case 'T':
-        shift = 40;
-        end++;
-        break;
-    case 'B':
-        break;
-    default:
-        return -1;
-    }
-    if (strcasecmp(end, "") != 0 && strcasecmp(end, "B") != 0 && strcasecmp(end, "iB") != 0)
-        return -1;
-    if (shift && v > (UINT64_MAX >> shift))
-        return -1;
-    *out = (uint64_t)v << shift;
-    return 0;
+    return rsl_keys_parse_size(s, out);
 }
 
 long rsl_config_parse_duration(const char *s)
@@ -164,40 +113,6 @@ static char *dirname_of(const char *path)
     return strndup(path, (size_t)(slash - path));
 }
 
-static char *absolutize(const char *base_dir, const char *p)
-{
-    char buf[PATH_MAX];
-    if (p[0] == '/')
-        return strdup(p);
-    if (p[0] == '~' && p[1] == '/') {
-        const char *home = getenv("HOME");
-        if (snprintf(buf, sizeof(buf), "%s%s", home ? home : "", p + 1) >= (int)sizeof(buf))
-            return NULL;
-        return strdup(buf);
-    }
-    char cwd[PATH_MAX];
-    const char *b = base_dir;
-    if (b == NULL || b[0] != '/') {
-        if (getcwd(cwd, sizeof(cwd)) == NULL)
-            return NULL;
-        if (b && strcmp(b, ".") != 0) {
-            size_t l = strlen(cwd);
-            snprintf(cwd + l, sizeof(cwd) - l, "/%s", b);
-        }
-        b = cwd;
-    }
-    if (snprintf(buf, sizeof(buf), "%s/%s", b, p) >= (int)sizeof(buf))
-        return NULL;
-    return strdup(buf);
-}
-
-static void strip_trailing_slashes(char *p)
-{
-    size_t n = strlen(p);
-    while (n > 1 && p[n - 1] == '/')
-        p[--n] = '\0';
-}
-
 static rsl_code set_key(rsl_job *job, const key_def *k, const char *val, const char *base_dir,
                         const char *path, int line, rsl_err *err)
 {
@@ -210,12 +125,10 @@ static rsl_code set_key(rsl_job *job, const key_def *k, const char *val, const c
         if (val[0] == '\0' && k->type != K_STR)
             return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: %s: value is empty", path,
                                line, k->key);
-        char *v = k->type == K_PATH ? absolutize(base_dir, val) : strdup(val);
+        char *v = k->type == K_PATH ? rsl_keys_abspath(base_dir, val) : strdup(val);
         if (v == NULL)
             return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: %s: path too long", path,
                                line, k->key);
-        if (k->type == K_PATH)
-            strip_trailing_slashes(v);
         if (k->type == K_URL) {
             rsl_endpoint ep;
             rsl_err e2;
@@ -272,9 +185,6 @@ static rsl_code set_key(rsl_job *job, const key_def *k, const char *val, const c
             return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                                "%s:%d: %s: '%s' is not a size (e.g. 0, 512K, 100M, 2G)", path, line,
                                k->key, val);
-        if (k->off == OFF(chunk_size) && v < 4096)
-            return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
-                               "%s:%d: %s: chunk size must be at least 4K", path, line, k->key);
         *(uint64_t *)(void *)field = v;
         return RSL_OK;
     }
@@ -291,16 +201,6 @@ static rsl_code set_key(rsl_job *job, const key_def *k, const char *val, const c
         job->n_excludes++;
         return RSL_OK;
     }
-    case K_FTPSMODE:
-        if (strcasecmp(val, "explicit") == 0)
-            job->ftps_implicit = 0;
-        else if (strcasecmp(val, "implicit") == 0)
-            job->ftps_implicit = 1;
-        else
-            return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
-                               "%s:%d: %s: '%s' is not explicit or implicit", path, line, k->key,
-                               val);
-        return RSL_OK;
     }
     return RSL_E_INTERNAL;
 }
@@ -315,6 +215,28 @@ static int valid_name(const char *n)
     return 1;
 }
 
+/* A [remote] key that belongs to a transport, kept (copied) until the
+ * destination is known. */
+typedef struct tkey {
+    char *key, *val;
+    int line;
+} tkey;
+
+typedef struct tkeys {
+    tkey *v;
+    size_t n, cap;
+} tkeys;
+
+static void tkeys_free(tkeys *tk)
+{
+    for (size_t i = 0; i < tk->n; i++) {
+        free(tk->v[i].key);
+        free(tk->v[i].val);
+    }
+    free(tk->v);
+    memset(tk, 0, sizeof(*tk));
+}
+
 /* What the parse keeps while it reads: the current section, and the line each
  * key was set on, so that a check made after reading names that line. */
 typedef struct parse_ctx {
@@ -324,6 +246,7 @@ typedef struct parse_ctx {
     const char *section; /* "job", "remote", or NULL before the first header */
     int job_line;        /* the [job] header's line */
     int seen[NKEYS];     /* the line keys[i] was set on; 0 if not set */
+    tkeys tk;            /* the transport's keys, applied in the finish step */
 } parse_ctx;
 
 /* The line `key` was set on; the [job] header's line when it was not set (a
@@ -336,6 +259,89 @@ static int line_of(const parse_ctx *c, const char *key)
         if (strcmp(keys[i].key, key) == 0 && c->seen[i] > 0)
             return c->seen[i];
     return c->job_line;
+}
+
+/* An unknown key: the error names where it belongs when we know. */
+static rsl_code unknown_key(const char *path, int line, const char *key, const char *section,
+                            rsl_err *err)
+{
+    const char *hint = "";
+    char owners[128];
+    for (size_t j = 0; j < NKEYS; j++)
+        if (strcmp(keys[j].key, key) == 0)
+            hint = strcmp(keys[j].section, "job") == 0 ? " (it belongs in [job])"
+                                                       : " (it belongs in [remote])";
+    if (hint[0] == '\0' && rsl_scheme_key_owners(key, owners, sizeof(owners)) > 0)
+        hint = " (it belongs in [remote])";
+    return rsl_err_set(err, RSL_E_CONFIG_UNKNOWN_KEY, 0,
+                       "%s:%d: %s: unknown key in [%s]%s; see job.conf(5)", path, line, key,
+                       section, hint);
+}
+
+/* Keeps [remote] key `key` for the destination's transport. */
+static rsl_code defer_transport_key(tkeys *tk, const char *key, const char *val, int line,
+                                    const char *path, rsl_err *err)
+{
+    for (size_t i = 0; i < tk->n; i++)
+        if (strcmp(tk->v[i].key, key) == 0)
+            return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
+                               "%s:%d: %s: set twice (first at line %d)", path, line, key,
+                               tk->v[i].line);
+    if (tk->n == tk->cap) {
+        size_t cap = tk->cap ? tk->cap * 2 : 16;
+        tkey *g = realloc(tk->v, cap * sizeof(*g));
+        if (g == NULL)
+            return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
+        tk->v = g;
+        tk->cap = cap;
+    }
+    tkey k = {.key = strdup(key), .val = strdup(val), .line = line};
+    if (k.key == NULL || k.val == NULL) {
+        free(k.key);
+        free(k.val);
+        return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
+    }
+    tk->v[tk->n++] = k;
+    return RSL_OK;
+}
+
+/* One transport key the destination's transport refused. */
+static rsl_code transport_key_error(const tkey *k, const char *scheme, const rsl_err *e,
+                                    const char *path, rsl_err *err)
+{
+    char owners[128];
+    if (e->code != RSL_E_CONFIG_UNKNOWN_KEY)
+        return rsl_err_set(err, e->code, 0, "%s:%d: %s: %s", path, k->line, k->key, e->msg);
+    if (rsl_scheme_key_owners(k->key, owners, sizeof(owners)) > 0)
+        return rsl_err_set(err, RSL_E_CONFIG_UNKNOWN_KEY, 0,
+                           "%s:%d: %s: a key for %s destinations, not %s:// (see job.conf(5))",
+                           path, k->line, k->key, owners, scheme);
+    return unknown_key(path, k->line, k->key, "remote", err);
+}
+
+/* Makes the destination transport's settings (its defaults) and hands it
+ * the transport keys of the file (tk may be NULL: a job built in code). */
+static rsl_code apply_transport_keys(rsl_job *job, const tkeys *tk, const char *path,
+                                     const char *base_dir, rsl_err *err)
+{
+    rsl_endpoint ep;
+    rsl_code rc = rsl_endpoint_parse(&ep, job->destination, err);
+    if (rc != RSL_OK)
+        return rc;
+    const rsl_transport_ops *ops = rsl_transport_find(ep.scheme);
+    rsl_transport_cfg_free(job->transport, job->transport_cfg);
+    job->transport_cfg = NULL;
+    job->transport = ops;
+    rc = rsl_transport_cfg_new(ops, &job->transport_cfg, err);
+    for (size_t i = 0; rc == RSL_OK && tk != NULL && i < tk->n; i++) {
+        rsl_err e;
+        rsl_err_clear(&e);
+        if (rsl_transport_cfg_set(ops, job->transport_cfg, tk->v[i].key, tk->v[i].val, base_dir,
+                                  &e) != RSL_OK)
+            rc = transport_key_error(&tk->v[i], ep.scheme, &e, path, err);
+    }
+    rsl_endpoint_free(&ep);
+    return rc;
 }
 
 /* A schedule the daemon could not follow is a config error for every
@@ -384,7 +390,10 @@ static rsl_code rsl_config_finish_at(rsl_job *job, const char *path, const parse
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "%s:%d: temp_suffix: must be non-empty and contain no '/'", path,
                            line_of(c, "temp_suffix"));
-    rsl_code rc = check_schedule(job, path, line_of(c, "schedule"), err);
+    rsl_code rc = apply_transport_keys(job, c ? &c->tk : NULL, path, c ? c->base_dir : NULL, err);
+    if (rc != RSL_OK)
+        return rc;
+    rc = check_schedule(job, path, line_of(c, "schedule"), err);
     if (rc != RSL_OK)
         return rc;
     if (job->state_path == NULL &&
@@ -414,18 +423,6 @@ static rsl_code on_section(parse_ctx *c, const char *name, int line, rsl_err *er
     return RSL_OK;
 }
 
-static rsl_code unknown_key(const parse_ctx *c, const char *key, int line, rsl_err *err)
-{
-    const char *hint = "";
-    for (size_t j = 0; j < NKEYS; j++)
-        if (strcmp(keys[j].key, key) == 0)
-            hint = strcmp(keys[j].section, "job") == 0 ? " (it belongs in [job])"
-                                                       : " (it belongs in [remote])";
-    return rsl_err_set(err, RSL_E_CONFIG_UNKNOWN_KEY, 0,
-                       "%s:%d: %s: unknown key in [%s]%s; see job.conf(5)", c->path, line, key,
-                       c->section, hint);
-}
-
 /* rsl_ini_fn: one header or one "key = value" line of the job file. */
 static rsl_code on_item(void *ud, const char *section, const char *key, const char *val, int line,
                         rsl_err *err)
@@ -437,12 +434,17 @@ static rsl_code on_item(void *ud, const char *section, const char *key, const ch
         return rsl_err_set(err, RSL_E_CONFIG_SYNTAX, 0,
                            "%s:%d: %s: key outside a section (start with [job])", c->path, line,
                            key);
-    size_t i;
+    size_t i, in_job = 0;
     for (i = 0; i < NKEYS; i++)
         if (strcmp(keys[i].section, c->section) == 0 && strcmp(keys[i].key, key) == 0)
             break;
+    for (size_t j = 0; j < NKEYS; j++)
+        in_job |= strcmp(keys[j].section, "job") == 0 && strcmp(keys[j].key, key) == 0;
+    if (i == NKEYS && strcmp(c->section, "remote") == 0 && !in_job)
+        /* a transport's key: applied once the destination is known */
+        return defer_transport_key(&c->tk, key, val, line, c->path, err);
     if (i == NKEYS)
-        return unknown_key(c, key, line, err);
+        return unknown_key(c->path, line, key, c->section, err);
     if (c->seen[i] && keys[i].type != K_LIST)
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "%s:%d: %s: set twice (first at line %d)", c->path, line, key,
@@ -466,6 +468,7 @@ rsl_code rsl_config_parse(rsl_job *job, const char *path, const char *text, rsl_
         rc = rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
     else if ((rc = rsl_ini_parse(path, text, on_item, &c, err)) == RSL_OK)
         rc = rsl_config_finish_at(job, path, &c, err);
+    tkeys_free(&c.tk);
     free(c.base_dir);
     return rc;
 }

@@ -16,10 +16,6 @@ int rsl_job_init(rsl_job *job)
     job->max_name_length = 255;
     job->max_path_length = 4096;
     job->allow_empty_files = 1;
-    job->use_agent = 1;
-    job->strict_host_key_checking = 1;
-    job->tls_verify = 1;
-    job->chunk_size = RSL_DEFAULT_CHUNK_SIZE;
     job->temp_suffix = strdup(RSL_DEFAULT_TEMP_SUFFIX);
     job->forbidden_chars = strdup("");
     return job->temp_suffix && job->forbidden_chars ? 0 : -1;
@@ -29,12 +25,9 @@ void rsl_job_free(rsl_job *job)
 {
     if (job == NULL)
         return;
-    char **strs[] = {
-        &job->conf_path,     &job->name,         &job->source,        &job->destination,
-        &job->state_path,    &job->schedule,     &job->metrics_file,  &job->forbidden_chars,
-        &job->temp_suffix,   &job->username,     &job->identity_file, &job->passphrase_file,
-        &job->password_file, &job->token_file,   &job->known_hosts,   &job->host_key_fingerprint,
-        &job->ca_file,       &job->pinned_pubkey};
+    char **strs[] = {&job->conf_path,   &job->name,     &job->source,       &job->destination,
+                     &job->state_path,  &job->schedule, &job->metrics_file, &job->forbidden_chars,
+                     &job->temp_suffix, &job->username, &job->password_file};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -44,6 +37,9 @@ void rsl_job_free(rsl_job *job)
     free(job->excludes);
     job->excludes = NULL;
     job->n_excludes = 0;
+    rsl_transport_cfg_free(job->transport, job->transport_cfg);
+    job->transport = NULL;
+    job->transport_cfg = NULL;
 }
 
 char *rsl_job_default_state_path(const char *name)
@@ -66,21 +62,22 @@ void rsl_job_remote_opts(const rsl_job *job, rsl_remote_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->username = job->username;
-    o->identity_file = job->identity_file;
-    o->passphrase_file = job->passphrase_file;
     o->password_file = job->password_file;
     o->password_env = getenv("RSYNCD_LITE_PASSWORD");
-    o->token_file = job->token_file;
-    o->use_agent = job->use_agent;
-    o->known_hosts = job->known_hosts;
-    o->host_key_fingerprint = job->host_key_fingerprint;
-    o->strict_host_key_checking = job->strict_host_key_checking;
-    o->ca_file = job->ca_file;
-    o->pinned_pubkey = job->pinned_pubkey;
-    o->tls_verify = job->tls_verify;
-    o->allow_insecure = job->allow_insecure;
-    o->ftps_implicit = job->ftps_implicit;
-    o->chunk_size = job->chunk_size;
     o->timeout_sec = job->timeout_sec;
     o->temp_suffix = job->temp_suffix;
+    o->cfg = job->transport_cfg;
+}
+
+const char *rsl_job_unverified(const rsl_job *job)
+{
+    rsl_endpoint ep;
+    rsl_err err;
+    if (job->destination == NULL || rsl_endpoint_parse(&ep, job->destination, &err) != RSL_OK)
+        return NULL;
+    const rsl_scheme *s = rsl_scheme_find(ep.scheme);
+    rsl_endpoint_free(&ep);
+    if (s == NULL || (job->transport_cfg != NULL && s->ops != job->transport))
+        return NULL;
+    return rsl_scheme_unverified(s, job->transport_cfg);
 }

@@ -3,8 +3,14 @@
  * defaults), shared by the config parser (cli/config.c), the engine and the
  * transports' options.
  *
- * Owns: struct rsl_job and its strings (rsl_job_free releases them all).
- * Must not touch: files, the state db, the network. Plain data.
+ * What is specific to a protocol (host keys, TLS, chunk sizes...) is not
+ * here: it is the destination transport's own settings struct, opaque to the
+ * job (transport_cfg, filled through that transport's key table by the
+ * config parser). The job only knows the keys every transport shares.
+ *
+ * Owns: struct rsl_job, its strings and the transport settings
+ * (rsl_job_free releases them all). Must not touch: files, the state db, the
+ * network. Plain data.
  */
 #ifndef RSL_JOB_H
 #define RSL_JOB_H
@@ -18,7 +24,6 @@
 #define RSL_DEFAULT_MAX_DELETE 1000
 #define RSL_DEFAULT_TRANSFERS 4
 #define RSL_DEFAULT_TIMEOUT 60
-#define RSL_DEFAULT_CHUNK_SIZE (16ull << 20)
 
 typedef struct rsl_job {
     char *conf_path; /* the job file, for messages; NULL for `push` */
@@ -44,22 +49,13 @@ typedef struct rsl_job {
     char *temp_suffix;
     uint64_t max_file_size; /* 0 = unlimited */
     int allow_empty_files;
-    /* [remote]: connection settings handed to the transport */
+    /* [remote]: connection settings every transport reads */
     char *username;
-    char *identity_file;
-    char *passphrase_file;
     char *password_file;
-    char *token_file;
-    char *known_hosts;
-    char *host_key_fingerprint;
-    char *ca_file;
-    char *pinned_pubkey;
-    int use_agent;
-    int strict_host_key_checking;
-    int tls_verify;
-    int allow_insecure;
-    int ftps_implicit;
-    uint64_t chunk_size;
+    /* [remote]: the destination transport's own settings (its key table),
+     * made for `transport`; NULL (with transport NULL) means its defaults */
+    const rsl_transport_ops *transport;
+    void *transport_cfg;
 } rsl_job;
 
 /* Sets every field to its default (strings NULL except temp_suffix). */
@@ -68,7 +64,13 @@ void rsl_job_free(rsl_job *job);
 /* The default state path: $XDG_STATE_HOME/rsyncd-lite/<name>.db, or
  * ~/.local/state/rsyncd-lite/<name>.db. Caller frees. */
 char *rsl_job_default_state_path(const char *name);
-/* Fills the transport options from the job. Strings are borrowed from job. */
+/* Fills the transport options from the job: the shared settings, the
+ * transport's own (opts->cfg = job->transport_cfg), RSYNCD_LITE_PASSWORD.
+ * Strings are borrowed from job. */
 void rsl_job_remote_opts(const rsl_job *job, rsl_remote_opts *opts);
+/* The warning for every run when the job's transport settings turn off
+ * checking the server's identity (the transport words it, e.g.
+ * "tls_verify = no: the server's certificate is NOT verified"), or NULL. */
+const char *rsl_job_unverified(const rsl_job *job);
 
 #endif

@@ -16,6 +16,10 @@ rsl_code rsl_remote_init(rsl_remote *r, const rsl_job *job, unsigned flags, rsl_
     if (r->scheme == NULL || r->ops == NULL)
         return rsl_err_set(err, RSL_E_SCHEME_UNSUPPORTED, 0, "no transport for '%s://'",
                            r->ep.scheme);
+    if (job->transport_cfg != NULL && job->transport != r->ops)
+        return rsl_err_set(err, RSL_E_INTERNAL, 0,
+                           "the job's transport settings are for %s, the destination is %s://",
+                           job->transport ? job->transport->name : "?", r->ep.scheme);
     rsl_job_remote_opts(job, &r->opts);
     r->opts.readonly = (flags & RSL_REMOTE_READONLY) != 0;
     return RSL_OK;

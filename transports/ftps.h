@@ -4,17 +4,29 @@
  *
  * Owns: one libcurl easy handle per rsl_conn (curl keeps the control connection
  * open across calls and reopens it when it is lost), the per-connection cache of
- * created directories, the FEAT-derived facts (MLSD, MFMT, UTF8), the mapping of
- * CURLcode and FTP reply codes onto the error catalog.
+ * created directories (dircache.h), the FEAT-derived facts (MLSD, MFMT, UTF8), the
+ * FTP-specific part of mapping libcurl's results (the reply transcript and reply
+ * codes of ftpctl.h decide first, then curlmap.h), and its [remote] keys:
+ *   ca_file, pinned_pubkey, tls_verify, allow_insecure (tls.h), ftps_mode.
  * Must not touch: SQLite, the engine's plan, the terminal (it never prints), any
- * global mutable state (curl_global_init runs once through pthread_once).
+ * global mutable state (curl_global_init runs once through curlmap.h).
  */
 #ifndef RSL_FTPS_H
 #define RSL_FTPS_H
 
+#include "tls.h"
 #include "transport.h"
 
 extern const rsl_transport_ops rsl_transport_ftps;
+
+/* The ftps transport's settings (rsl_remote_opts.cfg). */
+typedef struct rsl_ftps_cfg {
+    rsl_tls_cfg tls;
+    int implicit; /* ftps_mode: 0 explicit (AUTH TLS, default), 1 implicit (port 990 style) */
+} rsl_ftps_cfg;
+
+/* The defaults: explicit TLS, verification on (tls.h). */
+void rsl_ftps_cfg_init(rsl_ftps_cfg *cfg);
 
 /* Counters of one connection since connect, for tests and `check`. */
 typedef struct rsl_ftps_stats {

@@ -17,15 +17,36 @@
  * RSL_E_REMOTE_BUSY with a Retry-After header, where it is the delay in seconds
  * (the message says both).
  *
- * Owns: its CURL handle, its directory cache, the secrets it reads (wiped after
- * handing them to libcurl). Must not touch: SQLite, the terminal, the
- * engine's plan; it never prints (warnings go to opts->log).
+ * Requests, error mapping and the response sink are https_req.c; a PROPFIND
+ * answer is streamed into webdav_xml.h's parser, never kept whole.
+ *
+ * Its [remote] keys: ca_file, pinned_pubkey, tls_verify, allow_insecure
+ * (tls.h), token_file, chunk_size.
+ *
+ * Owns: its CURL handle, its directory cache (dircache.h), the secrets it reads
+ * (secret.h; wiped after handing them to libcurl). Must not touch: SQLite, the
+ * terminal, the engine's plan; it never prints (warnings go to opts->log).
  */
 #ifndef RSL_TRANSPORT_HTTPS_H
 #define RSL_TRANSPORT_HTTPS_H
 
+#include <stdint.h>
+
+#include "tls.h"
 #include "transport.h"
 
 extern const rsl_transport_ops rsl_transport_https;
+
+#define RSL_HTTPS_DEFAULT_CHUNK (16ull << 20)
+
+/* The https transport's settings (rsl_remote_opts.cfg). */
+typedef struct rsl_https_cfg {
+    rsl_tls_cfg tls;
+    char *token_file;    /* bearer token file, or NULL */
+    uint64_t chunk_size; /* ranged-PUT chunk size (>= 4K; below 64K counts as 64K) */
+} rsl_https_cfg;
+
+/* The defaults: TLS verified (tls.h), no token, 16 MiB chunks. */
+void rsl_https_cfg_init(rsl_https_cfg *cfg);
 
 #endif

@@ -167,6 +167,46 @@ static int parse_line(char *line, kh_line *out)
     return 0;
 }
 
+/* What the lines of one known_hosts file say about a host's key. */
+typedef struct kh_scan {
+    int revoked_line, match_line, changed_line, other_line;
+} kh_scan;
+
+/* Reads fp's lines for host `name` and records the first line of each kind;
+ * stops at a @revoked line holding this very key. */
+static void scan_lines(FILE *fp, const char *name, const unsigned char *key, size_t keylen,
+                       const char *ktype, kh_scan *s)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    int no = 0;
+    while (s->revoked_line == 0 && getline(&line, &cap, fp) >= 0) {
+        no++;
+        kh_line kl;
+        if (parse_line(line, &kl) != 0 || !hosts_match(kl.hosts, name))
+            continue;
+        size_t blen = 0;
+        unsigned char *blob = b64_decode(kl.b64, strlen(kl.b64), &blen);
+        if (blob == NULL)
+            continue;
+        int same = (blen == keylen && memcmp(blob, key, keylen) == 0);
+        free(blob);
+        if (kl.revoked) {
+            if (same)
+                s->revoked_line = no;
+        } else if (same) {
+            if (!s->match_line)
+                s->match_line = no;
+        } else if (strcmp(kl.type, ktype) == 0) {
+            if (!s->changed_line)
+                s->changed_line = no;
+        } else if (!s->other_line) {
+            s->other_line = no;
+        }
+    }
+    free(line);
+}
+
 rsl_kh_result rsl_knownhosts_check(const char *file, const char *host, int port,
                                    const unsigned char *key, size_t keylen, int *line_no,
                                    int *file_missing)
@@ -184,58 +224,25 @@ rsl_kh_result rsl_knownhosts_check(const char *file, const char *host, int port,
             *file_missing = 1;
         return RSL_KH_UNKNOWN;
     }
-    rsl_kh_result res = RSL_KH_UNKNOWN;
-    int match_line = 0, changed_line = 0, other_line = 0, no = 0;
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, fp) >= 0) {
-        no++;
-        kh_line kl;
-        if (parse_line(line, &kl) != 0 || !hosts_match(kl.hosts, name))
-            continue;
-        size_t blen = 0;
-        unsigned char *blob = b64_decode(kl.b64, strlen(kl.b64), &blen);
-        if (blob == NULL)
-            continue;
-        int same = (blen == keylen && memcmp(blob, key, keylen) == 0);
-        free(blob);
-        if (kl.revoked) {
-            if (same) {
-                res = RSL_KH_REVOKED;
-                match_line = no;
-                break;
-            }
-            continue;
-        }
-        if (same) {
-            if (!match_line)
-                match_line = no;
-        } else if (strcmp(kl.type, ktype) == 0) {
-            if (!changed_line)
-                changed_line = no;
-        } else if (!other_line) {
-            other_line = no;
-        }
-    }
-    free(line);
+    kh_scan s = {0};
+    scan_lines(fp, name, key, keylen, ktype, &s);
     fclose(fp);
-    if (res == RSL_KH_REVOKED) {
-        if (line_no)
-            *line_no = match_line;
-        return res;
-    }
     /* As OpenSSH: one matching line trusts the key even if another line for
      * the host holds a stale key of the same type. */
+    rsl_kh_result res = RSL_KH_UNKNOWN;
     int at = 0;
-    if (match_line) {
+    if (s.revoked_line) {
+        res = RSL_KH_REVOKED;
+        at = s.revoked_line;
+    } else if (s.match_line) {
         res = RSL_KH_MATCH;
-        at = match_line;
-    } else if (changed_line) {
+        at = s.match_line;
+    } else if (s.changed_line) {
         res = RSL_KH_CHANGED;
-        at = changed_line;
-    } else if (other_line) {
+        at = s.changed_line;
+    } else if (s.other_line) {
         res = RSL_KH_OTHER_TYPE;
-        at = other_line;
+        at = s.other_line;
     }
     if (line_no)
         *line_no = at;

@@ -1,14 +1,20 @@
 /*
- * transport.c - destination URL parsing and the scheme registry.
- * See transport.h. Each protocol lives in its own file (file.c, sftp.c, ...).
+ * transport.c - destination URL parsing, the scheme registry and a
+ * transport's settings. See transport.h. Each protocol lives in its own file
+ * (file.c, sftp.c, ...); adding one is that file plus one row in `builtin`.
  */
 #include "transport.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "keys.h"
+#include "pct.h"
 
 #include "file.h"
 #include "sftp.h"
@@ -89,44 +95,6 @@ int rsl_endpoint_port(const rsl_endpoint *ep, const rsl_remote_opts *opts)
     return s->default_port;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Percent-decodes [s, s+n) into a new string; NULL on a bad escape or "%00". */
-static char *pct_decode(const char *s, size_t n)
-{
-    char *out = malloc(n + 1);
-    if (out == NULL)
-        return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%') {
-            if (i + 2 >= n) {
-                free(out);
-                return NULL;
-            }
-            int a = hexval((unsigned char)s[i + 1]), b = hexval((unsigned char)s[i + 2]);
-            if (a < 0 || b < 0 || (a == 0 && b == 0)) {
-                free(out);
-                return NULL;
-            }
-            out[j++] = (char)(a * 16 + b);
-            i += 2;
-        } else {
-            out[j++] = s[i];
-        }
-    }
-    out[j] = '\0';
-    return out;
-}
-
 void rsl_endpoint_free(rsl_endpoint *ep)
 {
     if (ep == NULL)
@@ -145,19 +113,83 @@ static void strip_trailing_slashes(char *p)
         p[--n] = '\0';
 }
 
+/* "[user@]host[:port]" in [auth, end): fills user, host and port. -1 when
+ * malformed, -2 when out of memory. */
+static int parse_authority(rsl_endpoint *out, const char *auth, const char *end)
+{
+    const char *at = NULL; /* the last '@' before the path separates userinfo */
+    for (const char *p = auth; p < end; p++)
+        if (*p == '@')
+            at = p;
+    const char *hostp = auth, *portp = NULL;
+    if (at) {
+        if ((out->user = rsl_pct_decode(auth, (size_t)(at - auth))) == NULL)
+            return -1;
+        hostp = at + 1;
+    }
+    if (*hostp == '[') { /* IPv6 literal */
+        const char *rb = memchr(hostp, ']', (size_t)(end - hostp));
+        if (rb == NULL)
+            return -1;
+        out->host = strndup(hostp + 1, (size_t)(rb - hostp - 1));
+        if (rb + 1 < end && rb[1] != ':')
+            return -1;
+        portp = rb + 1 < end ? rb + 2 : NULL;
+    } else {
+        const char *colon = memchr(hostp, ':', (size_t)(end - hostp));
+        out->host = strndup(hostp, (size_t)((colon ? colon : end) - hostp));
+        portp = colon ? colon + 1 : NULL;
+    }
+    if (out->host == NULL)
+        return -2;
+    if (portp) {
+        char *e = NULL;
+        long port = strtol(portp, &e, 10);
+        if (e != end || port < 1 || port > 65535 || portp == end)
+            return -1;
+        out->port = (int)port;
+    }
+    return 0;
+}
+
+/* A plain absolute path: file://. */
+static rsl_code parse_plain_path(rsl_endpoint *out, const char *url, rsl_err *err)
+{
+    out->scheme = strdup("file");
+    out->path = strdup(url);
+    if (!out->scheme || !out->path) {
+        rsl_endpoint_free(out);
+        return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
+    }
+    strip_trailing_slashes(out->path);
+    return RSL_OK;
+}
+
+/* Host rules per scheme, and a transport for it. */
+static rsl_code check_endpoint(rsl_endpoint *out, const char *url, rsl_err *err)
+{
+    int is_file = strcmp(out->scheme, "file") == 0;
+    rsl_code rc = RSL_OK;
+    if (!is_file && out->host[0] == '\0')
+        rc = rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "destination '%s' names no host", url);
+    else if (is_file && out->host[0] != '\0' && strcmp(out->host, "localhost") != 0)
+        rc = rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
+                         "destination '%s': file:// takes no host (write file:///abs/path)", url);
+    else if (rsl_transport_find(out->scheme) == NULL)
+        rc = rsl_err_set(err, RSL_E_SCHEME_UNSUPPORTED, 0,
+                         "destination scheme '%s://' is not supported", out->scheme);
+    if (rc != RSL_OK)
+        rsl_endpoint_free(out);
+    return rc;
+}
+
 rsl_code rsl_endpoint_parse(rsl_endpoint *out, const char *url, rsl_err *err)
 {
     memset(out, 0, sizeof(*out));
     if (url == NULL || *url == '\0')
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "destination is empty");
-    if (url[0] == '/') {
-        out->scheme = strdup("file");
-        out->path = strdup(url);
-        if (!out->scheme || !out->path)
-            goto nomem;
-        strip_trailing_slashes(out->path);
-        return RSL_OK;
-    }
+    if (url[0] == '/')
+        return parse_plain_path(out, url, err);
     const char *sep = strstr(url, "://");
     if (sep == NULL || sep == url)
         return rsl_err_set(
@@ -165,91 +197,102 @@ rsl_code rsl_endpoint_parse(rsl_endpoint *out, const char *url, rsl_err *err)
             "destination '%s' is not a URL: expected scheme://[user@]host[:port]/path "
             "or an absolute path",
             url);
-    out->scheme = strndup(url, (size_t)(sep - url));
-    if (out->scheme == NULL)
-        goto nomem;
-    for (char *p = out->scheme; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    const char *auth = sep + 3;
-    const char *slash = strchr(auth, '/');
+    const char *auth = sep + 3, *slash = strchr(auth, '/');
     const char *auth_end = slash ? slash : auth + strlen(auth);
-    /* user@ : the last '@' before the path separates userinfo */
-    const char *at = NULL;
+    const char *at = NULL; /* the last '@' before the path separates userinfo */
     for (const char *p = auth; p < auth_end; p++)
         if (*p == '@')
             at = p;
-    const char *hostp = auth;
-    if (at) {
-        if (memchr(auth, ':', (size_t)(at - auth)) != NULL) {
-            rsl_endpoint_free(out);
-            return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
-                               "destination: a password in the URL is not allowed (it would be "
-                               "logged); use password_file or RSYNCD_LITE_PASSWORD");
-        }
-        out->user = pct_decode(auth, (size_t)(at - auth));
-        if (out->user == NULL)
-            goto bad;
-        hostp = at + 1;
-    }
-    const char *host_end = auth_end;
-    const char *portp = NULL;
-    if (*hostp == '[') { /* IPv6 literal */
-        const char *rb = memchr(hostp, ']', (size_t)(auth_end - hostp));
-        if (rb == NULL)
-            goto bad;
-        out->host = strndup(hostp + 1, (size_t)(rb - hostp - 1));
-        if (rb + 1 < auth_end) {
-            if (rb[1] != ':')
-                goto bad;
-            portp = rb + 2;
-        }
-    } else {
-        const char *colon = memchr(hostp, ':', (size_t)(auth_end - hostp));
-        if (colon) {
-            host_end = colon;
-            portp = colon + 1;
-        }
-        out->host = strndup(hostp, (size_t)(host_end - hostp));
-    }
-    if (out->host == NULL)
+    if (at && memchr(auth, ':', (size_t)(at - auth)) != NULL)
+        return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
+                           "destination: a password in the URL is not allowed (it would be "
+                           "logged); use password_file or RSYNCD_LITE_PASSWORD");
+    if ((out->scheme = strndup(url, (size_t)(sep - url))) == NULL)
         goto nomem;
-    if (portp) {
-        char *e = NULL;
-        long port = strtol(portp, &e, 10);
-        if (e != auth_end || port < 1 || port > 65535 || portp == auth_end)
-            goto bad;
-        out->port = (int)port;
-    }
-    if (strcmp(out->scheme, "file") != 0 && out->host[0] == '\0') {
-        rsl_endpoint_free(out);
-        return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "destination '%s' names no host", url);
-    }
-    if (strcmp(out->scheme, "file") == 0 && out->host[0] != '\0' &&
-        strcmp(out->host, "localhost") != 0) {
+    for (char *p = out->scheme; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    int r = parse_authority(out, auth, auth_end);
+    if (r == -2)
+        goto nomem;
+    if (r == 0 && (out->path = slash ? rsl_pct_decode(slash, strlen(slash)) : strdup("/")) == NULL)
+        r = -1;
+    if (r != 0) {
         rsl_endpoint_free(out);
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
-                           "destination '%s': file:// takes no host (write file:///abs/path)", url);
+                           "destination '%s' is not a valid URL (scheme://[user@]host[:port]/path)",
+                           url);
     }
-    if (slash == NULL)
-        out->path = strdup("/");
-    else
-        out->path = pct_decode(slash, strlen(slash));
-    if (out->path == NULL)
-        goto bad;
     strip_trailing_slashes(out->path);
-    if (rsl_transport_find(out->scheme) == NULL) {
-        rsl_err_set(err, RSL_E_SCHEME_UNSUPPORTED, 0, "destination scheme '%s://' is not supported",
-                    out->scheme);
-        rsl_endpoint_free(out);
-        return RSL_E_SCHEME_UNSUPPORTED;
-    }
-    return RSL_OK;
-bad:
-    rsl_endpoint_free(out);
-    return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
-                       "destination '%s' is not a valid URL (scheme://[user@]host[:port]/path)",
-                       url);
+    return check_endpoint(out, url, err);
 nomem:
     rsl_endpoint_free(out);
     return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
+}
+
+/* ---- a transport's own settings ---- */
+
+rsl_code rsl_transport_cfg_new(const rsl_transport_ops *ops, void **out, rsl_err *err)
+{
+    *out = NULL;
+    if (ops == NULL || ops->cfg_size == 0)
+        return RSL_OK;
+    void *cfg = calloc(1, ops->cfg_size);
+    if (cfg == NULL)
+        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    if (ops->cfg_init != NULL)
+        ops->cfg_init(cfg);
+    *out = cfg;
+    return RSL_OK;
+}
+
+rsl_code rsl_transport_cfg_set(const rsl_transport_ops *ops, void *cfg, const char *key,
+                               const char *value, const char *base_dir, rsl_err *err)
+{
+    if (ops == NULL || cfg == NULL || ops->keys == NULL)
+        return rsl_err_set(err, RSL_E_CONFIG_UNKNOWN_KEY, 0, "unknown key");
+    return rsl_keys_set(ops->keys, ops->n_keys, cfg, key, value, base_dir, err);
+}
+
+void rsl_transport_cfg_free(const rsl_transport_ops *ops, void *cfg)
+{
+    if (ops == NULL || cfg == NULL)
+        return;
+    if (ops->keys != NULL)
+        rsl_keys_free(ops->keys, ops->n_keys, cfg);
+    if (ops->cfg_free != NULL)
+        ops->cfg_free(cfg);
+    free(cfg);
+}
+
+/* Appends s's name to buf when its transport has `key`. */
+static int add_owner(const rsl_scheme *s, const char *key, char *buf, size_t bufsz, int n)
+{
+    if (s == NULL || s->ops->keys == NULL ||
+        rsl_keys_find(s->ops->keys, s->ops->n_keys, key, NULL) == NULL)
+        return n;
+    size_t used = strlen(buf);
+    snprintf(buf + used, bufsz - used, "%s%s", n ? ", " : "", s->name);
+    return n + 1;
+}
+
+int rsl_scheme_key_owners(const char *key, char *buf, size_t bufsz)
+{
+    int n = 0;
+    if (bufsz == 0)
+        return 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+        n = add_owner(&builtin[i], key, buf, bufsz, n);
+    pthread_mutex_lock(&extra_mu);
+    for (size_t i = 0; i < MAX_EXTRA; i++)
+        n = add_owner(extra[i], key, buf, bufsz, n);
+    pthread_mutex_unlock(&extra_mu);
+    return n;
+}
+
+const char *rsl_scheme_unverified(const rsl_scheme *s, const void *cfg)
+{
+    if (s == NULL || s->ops->unverified == NULL)
+        return NULL;
+    return s->ops->unverified(s, cfg);
 }

@@ -27,7 +27,7 @@
 
 #include "base/catalog.h"
 
-#define RSL_TRANSPORT_VERSION 1
+#define RSL_TRANSPORT_VERSION 2
 
 /* A parsed destination URL. All strings are owned by the endpoint. */
 typedef struct rsl_endpoint {
@@ -47,39 +47,29 @@ void rsl_endpoint_free(rsl_endpoint *ep);
 enum { RSL_LOG_DEBUG = 0, RSL_LOG_INFO = 1, RSL_LOG_WARN = 2, RSL_LOG_ERROR = 3 };
 
 /*
- * Settings a transport may read. Strings are borrowed from the job (valid for
- * the connection's life); NULL means "not set". A transport ignores what it
- * does not use. Secrets are never stored here: only the paths of files that
- * hold them (the transport reads them and wipes its copy after use), plus
- * `password_env`, the value of RSYNCD_LITE_PASSWORD if it was set.
+ * What every transport reads, whatever its protocol. Strings are borrowed
+ * from the job (valid for the connection's life); NULL means "not set".
+ * Secrets are never stored here: only the path of the file that holds the
+ * password (the transport reads it through secret.h and wipes its copy),
+ * plus `password_env`, the value of RSYNCD_LITE_PASSWORD if it was set.
+ *
+ * A transport's own settings (host keys, TLS, chunk sizes...) are in `cfg`:
+ * the struct its ops->cfg_size names (e.g. rsl_sftp_cfg in sftp.h), filled
+ * from the job file's [remote] keys through its ops->keys table. NULL means
+ * the transport's defaults.
  */
 typedef struct rsl_remote_opts {
-    /* auth */
-    const char *username;        /* overrides the URL's user */
-    const char *identity_file;   /* SSH private key */
-    const char *passphrase_file; /* passphrase for identity_file */
-    const char *password_file;   /* SSH/FTP/HTTP password */
-    const char *password_env;    /* value of RSYNCD_LITE_PASSWORD, or NULL */
-    const char *token_file;      /* HTTP bearer token */
-    int use_agent;               /* 1: try ssh-agent (default 1) */
-    /* trust */
-    const char *known_hosts;          /* NULL: ~/.ssh/known_hosts */
-    const char *host_key_fingerprint; /* "SHA256:base64" pin, or NULL */
-    int strict_host_key_checking;     /* 1 (default): verify; 0: warn on every run */
-    const char *ca_file;              /* PEM bundle, or NULL for the system store */
-    const char *pinned_pubkey;        /* "sha256//base64", or NULL */
-    int tls_verify;                   /* 1 (default): verify; 0: warn on every run */
-    int allow_insecure;               /* 1: plain ftp:// and http:// allowed (warns) */
-    int ftps_implicit;                /* 1: implicit TLS (port 990 style) */
-    /* behaviour */
-    uint64_t chunk_size; /* HTTP ranged-PUT chunk size; default 16 MiB */
-    int timeout_sec;     /* connect/idle timeout; 0 means the default, 60 s */
+    const char *username;      /* overrides the URL's user */
+    const char *password_file; /* SSH/FTP/HTTP password */
+    const char *password_env;  /* value of RSYNCD_LITE_PASSWORD, or NULL */
+    int timeout_sec;           /* connect/idle timeout; 0 means the default, 60 s */
     const char *temp_suffix;
     /* 1: the caller only reads (verify, remote checks): connect writes
      * nothing to the remote, not even a probe file; upload, finish, mkdir and
      * remove are not called. A capability that only a write can probe is
      * then reported from the cache or as unknown. */
     int readonly;
+    const void *cfg; /* the transport's own settings (ops->cfg_size bytes), or NULL */
 
     /* Warnings and notes for the run log (thread-safe). May be NULL. */
     void (*log)(void *ud, int level, const char *msg);
@@ -135,6 +125,7 @@ typedef int (*rsl_list_cb)(void *ud, const char *name, const rsl_rstat *st);
 typedef struct rsl_conn rsl_conn; /* a transport's private connection state */
 struct rsl_scheme;
 struct rsl_feed;
+struct rsl_key;
 
 /*
  * Every function returns RSL_OK or a catalog code, with err filled on error.
@@ -147,6 +138,23 @@ typedef struct rsl_transport_ops {
     int version;      /* RSL_TRANSPORT_VERSION: the registry refuses other versions */
     const char *name; /* "file", "sftp", "ftps", "https" */
     unsigned caps;    /* capabilities this transport can have */
+
+    /* Its own [remote] keys and the struct they fill (see keys.h): the
+     * table, its length, the struct's size, and cfg_init, which sets the
+     * defaults in a zeroed struct. Strings in it are freed through the table
+     * (rsl_transport_cfg_free); cfg_free (may be NULL) frees anything else.
+     * A transport without keys leaves all of these 0/NULL. */
+    const struct rsl_key *keys;
+    size_t n_keys;
+    size_t cfg_size;
+    void (*cfg_init)(void *cfg);
+    void (*cfg_free)(void *cfg);
+    /* The warning for every run when these settings turn off checking the
+     * server's identity (e.g. "tls_verify = no: the server's certificate is
+     * NOT verified"), or NULL when they do not. cfg may be NULL (defaults).
+     * NULL hook: the transport never skips that check. */
+    const char *(*unverified)(const struct rsl_scheme *s, const void *cfg);
+
     /* The port a connection goes to when the URL names none, if it differs
      * from the scheme table's default (implicit FTPS: 990). NULL: the
      * table's. Use rsl_endpoint_port(), which asks this. */
@@ -206,8 +214,9 @@ typedef struct rsl_transport_ops {
 /*
  * The scheme table: the facts about each URL scheme, as data (curl's
  * protocol table). A scheme names the transport that drives it, its default
- * port and its flags. Adding a transport is one new file (its ops) and one
- * row in transport.c's table.
+ * port and its flags. Adding a transport is one new file (its ops, with its
+ * key table and settings struct) and one row in transport.c's table; see
+ * docs/design.md, "Adding a transport".
  */
 #define RSL_SCHEME_LOCAL 0x01    /* no network (file://) */
 #define RSL_SCHEME_SECURE 0x02   /* encrypted and authenticated (TLS or SSH) */
@@ -237,5 +246,24 @@ const rsl_transport_ops *rsl_transport_find(const char *scheme);
  * default for these options, else the scheme table's; 0 for file://. The one
  * place that decides, used by the transports and by `check`. */
 int rsl_endpoint_port(const rsl_endpoint *ep, const rsl_remote_opts *opts);
+
+/* ---- a transport's own settings (ops->keys, ops->cfg_size) ---- */
+
+/* A new settings struct for ops with its defaults (caller frees with
+ * rsl_transport_cfg_free). For a transport without settings: NULL with
+ * *err untouched and RSL_OK; NULL with RSL_E_NO_MEMORY on failure. */
+rsl_code rsl_transport_cfg_new(const rsl_transport_ops *ops, void **out, rsl_err *err);
+/* Sets [remote] key `key` of ops' settings from its text value (see
+ * rsl_keys_set: err->msg is the reason alone). A key ops does not have is
+ * RSL_E_CONFIG_UNKNOWN_KEY. */
+rsl_code rsl_transport_cfg_set(const rsl_transport_ops *ops, void *cfg, const char *key,
+                               const char *value, const char *base_dir, rsl_err *err);
+void rsl_transport_cfg_free(const rsl_transport_ops *ops, void *cfg);
+/* The schemes whose transport has [remote] key `key`, as "sftp" or
+ * "ftps, ftp, https, http" in buf. Returns how many. */
+int rsl_scheme_key_owners(const char *key, char *buf, size_t bufsz);
+/* The warning line when settings cfg (of s's transport; NULL: defaults)
+ * turn off checking the identity of the server behind scheme s, or NULL. */
+const char *rsl_scheme_unverified(const rsl_scheme *s, const void *cfg);
 
 #endif

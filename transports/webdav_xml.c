@@ -1,35 +1,24 @@
 /*
  * webdav_xml.c - see webdav_xml.h.
  *
- * A single pass over the buffer: tags, text, comments, processing
- * instructions, CDATA. A stack of open elements records each element's
- * namespace URI (resolved from xmlns / xmlns:p declarations in scope) and
- * local name. Text is captured only inside the few DAV: leaf elements we
- * read, and only in the right place (an <href> directly under <response>,
- * properties directly under <prop> inside <propstat>).
+ * expat does the XML (well-formedness, entities, CDATA, comments, namespace
+ * resolution: element names arrive as "URI\x01local"). This file keeps a
+ * stack of the open elements' kinds and captures text only inside the few
+ * DAV: leaf elements we read, in the right place (an <href> directly under
+ * <response>, properties directly under <prop> inside <propstat>). Limits are
+ * checked as the events arrive; passing one stops expat at once.
  */
 #include "webdav_xml.h"
 
 #include <ctype.h>
+#include <expat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define MAX_DEPTH 64
-#define MAX_DECLS 256
-#define MAX_TEXT 8192
-
-typedef struct {
-    const char *s;
-    size_t n;
-} span;
-
-typedef struct {
-    span prefix; /* n == 0: default namespace */
-    span uri;
-    int depth; /* element depth that declared it */
-} ns_decl;
+#define NS_SEP '\x01' /* cannot occur in an XML document (XML 1.0 Char) */
+#define DAV_NS "DAV:\x01"
 
 enum elem {
     E_OTHER = 0,
@@ -46,144 +35,48 @@ enum elem {
     E_GETETAG
 };
 
-typedef struct {
-    enum elem kind;
-    span qname; /* for matching the end tag */
-} frame;
-
-typedef struct {
-    frame st[MAX_DEPTH];
-    int depth;
-    ns_decl decls[MAX_DECLS];
-    int ndecls;
-    int seen_multistatus;
-    /* the response being read */
-    int in_response;
-    char href[MAX_TEXT];
-    int has_href;
-    int resp_status_bad;
-    int is_coll, has_len, has_etag;
+/* What a <propstat> says (merged into the response when its status is 2xx). */
+typedef struct props {
+    int coll, has_len, has_mtime, has_etag, status_bad;
     uint64_t len;
     int64_t mtime;
     char etag[256];
-    /* the propstat being read (merged at </propstat> when its status is 2xx) */
-    int p_coll, p_has_len, p_has_mtime, p_has_etag, p_status_bad;
-    uint64_t p_len;
-    int64_t p_mtime;
-    char p_etag[256];
+} props;
+
+struct rsl_dav_parser {
+    XML_Parser x;
+    rsl_dav_limits lim;
+    rsl_dav_entry_cb cb;
+    void *ud;
+    int rc;          /* 0, 1 (stopped), -1, -2 */
+    char why[160];   /* for rc < 0 */
+    uint64_t fed;    /* bytes fed so far */
+    size_t nentries; /* <response> elements seen */
+    enum elem *st;   /* open elements, lim.max_depth of them */
+    size_t depth;
+    int seen_multistatus;
+    /* the response being read */
+    int in_response, has_href, resp_status_bad;
+    char *href; /* lim.max_text + 1 */
+    props resp; /* merged from the 2xx propstats */
+    props ps;   /* the propstat being read */
     /* text capture */
     enum elem capturing; /* E_OTHER: none */
-    char text[MAX_TEXT];
+    char *text;          /* lim.max_text + 1 */
     size_t ntext;
-} parser;
+};
 
-static int span_eq(span a, const char *lit)
+/* Stops expat with an error; the first reason wins. */
+static void fail(rsl_dav_parser *p, int rc, const char *why)
 {
-    size_t n = strlen(lit);
-    return a.n == n && memcmp(a.s, lit, n) == 0;
-}
-
-static int is_name_char(int c)
-{
-    return c != 0 && !isspace(c) && c != '>' && c != '/' && c != '=' && c != '<';
-}
-
-static void text_add(parser *p, const char *s, size_t n)
-{
-    if (p->capturing == E_OTHER)
-        return;
-    size_t room = sizeof(p->text) - 1 - p->ntext;
-    if (n > room)
-        n = room;
-    memcpy(p->text + p->ntext, s, n);
-    p->ntext += n;
-}
-
-static void utf8_put(parser *p, unsigned long cp)
-{
-    char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
+    if (p->rc >= 0) {
+        p->rc = rc;
+        snprintf(p->why, sizeof(p->why), "%s", why);
     }
-    text_add(p, b, n);
+    XML_StopParser(p->x, XML_FALSE);
 }
 
-/* Adds character data [s, s+n) with entity references decoded. -1 if bad. */
-static int text_decode(parser *p, const char *s, size_t n)
-{
-    if (p->capturing == E_OTHER)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '&') {
-            text_add(p, s + i, 1);
-            continue;
-        }
-        const char *semi = memchr(s + i, ';', n - i);
-        if (semi == NULL)
-            return -1;
-        span e = {s + i + 1, (size_t)(semi - (s + i + 1))};
-        if (span_eq(e, "amp"))
-            text_add(p, "&", 1);
-        else if (span_eq(e, "lt"))
-            text_add(p, "<", 1);
-        else if (span_eq(e, "gt"))
-            text_add(p, ">", 1);
-        else if (span_eq(e, "quot"))
-            text_add(p, "\"", 1);
-        else if (span_eq(e, "apos"))
-            text_add(p, "'", 1);
-        else if (e.n >= 2 && e.s[0] == '#') {
-            char num[16];
-            int hex = e.s[1] == 'x' || e.s[1] == 'X';
-            size_t off = hex ? 2 : 1;
-            if (e.n - off == 0 || e.n - off >= sizeof(num))
-                return -1;
-            memcpy(num, e.s + off, e.n - off);
-            num[e.n - off] = '\0';
-            char *end = NULL;
-            unsigned long cp = strtoul(num, &end, hex ? 16 : 10);
-            if (*end != '\0' || cp == 0 || cp > 0x10FFFF)
-                return -1;
-            utf8_put(p, cp);
-        } else {
-            return -1;
-        }
-        i = (size_t)(semi - s);
-    }
-    return 0;
-}
-
-static span resolve_ns(const parser *p, span prefix)
-{
-    for (int i = p->ndecls - 1; i >= 0; i--) {
-        const ns_decl *d = &p->decls[i];
-        if (d->prefix.n == prefix.n && memcmp(d->prefix.s, prefix.s, prefix.n) == 0)
-            return d->uri;
-    }
-    span none = {NULL, 0};
-    if (prefix.n == 3 && memcmp(prefix.s, "xml", 3) == 0)
-        none.s = "xml";
-    return none;
-}
-
-static enum elem classify(span local)
+static enum elem classify(const char *name)
 {
     static const struct {
         const char *name;
@@ -201,16 +94,19 @@ static enum elem classify(span local)
         {"getlastmodified", E_GETLASTMODIFIED},
         {"getetag", E_GETETAG},
     };
+    if (strncmp(name, DAV_NS, sizeof(DAV_NS) - 1) != 0)
+        return E_OTHER; /* another namespace, or none */
+    const char *local = name + sizeof(DAV_NS) - 1;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (span_eq(local, names[i].name))
+        if (strcmp(local, names[i].name) == 0)
             return names[i].kind;
     return E_OTHER;
 }
 
-static enum elem parent_kind(const parser *p, int up)
+/* The kind of the element `up` levels above the top one (0: the top). */
+static enum elem up_kind(const rsl_dav_parser *p, size_t up)
 {
-    int i = p->depth - 1 - up;
-    return i >= 0 ? p->st[i].kind : E_OTHER;
+    return p->depth > up ? p->st[p->depth - 1 - up] : E_OTHER;
 }
 
 /* "HTTP/1.1 200 OK" -> 1 when the code is not 2xx */
@@ -224,6 +120,92 @@ static int status_bad(const char *t)
     return sp[0] != '2';
 }
 
+static void clear_props(props *x)
+{
+    memset(x, 0, sizeof(*x));
+    x->mtime = -1;
+}
+
+/* Which text (if any) an element just opened makes us capture. */
+static void on_open(rsl_dav_parser *p, enum elem kind)
+{
+    enum elem parent = up_kind(p, 1); /* the element is already pushed */
+    switch (kind) {
+    case E_MULTISTATUS:
+        p->seen_multistatus = 1;
+        break;
+    case E_RESPONSE:
+        if (parent != E_MULTISTATUS)
+            break;
+        if (++p->nentries > p->lim.max_entries) {
+            char why[96];
+            snprintf(why, sizeof(why), "more than %zu responses in one answer", p->lim.max_entries);
+            fail(p, -1, why);
+            return;
+        }
+        p->in_response = 1;
+        p->has_href = p->resp_status_bad = 0;
+        p->href[0] = '\0';
+        clear_props(&p->resp);
+        break;
+    case E_PROPSTAT:
+        if (parent == E_RESPONSE && p->in_response)
+            clear_props(&p->ps);
+        break;
+    case E_COLLECTION:
+        if (parent == E_RESOURCETYPE && up_kind(p, 2) == E_PROP)
+            p->ps.coll = 1;
+        break;
+    case E_HREF:
+    case E_STATUS:
+        if (parent == E_RESPONSE || parent == E_PROPSTAT)
+            p->capturing = kind;
+        break;
+    case E_GETCONTENTLENGTH:
+    case E_GETLASTMODIFIED:
+    case E_GETETAG:
+        if (parent == E_PROP && up_kind(p, 2) == E_PROPSTAT)
+            p->capturing = kind;
+        break;
+    default:
+        break;
+    }
+    if (p->capturing == kind && kind != E_OTHER)
+        p->ntext = 0;
+}
+
+static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+{
+    (void)attrs;
+    rsl_dav_parser *p = ud;
+    if (p->rc != 0) /* stopped: expat may still deliver a few events */
+        return;
+    if (p->depth >= p->lim.max_depth) {
+        char why[96];
+        snprintf(why, sizeof(why), "more than %zu nested elements", p->lim.max_depth);
+        fail(p, -1, why);
+        return;
+    }
+    enum elem kind = classify(name);
+    p->st[p->depth++] = kind;
+    on_open(p, kind);
+}
+
+static void XMLCALL on_chars(void *ud, const XML_Char *s, int len)
+{
+    rsl_dav_parser *p = ud;
+    if (p->rc != 0 || p->capturing == E_OTHER || len <= 0)
+        return;
+    if ((size_t)len > p->lim.max_text - p->ntext) {
+        char why[96];
+        snprintf(why, sizeof(why), "a text value longer than %zu bytes", p->lim.max_text);
+        fail(p, -1, why);
+        return;
+    }
+    memcpy(p->text + p->ntext, s, (size_t)len);
+    p->ntext += (size_t)len;
+}
+
 static void trim(char *t)
 {
     size_t n = strlen(t), i = 0;
@@ -235,305 +217,212 @@ static void trim(char *t)
         memmove(t, t + i, n - i + 1);
 }
 
-static void start_response(parser *p)
+/* A captured text is complete: store what it says. */
+static void on_text(rsl_dav_parser *p, enum elem kind, enum elem parent)
 {
-    p->in_response = 1;
-    p->has_href = 0;
-    p->href[0] = '\0';
-    p->resp_status_bad = 0;
-    p->is_coll = p->has_len = p->has_etag = 0;
-    p->len = 0;
-    p->mtime = -1;
-}
-
-static void start_propstat(parser *p)
-{
-    p->p_coll = p->p_has_len = p->p_has_mtime = p->p_has_etag = p->p_status_bad = 0;
-    p->p_len = 0;
-    p->p_mtime = -1;
-}
-
-/* Handles a start tag: kind is already classified (E_OTHER for non-DAV:). */
-static void on_start(parser *p, enum elem kind)
-{
-    enum elem parent = parent_kind(p, 1); /* the element is already pushed */
-    switch (kind) {
-    case E_MULTISTATUS:
-        p->seen_multistatus = 1;
-        break;
-    case E_RESPONSE:
-        if (parent == E_MULTISTATUS)
-            start_response(p);
-        break;
-    case E_PROPSTAT:
-        if (parent == E_RESPONSE && p->in_response)
-            start_propstat(p);
-        break;
-    case E_COLLECTION:
-        if (parent == E_RESOURCETYPE && parent_kind(p, 2) == E_PROP)
-            p->p_coll = 1;
-        break;
-    case E_HREF:
-    case E_STATUS:
-        if (parent == E_RESPONSE || parent == E_PROPSTAT)
-            p->capturing = kind;
-        break;
-    case E_GETCONTENTLENGTH:
-    case E_GETLASTMODIFIED:
-    case E_GETETAG:
-        if (parent == E_PROP && parent_kind(p, 2) == E_PROPSTAT)
-            p->capturing = kind;
-        break;
-    default:
-        break;
+    p->text[p->ntext] = '\0';
+    p->capturing = E_OTHER;
+    char *t = p->text;
+    trim(t);
+    if (kind == E_HREF && parent == E_RESPONSE) {
+        memcpy(p->href, t, strlen(t) + 1);
+        p->has_href = 1;
+    } else if (kind == E_STATUS && parent == E_RESPONSE) {
+        p->resp_status_bad = status_bad(t);
+    } else if (kind == E_STATUS && parent == E_PROPSTAT) {
+        p->ps.status_bad = status_bad(t);
+    } else if (kind == E_GETCONTENTLENGTH) {
+        char *end = NULL;
+        unsigned long long v = strtoull(t, &end, 10);
+        if (end != t && *end == '\0' && t[0] != '-') {
+            p->ps.len = v;
+            p->ps.has_len = 1;
+        }
+    } else if (kind == E_GETLASTMODIFIED) {
+        p->ps.mtime = rsl_webdav_parse_httpdate(t);
+        p->ps.has_mtime = p->ps.mtime >= 0;
+    } else if (kind == E_GETETAG && strlen(t) < sizeof(p->ps.etag)) {
+        memcpy(p->ps.etag, t, strlen(t) + 1);
+        p->ps.has_etag = 1;
     }
+}
+
+/* A 2xx propstat's properties become the response's. */
+static void merge_propstat(rsl_dav_parser *p)
+{
+    p->resp.coll |= p->ps.coll;
+    if (p->ps.has_len) {
+        p->resp.has_len = 1;
+        p->resp.len = p->ps.len;
+    }
+    if (p->ps.has_mtime)
+        p->resp.mtime = p->ps.mtime;
+    if (p->ps.has_etag) {
+        memcpy(p->resp.etag, p->ps.etag, sizeof(p->resp.etag));
+        p->resp.has_etag = 1;
+    }
+}
+
+static void end_response(rsl_dav_parser *p)
+{
+    p->in_response = 0;
+    if (!p->has_href || p->resp_status_bad)
+        return;
+    rsl_dav_entry e = {.href = p->href,
+                       .is_collection = p->resp.coll,
+                       .has_length = p->resp.has_len,
+                       .length = p->resp.len,
+                       .mtime = p->resp.mtime,
+                       .etag = p->resp.has_etag ? p->resp.etag : NULL};
+    if (p->cb(p->ud, &e) != 0) {
+        p->rc = 1;
+        XML_StopParser(p->x, XML_FALSE);
+    }
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name)
+{
+    (void)name;
+    rsl_dav_parser *p = ud;
+    if (p->rc != 0 || p->depth == 0)
+        return;
+    enum elem kind = up_kind(p, 0), parent = up_kind(p, 1);
     if (p->capturing != E_OTHER && p->capturing == kind)
-        p->ntext = 0;
+        on_text(p, kind, parent);
+    if (kind == E_PROPSTAT && parent == E_RESPONSE && p->in_response && !p->ps.status_bad)
+        merge_propstat(p);
+    p->depth--;
+    if (kind == E_RESPONSE && parent == E_MULTISTATUS && p->in_response)
+        end_response(p);
 }
 
-/* Handles an end tag for the top frame (before it is popped). */
-static int on_end(parser *p, rsl_dav_entry_cb cb, void *ud, int *stop)
+/* Any DOCTYPE (and with it any entity declaration) is refused: the
+ * "billion laughs" defence, and WebDAV servers never send one. */
+static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+                               const XML_Char *pubid, int has_internal_subset)
 {
-    enum elem kind = p->st[p->depth - 1].kind;
-    enum elem parent = parent_kind(p, 1);
-    if (p->capturing != E_OTHER && p->capturing == kind) {
-        p->text[p->ntext] = '\0';
-        p->capturing = E_OTHER;
-        char *t = p->text;
-        trim(t);
-        if (kind == E_HREF && parent == E_RESPONSE) {
-            snprintf(p->href, sizeof(p->href), "%s", t);
-            p->has_href = 1;
-        } else if (kind == E_STATUS && parent == E_RESPONSE) {
-            p->resp_status_bad = status_bad(t);
-        } else if (kind == E_STATUS && parent == E_PROPSTAT) {
-            p->p_status_bad = status_bad(t);
-        } else if (kind == E_GETCONTENTLENGTH) {
-            char *end = NULL;
-            unsigned long long v = strtoull(t, &end, 10);
-            if (end != t && *end == '\0' && t[0] != '-') {
-                p->p_len = v;
-                p->p_has_len = 1;
-            }
-        } else if (kind == E_GETLASTMODIFIED) {
-            p->p_mtime = rsl_webdav_parse_httpdate(t);
-            p->p_has_mtime = p->p_mtime >= 0;
-        } else if (kind == E_GETETAG) {
-            size_t n = strlen(t);
-            if (n < sizeof(p->p_etag)) {
-                memcpy(p->p_etag, t, n + 1);
-                p->p_has_etag = 1;
-            }
-        }
-    }
-    if (kind == E_PROPSTAT && parent == E_RESPONSE && p->in_response && !p->p_status_bad) {
-        p->is_coll |= p->p_coll;
-        if (p->p_has_len) {
-            p->has_len = 1;
-            p->len = p->p_len;
-        }
-        if (p->p_has_mtime)
-            p->mtime = p->p_mtime;
-        if (p->p_has_etag) {
-            memcpy(p->etag, p->p_etag, sizeof(p->etag));
-            p->has_etag = 1;
-        }
-    }
-    if (kind == E_RESPONSE && parent == E_MULTISTATUS && p->in_response) {
-        p->in_response = 0;
-        if (p->has_href && !p->resp_status_bad) {
-            rsl_dav_entry e = {.href = p->href,
-                               .is_collection = p->is_coll,
-                               .has_length = p->has_len,
-                               .length = p->len,
-                               .mtime = p->mtime,
-                               .etag = p->has_etag ? p->etag : NULL};
-            if (cb(ud, &e) != 0)
-                *stop = 1;
-        }
-    }
-    return 0;
+    (void)name, (void)sysid, (void)pubid, (void)has_internal_subset;
+    fail(ud, -1, "a DOCTYPE (refused: no entity declarations in a server's answer)");
 }
 
-/* Parses the tag starting after '<' at s (end = buffer end). *next gets the
- * position after '>'. Returns 0, or -1 when malformed. */
-static int parse_tag(parser *p, const char *s, const char *end, const char **next,
-                     rsl_dav_entry_cb cb, void *ud, int *stop)
+static void XMLCALL on_entity_decl(void *ud, const XML_Char *name, int is_param,
+                                   const XML_Char *value, int value_len, const XML_Char *base,
+                                   const XML_Char *sysid, const XML_Char *pubid,
+                                   const XML_Char *notation)
 {
-    int closing = 0;
-    if (s < end && *s == '/') {
-        closing = 1;
-        s++;
-    }
-    const char *q = s;
-    while (q < end && is_name_char((unsigned char)*q))
-        q++;
-    span qname = {s, (size_t)(q - s)};
-    if (qname.n == 0)
-        return -1;
-    if (closing) {
-        while (q < end && isspace((unsigned char)*q))
-            q++;
-        if (q >= end || *q != '>')
-            return -1;
-        *next = q + 1;
-        if (p->depth == 0)
-            return -1;
-        frame *f = &p->st[p->depth - 1];
-        if (f->qname.n != qname.n || memcmp(f->qname.s, qname.s, qname.n) != 0)
-            return -1;
-        int rc = on_end(p, cb, ud, stop);
-        while (p->ndecls > 0 && p->decls[p->ndecls - 1].depth == p->depth)
-            p->ndecls--;
-        p->depth--;
-        return rc;
-    }
-    if (p->depth >= MAX_DEPTH)
-        return -1;
-    int depth = p->depth + 1;
-    /* attributes: only namespace declarations matter */
-    int self_close = 0;
-    for (;;) {
-        while (q < end && isspace((unsigned char)*q))
-            q++;
-        if (q >= end)
-            return -1;
-        if (*q == '>') {
-            q++;
-            break;
-        }
-        if (*q == '/' && q + 1 < end && q[1] == '>') {
-            self_close = 1;
-            q += 2;
-            break;
-        }
-        const char *an = q;
-        while (q < end && is_name_char((unsigned char)*q))
-            q++;
-        span aname = {an, (size_t)(q - an)};
-        while (q < end && isspace((unsigned char)*q))
-            q++;
-        if (aname.n == 0 || q >= end || *q != '=')
-            return -1;
-        q++;
-        while (q < end && isspace((unsigned char)*q))
-            q++;
-        if (q >= end || (*q != '"' && *q != '\''))
-            return -1;
-        char quote = *q++;
-        const char *vs = q;
-        while (q < end && *q != quote)
-            q++;
-        if (q >= end)
-            return -1;
-        span val = {vs, (size_t)(q - vs)};
-        q++;
-        if (aname.n >= 5 && memcmp(aname.s, "xmlns", 5) == 0 &&
-            (aname.n == 5 || aname.s[5] == ':')) {
-            if (p->ndecls >= MAX_DECLS)
-                return -1;
-            ns_decl *d = &p->decls[p->ndecls++];
-            d->prefix.s = aname.n == 5 ? "" : aname.s + 6;
-            d->prefix.n = aname.n == 5 ? 0 : aname.n - 6;
-            d->uri = val;
-            d->depth = depth;
-        }
-    }
-    *next = q;
-    const char *colon = memchr(qname.s, ':', qname.n);
-    span prefix = {qname.s, colon ? (size_t)(colon - qname.s) : 0};
-    span local = colon ? (span){colon + 1, qname.n - prefix.n - 1} : qname;
-    span uri = resolve_ns(p, prefix);
-    if (colon && uri.s == NULL)
-        return -1; /* undeclared prefix */
-    enum elem kind = E_OTHER;
-    if (uri.s != NULL && span_eq(uri, "DAV:"))
-        kind = classify(local);
-    p->depth = depth;
-    p->st[depth - 1].kind = kind;
-    p->st[depth - 1].qname = qname;
-    on_start(p, kind);
-    if (self_close) {
-        int rc = on_end(p, cb, ud, stop);
-        while (p->ndecls > 0 && p->decls[p->ndecls - 1].depth == p->depth)
-            p->ndecls--;
-        p->depth--;
-        return rc;
-    }
-    return 0;
+    (void)name, (void)is_param, (void)value, (void)value_len, (void)base, (void)sysid, (void)pubid,
+        (void)notation;
+    fail(ud, -1, "an entity declaration (refused)");
 }
 
-static const char *find(const char *s, const char *end, const char *lit)
+rsl_dav_parser *rsl_webdav_parser_new(const rsl_dav_limits *lim, rsl_dav_entry_cb cb, void *ud)
 {
-    size_t n = strlen(lit);
-    for (; s + n <= end; s++)
-        if (memcmp(s, lit, n) == 0)
-            return s;
-    return NULL;
+    rsl_dav_parser *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    if (lim != NULL)
+        p->lim = *lim;
+    if (p->lim.max_entries == 0)
+        p->lim.max_entries = RSL_DAV_MAX_ENTRIES;
+    if (p->lim.max_depth == 0)
+        p->lim.max_depth = RSL_DAV_MAX_DEPTH;
+    if (p->lim.max_text == 0)
+        p->lim.max_text = RSL_DAV_MAX_TEXT;
+    if (p->lim.max_bytes == 0)
+        p->lim.max_bytes = RSL_DAV_MAX_BYTES;
+    p->cb = cb;
+    p->ud = ud;
+    p->st = calloc(p->lim.max_depth, sizeof(*p->st));
+    p->href = malloc(p->lim.max_text + 1);
+    p->text = malloc(p->lim.max_text + 1);
+    p->x = XML_ParserCreateNS(NULL, NS_SEP);
+    if (p->st == NULL || p->href == NULL || p->text == NULL || p->x == NULL) {
+        rsl_webdav_parser_free(p);
+        return NULL;
+    }
+    XML_SetUserData(p->x, p);
+    XML_SetElementHandler(p->x, on_start, on_end);
+    XML_SetCharacterDataHandler(p->x, on_chars);
+    XML_SetStartDoctypeDeclHandler(p->x, on_doctype);
+    XML_SetEntityDeclHandler(p->x, on_entity_decl);
+    XML_SetParamEntityParsing(p->x, XML_PARAM_ENTITY_PARSING_NEVER);
+    return p;
+}
+
+/* After XML_Parse failed: the reason, unless a handler already gave one. */
+static int parse_failed(rsl_dav_parser *p)
+{
+    if (p->rc != 0)
+        return p->rc;
+    enum XML_Error e = XML_GetErrorCode(p->x);
+    p->rc = e == XML_ERROR_NO_MEMORY ? -2 : -1;
+    snprintf(p->why, sizeof(p->why), "XML error at line %lu: %s",
+             (unsigned long)XML_GetCurrentLineNumber(p->x), XML_ErrorString(e));
+    return p->rc;
+}
+
+int rsl_webdav_parser_feed(rsl_dav_parser *p, const char *data, size_t n)
+{
+    if (p->rc != 0)
+        return p->rc;
+    if (n > p->lim.max_bytes - p->fed) {
+        unsigned long long cap = p->lim.max_bytes;
+        int mib = cap >= (1u << 20) && cap % (1u << 20) == 0;
+        snprintf(p->why, sizeof(p->why), "an answer larger than %llu %s", mib ? cap >> 20 : cap,
+                 mib ? "MiB" : "bytes");
+        return p->rc = -1;
+    }
+    p->fed += n;
+    while (n > 0 && p->rc == 0) {
+        int part = n > (1u << 30) ? (1 << 30) : (int)n;
+        if (XML_Parse(p->x, data, part, XML_FALSE) == XML_STATUS_ERROR)
+            return parse_failed(p);
+        data += part;
+        n -= (size_t)part;
+    }
+    return p->rc;
+}
+
+int rsl_webdav_parser_finish(rsl_dav_parser *p)
+{
+    if (p->rc != 0)
+        return p->rc;
+    if (XML_Parse(p->x, "", 0, XML_TRUE) == XML_STATUS_ERROR)
+        return parse_failed(p);
+    if (p->rc == 0 && !p->seen_multistatus) {
+        snprintf(p->why, sizeof(p->why), "no DAV:multistatus element");
+        p->rc = -1;
+    }
+    return p->rc;
+}
+
+const char *rsl_webdav_parser_error(const rsl_dav_parser *p)
+{
+    return p->rc < 0 ? p->why : "";
+}
+
+void rsl_webdav_parser_free(rsl_dav_parser *p)
+{
+    if (p == NULL)
+        return;
+    if (p->x != NULL)
+        XML_ParserFree(p->x);
+    free(p->st);
+    free(p->href);
+    free(p->text);
+    free(p);
 }
 
 int rsl_webdav_parse_multistatus(const char *xml, size_t len, rsl_dav_entry_cb cb, void *ud)
 {
-    parser *p = calloc(1, sizeof(*p));
+    rsl_dav_parser *p = rsl_webdav_parser_new(NULL, cb, ud);
     if (p == NULL)
         return -2;
-    int rc = 0, stop = 0;
-    const char *s = xml, *end = xml + len;
-    while (s < end && !stop) {
-        if (*s != '<') {
-            const char *lt = memchr(s, '<', (size_t)(end - s));
-            const char *e = lt ? lt : end;
-            if (text_decode(p, s, (size_t)(e - s)) != 0) {
-                rc = -1;
-                goto done;
-            }
-            s = e;
-            continue;
-        }
-        s++;
-        if (s < end && *s == '?') {
-            const char *e = find(s, end, "?>");
-            if (e == NULL) {
-                rc = -1;
-                goto done;
-            }
-            s = e + 2;
-        } else if (end - s >= 3 && memcmp(s, "!--", 3) == 0) {
-            const char *e = find(s + 3, end, "-->");
-            if (e == NULL) {
-                rc = -1;
-                goto done;
-            }
-            s = e + 3;
-        } else if (end - s >= 8 && memcmp(s, "![CDATA[", 8) == 0) {
-            const char *e = find(s + 8, end, "]]>");
-            if (e == NULL) {
-                rc = -1;
-                goto done;
-            }
-            text_add(p, s + 8, (size_t)(e - (s + 8)));
-            s = e + 3;
-        } else if (s < end && *s == '!') {
-            const char *e = memchr(s, '>', (size_t)(end - s));
-            if (e == NULL || memchr(s, '[', (size_t)(e - s)) != NULL) {
-                rc = -1; /* DOCTYPE with an internal subset: refused */
-                goto done;
-            }
-            s = e + 1;
-        } else {
-            const char *next = NULL;
-            if (parse_tag(p, s, end, &next, cb, ud, &stop) != 0) {
-                rc = -1;
-                goto done;
-            }
-            s = next;
-        }
-    }
-    if (!stop && (p->depth != 0 || !p->seen_multistatus))
-        rc = -1;
-done:
-    free(p);
-    return rc;
+    int rc = rsl_webdav_parser_feed(p, xml, len);
+    if (rc == 0)
+        rc = rsl_webdav_parser_finish(p);
+    rsl_webdav_parser_free(p);
+    return rc == 1 ? 0 : rc;
 }
 
 static int month_index(const char *m)

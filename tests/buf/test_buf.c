@@ -14,20 +14,24 @@ Test(buf, append_grows_and_stops_at_the_cap)
     rsl_buf_reset(&b, 10);
     cr_assert_eq(rsl_buf_append(&b, "hello", 5), 0);
     cr_assert_str_eq(b.p, "hello");
-    cr_assert_eq(rsl_buf_append(&b, " world!", 7), 0);
+    /* the cut is reported, not silent */
+    cr_assert_eq(rsl_buf_append(&b, " world!", 7), RSL_BUF_TRUNCATED);
     cr_assert_eq(b.n, 10);
     cr_assert_str_eq(b.p, "hello worl");
-    cr_assert(b.overflow);
+    cr_assert(b.truncated);
+    cr_assert_eq(rsl_buf_append(&b, "", 0), RSL_BUF_OK, "nothing dropped: not a cut");
+    cr_assert(b.truncated, "the flag stays until reset");
     rsl_buf_reset(&b, 0); /* 0 keeps nothing */
-    cr_assert_eq(rsl_buf_append(&b, "x", 1), 0);
+    cr_assert_not(b.truncated, "reset clears the flag");
+    cr_assert_eq(rsl_buf_append(&b, "x", 1), RSL_BUF_TRUNCATED);
     cr_assert_eq(b.n, 0);
-    cr_assert(b.overflow);
+    cr_assert(b.truncated);
     rsl_buf_reset(&b, 1 << 20);
     char big[70000];
     memset(big, 'a', sizeof(big));
-    cr_assert_eq(rsl_buf_append(&b, big, sizeof(big)), 0);
+    cr_assert_eq(rsl_buf_append(&b, big, sizeof(big)), RSL_BUF_OK);
     cr_assert_eq(b.n, sizeof(big));
-    cr_assert_not(b.overflow);
+    cr_assert_not(b.truncated);
     cr_assert_eq(b.p[b.n], '\0');
     rsl_buf_free(&b);
     cr_assert_null(b.p);

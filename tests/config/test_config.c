@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/config.h"
+#include "transports/https.h"
+#include "transports/sftp.h"
 
 static const char *good =
     "[job]\n"
@@ -207,4 +209,77 @@ Test(config, load_reports_unreadable_and_nul_files)
     cr_assert_eq(rsl_config_load(&j, "/nonexistent/j.conf", &e), RSL_E_CONFIG_UNREADABLE);
     cr_assert(strstr(e.msg, "/nonexistent/j.conf: cannot read job file:") != NULL, "%s", e.msg);
     rsl_job_free(&j);
+}
+
+/* [remote] keys of a transport go to the destination's transport settings,
+ * through its key table, wherever `destination` stands in the file. */
+Test(config, transport_keys_go_to_the_destinations_transport)
+{
+    rsl_job j;
+    rsl_err e;
+    const char *t = "[remote]\nidentity_file = keys/id\nstrict_host_key_checking = no\n"
+                    "username = deploy\n[job]\nname = a\nsource = /s\n"
+                    "destination = sftp://h/x\n";
+    cr_assert_eq(rsl_config_parse(&j, "/etc/jobs/a.conf", t, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(j.transport, &rsl_transport_sftp);
+    const rsl_sftp_cfg *c = j.transport_cfg;
+    cr_assert_not_null(c);
+    cr_assert_str_eq(c->identity_file, "/etc/jobs/keys/id", "relative to the job file");
+    cr_assert_eq(c->strict_host_key_checking, 0);
+    cr_assert_eq(c->use_agent, 1, "defaults for the keys not set");
+    cr_assert_str_eq(j.username, "deploy", "a shared key stays in the job");
+    const char *w = rsl_job_unverified(&j);
+    cr_assert(w && strstr(w, "strict_host_key_checking = no") != NULL, "the transport words it");
+    rsl_remote_opts o;
+    rsl_job_remote_opts(&j, &o);
+    cr_assert_eq(o.cfg, j.transport_cfg);
+    rsl_job_free(&j);
+    cr_assert_null(j.transport_cfg);
+
+    cr_assert_eq(rsl_config_parse(&j, "/j.conf", good, &e), RSL_OK, "%s", e.msg);
+    cr_assert_null(j.transport_cfg, "file:// has no settings");
+    cr_assert_null(rsl_job_unverified(&j));
+    rsl_job_free(&j);
+
+    t = "[job]\nname = a\nsource = /s\ndestination = https://h/x\n[remote]\n"
+        "tls_verify = no\nchunk_size = 1M\n";
+    cr_assert_eq(rsl_config_parse(&j, "/j.conf", t, &e), RSL_OK, "%s", e.msg);
+    const rsl_https_cfg *h = j.transport_cfg;
+    cr_assert_eq(h->chunk_size, 1u << 20);
+    cr_assert_eq(h->tls.tls_verify, 0);
+    cr_assert(strstr(rsl_job_unverified(&j), "tls_verify = no") != NULL);
+    rsl_job_free(&j);
+}
+
+Test(config, transport_key_errors_name_file_line_and_key)
+{
+    expect_error("[job]\nname = a\nsource = /s\ndestination = sftp://h/x\n[remote]\n"
+                 "tls_verify = no\n",
+                 RSL_E_CONFIG_UNKNOWN_KEY,
+                 "/etc/j.conf:6: tls_verify: a key for ftps, ftp, https, http destinations, not "
+                 "sftp://");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\n[remote]\n"
+                 "identity_file = /k\n",
+                 RSL_E_CONFIG_UNKNOWN_KEY,
+                 "/etc/j.conf:6: identity_file: a key for sftp destinations, not file://");
+    expect_error("[remote]\nftps_mode = sideways\n[job]\nname = a\nsource = /s\n"
+                 "destination = ftps://h/x\n",
+                 RSL_E_CONFIG_BAD_VALUE,
+                 "/etc/j.conf:2: ftps_mode: 'sideways' is not explicit or implicit");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = https://h/x\n[remote]\n"
+                 "chunk_size = 1K\n",
+                 RSL_E_CONFIG_BAD_VALUE, "/etc/j.conf:6: chunk_size: must be at least 4K");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = sftp://h/x\n[remote]\n"
+                 "use_agent = no\nuse_agent = yes\n",
+                 RSL_E_CONFIG_BAD_VALUE, "/etc/j.conf:7: use_agent: set twice (first at line 6)");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = sftp://h/x\n[remote]\n"
+                 "no_such_key = 1\n",
+                 RSL_E_CONFIG_UNKNOWN_KEY, "/etc/j.conf:6: no_such_key: unknown key in [remote]");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = sftp://h/x\nknown_hosts = /k\n",
+                 RSL_E_CONFIG_UNKNOWN_KEY,
+                 "known_hosts: unknown key in [job] (it belongs in "
+                 "[remote])");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = sftp://h/x\n[remote]\n"
+                 "transfers = 2\n",
+                 RSL_E_CONFIG_UNKNOWN_KEY, "(it belongs in [job])");
 }

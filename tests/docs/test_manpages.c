@@ -11,6 +11,8 @@
 #include "cli/commands.h"
 #include "engine/sync.h"
 #include "tests/support/harness.h"
+#include "transports/keys.h"
+#include "transports/transport.h"
 
 static char *src_file(const char *rel)
 {
@@ -19,6 +21,53 @@ static char *src_file(const char *rel)
     char *t = rslt_read(p, NULL);
     cr_assert_not_null(t, "cannot read %s", p);
     return t;
+}
+
+/* The entry of `key` in job.conf.5 (up to the next .TP or .SH): it exists,
+ * names a default (or says required) and an example, and sits in its
+ * section. Returns the entry (caller frees). */
+static char *man_entry(const char *man, const char *key, const char *section)
+{
+    char want[128];
+    snprintf(want, sizeof(want), "\n.TP\n.B %s\n", key);
+    const char *at = strstr(man, want);
+    cr_assert_not_null(at, "job.conf.5 lacks key '%s' (as .TP/.B %s)", key, key);
+    const char *body = at + strlen(want);
+    const char *end = strstr(body, "\n.TP\n");
+    const char *sh = strstr(body, "\n.SH ");
+    if (end == NULL || (sh && sh < end))
+        end = sh ? sh : body + strlen(body);
+    char *entry = strndup(body, (size_t)(end - body));
+    int required = strstr(entry, "required") != NULL;
+    cr_assert(required || strstr(entry, "Default") != NULL, "key %s: no default", key);
+    cr_assert(strstr(entry, "Example") != NULL, "key %s: no example", key);
+    const char *sec =
+        strstr(man, strcmp(section, "job") == 0 ? ".SH [job] KEYS" : ".SH [remote] KEYS");
+    cr_assert(sec && sec < at, "key %s documented outside its [%s] section", key, section);
+    return entry;
+}
+
+/* Every key of a transport's table (groups flattened) is documented in
+ * [remote] and its entry names the schemes it is for. */
+static int check_transport_keys(const char *man, const rsl_key *keys, size_t n)
+{
+    int count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i].type == RSL_KEY_GROUP) {
+            count += check_transport_keys(man, keys[i].group, keys[i].n_group);
+            continue;
+        }
+        char *entry = man_entry(man, keys[i].name, "remote");
+        char owners[128];
+        cr_assert_gt(rsl_scheme_key_owners(keys[i].name, owners, sizeof(owners)), 0);
+        char first[64]; /* the first scheme that owns it, as "sftp://" */
+        snprintf(first, sizeof(first), "%.*s://", (int)strcspn(owners, ","), owners);
+        cr_assert(strstr(entry, first) != NULL, "key %s: the entry does not say it is for %s",
+                  keys[i].name, first);
+        free(entry);
+        count++;
+    }
+    return count;
 }
 
 Test(docs, job_conf_5_documents_every_config_key)
@@ -33,27 +82,16 @@ Test(docs, job_conf_5_documents_every_config_key)
         if (strcmp(section, "job") != 0 && strcmp(section, "remote") != 0)
             continue;
         n++;
-        char want[128];
-        snprintf(want, sizeof(want), "\n.TP\n.B %s\n", key);
-        const char *at = strstr(man, want);
-        cr_assert_not_null(at, "job.conf.5 lacks key '%s' (as .TP/.B %s)", key, key);
-        /* its entry, up to the next .TP or .SH, names a default and an example */
-        const char *body = at + strlen(want);
-        const char *end = strstr(body, "\n.TP\n");
-        const char *sh = strstr(body, "\n.SH ");
-        if (end == NULL || (sh && sh < end))
-            end = sh ? sh : body + strlen(body);
-        char *entry = strndup(body, (size_t)(end - body));
-        int required = strstr(entry, "required") != NULL;
-        cr_assert(required || strstr(entry, "Default") != NULL, "key %s: no default", key);
-        cr_assert(strstr(entry, "Example") != NULL, "key %s: no example", key);
-        /* and sits in the right section of the page */
-        const char *sec =
-            strstr(man, strcmp(section, "job") == 0 ? ".SH [job] KEYS" : ".SH [remote] KEYS");
-        cr_assert(sec && sec < at, "key %s documented outside its [%s] section", key, section);
-        free(entry);
+        free(man_entry(man, key, section));
     }
-    cr_assert_gt(n, 30, "parsed only %d keys from cli/config.c", n);
+    /* and every transport's own [remote] keys (their key tables) */
+    const char *schemes[] = {"file", "sftp", "ftps", "https"};
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        const rsl_transport_ops *ops = rsl_transport_find(schemes[i]);
+        cr_assert_not_null(ops);
+        n += check_transport_keys(man, ops->keys, ops->n_keys);
+    }
+    cr_assert_gt(n, 30, "parsed only %d keys from cli/config.c and the transports", n);
     free(cfg);
     free(man);
 }

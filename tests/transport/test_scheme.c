@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "transports/ftps.h"
 #include "transports/transport.h"
 
 static int port_of(const char *url, int implicit)
@@ -12,7 +13,10 @@ static int port_of(const char *url, int implicit)
     cr_assert_eq(rsl_endpoint_parse(&ep, url, &err), RSL_OK, "%s: %s", url, err.msg);
     rsl_remote_opts o;
     memset(&o, 0, sizeof(o));
-    o.ftps_implicit = implicit;
+    rsl_ftps_cfg cfg; /* ftps_mode = implicit moves the default port */
+    rsl_ftps_cfg_init(&cfg);
+    cfg.implicit = implicit;
+    o.cfg = &cfg;
     int p = rsl_endpoint_port(&ep, &o);
     rsl_endpoint_free(&ep);
     return p;

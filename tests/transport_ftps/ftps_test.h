@@ -47,6 +47,7 @@ typedef struct fx {
     int port, busy_port, implicit_port, expired_port, kill_port, kill_pid, idle_port, idle_pid,
         stall_port, stall_pid, plain_port, nopasv_port;
     rsl_remote_opts o;
+    rsl_ftps_cfg cfg; /* o.cfg points here */
     logcap log;
 } fx;
 
@@ -84,9 +85,10 @@ static inline void fx_load(fx *f)
     f->stall_pid = fx_int("FTP_STALL_PID");
     f->plain_port = fx_int("FTP_PLAIN_PORT");
     f->o.password_file = f->pwfile;
-    f->o.ca_file = f->ca;
-    f->o.tls_verify = 1;
-    f->o.strict_host_key_checking = 1;
+    rsl_ftps_cfg_init(&f->cfg);
+    f->cfg.tls.ca_file = f->ca;
+    f->cfg.tls.tls_verify = 1;
+    f->o.cfg = &f->cfg;
     f->o.timeout_sec = 20;
     f->o.temp_suffix = ".rsl-part";
     f->o.log = logcap_cb;

@@ -44,7 +44,7 @@ Test(ftps_connect, untrusted_without_ca_file)
 {
     fx f;
     fx_load(&f);
-    f.o.ca_file = NULL; /* system store: our private CA is unknown */
+    f.cfg.tls.ca_file = NULL; /* system store: our private CA is unknown */
     rsl_err err = {0};
     rsl_code rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
     cr_assert_eq(rc, RSL_E_TLS_UNTRUSTED, "%s %s", rsl_code_name(rc), err.msg);
@@ -57,19 +57,19 @@ Test(ftps_connect, pinned_pubkey)
     fx f;
     fx_load(&f);
     rsl_err err = {0};
-    f.o.pinned_pubkey = f.pin;
+    f.cfg.tls.pinned_pubkey = f.pin;
     rsl_code rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
     cr_assert_eq(rc, RSL_OK, "right pin: %s %s", rsl_code_name(rc), err.msg);
-    f.o.pinned_pubkey = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    f.cfg.tls.pinned_pubkey = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
     cr_assert_eq(rc, RSL_E_TLS_UNTRUSTED, "wrong pin: %s %s", rsl_code_name(rc), err.msg);
     /* the pin alone (no ca_file: the CA is unknown to the system store) trusts the key */
-    f.o.ca_file = NULL;
-    f.o.pinned_pubkey = f.pin;
+    f.cfg.tls.ca_file = NULL;
+    f.cfg.tls.pinned_pubkey = f.pin;
     rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
     cr_assert_eq(rc, RSL_OK, "pin only: %s %s", rsl_code_name(rc), err.msg);
     cr_assert_eq(f.log.nwarn, 0, "a pin is verification: no warning");
-    f.o.pinned_pubkey = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    f.cfg.tls.pinned_pubkey = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
     cr_assert_eq(rc, RSL_E_TLS_UNTRUSTED, "wrong pin only: %s %s", rsl_code_name(rc), err.msg);
     fx_free(&f);
@@ -79,8 +79,8 @@ Test(ftps_connect, tls_verify_off_works_and_warns_every_connect)
 {
     fx f;
     fx_load(&f);
-    f.o.ca_file = NULL;
-    f.o.tls_verify = 0;
+    f.cfg.tls.ca_file = NULL;
+    f.cfg.tls.tls_verify = 0;
     rsl_err err = {0};
     for (int i = 0; i < 2; i++) {
         rsl_code rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
@@ -157,7 +157,7 @@ Test(ftps_connect, plain_ftp_refused_unless_allowed)
     cr_assert_eq(rc, RSL_E_INSECURE_REFUSED, "%s %s", rsl_code_name(rc), err.msg);
     cr_assert_eq(f.log.nwarn, 0);
     /* allowed: warns on every connect; this server demands TLS for logins (530) */
-    f.o.allow_insecure = 1;
+    f.cfg.tls.allow_insecure = 1;
     for (int i = 0; i < 2; i++) {
         rc = try_connect(&f, "ftp", f.host, f.port, "/data", &err);
         cr_assert_eq(rc, RSL_E_AUTH_FAILED, "%s %s", rsl_code_name(rc), err.msg);
@@ -280,7 +280,7 @@ Test(ftps_connect, implicit_tls)
     fx f;
     fx_load(&f);
     rsl_err err = {0};
-    f.o.ftps_implicit = 1;
+    f.cfg.implicit = 1;
     rsl_conn *c = NULL;
     rsl_code rc = fx_connect_url(&f, "ftps", f.host, f.implicit_port, "/data", &c, &err);
     cr_assert_eq(rc, RSL_OK, "%s %s", rsl_code_name(rc), err.msg);
@@ -295,7 +295,7 @@ Test(ftps_connect, implicit_tls)
     /* implicit against an explicit server (and the reverse) fail as TLS errors */
     rc = try_connect(&f, "ftps", f.host, f.port, "/data", &err);
     cr_assert(rc == RSL_E_TLS_FAILED || rc == RSL_E_TIMEOUT, "%s %s", rsl_code_name(rc), err.msg);
-    f.o.ftps_implicit = 0;
+    f.cfg.implicit = 0;
     f.o.timeout_sec = 3;
     rc = try_connect(&f, "ftps", f.host, f.implicit_port, "/data", &err);
     cr_assert(rc == RSL_E_TLS_FAILED || rc == RSL_E_TIMEOUT || rc == RSL_E_PROTOCOL ||

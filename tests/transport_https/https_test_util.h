@@ -57,6 +57,7 @@ static __attribute__((unused)) int is_apache(const char *srv)
 /* ---- options with a recording log and a counting cache ---- */
 typedef struct topts {
     rsl_remote_opts o;
+    rsl_https_cfg cfg; /* o.cfg points here */
     pthread_mutex_t mu;
     char log[16384];
     int nwarn, ninfo;
@@ -120,11 +121,12 @@ static __attribute__((unused)) topts *topts_new(const char *srv)
 {
     topts *t = calloc(1, sizeof(*t));
     pthread_mutex_init(&t->mu, NULL);
+    rsl_https_cfg_init(&t->cfg);
+    t->o.cfg = &t->cfg;
     t->o.username = own(t, fx(srv, "USER"));
     t->o.password_file = own(t, fx(srv, "PASSWORD_FILE"));
-    t->o.ca_file = own(t, fx(srv, "CA_FILE"));
-    t->o.tls_verify = 1;
-    t->o.strict_host_key_checking = 1;
+    t->cfg.tls.ca_file = own(t, fx(srv, "CA_FILE"));
+    t->cfg.tls.tls_verify = 1;
     t->o.timeout_sec = 20;
     t->o.temp_suffix = ".rsl-part";
     t->o.log = t_log;

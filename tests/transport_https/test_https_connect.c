@@ -107,7 +107,7 @@ Test(https_apache, probe_catches_server_ignoring_content_range, .timeout = 60)
     char *dir = rslt_tmpdir("ign"), *f = NULL;
     cr_assert(asprintf(&f, "%s/f.bin", dir) > 0);
     rslt_write_random(f, 300 * 1024 + 7, 3);
-    t->o.chunk_size = 64 * 1024;
+    t->cfg.chunk_size = 64 * 1024;
     char name[64];
     snprintf(name, sizeof(name), "ign-%ld.bin", (long)getpid());
     cr_assert_eq(push_file(&rsl_transport_https, c, f, name, &err), RSL_OK, "%s", err.msg);
@@ -131,12 +131,12 @@ BOTH_SERVERS(untrusted_cert, .timeout = 60)
     char *url = url_of(srv, "https", "/dav");
     rsl_conn *c = NULL;
     rsl_err err;
-    t->o.ca_file = NULL; /* the system store does not know our private CA */
+    t->cfg.tls.ca_file = NULL; /* the system store does not know our private CA */
     cr_assert_eq(t_connect(&c, url, t, &err), RSL_E_TLS_UNTRUSTED, "%d %s", err.code, err.msg);
     cr_assert(strstr(err.msg, "127.0.0.1") != NULL, "%s", err.msg);
     /* the other server's CA does not vouch for this one either */
     char *other = fx(is_apache(srv) ? "NGINX" : "APACHE", "CA_FILE");
-    t->o.ca_file = other;
+    t->cfg.tls.ca_file = other;
     cr_assert_eq(t_connect(&c, url, t, &err), RSL_E_TLS_UNTRUSTED, "%d %s", err.code, err.msg);
     free(other);
     free(url);
@@ -150,13 +150,13 @@ BOTH_SERVERS(pinned_pubkey, .timeout = 60)
     rsl_conn *c = NULL;
     rsl_err err;
     char *pin = fx(srv, "PIN"), *bad = fx(is_apache(srv) ? "NGINX" : "APACHE", "PIN");
-    t->o.pinned_pubkey = pin;
+    t->cfg.tls.pinned_pubkey = pin;
     cr_assert_eq(t_connect(&c, url, t, &err), RSL_OK, "%s", err.msg);
     char d[1024];
     rsl_transport_https.describe(c, d, sizeof(d));
     cr_assert(strstr(d, "pinned public key") != NULL, "%s", d);
     rsl_transport_https.disconnect(c);
-    t->o.pinned_pubkey = bad;
+    t->cfg.tls.pinned_pubkey = bad;
     cr_assert_eq(t_connect(&c, url, t, &err), RSL_E_TLS_UNTRUSTED, "%d %s", err.code, err.msg);
     free(pin);
     free(bad);
@@ -170,8 +170,8 @@ BOTH_SERVERS(tls_verify_off_works_and_warns_every_connect, .timeout = 60)
     char *url = url_of(srv, "https", "/dav");
     rsl_conn *c = NULL;
     rsl_err err;
-    t->o.ca_file = NULL;
-    t->o.tls_verify = 0;
+    t->cfg.tls.ca_file = NULL;
+    t->cfg.tls.tls_verify = 0;
     for (int i = 1; i <= 2; i++) {
         cr_assert_eq(t_connect(&c, url, t, &err), RSL_OK, "%s", err.msg);
         cr_assert_eq(rslt_count(t->log, "tls_verify = no"), i, "%s", t->log);
@@ -230,7 +230,7 @@ BOTH_SERVERS(bearer_token, .timeout = 60)
     t->o.username = NULL;
     t->o.password_file = NULL;
     char *tok = fx(srv, "TOKEN_FILE");
-    t->o.token_file = tok;
+    t->cfg.token_file = tok;
     cr_assert_eq(t_connect(&c, url, t, &err), RSL_OK, "%s", err.msg);
     char d[1024];
     rsl_transport_https.describe(c, d, sizeof(d));
@@ -239,11 +239,11 @@ BOTH_SERVERS(bearer_token, .timeout = 60)
     char *dir = rslt_tmpdir("tok"), *bad = NULL;
     cr_assert(asprintf(&bad, "%s/tok", dir) > 0);
     rslt_write(bad, "not-the-token-xyz\n");
-    t->o.token_file = bad;
+    t->cfg.token_file = bad;
     cr_assert_eq(t_connect(&c, url, t, &err), RSL_E_AUTH_FAILED, "%d %s", err.code, err.msg);
     cr_assert(strstr(err.msg, "not-the-token") == NULL, "%s", err.msg);
     /* no credentials at all on a protected root */
-    t->o.token_file = NULL;
+    t->cfg.token_file = NULL;
     cr_assert_eq(t_connect(&c, url, t, &err),
                  is_apache(srv) ? RSL_E_AUTH_FAILED : RSL_E_SECRET_MISSING, "%d %s", err.code,
                  err.msg);
@@ -265,7 +265,7 @@ BOTH_SERVERS(plain_http_refused_unless_allowed, .timeout = 60)
     cr_assert_eq(t->nwarn, 0);
     /* allowed: warned on every connect (the TLS port then answers 400 to
      * plain HTTP, so the connect itself fails, but not as refused) */
-    t->o.allow_insecure = 1;
+    t->cfg.tls.allow_insecure = 1;
     for (int i = 1; i <= 2; i++) {
         rsl_code rc = t_connect(&c, url, t, &err);
         if (rc == RSL_OK)

@@ -284,7 +284,7 @@ BOTH_SERVERS(too_large_413, .timeout = 60)
     rsl_err err;
     /* /dav/small/ limits request bodies to 100 KiB */
     topts *t = topts_new(srv);
-    t->o.chunk_size = 128 * 1024;
+    t->cfg.chunk_size = 128 * 1024;
     rsl_conn *c = NULL;
     char *url = url_of(srv, "https", "/dav/small");
     cr_assert_eq(t_connect(&c, url, t, &err), RSL_OK, "%s", err.msg);

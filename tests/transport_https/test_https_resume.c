@@ -171,9 +171,9 @@ static void resume_after_fault(const char *srv, enum fault fault)
     snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", port, rootpath);
 
     topts *t = topts_new(srv);
-    t->o.ca_file = s.ca;
+    t->cfg.tls.ca_file = s.ca;
     t->o.password_file = s.pw;
-    t->o.chunk_size = CHUNK;
+    t->cfg.chunk_size = CHUNK;
     t->o.timeout_sec = fault == FREEZE ? 3 : 15;
 
     char *ldir = rslt_tmpdir("resume"), *local = NULL, *tmpdisk = NULL, *finaldisk = NULL;

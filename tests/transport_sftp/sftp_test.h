@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "tests/support/harness.h"
+#include "transports/sftp.h"
 #include "transports/transport.h"
 
 static inline char *fx(const char *key)
@@ -72,14 +73,24 @@ static inline void tlog_cb(void *ud, int level, const char *msg)
     pthread_mutex_unlock(&l->mu);
 }
 
+/* The sftp settings of options made by opts_init (rsl_remote_opts.cfg). */
+static inline rsl_sftp_cfg *scfg(rsl_remote_opts *o)
+{
+    return (rsl_sftp_cfg *)(uintptr_t)o->cfg;
+}
+
 /* Options with the fixture's client key and known_hosts, strict trust. */
 static inline void opts_init(rsl_remote_opts *o, tlog *log)
 {
     memset(o, 0, sizeof(*o));
-    o->identity_file = fx("SSH_KEY");
-    o->known_hosts = fx("SSH_KNOWN_HOSTS");
-    o->strict_host_key_checking = 1;
-    o->use_agent = 0;
+    rsl_sftp_cfg *cfg = calloc(1, sizeof(*cfg)); /* lives as long as the test, as fx()'s strings */
+    cr_assert(cfg != NULL);
+    rsl_sftp_cfg_init(cfg);
+    o->cfg = cfg;
+    cfg->identity_file = fx("SSH_KEY");
+    cfg->known_hosts = fx("SSH_KNOWN_HOSTS");
+    cfg->strict_host_key_checking = 1;
+    cfg->use_agent = 0;
     o->timeout_sec = 20;
     o->temp_suffix = ".rsl-part";
     if (log != NULL) {

@@ -182,7 +182,8 @@ Test(sftp_faults, connection_cut_by_proxy_then_resume, .timeout = 180)
     pid_t proxy = start_proxy(fx_int("SSH_PORT"), cut_after, &pport);
     rsl_remote_opts o;
     opts_init(&o, NULL);
-    o.host_key_fingerprint = fx("SSH_HOSTKEY_FP"); /* the proxy's port is not in known_hosts */
+    scfg(&o)->host_key_fingerprint =
+        fx("SSH_HOSTKEY_FP"); /* the proxy's port is not in known_hosts */
     msrc m;
     msrc_init(&m, data, TOTAL);
     struct attempt a1 = attempt(pport, root, &o, &m, "cut.bin");

@@ -63,7 +63,7 @@ Test(sftp_trust, unknown_host_prints_fingerprint_and_line)
     rsl_remote_opts o;
     tlog log;
     opts_init(&o, &log);
-    o.known_hosts = tmpfile_with("kh-empty", "");
+    scfg(&o)->known_hosts = tmpfile_with("kh-empty", "");
     rsl_err err;
     rsl_code rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_E_HOSTKEY_UNKNOWN, "%s %s", rsl_code_name(rc), err.msg);
@@ -71,7 +71,7 @@ Test(sftp_trust, unknown_host_prints_fingerprint_and_line)
     cr_assert(strstr(err.msg, fp) != NULL, "fingerprint %s missing: %s", fp, err.msg);
     char *line = expected_line();
     cr_assert(strstr(err.msg, line) != NULL, "line '%s' missing: %s", line, err.msg);
-    cr_assert(strstr(err.msg, o.known_hosts) != NULL, "file named: %s", err.msg);
+    cr_assert(strstr(err.msg, scfg(&o)->known_hosts) != NULL, "file named: %s", err.msg);
     cr_assert(strstr(log.text, line) != NULL, "line also logged: %s", log.text);
 }
 
@@ -79,7 +79,7 @@ Test(sftp_trust, missing_known_hosts_file_is_unknown)
 {
     rsl_remote_opts o;
     opts_init(&o, NULL);
-    o.known_hosts = "/nonexistent/known_hosts";
+    scfg(&o)->known_hosts = "/nonexistent/known_hosts";
     rsl_err err;
     rsl_code rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_E_HOSTKEY_UNKNOWN, "%s", rsl_code_name(rc));
@@ -96,11 +96,11 @@ Test(sftp_trust, default_known_hosts_is_home_ssh)
     setenv("HOME", home, 1);
     rsl_remote_opts o;
     opts_init(&o, NULL);
-    o.known_hosts = NULL;
+    scfg(&o)->known_hosts = NULL;
     rsl_err err;
     rsl_code rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_OK, "%s %s", rsl_code_name(rc), err.msg);
-    o.known_hosts = "~/.ssh/known_hosts";
+    scfg(&o)->known_hosts = "~/.ssh/known_hosts";
     rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_OK, "~ expanded: %s %s", rsl_code_name(rc), err.msg);
 }
@@ -122,7 +122,7 @@ Test(sftp_trust, hashed_known_hosts_entry)
               "hashed: %s", content);
     rsl_remote_opts o;
     opts_init(&o, NULL);
-    o.known_hosts = p;
+    scfg(&o)->known_hosts = p;
     rsl_err err;
     rsl_code rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_OK, "%s %s", rsl_code_name(rc), err.msg);
@@ -135,13 +135,13 @@ Test(sftp_trust, wildcard_and_negated_patterns)
     opts_init(&o, NULL);
     char *kh = NULL;
     rslt_sh(&kh, NULL, "printf '[127.0.0.*]:* %%s\\n' \"$(cut -d' ' -f1,2 '%s')\"", pub);
-    o.known_hosts = tmpfile_with("kh-wild", kh);
+    scfg(&o)->known_hosts = tmpfile_with("kh-wild", kh);
     rsl_err err;
     rsl_code rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_OK, "wildcard: %s %s", rsl_code_name(rc), err.msg);
     rslt_sh(&kh, NULL, "printf '[127.0.0.*]:*,![127.0.0.1]:%d %%s\\n' \"$(cut -d' ' -f1,2 '%s')\"",
             fx_int("SSH_PORT"), pub);
-    o.known_hosts = tmpfile_with("kh-neg", kh);
+    scfg(&o)->known_hosts = tmpfile_with("kh-neg", kh);
     rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_E_HOSTKEY_UNKNOWN, "negated: %s", rsl_code_name(rc));
 }
@@ -161,7 +161,7 @@ Test(sftp_trust, changed_key_never_proceeds)
     rsl_remote_opts o;
     tlog log;
     opts_init(&o, &log);
-    o.known_hosts = kh;
+    scfg(&o)->known_hosts = kh;
     rsl_err err;
     rsl_code rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_E_HOSTKEY_CHANGED, "%s %s", rsl_code_name(rc), err.msg);
@@ -181,7 +181,7 @@ Test(sftp_trust, revoked_key_refused)
             fx("SSH_KNOWN_HOSTS"));
     rsl_remote_opts o;
     opts_init(&o, NULL);
-    o.known_hosts = tmpfile_with("kh-revoked", kh);
+    scfg(&o)->known_hosts = tmpfile_with("kh-revoked", kh);
     rsl_err err;
     rsl_code rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_E_HOSTKEY_CHANGED, "%s %s", rsl_code_name(rc), err.msg);
@@ -192,12 +192,12 @@ Test(sftp_trust, pinned_fingerprint_good_and_bad)
 {
     rsl_remote_opts o;
     opts_init(&o, NULL);
-    o.known_hosts = "/nonexistent/known_hosts"; /* the pin replaces known_hosts */
-    o.host_key_fingerprint = fx("SSH_HOSTKEY_FP");
+    scfg(&o)->known_hosts = "/nonexistent/known_hosts"; /* the pin replaces known_hosts */
+    scfg(&o)->host_key_fingerprint = fx("SSH_HOSTKEY_FP");
     rsl_err err;
     rsl_code rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_OK, "good pin: %s %s", rsl_code_name(rc), err.msg);
-    o.host_key_fingerprint = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    scfg(&o)->host_key_fingerprint = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_E_HOSTKEY_CHANGED, "bad pin: %s", rsl_code_name(rc));
     cr_assert(strstr(err.msg, fx("SSH_HOSTKEY_FP")) != NULL, "%s", err.msg);
@@ -208,12 +208,12 @@ Test(sftp_trust, strict_off_proceeds_and_warns_every_connect)
     rsl_remote_opts o;
     tlog log;
     opts_init(&o, &log);
-    o.strict_host_key_checking = 0;
-    o.known_hosts = tmpfile_with("kh-nostrict", "");
+    scfg(&o)->strict_host_key_checking = 0;
+    scfg(&o)->known_hosts = tmpfile_with("kh-nostrict", "");
     rsl_err err;
     cr_assert_eq(try_connect(&o, &err), RSL_OK, "%s", err.msg);
     cr_assert_eq(try_connect(&o, &err), RSL_OK, "%s", err.msg);
-    o.known_hosts = fx("SSH_KNOWN_HOSTS"); /* even when the key is known */
+    scfg(&o)->known_hosts = fx("SSH_KNOWN_HOSTS"); /* even when the key is known */
     cr_assert_eq(try_connect(&o, &err), RSL_OK, "%s", err.msg);
     cr_assert_eq(rslt_count(log.text, "strict_host_key_checking = no"), 3, "%s", log.text);
     cr_assert_geq(log.warns, 3);
@@ -230,7 +230,7 @@ Test(sftp_trust, password_file_and_env)
     need_password_auth();
     rsl_remote_opts o;
     opts_init(&o, NULL);
-    o.identity_file = NULL;
+    scfg(&o)->identity_file = NULL;
     o.password_file = fx("SSH_PASSWORD_FILE");
     rsl_err err;
     rsl_code rc = try_connect(&o, &err);
@@ -251,7 +251,7 @@ Test(sftp_trust, password_by_keyboard_interactive)
         cr_skip_test("no PAM keyboard-interactive sshd (needs root)");
     rsl_remote_opts o;
     opts_init(&o, NULL);
-    o.identity_file = NULL;
+    scfg(&o)->identity_file = NULL;
     o.password_file = fx("SSH_PASSWORD_FILE");
     rsl_conn *c = NULL;
     rsl_err err;
@@ -275,7 +275,7 @@ Test(sftp_trust, wrong_password_is_auth_failed_without_the_secret)
     rsl_remote_opts o;
     tlog log;
     opts_init(&o, &log);
-    o.identity_file = NULL;
+    scfg(&o)->identity_file = NULL;
     o.password_file = tmpfile_with("badpw", "Wrong-Secret-Value-42\n");
     rsl_err err;
     rsl_code rc = try_connect(&o, &err);
@@ -294,16 +294,16 @@ Test(sftp_trust, encrypted_key_with_passphrase_file)
 {
     rsl_remote_opts o;
     opts_init(&o, NULL);
-    o.identity_file = fx("SSH_KEY_ENC");
-    o.passphrase_file = fx("SSH_PASSPHRASE_FILE");
+    scfg(&o)->identity_file = fx("SSH_KEY_ENC");
+    scfg(&o)->passphrase_file = fx("SSH_PASSPHRASE_FILE");
     rsl_err err;
     rsl_code rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_OK, "%s %s", rsl_code_name(rc), err.msg);
     /* wrong passphrase: auth fails, names the key, not the passphrase */
-    o.passphrase_file = tmpfile_with("badpp", "not-the-passphrase-77\n");
+    scfg(&o)->passphrase_file = tmpfile_with("badpp", "not-the-passphrase-77\n");
     rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_E_AUTH_FAILED, "%s %s", rsl_code_name(rc), err.msg);
-    cr_assert(strstr(err.msg, o.identity_file) != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, scfg(&o)->identity_file) != NULL, "%s", err.msg);
     cr_assert(strstr(err.msg, "not-the-passphrase-77") == NULL, "%s", err.msg);
 }
 
@@ -311,7 +311,7 @@ Test(sftp_trust, secret_files_unreadable_or_empty)
 {
     rsl_remote_opts o;
     opts_init(&o, NULL);
-    o.identity_file = NULL;
+    scfg(&o)->identity_file = NULL;
     o.password_file = "/nonexistent/password";
     rsl_err err;
     cr_assert_eq(try_connect(&o, &err), RSL_E_SECRET_UNREADABLE);
@@ -319,7 +319,7 @@ Test(sftp_trust, secret_files_unreadable_or_empty)
     o.password_file = tmpfile_with("emptypw", "\n");
     cr_assert_eq(try_connect(&o, &err), RSL_E_SECRET_UNREADABLE, "%s", err.msg);
     o.password_file = NULL;
-    o.identity_file = "/nonexistent/id";
+    scfg(&o)->identity_file = "/nonexistent/id";
     cr_assert_eq(try_connect(&o, &err), RSL_E_SECRET_UNREADABLE, "%s", err.msg);
 }
 
@@ -328,8 +328,8 @@ Test(sftp_trust, no_credentials_is_secret_missing)
     unsetenv("SSH_AUTH_SOCK");
     rsl_remote_opts o;
     opts_init(&o, NULL);
-    o.identity_file = NULL;
-    o.use_agent = 1;
+    scfg(&o)->identity_file = NULL;
+    scfg(&o)->use_agent = 1;
     rsl_err err;
     rsl_code rc = try_connect(&o, &err);
     cr_assert_eq(rc, RSL_E_SECRET_MISSING, "%s %s", rsl_code_name(rc), err.msg);
@@ -348,12 +348,12 @@ Test(sftp_trust, ssh_agent)
     int added = rslt_sh(NULL, NULL, "ssh-add '%s'", fx("SSH_KEY"));
     rsl_remote_opts o;
     opts_init(&o, NULL);
-    o.identity_file = NULL;
-    o.use_agent = 1;
+    scfg(&o)->identity_file = NULL;
+    scfg(&o)->use_agent = 1;
     rsl_err err;
     rsl_code rc = added == 0 ? try_connect(&o, &err) : RSL_E_INTERNAL;
     rsl_code rc_off = RSL_OK;
-    o.use_agent = 0;
+    scfg(&o)->use_agent = 0;
     rc_off = try_connect(&o, &err);
     kill((pid_t)agent, SIGTERM);
     cr_assert_eq(added, 0, "ssh-add failed");

@@ -1,10 +1,13 @@
 /*
- * test_webdav_xml.c - unit tests of the multistatus parser and HTTP dates
- * (webdav_xml.c), on answers shaped like Apache's and nginx's, plus the
- * namespace and error cases a prefix-matching parser would get wrong.
+ * test_webdav_xml.c - unit tests of the multistatus reader and HTTP dates
+ * (webdav_xml.c, on expat), on answers shaped like Apache's and nginx's, plus
+ * the namespace and error cases a prefix-matching parser would get wrong,
+ * streaming (fed byte by byte) and each of the parser's bounds. No server:
+ * moved out of transport_https so it needs no fixture.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "transports/webdav_xml.h"
@@ -175,4 +178,151 @@ Test(webdav_xml, http_dates)
     cr_assert_eq(rsl_webdav_parse_httpdate("garbage"), -1);
     cr_assert_eq(rsl_webdav_parse_httpdate("Sun, 06 Foo 1994 08:49:37 GMT"), -1);
     cr_assert_eq(rsl_webdav_parse_httpdate(NULL), -1);
+}
+
+/* ---- streaming and bounds ---- */
+
+static const char *apache_like =
+    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+    "<D:multistatus xmlns:D=\"DAV:\"><D:response><D:href>/d/</D:href><D:propstat><D:prop>"
+    "<D:resourcetype><D:collection/></D:resourcetype></D:prop>"
+    "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+    "<D:response><D:href>/d/f%20&amp;g</D:href><D:propstat><D:prop>"
+    "<D:getcontentlength>42</D:getcontentlength><D:getetag>\"e\"</D:getetag>"
+    "<D:getlastmodified>Sun, 06 Nov 1994 08:49:37 GMT</D:getlastmodified></D:prop>"
+    "<D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>";
+
+Test(webdav_xml, fed_byte_by_byte_is_the_same_document)
+{
+    got whole, bytes;
+    cr_assert_eq(parse(apache_like, &whole), 0);
+    memset(&bytes, 0, sizeof(bytes));
+    rsl_dav_parser *p = rsl_webdav_parser_new(NULL, cb, &bytes);
+    cr_assert_not_null(p);
+    for (size_t i = 0; apache_like[i]; i++)
+        cr_assert_eq(rsl_webdav_parser_feed(p, apache_like + i, 1), 0, "byte %zu", i);
+    cr_assert_eq(rsl_webdav_parser_finish(p), 0, "%s", rsl_webdav_parser_error(p));
+    rsl_webdav_parser_free(p);
+    cr_assert_eq(bytes.n, 2);
+    cr_assert_eq(whole.n, 2);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_str_eq(bytes.href[i], whole.href[i]);
+        cr_assert_eq(bytes.coll[i], whole.coll[i]);
+        cr_assert_eq(bytes.len[i], whole.len[i]);
+        cr_assert_eq(bytes.mtime[i], whole.mtime[i]);
+        cr_assert_str_eq(bytes.etag[i], whole.etag[i]);
+    }
+    cr_assert_str_eq(bytes.href[1], "/d/f%20&g");
+    cr_assert_eq(bytes.len[1], 42);
+    cr_assert_eq(bytes.mtime[1], 784111777LL);
+}
+
+/* Parses xml with limits lim; returns the result and copies the reason. */
+static int parse_lim(const char *xml, const rsl_dav_limits *lim, got *g, char *why, size_t n)
+{
+    memset(g, 0, sizeof(*g));
+    rsl_dav_parser *p = rsl_webdav_parser_new(lim, cb, g);
+    cr_assert_not_null(p);
+    int rc = rsl_webdav_parser_feed(p, xml, strlen(xml));
+    if (rc == 0)
+        rc = rsl_webdav_parser_finish(p);
+    snprintf(why, n, "%s", rsl_webdav_parser_error(p));
+    rsl_webdav_parser_free(p);
+    return rc;
+}
+
+Test(webdav_xml, bound_on_entries)
+{
+    got g;
+    char why[200];
+    rsl_dav_limits lim = {.max_entries = 1};
+    cr_assert_eq(parse_lim(apache_like, &lim, &g, why, sizeof(why)), -1);
+    cr_assert(strstr(why, "more than 1 responses") != NULL, "%s", why);
+    lim.max_entries = 2;
+    cr_assert_eq(parse_lim(apache_like, &lim, &g, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(g.n, 2);
+}
+
+Test(webdav_xml, bound_on_depth)
+{
+    got g;
+    char why[200];
+    /* multistatus/response/propstat/prop/resourcetype/collection: 6 levels */
+    rsl_dav_limits lim = {.max_depth = 6};
+    cr_assert_eq(parse_lim(apache_like, &lim, &g, why, sizeof(why)), 0, "6 levels are enough");
+    lim.max_depth = 5;
+    cr_assert_eq(parse_lim(apache_like, &lim, &g, why, sizeof(why)), -1);
+    cr_assert(strstr(why, "more than 5 nested") != NULL, "%s", why);
+    /* the default: 64 */
+    char deep[8192];
+    size_t n = (size_t)snprintf(deep, sizeof(deep), "<multistatus xmlns=\"DAV:\">");
+    for (int i = 0; i < 63; i++)
+        n += (size_t)snprintf(deep + n, sizeof(deep) - n, "<a>");
+    for (int i = 0; i < 63; i++)
+        n += (size_t)snprintf(deep + n, sizeof(deep) - n, "</a>");
+    snprintf(deep + n, sizeof(deep) - n, "</multistatus>");
+    cr_assert_eq(parse(deep, &g), 0, "64 levels pass");
+    char *deeper = malloc(strlen(deep) + 32);
+    snprintf(deeper, strlen(deep) + 32, "<x xmlns=\"urn:x\">%s</x>", deep);
+    cr_assert_eq(parse(deeper, &g), -1, "65 levels do not");
+    free(deeper);
+}
+
+Test(webdav_xml, bound_on_text)
+{
+    got g;
+    char why[200];
+    const char *x = "<multistatus xmlns=\"DAV:\"><response><href>/d/f%20&amp;g</href></response>"
+                    "</multistatus>";
+    rsl_dav_limits lim = {.max_text = 9};
+    cr_assert_eq(parse_lim(x, &lim, &g, why, sizeof(why)), 0, "'/d/f%%20&g' is 9 bytes: %s", why);
+    cr_assert_str_eq(g.href[0], "/d/f%20&g");
+    lim.max_text = 8;
+    cr_assert_eq(parse_lim(x, &lim, &g, why, sizeof(why)), -1, "refused, not cut");
+    cr_assert(strstr(why, "longer than 8 bytes") != NULL, "%s", why);
+    /* text we do not read is not bounded (it is not kept) */
+    char big[20000];
+    snprintf(big, sizeof(big), "<multistatus xmlns=\"DAV:\"><x>%0*d</x></multistatus>", 15000, 0);
+    cr_assert_eq(parse(big, &g), 0);
+}
+
+Test(webdav_xml, bound_on_bytes)
+{
+    got g;
+    char why[200];
+    rsl_dav_limits lim = {.max_bytes = 100};
+    cr_assert_eq(parse_lim(apache_like, &lim, &g, why, sizeof(why)), -1);
+    cr_assert(strstr(why, "larger than") != NULL, "%s", why);
+    lim.max_bytes = strlen(apache_like);
+    cr_assert_eq(parse_lim(apache_like, &lim, &g, why, sizeof(why)), 0, "exactly the cap: %s", why);
+}
+
+Test(webdav_xml, no_doctype_no_entities)
+{
+    got g;
+    char why[200];
+    const char *laughs =
+        "<?xml version=\"1.0\"?><!DOCTYPE m [<!ENTITY a \"aaaaaaaaaa\">"
+        "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;\">]>"
+        "<multistatus xmlns=\"DAV:\"><response><href>&c;</href></response></multistatus>";
+    cr_assert_eq(parse_lim(laughs, NULL, &g, why, sizeof(why)), -1);
+    cr_assert(strstr(why, "DOCTYPE") != NULL, "%s", why);
+    cr_assert_eq(g.n, 0, "nothing was expanded into an entry");
+    const char *plain = "<!DOCTYPE multistatus><multistatus xmlns=\"DAV:\"/>";
+    cr_assert_eq(parse_lim(plain, NULL, &g, why, sizeof(why)), -1, "any DOCTYPE is refused");
+    const char *ext = "<!DOCTYPE m SYSTEM \"file:///etc/passwd\"><multistatus xmlns=\"DAV:\">"
+                      "<response><href>/x</href></response></multistatus>";
+    cr_assert_eq(parse_lim(ext, NULL, &g, why, sizeof(why)), -1, "no external DTD is read");
+    cr_assert_eq(g.n, 0);
+}
+
+Test(webdav_xml, malformed_says_where)
+{
+    got g;
+    char why[200];
+    cr_assert_eq(parse_lim("<multistatus xmlns=\"DAV:\">\n<response>", NULL, &g, why, sizeof(why)),
+                 -1);
+    cr_assert(strstr(why, "line") != NULL, "%s", why);
+    cr_assert_eq(parse_lim("<html/>", NULL, &g, why, sizeof(why)), -1);
+    cr_assert(strstr(why, "multistatus") != NULL, "%s", why);
 }
