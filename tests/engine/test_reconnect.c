@@ -22,7 +22,7 @@ Test(engine_reconnect, a_lost_connection_reconnects_at_most_max_attempts_then_fa
     cr_assert_eq(e.rec.code, RSL_E_TIMEOUT, "the session error is the reconnect's: %s",
                  rsl_code_name(e.rec.code));
     cr_assert_eq(x, RSL_EXIT_TIMEOUT, "exit %d: the catalog's exit column for TIMEOUT", x);
-    cr_assert_eq(x, rsl_code_exit(RSL_E_TIMEOUT));
+    cr_assert_eq(x, (int)rsl_code_exit(RSL_E_TIMEOUT));
     cr_assert_str_eq(e.rec.outcome, "failure");
     const eng_result *r = eng_result_of(&e, "a.txt");
     cr_assert_not_null(r, "the item in flight is recorded too");

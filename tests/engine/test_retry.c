@@ -25,7 +25,7 @@ Test(engine_retry, a_transient_failure_is_retried_by_the_next_run)
     eng e;
     eng_setup(&e, "eng-rt1");
     fail_one_of_each(&e);
-    rsl_failure f;
+    rsl_failure f = {0};
     cr_assert(eng_failure(&e, "t.txt", &f));
     cr_assert_eq(f.attempts, 1);
     cr_assert_eq(f.next_retry_ms, f.last_ms, "transient: due at once");
@@ -44,7 +44,7 @@ Test(engine_retry, a_persistent_failure_is_not_retried_before_its_interval)
     eng e;
     eng_setup(&e, "eng-rt2");
     fail_one_of_each(&e);
-    rsl_failure f;
+    rsl_failure f = {0};
     cr_assert(eng_failure(&e, "p.txt", &f));
     cr_assert_eq(f.next_retry_ms - f.last_ms, MIN30, "first interval: 30 minutes, got %lld ms",
                  (long long)(f.next_retry_ms - f.last_ms));
@@ -69,7 +69,7 @@ Test(engine_retry, a_second_persistent_failure_doubles_the_interval)
     eng e;
     eng_setup(&e, "eng-rt3");
     fail_one_of_each(&e);
-    rsl_failure f;
+    rsl_failure f = {0};
     cr_assert(eng_failure(&e, "p.txt", &f));
     eng_failure_due(&e, "p.txt", f.last_ms - 1);
     rslt_fake_fail_path(RSLT_FAKE_UPLOAD, "p.txt", RSL_E_REMOTE_PERMISSION);

@@ -28,7 +28,7 @@ Test(pct, decode_and_its_errors)
     d = rsl_pct_decode("ab%41cd", 5); /* only the first n bytes */
     cr_assert_str_eq(d, "abA");
     free(d);
-    cr_assert_null(rsl_pct_decode("a%00b", 5), "%00 would cut the name");
+    cr_assert_null(rsl_pct_decode("a%00b", 5), "%%00 would cut the name");
     cr_assert_null(rsl_pct_decode("a%2", 3), "truncated escape");
     cr_assert_null(rsl_pct_decode("a%zz", 4), "not hex");
     cr_assert_null(rsl_pct_decode("%4", 2));
