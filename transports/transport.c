@@ -183,6 +183,19 @@ static rsl_code check_endpoint(rsl_endpoint *out, const char *url, rsl_err *err)
     return rc;
 }
 
+/* 1 when the text after "scheme://" may hold "user:password@": a ':'
+ * anywhere before the last '@'. The '@' may stand after a '/' (a password
+ * with a '/' in it: "alice:12/34pw@host/path" is not host "alice", port 12),
+ * so the whole URL is searched, not only the authority RFC 3986 would cut at
+ * the first '/'. A path with both ':' and a later '@' is refused too: it
+ * cannot be told from a password, and %40 says '@' unambiguously. Such a
+ * destination is never echoed in a message. */
+static int has_password(const char *auth)
+{
+    const char *at = strrchr(auth, '@');
+    return at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL;
+}
+
 rsl_code rsl_endpoint_parse(rsl_endpoint *out, const char *url, rsl_err *err)
 {
     memset(out, 0, sizeof(*out));
@@ -199,14 +212,11 @@ rsl_code rsl_endpoint_parse(rsl_endpoint *out, const char *url, rsl_err *err)
             url);
     const char *auth = sep + 3, *slash = strchr(auth, '/');
     const char *auth_end = slash ? slash : auth + strlen(auth);
-    const char *at = NULL; /* the last '@' before the path separates userinfo */
-    for (const char *p = auth; p < auth_end; p++)
-        if (*p == '@')
-            at = p;
-    if (at && memchr(auth, ':', (size_t)(at - auth)) != NULL)
+    if (has_password(auth))
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "destination: a password in the URL is not allowed (it would be "
-                           "logged); use password_file or RSYNCD_LITE_PASSWORD");
+                           "logged); use password_file or RSYNCD_LITE_PASSWORD. If '@' is part "
+                           "of the path, write it as %%40");
     if ((out->scheme = strndup(url, (size_t)(sep - url))) == NULL)
         goto nomem;
     for (char *p = out->scheme; *p; p++)

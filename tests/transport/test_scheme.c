@@ -73,3 +73,49 @@ Test(transport_scheme, registry_accepts_only_its_version)
     rsl_scheme_unregister("dummy");
     cr_assert_null(rsl_transport_find("dummy"));
 }
+
+/* A password never gets through, even with a '/' in it that RFC 3986 would
+ * read as the end of the authority ("alice:12/34pw@host" is not host alice,
+ * port 12), and it is never echoed in the message. */
+Test(transport_scheme, a_password_in_the_url_is_refused_without_echo)
+{
+    static const char *const refused[] = {
+        "sftp://alice:12/34pw@host/path", "sftp://alice:secret@host/path", "ftps://u:p%40ss@h/x",
+        "https://a:b:c@h:443/x",          "sftp://host:2222/home/a@b/x", /* ambiguous: written %40
+                                                                            it passes */
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        rsl_endpoint ep;
+        rsl_err err;
+        cr_assert_eq(rsl_endpoint_parse(&ep, refused[i], &err), RSL_E_CONFIG_BAD_VALUE, "%s",
+                     refused[i]);
+        cr_assert(strstr(err.msg, "password") != NULL, "%s", err.msg);
+        cr_assert(strstr(err.msg, "34pw") == NULL && strstr(err.msg, "secret") == NULL &&
+                      strstr(err.msg, "p%40ss") == NULL,
+                  "the message echoes the secret: %s", err.msg);
+    }
+    static const struct {
+        const char *url, *host, *user, *path;
+        int port;
+    } ok[] = {
+        {"sftp://host:2222/home/a%40b/x", "host", NULL, "/home/a@b/x", 2222},
+        {"sftp://deploy@host/home/alice@example.com/x", "host", "deploy",
+         "/home/alice@example.com/x", 0},
+        {"sftp://u@[::1]:22/x", "::1", "u", "/x", 22},
+        {"https://h/a:b/c", "h", NULL, "/a:b/c", 0},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        rsl_endpoint ep;
+        rsl_err err;
+        cr_assert_eq(rsl_endpoint_parse(&ep, ok[i].url, &err), RSL_OK, "%s: %s", ok[i].url,
+                     err.msg);
+        cr_assert_str_eq(ep.host, ok[i].host, "%s", ok[i].url);
+        if (ok[i].user)
+            cr_assert_str_eq(ep.user, ok[i].user, "%s", ok[i].url);
+        else
+            cr_assert_null(ep.user, "%s", ok[i].url);
+        cr_assert_str_eq(ep.path, ok[i].path, "%s", ok[i].url);
+        cr_assert_eq(ep.port, ok[i].port, "%s", ok[i].url);
+        rsl_endpoint_free(&ep);
+    }
+}
