@@ -2,11 +2,19 @@
  * file.c - the file:// transport. See file.h.
  *
  * All calls are relative to a directory fd opened on the remote root at
- * connect time (openat/fstatat/renameat), so a root that is replaced or
- * unmounted mid-run is not silently written beside.
+ * connect time, so a root that is replaced or unmounted mid-run is not
+ * silently written beside, and every path is resolved beneath that root
+ * with no symbolic link followed in any component (base/beneath.h): a
+ * symlink planted in the destination tree cannot make a run write, rename
+ * or delete outside it. Such a link is a type conflict for the item.
+ *
+ * New files get src->mode and directories the mode set_mode() gives them,
+ * narrowed by the process umask, as open(2) and mkdir(2) would.
  */
 #define _GNU_SOURCE
 #include "file.h"
+
+#include "base/beneath.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +27,7 @@
 struct rsl_conn {
     int rootfd;
     char *root;
+    mode_t umask; /* the process umask, read once at connect */
 };
 
 #define FILE_BUFSZ (1u << 20)
@@ -51,6 +60,12 @@ static rsl_code map_errno(rsl_err *err, int e, const char *what, const char *rel
     case EEXIST:
         c = RSL_E_REMOTE_TYPE_CONFLICT;
         break;
+    case ELOOP:
+    case EXDEV:
+        return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, e,
+                           "%s '%s': a symbolic link in the remote path is not followed (remove "
+                           "it from the destination)",
+                           what, rel);
     case ENOTCONN:
     case ESTALE:
     case ENODEV:
@@ -61,6 +76,39 @@ static rsl_code map_errno(rsl_err *err, int e, const char *what, const char *rel
         break;
     }
     return rsl_err_set(err, c, e, "%s '%s': %s", what, rel, strerror(e));
+}
+
+/* The process umask without changing it (umask(2) would race with other
+ * threads): the "Umask:" line of /proc/self/status, 022 if absent. */
+static mode_t read_umask(void)
+{
+    mode_t m = 022;
+    FILE *f = fopen("/proc/self/status", "re");
+    if (f == NULL)
+        return m;
+    char line[256];
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, "Umask:", 6) == 0) {
+            m = (mode_t)strtoul(line + 6, NULL, 8) & 0777;
+            break;
+        }
+    fclose(f);
+    return m;
+}
+
+/* The directory holding rel, resolved beneath the root; -1 with errno. */
+static int parent_of(const rsl_conn *c, const char *rel, const char **leaf)
+{
+    return rsl_beneath_parent(c->rootfd, rel, leaf);
+}
+
+static rsl_code parent_failed(rsl_err *err, const char *what, const char *rel)
+{
+    int e = errno;
+    if (e == ENOENT)
+        return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, e, "%s '%s': a parent directory is missing",
+                           what, rel);
+    return map_errno(err, e, what, rel);
 }
 
 static rsl_code file_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_remote_opts *opts,
@@ -89,6 +137,7 @@ static rsl_code file_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
     }
     c->rootfd = fd;
+    c->umask = read_umask();
     *out = c;
     return RSL_OK;
 }
@@ -105,19 +154,33 @@ static void file_disconnect(rsl_conn *c)
 static unsigned file_caps_of(rsl_conn *c)
 {
     (void)c;
-    return RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME;
+    return RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME | RSL_CAP_SET_MODE;
 }
 
 static void file_describe(rsl_conn *c, char *buf, size_t n)
 {
-    snprintf(buf, n, "file: local directory %s; resume at temp size; atomic rename(2); mtime set",
+    snprintf(buf, n,
+             "file: local directory %s; resume at temp size; atomic rename(2); mtime and "
+             "permission bits set; no symlink followed inside it",
              c->root);
 }
 
-/* "" names the root */
-static const char *at_path(const char *rel)
+/* lstat of rel beneath the root: 1 found, 0 absent, -1 error (errno). */
+static int stat_beneath(const rsl_conn *c, const char *rel, struct stat *sb)
 {
-    return rel[0] ? rel : ".";
+    if (rel[0] == '\0')
+        return fstat(c->rootfd, sb) == 0 ? 1 : -1;
+    const char *leaf;
+    int pfd = parent_of(c, rel, &leaf);
+    if (pfd < 0)
+        return errno == ENOENT ? 0 : -1;
+    int r = fstatat(pfd, leaf, sb, AT_SYMLINK_NOFOLLOW);
+    int e = errno;
+    close(pfd);
+    errno = e;
+    if (r == 0)
+        return 1;
+    return e == ENOENT || e == ENOTDIR ? 0 : -1;
 }
 
 static rsl_code file_stat(rsl_conn *c, const char *rel, rsl_rstat *st, rsl_err *err)
@@ -125,11 +188,11 @@ static rsl_code file_stat(rsl_conn *c, const char *rel, rsl_rstat *st, rsl_err *
     struct stat sb;
     memset(st, 0, sizeof(*st));
     st->mtime = -1;
-    if (fstatat(c->rootfd, at_path(rel), &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return RSL_OK;
+    int r = stat_beneath(c, rel, &sb);
+    if (r < 0)
         return map_errno(err, errno, "stat", rel);
-    }
+    if (r == 0)
+        return RSL_OK;
     st->exists = 1;
     st->is_dir = S_ISDIR(sb.st_mode);
     st->size = (uint64_t)sb.st_size;
@@ -139,17 +202,36 @@ static rsl_code file_stat(rsl_conn *c, const char *rel, rsl_rstat *st, rsl_err *
 
 static rsl_code file_mkdir(rsl_conn *c, const char *rel, rsl_err *err)
 {
-    if (mkdirat(c->rootfd, rel, 0755) == 0)
-        return RSL_OK;
+    const char *leaf;
+    int pfd = parent_of(c, rel, &leaf);
+    if (pfd < 0)
+        return parent_failed(err, "mkdir", rel);
+    int r = mkdirat(pfd, leaf, 0777);
     int e = errno;
-    if (e == EEXIST) {
-        struct stat sb;
-        if (fstatat(c->rootfd, rel, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode))
-            return RSL_OK;
+    struct stat sb;
+    if (r != 0 && e == EEXIST && fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(sb.st_mode))
+        r = 0;
+    close(pfd);
+    if (r == 0)
+        return RSL_OK;
+    if (e == EEXIST)
         return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, e,
-                           "mkdir '%s': a file of that name exists on the remote", rel);
-    }
+                           "mkdir '%s': a file (or a symbolic link) of that name exists on the "
+                           "remote",
+                           rel);
     return map_errno(err, e, "mkdir", rel);
+}
+
+static rsl_code file_set_mode(rsl_conn *c, const char *rel, uint32_t mode, rsl_err *err)
+{
+    int fd = rsl_beneath_open(c->rootfd, rel, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0)
+        return map_errno(err, errno, "chmod", rel);
+    int r = fchmod(fd, (mode_t)(mode & 07777) & ~c->umask);
+    int e = errno;
+    close(fd);
+    return r == 0 ? RSL_OK : map_errno(err, e, "chmod", rel);
 }
 
 static rsl_code file_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total,
@@ -158,12 +240,10 @@ static rsl_code file_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t to
     (void)src;
     struct stat sb;
     *have = 0;
-    if (fstatat(c->rootfd, tmp_rel, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return RSL_OK;
+    int r = stat_beneath(c, tmp_rel, &sb);
+    if (r < 0)
         return map_errno(err, errno, "stat", tmp_rel);
-    }
-    if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size <= total)
+    if (r > 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size <= total)
         *have = (uint64_t)sb.st_size;
     return RSL_OK;
 }
@@ -171,12 +251,18 @@ static rsl_code file_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t to
 static rsl_code file_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint64_t total,
                             rsl_source *src, rsl_err *err)
 {
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (offset == 0 ? O_TRUNC : 0);
-    int fd = openat(c->rootfd, tmp_rel, flags, 0644);
+    int flags = O_WRONLY | O_CREAT | (offset == 0 ? O_TRUNC : 0);
+    mode_t mode = src->mode ? (mode_t)(src->mode & 07777) : 0666;
+    int fd = rsl_beneath_open(c->rootfd, tmp_rel, flags, mode);
     if (fd < 0)
         return map_errno(err, errno, "open", tmp_rel);
     rsl_code rc = RSL_OK;
     char *buf = NULL;
+    /* a temp left by an earlier attempt keeps its old mode: set it again */
+    if (src->mode && fchmod(fd, mode & ~c->umask) != 0) {
+        rc = map_errno(err, errno, "chmod", tmp_rel);
+        goto done;
+    }
     /* keep exactly the first `offset` bytes: anything beyond is unverified */
     if (offset > 0 && ftruncate(fd, (off_t)offset) != 0) {
         rc = map_errno(err, errno, "truncate", tmp_rel);
@@ -216,41 +302,73 @@ done:
     return rc;
 }
 
-static rsl_code file_finish(rsl_conn *c, const char *tmp_rel, const char *final_rel, uint64_t size,
-                            int64_t mtime, rsl_err *err)
+/* Size check and mtime of the temp file, through its parent fd. */
+static rsl_code check_temp(int pfd, const char *leaf, const char *tmp_rel, uint64_t size,
+                           int64_t mtime, rsl_err *err)
 {
     struct stat sb;
-    if (fstatat(c->rootfd, tmp_rel, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+    if (fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) != 0)
         return map_errno(err, errno, "stat", tmp_rel);
+    if (!S_ISREG(sb.st_mode))
+        return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0,
+                           "'%s': the remote temp is not a regular file", tmp_rel);
     if ((uint64_t)sb.st_size != size)
         return rsl_err_set(err, RSL_E_REMOTE_SIZE_MISMATCH, 0,
                            "'%s': remote temp file has %llu bytes, expected %llu", tmp_rel,
                            (unsigned long long)sb.st_size, (unsigned long long)size);
     if (mtime >= 0) {
         struct timespec ts[2] = {{.tv_sec = mtime, .tv_nsec = 0}, {.tv_sec = mtime, .tv_nsec = 0}};
-        if (utimensat(c->rootfd, tmp_rel, ts, AT_SYMLINK_NOFOLLOW) != 0)
+        if (utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW) != 0)
             return map_errno(err, errno, "set mtime", tmp_rel);
-    }
-    if (renameat(c->rootfd, tmp_rel, c->rootfd, final_rel) != 0) {
-        int e = errno;
-        if (e == EISDIR || e == ENOTEMPTY || e == EEXIST)
-            return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, e,
-                               "rename '%s' -> '%s': a directory of that name exists on the remote",
-                               tmp_rel, final_rel);
-        rsl_code rc = map_errno(err, e, "rename", final_rel);
-        if (rc == RSL_E_REMOTE_IO)
-            err->code = rc = RSL_E_REMOTE_RENAME_FAILED;
-        return rc;
     }
     return RSL_OK;
 }
 
+static rsl_code rename_failed(int e, const char *tmp_rel, const char *final_rel, rsl_err *err)
+{
+    if (e == EISDIR || e == ENOTEMPTY || e == EEXIST)
+        return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, e,
+                           "rename '%s' -> '%s': a directory of that name exists on the remote",
+                           tmp_rel, final_rel);
+    rsl_code rc = map_errno(err, e, "rename", final_rel);
+    if (rc == RSL_E_REMOTE_IO)
+        err->code = rc = RSL_E_REMOTE_RENAME_FAILED;
+    return rc;
+}
+
+static rsl_code file_finish(rsl_conn *c, const char *tmp_rel, const char *final_rel, uint64_t size,
+                            int64_t mtime, rsl_err *err)
+{
+    const char *tleaf, *fleaf;
+    int tfd = parent_of(c, tmp_rel, &tleaf);
+    if (tfd < 0)
+        return parent_failed(err, "stat", tmp_rel);
+    int ffd = parent_of(c, final_rel, &fleaf);
+    if (ffd < 0) {
+        rsl_code rc = parent_failed(err, "rename", final_rel);
+        close(tfd);
+        return rc;
+    }
+    rsl_code rc = check_temp(tfd, tleaf, tmp_rel, size, mtime, err);
+    /* renameat replaces a symlink at the final name itself, never its target */
+    if (rc == RSL_OK && renameat(tfd, tleaf, ffd, fleaf) != 0)
+        rc = rename_failed(errno, tmp_rel, final_rel, err);
+    close(tfd);
+    close(ffd);
+    return rc;
+}
+
 static rsl_code file_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *err)
 {
-    if (unlinkat(c->rootfd, rel, is_dir ? AT_REMOVEDIR : 0) == 0)
-        return RSL_OK;
+    const char *leaf;
+    int pfd = parent_of(c, rel, &leaf);
+    if (pfd < 0)
+        return errno == ENOENT ? RSL_OK : map_errno(err, errno, "delete", rel);
+    /* unlinkat removes a symlink itself, never what it points to */
+    int r = unlinkat(pfd, leaf, is_dir ? AT_REMOVEDIR : 0);
     int e = errno;
-    if (e == ENOENT)
+    close(pfd);
+    if (r == 0 || e == ENOENT)
         return RSL_OK;
     rsl_code rc = map_errno(err, e, "delete", rel);
     if (rc == RSL_E_REMOTE_IO || rc == RSL_E_REMOTE_TYPE_CONFLICT || e == ENOTEMPTY)
@@ -260,7 +378,7 @@ static rsl_code file_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *e
 
 static rsl_code file_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud, rsl_err *err)
 {
-    int fd = openat(c->rootfd, at_path(rel), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = rsl_beneath_open(c->rootfd, rel, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0)
         return map_errno(err, errno, "list", rel);
     DIR *d = fdopendir(fd);
@@ -289,7 +407,7 @@ static rsl_code file_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud
 const rsl_transport_ops rsl_transport_file = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "file",
-    .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME,
+    .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME | RSL_CAP_SET_MODE,
     .connect = file_connect,
     .disconnect = file_disconnect,
     .caps_of = file_caps_of,
@@ -301,4 +419,5 @@ const rsl_transport_ops rsl_transport_file = {
     .finish = file_finish,
     .remove = file_remove,
     .list = file_list,
+    .set_mode = file_set_mode,
 };

@@ -109,6 +109,10 @@ typedef struct rsl_source {
      * with *err set. */
     rsl_code (*start)(struct rsl_source *s, uint64_t offset, rsl_err *err);
     rsl_code (*verify)(struct rsl_source *s, rsl_err *err);
+    /* Permission bits for the new remote file (the server's umask may only
+     * narrow them), or 0 for the server's default. Set by the engine from
+     * the job's `perms`; a transport without RSL_CAP_SET_MODE ignores it. */
+    uint32_t mode;
     void *ud;
 } rsl_source;
 
@@ -121,6 +125,7 @@ typedef int (*rsl_list_cb)(void *ud, const char *name, const rsl_rstat *st);
 #define RSL_CAP_ATOMIC_RENAME 0x02 /* finish replaces the final name atomically */
 #define RSL_CAP_SET_MTIME 0x04     /* finish sets the remote mtime */
 #define RSL_CAP_CHECKSUM 0x08      /* server-side checksum available (verify --checksum) */
+#define RSL_CAP_SET_MODE 0x10      /* new files get src->mode; set_mode works on directories */
 
 typedef struct rsl_conn rsl_conn; /* a transport's private connection state */
 struct rsl_scheme;
@@ -209,6 +214,11 @@ typedef struct rsl_transport_ops {
      * flight. NULL: the engine uses rsl_xfer_run_serial() over the calls
      * above. */
     rsl_code (*run)(rsl_conn *c, const struct rsl_feed *feed, rsl_err *err);
+
+    /* Sets the permission bits of rel (a directory the engine created;
+     * the server's umask may narrow them). NULL when the protocol cannot
+     * (FTPS, WebDAV): the connection then lacks RSL_CAP_SET_MODE. */
+    rsl_code (*set_mode)(rsl_conn *c, const char *rel, uint32_t mode, rsl_err *err);
 } rsl_transport_ops;
 
 /*

@@ -26,6 +26,8 @@ static rsl_code serial_put(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op
     rsl_source *src = op->src;
     rsl_code rc = RSL_OK;
     op->offset = 0;
+    if (src->mode == 0)
+        src->mode = op->mode;
     if (op->resume && (ops->caps_of(c) & RSL_CAP_RESUME))
         rc = ops->resume_offset(c, op->tmp, op->size, src, &op->offset, &op->err);
     if (rc == RSL_OK && src->start)
@@ -42,8 +44,12 @@ static rsl_code serial_put(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op
 static rsl_code serial_one(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op)
 {
     switch (op->kind) {
-    case RSL_OP_MKDIR:
-        return ops->mkdir(c, op->path, &op->err);
+    case RSL_OP_MKDIR: {
+        rsl_code rc = ops->mkdir(c, op->path, &op->err);
+        if (rc == RSL_OK && op->mode != 0 && ops->set_mode != NULL)
+            rc = ops->set_mode(c, op->path, op->mode, &op->err);
+        return rc;
+    }
     case RSL_OP_REMOVE:
         return ops->remove(c, op->path, op->is_dir, &op->err);
     case RSL_OP_STAT:

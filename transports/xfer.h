@@ -61,7 +61,9 @@ typedef struct rsl_op {
     int resume;       /* PUT: an upload record says tmp may hold a prefix of this file */
     uint64_t size;    /* PUT: bytes of the local file */
     int64_t mtime;    /* PUT: seconds since the epoch, < 0 to leave it */
-    uint32_t mode;    /* PUT: permission bits for the new file, 0 for the server's default */
+    uint32_t mode;    /* PUT, MKDIR: permission bits for the new item, 0 for the server's
+                         default (the serial adapter passes it as src->mode, or calls
+                         set_mode after the mkdir) */
     rsl_source *src;  /* PUT: the bytes */
     void *ud;         /* the engine's */
     /* results, set by the transport before feed->done */

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tests/support/harness.h"
 #include "transports/xfer.h"
@@ -80,6 +81,7 @@ static void q_done(void *ud, rsl_op *op)
 
 Test(transport_xfer, serial_adapter_runs_each_kind_over_file_transport)
 {
+    umask(022);
     char *d = rslt_tmpdir("xfer");
     char url[4200];
     snprintf(url, sizeof(url), "file://%s", d);
@@ -95,8 +97,14 @@ Test(transport_xfer, serial_adapter_runs_each_kind_over_file_transport)
 
     msrc good = {.data = "hello, world", .len = 12};
     msrc bad = {.data = "changing", .len = 8, .fail_verify = 1};
-    rsl_source sg = {m_read, m_pread, m_start, m_verify, &good};
-    rsl_source sb = {m_read, m_pread, m_start, m_verify, &bad};
+    rsl_source sg = {.read = m_read,
+                     .pread = m_pread,
+                     .start = m_start,
+                     .verify = m_verify,
+                     .mode = 0640,
+                     .ud = &good};
+    rsl_source sb = {
+        .read = m_read, .pread = m_pread, .start = m_start, .verify = m_verify, .ud = &bad};
     rsl_op list[] = {
         {.kind = RSL_OP_MKDIR, .path = "dir"},
         {.kind = RSL_OP_PUT,
@@ -128,6 +136,9 @@ Test(transport_xfer, serial_adapter_runs_each_kind_over_file_transport)
     char *got = rslt_read(p, NULL);
     cr_assert_str_eq(got, "hello, world");
     free(got);
+    struct stat fst;
+    cr_assert_eq(stat(p, &fst), 0);
+    cr_assert_eq(fst.st_mode & 0777, 0640 & ~(mode_t)022, "src->mode reaches the new file");
     /* a failed verify leaves the final name alone and the temp in place */
     cr_assert_eq(list[2].err.code, RSL_E_LOCAL_CHANGED);
     snprintf(p, sizeof(p), "%s/dir/b.txt", d);

@@ -138,3 +138,107 @@ Test(transport_file, upload_resume_finish_list_remove)
     rslt_rmrf(d);
     free(d);
 }
+
+/* A symlink planted in the destination tree is never followed: no write,
+ * rename, mkdir or delete lands outside the remote root (issue 10.3). */
+Test(transport_file, symlinks_in_the_destination_are_not_followed)
+{
+    char *d = rslt_tmpdir("tfile-link");
+    char root[4200], out[4200], p[8300];
+    snprintf(root, sizeof(root), "%s/root", d);
+    snprintf(out, sizeof(out), "%s/outside", d);
+    snprintf(p, sizeof(p), "%s/keep.txt", out);
+    rslt_write(p, "outside, must survive");
+    snprintf(p, sizeof(p), "%s/target.txt", out);
+    rslt_write(p, "the link's target");
+    cr_assert_eq(rslt_sh(NULL, NULL,
+                         "mkdir -p '%s' && ln -s '%s' '%s/dir' && ln -s '%s/target.txt' '%s/f'",
+                         root, out, root, out, root),
+                 0);
+    rsl_conn *c = conn_to(root);
+    rsl_err e;
+    mem m = {.data = "payload", .len = 7};
+    rsl_source src = {.read = mread, .pread = mpread, .ud = &m};
+    cr_assert_eq(ops()->upload(c, "dir/new.part", 0, 7, &src, &e), RSL_E_REMOTE_TYPE_CONFLICT, "%s",
+                 e.msg);
+    cr_assert(strstr(e.msg, "symbolic link") != NULL, "%s", e.msg);
+    cr_assert_eq(ops()->mkdir(c, "dir/sub", &e), RSL_E_REMOTE_TYPE_CONFLICT, "%s", e.msg);
+    rsl_code rc = ops()->remove(c, "dir/keep.txt", 0, &e);
+    cr_assert_neq(rc, RSL_OK, "a delete through the link reported success");
+    rsl_rstat st;
+    cr_assert_neq(ops()->stat(c, "dir/keep.txt", &st, &e), RSL_OK);
+    uint64_t have = 0;
+    cr_assert_neq(ops()->resume_offset(c, "dir/keep.txt", 100, &src, &have, &e), RSL_OK);
+    cr_assert_neq(ops()->list(c, "dir", NULL, NULL, &e), RSL_OK);
+    /* a temp renamed over a symlink replaces the link, not its target */
+    m.pos = 0;
+    cr_assert_eq(ops()->upload(c, "f.part", 0, 7, &src, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(ops()->finish(c, "f.part", "f", 7, -1, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(ops()->finish(c, "f.part", "dir/moved", 7, -1, &e), RSL_E_REMOTE_TYPE_CONFLICT);
+    snprintf(p, sizeof(p), "%s/target.txt", out);
+    char *t = rslt_read(p, NULL);
+    cr_assert_str_eq(t, "the link's target");
+    free(t);
+    snprintf(p, sizeof(p), "%s/keep.txt", out);
+    cr_assert(rslt_exists(p), "a file outside the remote root was deleted");
+    char *ls = NULL;
+    rslt_sh(&ls, NULL, "ls -A '%s'", out);
+    cr_assert_str_eq(ls, "keep.txt\ntarget.txt\n", "something was written outside: %s", ls);
+    free(ls);
+    struct stat sb;
+    snprintf(p, sizeof(p), "%s/f", root);
+    cr_assert_eq(lstat(p, &sb), 0);
+    cr_assert(S_ISREG(sb.st_mode), "the link at the final name was replaced by the file");
+    ops()->disconnect(c);
+    rslt_rmrf(d);
+    free(d);
+}
+
+/* New files get the source's permission bits, narrowed by the umask, never
+ * widened to 0644; directories get the mode set_mode gives (issue 10.4). */
+Test(transport_file, new_files_and_directories_keep_the_source_mode)
+{
+    mode_t old = umask(022);
+    char *d = rslt_tmpdir("tfile-mode");
+    rsl_conn *c = conn_to(d);
+    rsl_err e;
+    cr_assert(ops()->caps_of(c) & RSL_CAP_SET_MODE);
+    const struct {
+        uint32_t mode;
+        mode_t want;
+    } cases[] = {{0600, 0600}, {0640, 0640}, {0777, 0755}, {0, 0644}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mem m = {.data = "x", .len = 1};
+        rsl_source src = {.read = mread, .pread = mpread, .mode = cases[i].mode, .ud = &m};
+        char name[32], tmp[40], p[4300];
+        snprintf(name, sizeof(name), "f%zu", i);
+        snprintf(tmp, sizeof(tmp), "%s.part", name);
+        cr_assert_eq(ops()->upload(c, tmp, 0, 1, &src, &e), RSL_OK, "%s", e.msg);
+        cr_assert_eq(ops()->finish(c, tmp, name, 1, -1, &e), RSL_OK, "%s", e.msg);
+        snprintf(p, sizeof(p), "%s/%s", d, name);
+        struct stat sb;
+        cr_assert_eq(stat(p, &sb), 0);
+        cr_assert_eq(sb.st_mode & 07777, cases[i].want, "mode %o gave %o", cases[i].mode,
+                     sb.st_mode & 07777);
+    }
+    /* an existing temp (an earlier attempt) gets the mode again */
+    char p[4300];
+    snprintf(p, sizeof(p), "%s/g.part", d);
+    rslt_write(p, "old");
+    chmod(p, 0666);
+    mem m = {.data = "new", .len = 3};
+    rsl_source src = {.read = mread, .pread = mpread, .mode = 0600, .ud = &m};
+    cr_assert_eq(ops()->upload(c, "g.part", 0, 3, &src, &e), RSL_OK, "%s", e.msg);
+    struct stat sb;
+    cr_assert_eq(stat(p, &sb), 0);
+    cr_assert_eq(sb.st_mode & 07777, 0600);
+    cr_assert_eq(ops()->mkdir(c, "private", &e), RSL_OK);
+    cr_assert_eq(ops()->set_mode(c, "private", 0700, &e), RSL_OK, "%s", e.msg);
+    snprintf(p, sizeof(p), "%s/private", d);
+    cr_assert_eq(stat(p, &sb), 0);
+    cr_assert_eq(sb.st_mode & 07777, 0700);
+    ops()->disconnect(c);
+    umask(old);
+    rslt_rmrf(d);
+    free(d);
+}
