@@ -35,7 +35,8 @@ typedef enum {
     K_LONG, /* integer with range */
     K_SIZE, /* bytes with K/M/G suffixes */
     K_SECS, /* duration */
-    K_LIST  /* repeated string (exclude) */
+    K_LIST, /* repeated string (exclude) */
+    K_PERMS /* source | server | octal mode */
 } ktype;
 
 typedef struct key_def {
@@ -67,6 +68,7 @@ static const key_def keys[] = {
     {"remote", "temp_suffix", K_STR, OFF(temp_suffix), 0, 0},
     {"remote", "max_file_size", K_SIZE, OFF(max_file_size), 0, 0},
     {"remote", "allow_empty_files", K_BOOL, OFF(allow_empty_files), 0, 0},
+    {"remote", "perms", K_PERMS, OFF(perms), 0, 07777},
     {"remote", "username", K_STR, OFF(username), 0, 0},
     {"remote", "password_file", K_PATH, OFF(password_file), 0, 0},
 };
@@ -111,6 +113,29 @@ static char *dirname_of(const char *path)
     if (slash == path)
         return strdup("/");
     return strndup(path, (size_t)(slash - path));
+}
+
+/* perms = source | server | an octal mode such as 0640 */
+static rsl_code set_perms(rsl_job *job, const key_def *k, const char *val, const char *path,
+                          int line, rsl_err *err)
+{
+    if (strcasecmp(val, "source") == 0) {
+        job->perms = RSL_PERMS_SOURCE;
+        return RSL_OK;
+    }
+    if (strcasecmp(val, "server") == 0) {
+        job->perms = RSL_PERMS_SERVER;
+        return RSL_OK;
+    }
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(val, &end, 8);
+    if (errno != 0 || end == val || *end != '\0' || v < k->min || v > k->max)
+        return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
+                           "%s:%d: %s: '%s' is not source, server or an octal mode (e.g. 0640)",
+                           path, line, k->key, val);
+    job->perms = (int)v;
+    return RSL_OK;
 }
 
 static rsl_code set_key(rsl_job *job, const key_def *k, const char *val, const char *base_dir,
@@ -188,6 +213,8 @@ static rsl_code set_key(rsl_job *job, const key_def *k, const char *val, const c
         *(uint64_t *)(void *)field = v;
         return RSL_OK;
     }
+    case K_PERMS:
+        return set_perms(job, k, val, path, line, err);
     case K_LIST: {
         if (val[0] == '\0')
             return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: %s: pattern is empty", path,

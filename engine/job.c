@@ -16,6 +16,7 @@ int rsl_job_init(rsl_job *job)
     job->max_name_length = 255;
     job->max_path_length = 4096;
     job->allow_empty_files = 1;
+    job->perms = RSL_PERMS_SOURCE;
     job->temp_suffix = strdup(RSL_DEFAULT_TEMP_SUFFIX);
     job->forbidden_chars = strdup("");
     return job->temp_suffix && job->forbidden_chars ? 0 : -1;

@@ -24,6 +24,8 @@
 #define RSL_DEFAULT_MAX_DELETE 1000
 #define RSL_DEFAULT_TRANSFERS 4
 #define RSL_DEFAULT_TIMEOUT 60
+#define RSL_PERMS_SOURCE (-1)
+#define RSL_PERMS_SERVER (-2)
 
 typedef struct rsl_job {
     char *conf_path; /* the job file, for messages; NULL for `push` */
@@ -49,6 +51,10 @@ typedef struct rsl_job {
     char *temp_suffix;
     uint64_t max_file_size; /* 0 = unlimited */
     int allow_empty_files;
+    /* [remote] perms: the permission bits new remote files and directories
+     * get: RSL_PERMS_SOURCE (the source's, the default), RSL_PERMS_SERVER
+     * (the server's default) or a mode 0..07777 */
+    int perms;
     /* [remote]: connection settings every transport reads */
     char *username;
     char *password_file;

@@ -283,3 +283,38 @@ Test(config, transport_key_errors_name_file_line_and_key)
                  "transfers = 2\n",
                  RSL_E_CONFIG_UNKNOWN_KEY, "(it belongs in [job])");
 }
+
+/* perms = source (default) | server | octal (issue 10.4) */
+Test(config, perms_key)
+{
+    static const struct {
+        const char *v;
+        int want;
+    } ok[] = {{"source", RSL_PERMS_SOURCE},
+              {"server", RSL_PERMS_SERVER},
+              {"0640", 0640},
+              {"600", 0600},
+              {"07777", 07777}};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char text[256];
+        snprintf(text, sizeof(text),
+                 "[job]\nname = a\nsource = /s\ndestination = file:///d\n[remote]\nperms = %s\n",
+                 ok[i].v);
+        rsl_job j;
+        rsl_err e;
+        cr_assert_eq(rsl_config_parse(&j, "/etc/j.conf", text, &e), RSL_OK, "%s", e.msg);
+        cr_assert_eq(j.perms, ok[i].want, "%s", ok[i].v);
+        rsl_job_free(&j);
+    }
+    rsl_job j;
+    rsl_err e;
+    cr_assert_eq(rsl_config_parse(&j, "/etc/j.conf",
+                                  "[job]\nname = a\nsource = /s\ndestination = file:///d\n", &e),
+                 RSL_OK);
+    cr_assert_eq(j.perms, RSL_PERMS_SOURCE, "the source's bits by default");
+    rsl_job_free(&j);
+    expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\n[remote]\nperms = 0999\n",
+                 RSL_E_CONFIG_BAD_VALUE, "/etc/j.conf:6: perms: '0999' is not source, server");
+    expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\n[remote]\nperms = 10000\n",
+                 RSL_E_CONFIG_BAD_VALUE, "perms:");
+}
