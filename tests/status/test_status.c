@@ -30,7 +30,7 @@ static int run(const char *d, const char *name)
 static char *line_of(const char *out, const char *name)
 {
     char key[128];
-    snprintf(key, sizeof(key), "{\"job\":\"%s\"", name);
+    snprintf(key, sizeof(key), "{\"type\":\"status\",\"job\":\"%s\"", name);
     const char *s = strstr(out, key);
     if (s == NULL)
         return NULL;
@@ -66,7 +66,8 @@ Test(status, health_per_job_over_a_directory)
 
     char *out = NULL;
     int rc = rslt_sh(&out, NULL, "%s status %s/jobs", rslt_bin(), d);
-    cr_assert_eq(rc, 1, "an invalid job file makes the exit 1:\n%s", out);
+    /* the worst job decides: Error (CRITICAL, 2) over Invalid (UNKNOWN, 3) */
+    cr_assert_eq(rc, 2, "an Error job makes the exit 2 (CRITICAL):\n%s", out);
     cr_assert(strstr(out, "job healthy: Healthy\n") != NULL, "%s", out);
     cr_assert(strstr(out, "job pending: Pending\n") != NULL, "%s", out);
     cr_assert(strstr(out, "job error: Error\n") != NULL, "%s", out);
