@@ -69,7 +69,7 @@ void rsl_job_remote_opts(const rsl_job *job, rsl_remote_opts *o)
     o->identity_file = job->identity_file;
     o->passphrase_file = job->passphrase_file;
     o->password_file = job->password_file;
-    o->password_env = getenv("RSYNCD_LITE_PASSWORD");
+    o->password_env = job->password_env; /* never getenv: the CLI took it out of the environment */
     o->token_file = job->token_file;
     o->use_agent = job->use_agent;
     o->known_hosts = job->known_hosts;

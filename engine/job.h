@@ -60,6 +60,10 @@ typedef struct rsl_job {
     int allow_insecure;
     int ftps_implicit;
     uint64_t chunk_size;
+    /* Borrowed, not freed by rsl_job_free: the password given through the
+     * environment, read once at start-up by the CLI (cli/secret_env.c), which
+     * keeps the only copy; NULL when none was given. */
+    const char *password_env;
 } rsl_job;
 
 /* Sets every field to its default (strings NULL except temp_suffix). */
