@@ -194,7 +194,7 @@ static void print_failing_text(const rsl_failure *f, size_t nf)
 static void print_text(const job_status *s)
 {
     const rsl_job *job = s->job;
-    printf("job %s: %s\n", job->name, s->health);
+    rsl_out_line(stdout, "job %s: %s", job->name, s->health);
     rsl_out_line(stdout, "  source %s", job->source);
     rsl_out_line(stdout, "  destination %s", job->destination);
     rsl_out_line(stdout, "  state %s", job->state_path);
@@ -227,9 +227,14 @@ static int print_unknown(const char *conf, const char *job, const char *health, 
         rsl_json j;
         head_json(&j, job, conf, health, ST_UNKNOWN);
         rsl_json_str(&j, "error", msg);
+        /* the same members as any status record: nothing is known of them */
+        static const char *const unknown[] = {"schedule", "schedule_interval_s", "next_run",
+                                              "last_run", "failing"};
+        for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
+            rsl_json_null(&j, unknown[i]);
         rsl_json_end(&j);
     } else if (job) {
-        printf("job %s: %s (see the error above)\n", job, health);
+        rsl_out_line(stdout, "job %s: %s (see the error above)", job, health);
     } else {
         rsl_out_line(stdout, "job file %s: %s (see the error above); the daemon skips it", conf,
                      health);
