@@ -6,7 +6,7 @@
  * daemon sees it; daemon.conf excluded).
  *
  * The exit status follows the monitoring-plugin convention (Nagios, Icinga,
- * Zabbix, Sensu): 0 OK (Healthy), 1 WARNING (Partial, Pending, No Activity),
+ * Sensu, Checkmk): 0 OK (Healthy), 1 WARNING (Partial, Pending, No Activity),
  * 2 CRITICAL (Error), 3 UNKNOWN (a job file or its state db cannot be read,
  * or a usage error); over a directory the worst job decides, with CRITICAL
  * worse than UNKNOWN worse than WARNING. Unlike the other sub-commands, 1 is

@@ -9,9 +9,14 @@ are not UTF-8 and whose U+FFFD rendering is the "<key>" string.
 Prints "ok N TYPE=COUNT ..." or the first problem, exit 1.
 """
 import base64
+import codecs
 import json
 import re
 import sys
+
+# U+FFFD for each byte that is not part of a well-formed sequence (Python's
+# "replace" takes a whole broken sequence at once)
+codecs.register_error("per_byte", lambda e: ("\ufffd", e.start + 1))
 
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 RUN = ["run", "dry_run", "mode", "outcome", "exit_code", "started", "ended", "duration_ms",
@@ -78,7 +83,7 @@ def walk(obj, where):
                 except UnicodeDecodeError:
                     pass
                 shown = obj.get(k[: -len("_bytes")])
-                if shown != raw.decode("utf-8", errors="replace"):
+                if shown != raw.decode("utf-8", errors="per_byte"):
                     raise Bad("%s.%s: %r does not render as %r" % (where, k, raw, shown))
         elif k in TIMES and v is not None:
             raise Bad("%s.%s: a time must be a string or null" % (where, k))

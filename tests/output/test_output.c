@@ -10,6 +10,7 @@
 
 #include "cli/json.h"
 #include "cli/output.h"
+#include "tests/support/harness.h"
 
 static char *esc(const char *s)
 {
@@ -188,4 +189,23 @@ Test(output, json_records_nest_and_close)
     cr_assert_str_eq(s, "{\"type\":\"status\",\"never\":null,\"o\":{\"a\":1,\"b\":null},"
                         "\"l\":[{\"x\":false},{\"x\":true}],\"e\":[]}\n");
     free(s);
+}
+
+/* docs/json.md's examples are records of the schema json_check.py checks. */
+Test(output, json_md_examples_follow_the_schema)
+{
+    char *out = NULL;
+    int rc = rslt_sh(&out, NULL,
+                     "sed -n '/^```json$/,/^```$/p' '%s/docs/json.md' | grep '^{' | "
+                     "python3 '%s/tests/output/json_check.py'",
+                     rslt_srcdir(), rslt_srcdir());
+    cr_assert_eq(rc, 0, "%s", out);
+    const char *types[] = {"check",  "check_step", "item",        "run",
+                           "status", "verify",     "verify_entry"};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        char want[64];
+        snprintf(want, sizeof(want), " %s=", types[i]);
+        cr_assert(strstr(out, want) != NULL, "docs/json.md has no %s example: %s", types[i], out);
+    }
+    free(out);
 }
