@@ -10,6 +10,7 @@
 
 #include "cli/json.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "tests/support/harness.h"
 
 static char *esc(const char *s)
@@ -208,4 +209,18 @@ Test(output, json_md_examples_follow_the_schema)
         cr_assert(strstr(out, want) != NULL, "docs/json.md has no %s example: %s", types[i], out);
     }
     free(out);
+}
+
+/* The progress line shows the current file through the same escape. */
+Test(output, progress_line_escapes_the_current_name)
+{
+    rsl_progress p = {
+        .files_done = 1, .files_total = 2, .bytes_done = 10, .bytes_total = 20, .totals_final = 1};
+    char buf[256];
+    rsl_progress_format(buf, sizeof(buf), &p, 5,
+                        "evil\x1b[2J\xc2\x9b"
+                        "31m\rname",
+                        0);
+    cr_assert(strstr(buf, "  evil\\x1b[2J\\u009b31m\\rname") != NULL, "%s", buf);
+    cr_assert(clean(buf), "%s", buf);
 }
