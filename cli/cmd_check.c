@@ -45,27 +45,21 @@ static void step(check_ui *u, int status, const char *name, const char *detail, 
     int *counters[] = {&u->pass, &u->fail, &u->warn, &u->skip};
     (*counters[status])++;
     if (u->json) {
-        fputs("{\"step\":", stdout);
-        rsl_out_json_str(stdout, name);
-        fputs(",\"status\":", stdout);
-        rsl_out_json_str(stdout, lower[status]);
-        fputs(",\"detail\":", stdout);
-        rsl_out_json_str(stdout, detail ? detail : "");
-        if (fix) {
-            fputs(",\"fix\":", stdout);
-            rsl_out_json_str(stdout, fix);
-        }
-        fputs("}\n", stdout);
+        rsl_json j;
+        rsl_json_begin(&j, stdout, "check_step");
+        rsl_json_str(&j, "step", name);
+        rsl_json_str(&j, "status", lower[status]);
+        rsl_json_str(&j, "detail", detail && *detail ? detail : NULL);
+        rsl_json_str(&j, "fix", fix);
+        rsl_json_end(&j);
         return;
     }
-    printf("[%s] %s", tags[status], name);
-    if (detail && *detail) {
-        fputs(": ", stdout);
-        rsl_out_path(stdout, detail);
-    }
-    fputc('\n', stdout);
+    if (detail && *detail)
+        rsl_out_line(stdout, "[%s] %s: %s", tags[status], name, detail);
+    else
+        printf("[%s] %s\n", tags[status], name);
     if (fix)
-        printf("       fix: %s\n", fix);
+        rsl_out_line(stdout, "       fix: %s", fix);
 }
 
 static void step_err(check_ui *u, const char *name, const rsl_err *e)
@@ -115,7 +109,7 @@ static void log_note(void *ud, int level, const char *msg)
 {
     (void)ud;
     if (level >= RSL_LOG_WARN)
-        fprintf(stderr, "rsyncd-lite check: warning: %s\n", msg);
+        rsl_out_line(stderr, "rsyncd-lite check: warning: %s", msg);
 }
 
 static const char check_usage[] =
@@ -124,7 +118,7 @@ static const char check_usage[] =
     "  TCP connect, TLS certificate / SSH host key, authentication, remote root exists,\n"
     "  remote root writable (creates and removes a probe file), rename and resume\n"
     "  supported. Each step: PASS, FAIL (with the fix), WARN or SKIP.\n"
-    "  --json    one JSON object per step ({\"step\",\"status\",\"detail\",\"fix\"})\n"
+    "  --json    one JSON object per step, then a summary (docs/json.md: \"check_step\")\n"
     "  --strict  a WARN (e.g. no resume support) fails the check too\n"
     "exit: 0 every step passed, 1 the job file is invalid, 5 a step failed\n";
 
@@ -380,13 +374,20 @@ static void run_steps(check_ctx *c)
 
 static void print_summary(const check_ui *u, int code)
 {
-    if (!u->json)
+    if (!u->json) {
         printf("check: %d passed, %d failed, %d warning(s), %d skipped\n", u->pass, u->fail,
                u->warn, u->skip);
-    else
-        printf("{\"summary\":true,\"passed\":%d,\"failed\":%d,\"warnings\":%d,\"skipped\":%d,"
-               "\"ok\":%s}\n",
-               u->pass, u->fail, u->warn, u->skip, code == 0 ? "true" : "false");
+        return;
+    }
+    rsl_json j;
+    rsl_json_begin_summary(&j, stdout, "check");
+    rsl_json_int(&j, "passed", u->pass);
+    rsl_json_int(&j, "failed", u->fail);
+    rsl_json_int(&j, "warnings", u->warn);
+    rsl_json_int(&j, "skipped", u->skip);
+    rsl_json_bool(&j, "ok", code == 0);
+    rsl_json_int(&j, "exit_code", code);
+    rsl_json_end(&j);
 }
 
 /* Returns 0 to go on, 1 after --help, -1 on a usage error. */

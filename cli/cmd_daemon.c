@@ -43,6 +43,8 @@
 #include "cli/daemon_jobs.h"
 #include "cli/daemon_log.h"
 #include "cli/daemon_proc.h"
+#include "cli/output.h"
+#include "cli/secret_env.h"
 #include "engine/daemon_policy.h"
 
 typedef struct dctx {
@@ -94,7 +96,13 @@ static void spawn(dctx *d, rsl_daemon_job *j)
      * outcome itself */
     char *argv[] = {(char *)"rsyncd-lite", (char *)"run", (char *)"--quiet", j->path, NULL};
     const char *what = NULL;
-    if (rsl_daemon_proc_spawn(&j->child, d->exe, argv, &d->oldmask, &what) != 0) {
+    /* the password (if the daemon was given one) through a pipe, never in
+     * the child's environment or argv */
+    int pass_fd = rsl_secret_env_pipe();
+    int rc = rsl_daemon_proc_spawn(&j->child, d->exe, argv, &d->oldmask, pass_fd, &what);
+    if (pass_fd >= 0)
+        close(pass_fd);
+    if (rc != 0) {
         rsl_daemon_jobs_log(&d->log, RSL_DLOG_ERROR, j, "%s: %s", what, strerror(errno));
         rsl_daemon_policy_start_failed(&d->pol, &j->pol, wall_now());
         return;
@@ -379,7 +387,7 @@ static int setup(dctx *d, const daemon_args *a)
     static rsl_daemon_conf conf; /* holds the log path for the daemon's life */
     rsl_err err;
     if (rsl_daemon_conf_load(&conf, d->dir, &err) != RSL_OK) {
-        fprintf(stderr, "%s\n", err.msg);
+        rsl_out_line(stderr, "%s", err.msg);
         return RSL_EXIT_USAGE;
     }
     long par = a->max_parallel > 0 ? a->max_parallel : conf.max_parallel;

@@ -5,8 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/commands.h"
 #include "base/catalog.h"
+#include "cli/commands.h"
+#include "cli/output.h"
 
 int rsl_cmd_explain(int argc, char **argv)
 {
@@ -27,10 +28,10 @@ int rsl_cmd_explain(int argc, char **argv)
     }
     const rsl_catalog_entry *e = rsl_catalog_find(argv[1]);
     if (e == NULL) {
-        fprintf(stderr,
-                "rsyncd-lite explain: '%s' is not a catalog code or name; "
-                "`rsyncd-lite explain --all` lists them\n",
-                argv[1]);
+        rsl_out_line(stderr,
+                     "rsyncd-lite explain: '%s' is not a catalog code or name; "
+                     "`rsyncd-lite explain --all` lists them",
+                     argv[1]);
         return 1;
     }
     rsl_catalog_explain(stdout, e);

@@ -16,7 +16,8 @@ static const char log_usage[] =
     "usage: rsyncd-lite log JOB.conf [--run N] [--failed] [--json]\n"
     "  Per-item results of the last run (or run N): path, action, outcome, code,\n"
     "  class, attempts, bytes and message. --failed shows only failed and deferred\n"
-    "  items; --json prints one JSON object per line.\n";
+    "  items; --json prints one JSON object per line (docs/json.md: type \"item\").\n"
+    "  Stored messages are replayed with control characters escaped (\\x1b, \\r).\n";
 
 typedef struct log_ud {
     int json;
@@ -28,7 +29,7 @@ static int log_cb(void *ud, const rsl_item_result *r)
     log_ud *u = ud;
     u->n++;
     if (u->json)
-        rsl_out_result_json(stdout, r);
+        rsl_out_result_json(stdout, r, 0);
     else
         rsl_out_result_text(stdout, r);
     return 0;
@@ -78,11 +79,11 @@ static void print_run_header(const rsl_run_record *rec)
 {
     char t[64];
     rsl_out_time(t, sizeof(t), rec->started_ms);
-    printf("# run %lld (%s) started %s: %s, exit %d\n", (long long)rec->id, rec->mode, t,
-           rec->outcome, rec->exit_code);
+    rsl_out_line(stdout, "# run %lld (%s) started %s: %s, exit %d", (long long)rec->id, rec->mode,
+                 t, rec->outcome, rec->exit_code);
     if (rec->code)
-        printf("# session error %s (%d): %s\n", rsl_code_name((rsl_code)rec->code), rec->code,
-               rec->message);
+        rsl_out_line(stdout, "# session error %s (%d): %s", rsl_code_name((rsl_code)rec->code),
+                     rec->code, rec->message);
 }
 
 /* The results of the run a asks for. Returns the exit code. */
@@ -92,9 +93,9 @@ static int print_results(const rsl_job *job, rsl_state *st, const log_args *a)
     rsl_run_record rec;
     if (rsl_state_run_get(st, a->run, &rec, &err) <= 0) {
         if (a->run)
-            fprintf(stderr, "rsyncd-lite log: no run %lld in %s\n", a->run, job->state_path);
+            rsl_out_line(stderr, "rsyncd-lite log: no run %lld in %s", a->run, job->state_path);
         else
-            fprintf(stderr, "rsyncd-lite log: job '%s' has not run yet\n", job->name);
+            rsl_out_line(stderr, "rsyncd-lite log: job '%s' has not run yet", job->name);
         return RSL_EXIT_USAGE;
     }
     if (!a->json)
@@ -118,7 +119,7 @@ int rsl_cmd_log(int argc, char **argv)
     rsl_job job;
     rsl_err err;
     if (rsl_config_load(&job, a.conf, &err) != RSL_OK) {
-        fprintf(stderr, "%s\n", err.msg);
+        rsl_out_line(stderr, "%s", err.msg);
         rsl_job_free(&job);
         return RSL_EXIT_USAGE;
     }

@@ -32,45 +32,50 @@ static void on_signal(int sig)
 typedef struct run_ui {
     int json;
     int verbose;
-    int quiet;
+    int dry_run;
     FILE *out;
     rsl_progress_ui *prog; /* issue 6: progress display */
+    long long failed;      /* items that failed in this run for the first time, or transiently */
+    long long again;       /* items that failed again with a persistent error */
+    long long deferred;    /* items still blocked after failing in earlier runs */
 } run_ui;
 
+/* A result as it is recorded. Text: a new failure is one line on stderr, at
+ * once. An item still deferred from an earlier run, or failing again with a
+ * persistent error (a name the remote refuses is re-checked on every run) was
+ * reported when it first failed: it is only counted, and all of them make one
+ * line after the run. With -v every item goes to stdout. */
 static void ui_result(void *ud, const rsl_item_result *r, const char *cls)
 {
     run_ui *u = ud;
-    (void)cls;
     rsl_progress_note(u->prog, r->path);
+    int failed = strcmp(r->outcome, "failed") == 0;
+    int again = failed && r->attempts > 1 && strcmp(cls, "persistent") == 0;
+    int deferred = strcmp(r->outcome, "deferred") == 0;
+    u->failed += failed && !again;
+    u->again += again;
+    u->deferred += deferred;
     if (u->json) {
-        rsl_out_result_json(u->out, r);
+        rsl_out_result_json(u->out, r, 0);
         return;
     }
-    int failed = strcmp(r->outcome, "failed") == 0 || strcmp(r->outcome, "deferred") == 0;
-    if (failed || u->verbose)
+    int show = (failed && !again) || u->verbose;
+    if (show)
         rsl_progress_clear(u->prog);
-    if (failed)
-        rsl_out_result_text(stderr, r);
-    else if (u->verbose)
+    if (failed && !again) {
+        fflush(u->out); /* keep the order of stdout and stderr when both go to one file */
+        rsl_out_failure_line(stderr, r);
+    } else if (u->verbose)
         rsl_out_result_text(u->out, r);
 }
 
 static void ui_plan(void *ud, const char *verb, const char *path, const char *detail)
 {
     run_ui *u = ud;
-    if (u->json) {
-        fputs("{\"plan\":", u->out);
-        rsl_out_json_str(u->out, verb);
-        fputs(",\"path\":", u->out);
-        rsl_out_json_str(u->out, path);
-        fputs(",\"detail\":", u->out);
-        rsl_out_json_str(u->out, detail);
-        fputs("}\n", u->out);
-    } else {
-        fprintf(u->out, "%-8s ", verb);
-        rsl_out_path(u->out, path);
-        fprintf(u->out, "  (%s)\n", detail);
-    }
+    if (u->json)
+        rsl_out_plan_json(u->out, verb, path, detail);
+    else
+        rsl_out_plan_text(u->out, verb, path, detail);
 }
 
 static void ui_log(void *ud, int level, const char *msg)
@@ -79,9 +84,10 @@ static void ui_log(void *ud, int level, const char *msg)
     if (level >= RSL_LOG_WARN || u->verbose)
         rsl_progress_clear(u->prog);
     if (level >= RSL_LOG_WARN)
-        fprintf(stderr, "rsyncd-lite: %s: %s\n", level >= RSL_LOG_ERROR ? "error" : "warning", msg);
+        rsl_out_line(stderr, "rsyncd-lite: %s: %s", level >= RSL_LOG_ERROR ? "error" : "warning",
+                     msg);
     else if (u->verbose)
-        fprintf(stderr, "rsyncd-lite: %s\n", msg);
+        rsl_out_line(stderr, "rsyncd-lite: %s", msg);
 }
 
 static void ui_progress(void *ud, const rsl_progress *p)
@@ -118,35 +124,102 @@ static void warn_unverified(const rsl_job *job)
         fprintf(stderr, "rsyncd-lite: warning: %s\n", unverified);
 }
 
-/* After the run: metrics file, session error, summary, the hint to retry.
- * Returns code. */
-static int report_run(const rsl_job *job, const run_flags *fl, int code, const rsl_run_record *rec,
-                      const rsl_err *err)
+/* When the earliest item deferred by an earlier run may be retried ("" if
+ * unknown): the soonest next retry among the failures still blocked. */
+static void earliest_retry(const rsl_job *job, int64_t after_ms, char *buf, size_t n)
+{
+    rsl_state *st = NULL;
+    rsl_failure *f = NULL;
+    size_t nf = 0;
+    rsl_err err;
+    int64_t best = 0;
+    buf[0] = '\0';
+    if (rsl_state_open(&st, job->state_path, RSL_STATE_READONLY, &err) == RSL_OK &&
+        rsl_state_failures_load(st, &f, &nf, &err) == RSL_OK)
+        for (size_t i = 0; i < nf; i++)
+            if (f[i].next_retry_ms > after_ms && (best == 0 || f[i].next_retry_ms < best))
+                best = f[i].next_retry_ms;
+    rsl_failures_free(f, nf);
+    rsl_state_close(st);
+    if (best > 0)
+        rsl_out_time(buf, n, best);
+}
+
+/* One line for every item still failing from earlier runs (deferred, or
+ * failing again with a persistent error). */
+static void report_still_failing(const rsl_job *job, const run_ui *ui, int64_t started_ms)
+{
+    if (ui->deferred == 0 && ui->again == 0)
+        return;
+    char when[64] = "", what[160];
+    if (ui->deferred > 0)
+        earliest_retry(job, started_ms, when, sizeof(when));
+    if (ui->deferred > 0 && ui->again > 0)
+        snprintf(what, sizeof(what),
+                 "%lld item(s) still deferred from earlier runs (next retry %s), %lld failed "
+                 "again with a persistent error",
+                 ui->deferred, when[0] ? when : "unknown", ui->again);
+    else if (ui->deferred > 0)
+        snprintf(what, sizeof(what),
+                 "%lld item(s) still deferred from earlier runs (next retry %s)", ui->deferred,
+                 when[0] ? when : "unknown");
+    else
+        snprintf(what, sizeof(what),
+                 "%lld item(s) failed again with the persistent error of an earlier run",
+                 ui->again);
+    if (job->conf_path)
+        rsl_out_line(stderr, "rsyncd-lite: %s; `rsyncd-lite status %s` lists them", what,
+                     job->conf_path);
+    else
+        rsl_out_line(stderr, "rsyncd-lite: %s", what);
+}
+
+/* The text report after a run, for cron (which mails whatever is printed):
+ * nothing after a success unless -v or stdout is a terminal; after a
+ * problem (a session error, an item that newly failed) the summary on
+ * stderr; the items still failing from earlier runs as one line; the hint
+ * to retry. */
+static void report_text(const rsl_job *job, const run_flags *fl, const run_ui *ui, int code,
+                        const rsl_run_record *rec)
+{
+    /* a run whose only item errors were reported by earlier runs has
+     * nothing new to say beyond the one still-failing line */
+    int problem =
+        code != RSL_EXIT_OK && !(code == RSL_EXIT_PARTIAL && ui->failed == 0 && rec->code == 0);
+    fflush(stdout);
+    if (rec->id > 0) {
+        if (problem)
+            rsl_out_summary_text(stderr, rec);
+        else if (!fl->quiet && (fl->verbose || isatty(STDOUT_FILENO)))
+            rsl_out_summary_text(stdout, rec);
+    }
+    fflush(stdout);
+    report_still_failing(job, ui, rec->started_ms);
+    if (ui->failed > 0 && job->conf_path)
+        rsl_out_line(stderr,
+                     "rsyncd-lite: %lld item(s) failed: `rsyncd-lite log %s --failed`, "
+                     "then `rsyncd-lite retry %s`",
+                     ui->failed, job->conf_path, job->conf_path);
+}
+
+/* After the run: metrics file, session error, summary. Returns code. */
+static int report_run(const rsl_job *job, const run_flags *fl, const run_ui *ui, int code,
+                      const rsl_run_record *rec, const rsl_err *err)
 {
     /* ---- metrics (issue 6): metrics_file after each real run ---- */
     char merr[600];
     if (!fl->dry_run && rsl_metrics_after_run(job, rec, merr, sizeof(merr)) != 0)
-        fprintf(stderr, "rsyncd-lite: warning: %s\n", merr);
+        rsl_out_line(stderr, "rsyncd-lite: warning: %s", merr);
     /* ---- end metrics ---- */
     if (rec->code != 0 ||
         (code != 0 && err->code != RSL_OK && code != RSL_EXIT_PARTIAL && code != RSL_EXIT_VANISHED))
         rsl_out_error(stderr, err);
-    if (fl->dry_run) {
-        if (fl->json)
-            rsl_out_summary_json(stdout, rec);
+    if (fl->json) {
+        rsl_out_summary_json(stdout, rec, fl->dry_run);
         return code;
     }
-    if (rec->id > 0 || fl->json) {
-        if (fl->json)
-            rsl_out_summary_json(stdout, rec);
-        else if (!fl->quiet)
-            rsl_out_summary_text(stdout, rec);
-    }
-    if (!fl->json && rec->counts.item_errors > 0 && job->conf_path)
-        fprintf(stderr,
-                "rsyncd-lite: %lld item(s) failing: `rsyncd-lite log %s --failed`, "
-                "then `rsyncd-lite retry %s`\n",
-                (long long)rec->counts.item_errors, job->conf_path, job->conf_path);
+    if (!fl->dry_run)
+        report_text(job, fl, ui, code, rec);
     return code;
 }
 
@@ -160,8 +233,11 @@ static int execute(rsl_job *job, const run_flags *fl)
         want = 0;
     rsl_progress_init(&prog, stderr, want);
     /* ---- end progress ---- */
-    run_ui ui = {
-        .json = fl->json, .verbose = fl->verbose, .quiet = fl->quiet, .out = stdout, .prog = &prog};
+    run_ui ui = {.json = fl->json,
+                 .verbose = fl->verbose,
+                 .dry_run = fl->dry_run,
+                 .out = stdout,
+                 .prog = &prog};
     rsl_run_opts o = {.only_failed = fl->only_failed,
                       .dry_run = fl->dry_run,
                       .max_delete_override = fl->max_delete,
@@ -177,7 +253,7 @@ static int execute(rsl_job *job, const run_flags *fl)
     rsl_err err;
     int code = rsl_sync_run(job, &o, &rec, &err);
     rsl_progress_done(&prog);
-    return report_run(job, fl, code, &rec, &err);
+    return report_run(job, fl, &ui, code, &rec, &err);
 }
 
 /* Parses the flags shared by run/retry/push; returns index of first
@@ -222,10 +298,13 @@ static const char run_usage[] =
     "                  nothing, remote or state\n"
     "  --json          one JSON object per item result, then a summary object\n"
     "  --max-delete N  allow up to N deletions for this run only\n"
-    "  --verbose, -v   print every item, not just failures\n"
-    "  --quiet, -q     no summary unless something failed\n"
+    "  --verbose, -v   print every item, not just failures, and the summary\n"
+    "  --quiet, -q     no summary unless something failed, even on a terminal\n"
     "  --progress      progress on stderr: a live line on a terminal (the default there),\n"
     "                  plain lines every 5 s otherwise; --no-progress turns it off\n"
+    "  Output: nothing after a success unless -v or stdout is a terminal (cron mails\n"
+    "  what is printed); each failed item one line on stderr when it fails; items still\n"
+    "  deferred from earlier runs one line in all; after a failure the summary on stderr.\n"
     "exit: 0 ok, 1 usage/config, 5 session failure, 20 interrupted, 23 partial failure,\n"
     "      24 partial (vanished files only), 30 timeout, 75 locked by another run\n";
 
@@ -242,7 +321,8 @@ static int run_or_retry(int argc, char **argv, int retry)
         }
         int r = parse_flag(&fl, argc, argv, &i);
         if (r < 0 || (r == 0 && (argv[i][0] == '-' || conf != NULL))) {
-            fprintf(stderr, "rsyncd-lite %s: bad argument '%s'\n%s", argv[0], argv[i], run_usage);
+            rsl_out_line(stderr, "rsyncd-lite %s: bad argument '%s'", argv[0], argv[i]);
+            fputs(run_usage, stderr);
             return RSL_EXIT_USAGE;
         }
         if (r == 0)
@@ -255,7 +335,7 @@ static int run_or_retry(int argc, char **argv, int retry)
     rsl_job job;
     rsl_err err;
     if (rsl_config_load(&job, conf, &err) != RSL_OK) {
-        fprintf(stderr, "%s\n", err.msg);
+        rsl_out_line(stderr, "%s", err.msg);
         rsl_job_free(&job);
         return RSL_EXIT_USAGE;
     }
@@ -342,7 +422,7 @@ static int build_push_job(rsl_job *job, const push_args *a)
     rsl_job_init(job);
     char real[PATH_MAX];
     if (realpath(a->src, real) == NULL) {
-        fprintf(stderr, "rsyncd-lite push: source '%s': %s\n", a->src, strerror(errno));
+        rsl_out_line(stderr, "rsyncd-lite push: source '%s': %s", a->src, strerror(errno));
         return RSL_EXIT_SESSION;
     }
     char name[64];
@@ -357,12 +437,12 @@ static int build_push_job(rsl_job *job, const push_args *a)
     rsl_err err;
     rsl_endpoint ep;
     if (rsl_endpoint_parse(&ep, a->dst, &err) != RSL_OK) {
-        fprintf(stderr, "rsyncd-lite push: destination: %s\n", err.msg);
+        rsl_out_line(stderr, "rsyncd-lite push: destination: %s", err.msg);
         return RSL_EXIT_USAGE;
     }
     rsl_endpoint_free(&ep);
     if (rsl_config_finish(job, "push", &err) != RSL_OK) {
-        fprintf(stderr, "%s\n", err.msg);
+        rsl_out_line(stderr, "%s", err.msg);
         return RSL_EXIT_USAGE;
     }
     return 0;

@@ -4,6 +4,13 @@
  * the last run's outcome, times and counts, and the items failing now with
  * their next retry time. A directory means every *.conf in it (as the
  * daemon sees it; daemon.conf excluded).
+ *
+ * The exit status follows the monitoring-plugin convention (Nagios, Icinga,
+ * Sensu, Checkmk): 0 OK (Healthy), 1 WARNING (Partial, Pending, No Activity),
+ * 2 CRITICAL (Error), 3 UNKNOWN (a job file or its state db cannot be read,
+ * or a usage error); over a directory the worst job decides, with CRITICAL
+ * worse than UNKNOWN worse than WARNING. Unlike the other sub-commands, 1 is
+ * therefore not a usage error here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +30,48 @@ static const char status_usage[] =
     "  Partial: items failing now; No Activity: no run within twice its schedule's\n"
     "  interval), the last run (outcome, start/end, counts) and the items failing now\n"
     "  (persistent/transient) with their next retry time. JOBDIR: every *.conf in it.\n"
-    "  --json  one JSON object per job\n"
-    "exit: 0, 1 a job file is invalid, 5 a state db cannot be read\n";
+    "  --json  one JSON object per job (docs/json.md: type \"status\")\n"
+    "exit (monitoring-plugin convention; JOBDIR: the worst job): 0 OK (Healthy),\n"
+    "  1 WARNING (Partial, Pending, No Activity), 2 CRITICAL (Error), 3 UNKNOWN (a job\n"
+    "  file is invalid, a state db cannot be read, or a usage error)\n";
+
+/* Monitoring-plugin exit codes. */
+enum { ST_OK = 0, ST_WARNING = 1, ST_CRITICAL = 2, ST_UNKNOWN = 3 };
+
+static const char *severity_name(int code)
+{
+    static const char *const names[] = {"ok", "warning", "critical", "unknown"};
+    return code >= 0 && code <= 3 ? names[code] : "unknown";
+}
+
+/* How bad a code is, to pick the worst job: OK < WARNING < UNKNOWN < CRITICAL
+ * (a job known to fail needs action before one we cannot read). */
+static int severity_rank(int code)
+{
+    static const int rank[] = {0, 1, 3, 2};
+    return code >= 0 && code <= 3 ? rank[code] : 2;
+}
+
+static int severity_of(rsl_health h)
+{
+    switch (h) {
+    case RSL_HEALTH_HEALTHY:
+        return ST_OK;
+    case RSL_HEALTH_ERROR:
+        return ST_CRITICAL;
+    case RSL_HEALTH_PENDING:
+    case RSL_HEALTH_PARTIAL:
+    case RSL_HEALTH_NO_ACTIVITY:
+        return ST_WARNING;
+    }
+    return ST_UNKNOWN;
+}
 
 /* What status reports about one valid job. */
 typedef struct job_status {
     const rsl_job *job;
-    int found; /* a run is recorded */
+    const char *conf; /* the job file */
+    int found;        /* a run is recorded */
     rsl_run_record rec;
     rsl_failure *f;
     size_t nf;
@@ -37,6 +79,7 @@ typedef struct job_status {
     char why[256];
     long interval;
     const char *health;
+    int severity;      /* ST_* */
     char next_txt[64]; /* when the daemon runs it next, or "-" */
     int64_t next_ms;
 } job_status;
@@ -57,7 +100,9 @@ static void evaluate(job_status *s, int64_t now_ms)
                          .last_start_ms = s->found ? s->rec.started_ms : 0,
                          .interval_sec = s->interval,
                          .now_ms = now_ms};
-    s->health = rsl_health_name(rsl_health_eval(&hin));
+    rsl_health h = rsl_health_eval(&hin);
+    s->health = rsl_health_name(h);
+    s->severity = severity_of(h);
     /* when the daemon runs it next (an estimate: it also backs off after
      * session failures and makes up missed cron runs) */
     if (s->sched_ok) {
@@ -74,71 +119,59 @@ static void evaluate(job_status *s, int64_t now_ms)
         rsl_out_time(s->next_txt, sizeof(s->next_txt), s->next_ms);
 }
 
-/* The last run's summary object, on the current line. */
-static void print_last_run_json(const job_status *s)
+/* The failing items as the array "failing". */
+static void failing_json(rsl_json *j, const rsl_failure *f, size_t nf)
 {
-    if (!s->found) {
-        printf("null");
-        return;
+    rsl_json_array(j, "failing");
+    for (size_t i = 0; i < nf; i++) {
+        rsl_json_object(j, NULL);
+        rsl_json_name(j, "path", f[i].path);
+        rsl_json_str(j, "action", f[i].action);
+        rsl_json_str(j, "code", rsl_code_name((rsl_code)f[i].code));
+        rsl_json_int(j, "code_number", f[i].code);
+        rsl_json_str(j, "class", rsl_class_name(rsl_code_class((rsl_code)f[i].code)));
+        rsl_json_str(j, "message", f[i].message[0] ? f[i].message : NULL);
+        rsl_json_int(j, "attempts", f[i].attempts);
+        rsl_json_time(j, "first_failed", f[i].first_ms);
+        rsl_json_time(j, "last_failed", f[i].last_ms);
+        rsl_json_time(j, "next_retry", f[i].next_retry_ms);
+        rsl_json_close(j);
     }
-    /* the summary is a line of its own elsewhere: keep this object on one line */
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    if (m) {
-        rsl_out_summary_json(m, &s->rec);
-        fclose(m);
-        while (len > 0 && buf[len - 1] == '\n')
-            buf[--len] = '\0';
-        fputs(buf, stdout);
-    }
-    free(buf);
+    rsl_json_close(j);
 }
 
-static void print_failing_json(const rsl_failure *f, size_t nf)
+/* The members every status record starts with. */
+static void head_json(rsl_json *j, const char *job, const char *conf, const char *health,
+                      int severity)
 {
-    printf("[");
-    for (size_t i = 0; i < nf; i++) {
-        char t[64];
-        rsl_out_time(t, sizeof(t), f[i].next_retry_ms);
-        printf("%s{\"path\":", i ? "," : "");
-        rsl_out_json_str(stdout, f[i].path);
-        printf(",\"action\":");
-        rsl_out_json_str(stdout, f[i].action);
-        printf(",\"code\":");
-        rsl_out_json_str(stdout, rsl_code_name((rsl_code)f[i].code));
-        printf(",\"class\":");
-        rsl_out_json_str(stdout, rsl_class_name(rsl_code_class((rsl_code)f[i].code)));
-        printf(",\"attempts\":%d,\"next_retry\":", f[i].attempts);
-        rsl_out_json_str(stdout, t);
-        printf(",\"message\":");
-        rsl_out_json_str(stdout, f[i].message);
-        printf("}");
-    }
-    printf("]");
+    rsl_json_begin(j, stdout, "status");
+    rsl_json_str(j, "job", job);
+    rsl_json_name(j, "conf", conf);
+    rsl_json_str(j, "health", health);
+    rsl_json_str(j, "severity", severity_name(severity));
+    rsl_json_int(j, "exit_code", severity);
 }
 
 static void print_json(const job_status *s)
 {
-    printf("{\"job\":");
-    rsl_out_json_str(stdout, s->job->name);
-    printf(",\"health\":");
-    rsl_out_json_str(stdout, s->health);
-    printf(",\"schedule\":");
-    if (s->job->schedule)
-        rsl_out_json_str(stdout, s->job->schedule);
+    rsl_json j;
+    head_json(&j, s->job->name, s->conf, s->health, s->severity);
+    rsl_json_str(&j, "error", NULL);
+    rsl_json_str(&j, "schedule", s->job->schedule);
+    if (s->interval > 0)
+        rsl_json_int(&j, "schedule_interval_s", s->interval);
     else
-        printf("null");
-    printf(",\"schedule_interval_s\":%ld,\"next_run\":", s->interval);
-    if (s->next_ms > 0)
-        rsl_out_json_str(stdout, s->next_txt);
-    else
-        printf("null");
-    printf(",\"last_run\":");
-    print_last_run_json(s);
-    printf(",\"failing\":");
-    print_failing_json(s->f, s->nf);
-    printf("}\n");
+        rsl_json_null(&j, "schedule_interval_s");
+    rsl_json_time(&j, "next_run", s->next_ms);
+    if (s->found) {
+        rsl_json_object(&j, "last_run");
+        rsl_out_run_members(&j, &s->rec, 0);
+        rsl_json_close(&j);
+    } else {
+        rsl_json_null(&j, "last_run");
+    }
+    failing_json(&j, s->f, s->nf);
+    rsl_json_end(&j);
 }
 
 static void print_failing_text(const rsl_failure *f, size_t nf)
@@ -151,27 +184,28 @@ static void print_failing_text(const rsl_failure *f, size_t nf)
         char t[64];
         rsl_out_time(t, sizeof(t), f[i].next_retry_ms);
         rsl_class cls = rsl_code_class((rsl_code)f[i].code);
-        printf("  ");
-        rsl_out_path(stdout, f[i].path);
-        printf("\n    %s (%d, %s), %d attempt(s), next retry %s: %s\n",
-               rsl_code_name((rsl_code)f[i].code), f[i].code, rsl_class_name(cls), f[i].attempts,
-               cls == RSL_CLASS_PERSISTENT ? t : "next run", f[i].message);
+        rsl_out_line(stdout, "  %s", f[i].path);
+        rsl_out_line(stdout, "    %s (%d, %s), %d attempt(s), next retry %s: %s",
+                     rsl_code_name((rsl_code)f[i].code), f[i].code, rsl_class_name(cls),
+                     f[i].attempts, cls == RSL_CLASS_PERSISTENT ? t : "next run", f[i].message);
     }
 }
 
 static void print_text(const job_status *s)
 {
     const rsl_job *job = s->job;
-    printf("job %s: %s\n", job->name, s->health);
-    printf("  source %s\n  destination %s\n  state %s\n", job->source, job->destination,
-           job->state_path);
+    rsl_out_line(stdout, "job %s: %s", job->name, s->health);
+    rsl_out_line(stdout, "  source %s", job->source);
+    rsl_out_line(stdout, "  destination %s", job->destination);
+    rsl_out_line(stdout, "  state %s", job->state_path);
     if (job->schedule && !s->sched_ok)
-        printf("  schedule %s: INVALID: %s\n", job->schedule, s->why);
+        rsl_out_line(stdout, "  schedule %s: INVALID: %s", job->schedule, s->why);
     else if (job->schedule && s->interval > 0)
-        printf("  schedule %s, next run %s (no run for more than %lds means No Activity)\n",
-               job->schedule, s->next_txt, 2 * s->interval);
+        rsl_out_line(stdout,
+                     "  schedule %s, next run %s (no run for more than %lds means No Activity)",
+                     job->schedule, s->next_txt, 2 * s->interval);
     else if (job->schedule)
-        printf("  schedule %s, next run %s\n", job->schedule, s->next_txt);
+        rsl_out_line(stdout, "  schedule %s, next run %s", job->schedule, s->next_txt);
     else
         printf("  schedule none (run by cron or by hand)\n");
     if (s->found) {
@@ -183,37 +217,48 @@ static void print_text(const job_status *s)
     print_failing_text(s->f, s->nf);
 }
 
-/* An invalid job file: the error on stderr, "Invalid" on stdout. */
-static int print_invalid(const char *conf, const rsl_err *err, int json)
+/* A job that cannot be judged (its file is invalid, health "Invalid", or its
+ * state db cannot be read, health "Unknown"): the error on stderr, the
+ * verdict on stdout. Returns ST_UNKNOWN. */
+static int print_unknown(const char *conf, const char *job, const char *health, const char *msg,
+                         int json)
 {
-    fprintf(stderr, "%s\n", err->msg);
     if (json) {
-        printf("{\"conf\":");
-        rsl_out_json_str(stdout, conf);
-        printf(",\"health\":\"Invalid\",\"error\":");
-        rsl_out_json_str(stdout, err->msg);
-        printf("}\n");
+        rsl_json j;
+        head_json(&j, job, conf, health, ST_UNKNOWN);
+        rsl_json_str(&j, "error", msg);
+        /* the same members as any status record: nothing is known of them */
+        static const char *const unknown[] = {"schedule", "schedule_interval_s", "next_run",
+                                              "last_run", "failing"};
+        for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
+            rsl_json_null(&j, unknown[i]);
+        rsl_json_end(&j);
+    } else if (job) {
+        rsl_out_line(stdout, "job %s: %s (see the error above)", job, health);
     } else {
-        printf("job file %s: Invalid (see the error above); the daemon skips it\n", conf);
+        rsl_out_line(stdout, "job file %s: %s (see the error above); the daemon skips it", conf,
+                     health);
     }
-    return RSL_EXIT_USAGE;
+    return ST_UNKNOWN;
 }
 
+/* Reports one job file. Returns its monitoring exit code (ST_*). */
 static int status_one(const char *conf, int json, int64_t now_ms)
 {
     rsl_job job;
     rsl_err err;
     if (rsl_config_load(&job, conf, &err) != RSL_OK) {
         rsl_job_free(&job);
-        return print_invalid(conf, &err, json);
+        rsl_out_line(stderr, "%s", err.msg);
+        return print_unknown(conf, NULL, "Invalid", err.msg, json);
     }
     rsl_state *st = NULL;
-    job_status s = {.job = &job};
-    int code = 0;
+    job_status s = {.job = &job, .conf = conf};
+    int code;
     if (rsl_state_open(&st, job.state_path, RSL_STATE_READONLY, &err) != RSL_OK ||
         rsl_state_failures_load(st, &s.f, &s.nf, &err) != RSL_OK) {
         rsl_out_error(stderr, &err);
-        code = RSL_EXIT_SESSION;
+        code = print_unknown(conf, job.name, "Unknown", err.msg, json);
     } else {
         s.found = rsl_state_run_get(st, 0, &s.rec, &err) > 0;
         evaluate(&s, now_ms);
@@ -221,6 +266,7 @@ static int status_one(const char *conf, int json, int64_t now_ms)
             print_json(&s);
         else
             print_text(&s);
+        code = s.severity;
     }
     rsl_failures_free(s.f, s.nf);
     rsl_state_close(st);
@@ -246,6 +292,33 @@ static int parse_args(int argc, char **argv, const char **target, int *json)
     return *target == NULL ? -1 : 0;
 }
 
+/* Every job file of a directory; the worst job decides. */
+static int status_dir(const char *dir, char **names, size_t n, int json, int64_t now_ms)
+{
+    int code = ST_OK;
+    size_t per[4] = {0, 0, 0, 0};
+    if (n == 0) {
+        rsl_out_line(stderr, "rsyncd-lite status: no *.conf job files in %s", dir);
+        code = ST_UNKNOWN;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char path[8192];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        if (i > 0 && !json)
+            printf("\n");
+        int c = status_one(path, json, now_ms);
+        per[c]++;
+        if (severity_rank(c) > severity_rank(code))
+            code = c;
+    }
+    if (!json && n > 0)
+        printf("\nstatus: %zu job(s): %zu ok, %zu warning, %zu critical, %zu unknown; exit %d "
+               "(%s)\n",
+               n, per[ST_OK], per[ST_WARNING], per[ST_CRITICAL], per[ST_UNKNOWN], code,
+               severity_name(code));
+    return code;
+}
+
 int rsl_cmd_status(int argc, char **argv)
 {
     const char *target = NULL;
@@ -254,7 +327,7 @@ int rsl_cmd_status(int argc, char **argv)
     if (r != 0) {
         if (r < 0)
             fputs(status_usage, stderr);
-        return r < 0 ? RSL_EXIT_USAGE : 0;
+        return r < 0 ? ST_UNKNOWN : 0;
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -264,19 +337,9 @@ int rsl_cmd_status(int argc, char **argv)
     /* a directory means its job files, as the daemon sees them */
     if (rsl_daemon_jobs_list(target, &names, &n) != 0)
         return status_one(target, json, now_ms);
-    int code = 0;
-    if (n == 0)
-        fprintf(stderr, "rsyncd-lite status: no *.conf job files in %s\n", target);
-    for (size_t i = 0; i < n; i++) {
-        char path[8192];
-        snprintf(path, sizeof(path), "%s/%s", target, names[i]);
-        if (i > 0 && !json)
-            printf("\n");
-        int c = status_one(path, json, now_ms);
-        if (c > code)
-            code = c;
+    int code = status_dir(target, names, n, json, now_ms);
+    for (size_t i = 0; i < n; i++)
         free(names[i]);
-    }
     free(names);
     return code;
 }

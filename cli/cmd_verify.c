@@ -142,28 +142,46 @@ static void fmt_mtime(char *buf, size_t n, int64_t secs)
     strftime(buf, n, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
+/* One side of an entry (prefix "manifest" or "remote"): type, size, mtime;
+ * all null when the side has no such item. */
+static void side_json(rsl_json *j, const char *prefix, const ventry *e)
+{
+    char k[40];
+    snprintf(k, sizeof(k), "%s_type", prefix);
+    rsl_json_str(j, k, e ? (e->is_dir ? "dir" : "file") : NULL);
+    snprintf(k, sizeof(k), "%s_size", prefix);
+    if (e)
+        rsl_json_int(j, k, (long long)e->size);
+    else
+        rsl_json_null(j, k);
+    snprintf(k, sizeof(k), "%s_mtime", prefix);
+    if (e && e->mtime >= 0) {
+        char t[40];
+        rsl_json_format_time(t, sizeof(t), e->mtime * 1000);
+        rsl_json_str(j, k, t);
+    } else {
+        rsl_json_null(j, k);
+    }
+}
+
 static void report(vui *u, const char *kind, const char *path, const ventry *m, const ventry *r,
                    const char *note)
 {
     if (u->json) {
-        fputs("{\"kind\":", stdout);
-        rsl_out_json_str(stdout, kind);
-        fputs(",\"path\":", stdout);
-        rsl_out_json_str(stdout, path);
-        if (m)
-            printf(",\"manifest_type\":\"%s\",\"manifest_size\":%llu,\"manifest_mtime\":%lld",
-                   m->is_dir ? "dir" : "file", (unsigned long long)m->size, (long long)m->mtime);
-        if (r)
-            printf(",\"remote_type\":\"%s\",\"remote_size\":%llu,\"remote_mtime\":%lld",
-                   r->is_dir ? "dir" : "file", (unsigned long long)r->size, (long long)r->mtime);
-        fputs("}\n", stdout);
+        rsl_json j;
+        rsl_json_begin(&j, stdout, "verify_entry");
+        rsl_json_str(&j, "kind", kind);
+        rsl_json_name(&j, "path", path);
+        side_json(&j, "manifest", m);
+        side_json(&j, "remote", r);
+        rsl_json_str(&j, "detail", note && *note ? note : NULL);
+        rsl_json_end(&j);
         return;
     }
-    printf("%-8s ", kind);
-    rsl_out_path(stdout, path);
     if (note)
-        printf("  (%s)", note);
-    fputc('\n', stdout);
+        rsl_out_line(stdout, "%-8s %s  (%s)", kind, path, note);
+    else
+        rsl_out_line(stdout, "%-8s %s", kind, path);
 }
 
 static const char verify_usage[] =
@@ -178,7 +196,7 @@ static const char verify_usage[] =
     "  --checksum compare contents too, where the transport can (none can yet)\n"
     "  --repair   forget the manifest rows of missing and different items, so the next\n"
     "             `rsyncd-lite run` sends them again (takes the job's lock)\n"
-    "  --json     one JSON object per difference, then a summary object\n"
+    "  --json     one JSON object per entry, then a summary (docs/json.md: \"verify_entry\")\n"
     "exit: 0 identical, 23 differences found, 5 session error, 75 job locked\n";
 
 /* One verify's state. */
@@ -264,9 +282,8 @@ static void print_header(const verify_ctx *v)
 {
     if (v->u.json)
         return;
-    printf("verify %s: ", v->job.name);
-    rsl_out_path(stdout, v->job.destination);
-    printf(" (%zu item(s) in the manifest, %zu on the remote)\n", v->man.n, v->remote.n);
+    rsl_out_line(stdout, "verify %s: %s (%zu item(s) in the manifest, %zu on the remote)",
+                 v->job.name, v->job.destination, v->man.n, v->remote.n);
     if (v->checksum && !(v->caps & RSL_CAP_CHECKSUM))
         printf("checksum: not supported by this transport (%s); sizes and mtimes compared\n",
                v->rm.ops->name);
@@ -375,27 +392,37 @@ static int print_report(const verify_ctx *v)
 {
     const vui *u = &v->u;
     int identical = u->missing + u->extra + u->different == 0;
+    int code = identical ? RSL_EXIT_OK : RSL_EXIT_PARTIAL;
     if (u->json) {
-        printf("{\"summary\":true,\"identical\":%s,\"manifest_items\":%zu,\"remote_items\":%zu,"
-               "\"missing\":%lld,\"extra\":%lld,\"different\":%lld,\"temps\":%lld,"
-               "\"pending\":%lld,\"repaired\":%zu,\"checksum\":%s}\n",
-               identical ? "true" : "false", v->man.n, v->remote.n, (long long)u->missing,
-               (long long)u->extra, (long long)u->different, (long long)u->temps,
-               (long long)u->pending, v->repaired,
-               v->checksum && (v->caps & RSL_CAP_CHECKSUM) ? "true" : "false");
-        return identical ? RSL_EXIT_OK : RSL_EXIT_PARTIAL;
+        rsl_json j;
+        rsl_json_begin_summary(&j, stdout, "verify");
+        rsl_json_bool(&j, "identical", identical);
+        rsl_json_int(&j, "manifest_items", (long long)v->man.n);
+        rsl_json_int(&j, "remote_items", (long long)v->remote.n);
+        rsl_json_int(&j, "missing", u->missing);
+        rsl_json_int(&j, "extra", u->extra);
+        rsl_json_int(&j, "different", u->different);
+        rsl_json_int(&j, "temps", u->temps);
+        rsl_json_int(&j, "pending", u->pending);
+        rsl_json_int(&j, "repaired", (long long)v->repaired);
+        rsl_json_bool(&j, "checksum", v->checksum && (v->caps & RSL_CAP_CHECKSUM));
+        rsl_json_int(&j, "exit_code", code);
+        rsl_json_end(&j);
+        return code;
     }
     printf("%s: %lld missing, %lld different, %lld extra, %lld leftover temp(s)\n",
            identical ? "identical" : "DIFFERENT", (long long)u->missing, (long long)u->different,
            (long long)u->extra, (long long)u->temps);
     if (v->repair && v->repaired)
-        printf("repair: %zu item(s) forgotten by the manifest; the next `rsyncd-lite run %s` "
-               "sends them again\n",
-               v->repaired, v->conf);
+        rsl_out_line(stdout,
+                     "repair: %zu item(s) forgotten by the manifest; the next `rsyncd-lite run %s` "
+                     "sends them again",
+                     v->repaired, v->conf);
     else if (!identical && !v->repair && (u->missing || u->different))
-        printf("to send them again: rsyncd-lite verify %s --repair, then rsyncd-lite run %s\n",
-               v->conf, v->conf);
-    return identical ? RSL_EXIT_OK : RSL_EXIT_PARTIAL;
+        rsl_out_line(stdout,
+                     "to send them again: rsyncd-lite verify %s --repair, then rsyncd-lite run %s",
+                     v->conf, v->conf);
+    return code;
 }
 
 /* Lock (--repair), state db, manifest, remote, comparison, report. Returns
@@ -431,7 +458,7 @@ int rsl_cmd_verify(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     if (rsl_config_load(&v.job, v.conf, &v.err) != RSL_OK) {
-        fprintf(stderr, "%s\n", v.err.msg);
+        rsl_out_line(stderr, "%s", v.err.msg);
         rsl_job_free(&v.job);
         return RSL_EXIT_USAGE;
     }

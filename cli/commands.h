@@ -10,6 +10,10 @@ typedef struct rsl_command {
     const char *name;
     int (*fn)(int argc, char **argv);
     const char *summary;
+    /* 1: may hold a secret (it connects, or starts runs that do): main makes
+     * the process non-dumpable and takes the password out of the environment
+     * before the command starts (cli/secret_env.h) */
+    int secrets;
 } rsl_command;
 
 extern const rsl_command rsl_commands[]; /* NULL-terminated */

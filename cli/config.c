@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "cli/ini.h"
+#include "cli/secret_env.h"
 #include "engine/schedule.h"
 #include "transports/keys.h"
 
@@ -427,6 +428,8 @@ static rsl_code rsl_config_finish_at(rsl_job *job, const char *path, const parse
         (job->state_path = rsl_job_default_state_path(job->name)) == NULL)
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: state: cannot derive a path",
                            path, line_of(c, "name"));
+    /* the password the environment gave at start-up (NULL if none) */
+    job->password_env = rsl_secret_env_password();
     return RSL_OK;
 }
 

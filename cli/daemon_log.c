@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/output.h"
+
 void rsl_daemon_log_vwrite(rsl_daemon_log *l, int level, const char *who, int seq, const char *fmt,
                            va_list ap)
 {
@@ -17,12 +19,11 @@ void rsl_daemon_log_vwrite(rsl_daemon_log *l, int level, const char *who, int se
     gmtime_r(&ts.tv_sec, &tm);
     char t[40];
     strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
-    char msg[4096];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    /* one line: no control bytes from a job's output */
-    for (char *p = msg; *p; p++)
-        if ((unsigned char)*p < 0x20 && *p != '\t')
-            *p = '?';
+    char raw[4096], msg[4096];
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    /* one line, nothing that acts on a terminal (`tail -f`): a run's output
+     * was escaped by the run already, so its backslashes stay as they are */
+    rsl_out_escape(msg, sizeof(msg), raw, RSL_ESC_KEEP_BACKSLASH);
     FILE *f = l->f ? l->f : stderr;
     if (who)
         fprintf(f, "%s.%03ldZ %-5s [%s#%d] %s\n", t, ts.tv_nsec / 1000000, names[level], who, seq,

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,25 +34,61 @@ void rsl_daemon_proc_close(rsl_daemon_child *c)
 }
 
 /* In the child: own process group (a terminal's ^C reaches only the daemon,
- * which forwards one SIGTERM), default signals, pipes as 1 and 2. */
-static void exec_child(const char *exe, char *const argv[], const sigset_t *mask, int out, int err)
+ * which forwards one SIGTERM), default signals, pipes as 1 and 2, the
+ * password pipe (if any) as RSL_DAEMON_PASSWORD_FD. Only async-signal-safe
+ * calls: envp was built before the fork. */
+static void exec_child(const char *exe, char *const argv[], char *const envp[],
+                       const sigset_t *mask, int out, int err, int pass_fd)
 {
     setpgid(0, 0);
     signal(SIGPIPE, SIG_DFL);
     sigprocmask(SIG_SETMASK, mask, NULL);
-    int null = open("/dev/null", O_RDONLY);
+    /* out of the way of 0-3 first, whatever number the pipe got */
+    int pf = pass_fd >= 0 ? fcntl(pass_fd, F_DUPFD_CLOEXEC, 10) : -1;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null >= 0)
         dup2(null, 0);
     dup2(out, 1);
     dup2(err, 2);
-    execv(exe, argv);
+    if (pf >= 0)
+        dup2(pf, RSL_DAEMON_PASSWORD_FD); /* dup2 clears close-on-exec on the copy */
+    execve(exe, argv, envp);
     _exit(127);
 }
 
+extern char **environ;
+
+/* The daemon's environment, plus RSYNCD_LITE_PASSWORD_FD=N when a password
+ * pipe is passed. The strings are borrowed; free only the array. */
+static char **child_env(int pass_fd)
+{
+    static char var[64];
+    size_t n = 0;
+    while (environ && environ[n])
+        n++;
+    char **e = calloc(n + 2, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "RSYNCD_LITE_PASSWORD", 20) != 0) /* never inherited */
+            e[k++] = environ[i];
+    if (pass_fd >= 0) {
+        snprintf(var, sizeof(var), "RSYNCD_LITE_PASSWORD_FD=%d", RSL_DAEMON_PASSWORD_FD);
+        e[k++] = var;
+    }
+    e[k] = NULL;
+    return e;
+}
+
 int rsl_daemon_proc_spawn(rsl_daemon_child *c, const char *exe, char *const argv[],
-                          const sigset_t *child_mask, const char **what)
+                          const sigset_t *child_mask, int pass_fd, const char **what)
 {
     int out[2] = {-1, -1}, errp[2] = {-1, -1};
+    char **envp = NULL;
+    *what = "malloc";
+    if ((envp = child_env(pass_fd)) == NULL)
+        goto fail;
     *what = "pipe";
     if (pipe(out) != 0 || pipe(errp) != 0)
         goto fail;
@@ -64,7 +102,8 @@ int rsl_daemon_proc_spawn(rsl_daemon_child *c, const char *exe, char *const argv
     if (pid < 0)
         goto fail;
     if (pid == 0)
-        exec_child(exe, argv, child_mask, out[1], errp[1]);
+        exec_child(exe, argv, envp, child_mask, out[1], errp[1], pass_fd);
+    free(envp);
     close(out[1]);
     close(errp[1]);
     c->fd[0] = out[0];
@@ -77,6 +116,7 @@ int rsl_daemon_proc_spawn(rsl_daemon_child *c, const char *exe, char *const argv
     return 0;
 fail:;
     int e = errno;
+    free(envp);
     for (int i = 0; i < 2; i++) {
         if (out[i] >= 0)
             close(out[i]);

@@ -29,12 +29,19 @@ typedef void (*rsl_daemon_line_fn)(void *ud, int is_stderr, const char *line);
 
 /* No process, pipes closed. */
 void rsl_daemon_proc_init(rsl_daemon_child *c);
+/* The descriptor a child reads the password from (RSYNCD_LITE_PASSWORD_FD). */
+#define RSL_DAEMON_PASSWORD_FD 3
+
 /* Starts exe with argv; the child gets child_mask as its signal mask, default
  * SIGPIPE, its own process group, /dev/null as stdin and the pipes as stdout
- * and stderr (no other child inherits them). Returns 0, or -1 with errno set
- * and `what` naming the call that failed ("pipe", "fork"). */
+ * and stderr (no other child inherits them). pass_fd >= 0 (a pipe holding
+ * the password, cli/secret_env.h) becomes the child's descriptor
+ * RSL_DAEMON_PASSWORD_FD, named in its environment as
+ * RSYNCD_LITE_PASSWORD_FD; the caller closes its own pass_fd afterwards.
+ * Returns 0, or -1 with errno set and `what` naming the call that failed
+ * ("pipe", "fork"). */
 int rsl_daemon_proc_spawn(rsl_daemon_child *c, const char *exe, char *const argv[],
-                          const sigset_t *child_mask, const char **what);
+                          const sigset_t *child_mask, int pass_fd, const char **what);
 /* Reads what pipe k has now and passes each complete line to fn (a line of
  * RSL_DAEMON_LINE_MAX-1 bytes is passed as it is); at end of file the rest,
  * and the pipe is closed. Never blocks. */

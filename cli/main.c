@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/secret_env.h"
 
 static void usage(FILE *out)
 {
@@ -33,7 +34,8 @@ static void usage(FILE *out)
           "\n"
           "exit codes: 0 success, 1 usage/config, 5 session failure, 20 interrupted,\n"
           "  23 partial failure (verify: differences), 24 partial (source files vanished),\n"
-          "  30 timeout, 75 job locked by another run\n"
+          "  30 timeout, 75 job locked by another run;\n"
+          "  status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugin convention)\n"
           "see rsyncd-lite(1) and job.conf(5)\n",
           out);
 }
@@ -53,9 +55,19 @@ int main(int argc, char **argv)
         printf("rsyncd-lite %s\n", RSL_VERSION);
         return 0;
     }
-    for (const rsl_command *c = rsl_commands; c->name; c++)
-        if (strcmp(c->name, cmd) == 0)
-            return c->fn(argc - 1, argv + 1);
+    for (const rsl_command *c = rsl_commands; c->name; c++) {
+        if (strcmp(c->name, cmd) != 0)
+            continue;
+        char msg[512];
+        if (c->secrets && rsl_secret_env_init(msg, sizeof(msg)) != 0) {
+            rsl_secret_env_wipe();
+            fprintf(stderr, "rsyncd-lite: %s\n", msg);
+            return 1;
+        }
+        int code = c->fn(argc - 1, argv + 1);
+        rsl_secret_env_wipe();
+        return code;
+    }
     fprintf(stderr, "rsyncd-lite: unknown command '%s'\n", cmd);
     usage(stderr);
     return 1;

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/output.h"
+
 static double mono(void)
 {
     struct timespec ts;
@@ -61,6 +63,11 @@ static int append_current(char *buf, size_t n, int len, const char *cur, int wid
 {
     if (cur == NULL || *cur == '\0' || (size_t)len + 3 >= n)
         return len;
+    /* a name's control characters must not drive the terminal: the CLI's
+     * one escape (cli/output.h) */
+    char shown[1024];
+    rsl_out_escape(shown, sizeof(shown), cur, 0);
+    cur = shown;
     size_t room = n - (size_t)len - 3;
     if (width > 0)
         room = width > len + 3 ? (size_t)(width - len - 3) : 0;
@@ -96,10 +103,6 @@ size_t rsl_progress_format(char *buf, size_t n, const rsl_progress *p, double ra
     if ((size_t)len >= n)
         len = (int)n - 1;
     len = append_current(buf, n, len, p->current ? p->current : current, width);
-    /* control bytes in a name must not drive the terminal */
-    for (int i = 0; i < len; i++)
-        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-            buf[i] = '?';
     if (width > 0 && len > width - 1 && width > 1) {
         len = width - 1;
         buf[len] = '\0';

@@ -64,7 +64,7 @@ void rsl_job_remote_opts(const rsl_job *job, rsl_remote_opts *o)
     memset(o, 0, sizeof(*o));
     o->username = job->username;
     o->password_file = job->password_file;
-    o->password_env = getenv("RSYNCD_LITE_PASSWORD");
+    o->password_env = job->password_env; /* never getenv: the CLI took it out of the environment */
     o->timeout_sec = job->timeout_sec;
     o->temp_suffix = job->temp_suffix;
     o->cfg = job->transport_cfg;

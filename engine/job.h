@@ -62,6 +62,10 @@ typedef struct rsl_job {
      * made for `transport`; NULL (with transport NULL) means its defaults */
     const rsl_transport_ops *transport;
     void *transport_cfg;
+    /* Borrowed, not freed by rsl_job_free: the password given through the
+     * environment, read once at start-up by the CLI (cli/secret_env.c), which
+     * keeps the only copy; NULL when none was given. */
+    const char *password_env;
 } rsl_job;
 
 /* Sets every field to its default (strings NULL except temp_suffix). */

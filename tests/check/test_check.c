@@ -68,7 +68,7 @@ Test(check, all_steps_pass_on_a_good_file_destination)
     /* --json: one object per step */
     out = NULL;
     cr_assert_eq(rslt_sh(&out, NULL, "%s check --json %s", rslt_bin(), f.conf), 0);
-    cr_assert_eq(rslt_count(out, "{\"step\":"), 10, "%s", out);
+    cr_assert_eq(rslt_count(out, "{\"type\":\"check_step\",\"step\":"), 10, "%s", out);
     cr_assert(strstr(out, "\"ok\":true") != NULL, "%s", out);
     free(out);
     rslt_rmrf(f.d);

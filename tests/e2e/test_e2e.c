@@ -261,9 +261,13 @@ Test(e2e, change_add_delete_applies_exactly_three)
     char *out = NULL;
     cr_assert_eq(run(&e, &out, NULL, "run job.conf --json"), 0, "%s", out);
     cr_assert_eq(rslt_count(out, "\"path\":"), 3, "%s", out);
-    cr_assert(strstr(out, "{\"path\":\"change.txt\",\"action\":\"update\",\"outcome\":\"ok\""));
-    cr_assert(strstr(out, "{\"path\":\"new.txt\",\"action\":\"create\",\"outcome\":\"ok\""));
-    cr_assert(strstr(out, "{\"path\":\"gone.txt\",\"action\":\"delete\",\"outcome\":\"ok\""));
+    cr_assert(strstr(
+        out,
+        "{\"type\":\"item\",\"path\":\"change.txt\",\"action\":\"update\",\"outcome\":\"ok\""));
+    cr_assert(strstr(
+        out, "{\"type\":\"item\",\"path\":\"new.txt\",\"action\":\"create\",\"outcome\":\"ok\""));
+    cr_assert(strstr(
+        out, "{\"type\":\"item\",\"path\":\"gone.txt\",\"action\":\"delete\",\"outcome\":\"ok\""));
     cr_assert_eq(summary_num(out, "deletes_applied"), 1);
     cr_assert_eq(summary_num(out, "transferred_bytes"), 14);
     cr_assert(trees_equal(&e));
@@ -393,7 +397,8 @@ Test(e2e, validation_breaches_fail_alone_with_rule_limit_and_value)
     const char *want[][2] = {
         {"co:lon.txt", "NAME_FORBIDDEN_CHAR"},
         {"cr\\rname.txt", "NAME_CONTROL_CHAR"},
-        {"bad\\u00ff.txt", "NAME_INVALID_UTF8"},
+        /* not UTF-8: U+FFFD in "path", the exact bytes in "path_bytes" */
+        {"bad\xef\xbf\xbd.txt\",\"path_bytes\":\"YmFk/y50eHQ=", "NAME_INVALID_UTF8"},
         {"this-name-is-definitely-longer-than-thirty.txt", "NAME_TOO_LONG"},
         {"empty.txt", "FILE_EMPTY"},
         {"big.bin", "FILE_TOO_LARGE"},
@@ -457,7 +462,7 @@ Test(e2e, unreadable_file_is_persistent_then_deferred_then_retried)
               "%s", out);
     free(out);
     char *st = NULL;
-    cr_assert_eq(run(&e, &st, NULL, "status job.conf"), 0);
+    cr_assert_eq(run(&e, &st, NULL, "status job.conf"), 1, "Partial is a WARNING");
     cr_assert(strstr(st, "job t: Partial") != NULL, "%s", st);
     cr_assert(strstr(st, "LOCAL_UNREADABLE (211, persistent), 1 attempt(s), next retry 20") != NULL,
               "%s", st);
@@ -576,14 +581,15 @@ Test(e2e, log_run_failed_json)
     char *out = NULL;
     cr_assert_eq(run(&e, &out, NULL, "log job.conf --run 1 --json"), 0);
     cr_assert_eq(rslt_count(out, "\n"), 2, "%s", out);
-    cr_assert(strstr(out, "{\"path\":\"b:ad.txt\",\"action\":\"create\",\"outcome\":\"failed\","
+    cr_assert(strstr(out, "{\"type\":\"item\",\"path\":\"b:ad.txt\",\"action\":\"create\","
+                          "\"outcome\":\"failed\","
                           "\"code\":\"NAME_FORBIDDEN_CHAR\",\"code_number\":201,\"class\":"
                           "\"persistent\",\"message\":") != NULL,
               "%s", out);
     cr_assert(strstr(out, "\"attempts\":1,\"bytes\":0,") != NULL);
-    cr_assert(strstr(out, "{\"path\":\"good.txt\",\"action\":\"create\",\"outcome\":\"ok\","
-                          "\"code\":\"OK\",\"code_number\":0,\"class\":\"none\",\"message\":\"\","
-                          "\"attempts\":1,\"bytes\":1,") != NULL,
+    cr_assert(strstr(out, "{\"type\":\"item\",\"path\":\"good.txt\",\"action\":\"create\","
+                          "\"outcome\":\"ok\",\"code\":\"OK\",\"code_number\":0,\"class\":null,"
+                          "\"message\":null,\"detail\":null,\"attempts\":1,\"bytes\":1,") != NULL,
               "%s", out);
     free(out);
     cr_assert_eq(run(&e, &out, NULL, "log job.conf --failed"), 0);
@@ -594,8 +600,10 @@ Test(e2e, log_run_failed_json)
     free(out);
     cr_assert_eq(run(&e, &out, NULL, "log job.conf --run 99"), 1);
     free(out);
-    cr_assert_eq(run(&e, &out, NULL, "status job.conf --json"), 0);
-    cr_assert(strstr(out, "\"health\":\"Partial\"") != NULL, "%s", out);
+    cr_assert_eq(run(&e, &out, NULL, "status job.conf --json"), 1, "Partial is a WARNING");
+    cr_assert(strstr(out, "\"health\":\"Partial\",\"severity\":\"warning\",\"exit_code\":1") !=
+                  NULL,
+              "%s", out);
     cr_assert(strstr(out, "\"failing\":[{\"path\":\"b:ad.txt\"") != NULL, "%s", out);
     free(out);
     env_free(&e);
@@ -746,7 +754,8 @@ Test(e2e, json_summary_is_the_last_line)
     cr_assert_eq(run(&e, &out, NULL, "run job.conf --json"), 0);
     char *last = strrchr(out, '{');
     cr_assert_not_null(last);
-    const char *head = "{\"summary\":true,\"run\":1,\"mode\":\"normal\",\"outcome\":\"success\"";
+    const char *head = "{\"summary\":true,\"type\":\"run\",\"run\":1,\"dry_run\":false,"
+                       "\"mode\":\"normal\",\"outcome\":\"success\"";
     cr_assert(strncmp(last, head, strlen(head)) == 0, "%s", last);
     const char *keys[] = {"files_applied",     "dirs_applied", "deletes_applied",
                           "bytes_applied",     "item_errors",  "transferred_files",

@@ -30,7 +30,7 @@ static int run(const char *d, const char *name)
 static char *line_of(const char *out, const char *name)
 {
     char key[128];
-    snprintf(key, sizeof(key), "{\"job\":\"%s\"", name);
+    snprintf(key, sizeof(key), "{\"type\":\"status\",\"job\":\"%s\"", name);
     const char *s = strstr(out, key);
     if (s == NULL)
         return NULL;
@@ -66,7 +66,8 @@ Test(status, health_per_job_over_a_directory)
 
     char *out = NULL;
     int rc = rslt_sh(&out, NULL, "%s status %s/jobs", rslt_bin(), d);
-    cr_assert_eq(rc, 1, "an invalid job file makes the exit 1:\n%s", out);
+    /* the worst job decides: Error (CRITICAL, 2) over Invalid (UNKNOWN, 3) */
+    cr_assert_eq(rc, 2, "an Error job makes the exit 2 (CRITICAL):\n%s", out);
     cr_assert(strstr(out, "job healthy: Healthy\n") != NULL, "%s", out);
     cr_assert(strstr(out, "job pending: Pending\n") != NULL, "%s", out);
     cr_assert(strstr(out, "job error: Error\n") != NULL, "%s", out);
@@ -115,6 +116,108 @@ Test(status, health_per_job_over_a_directory)
     cr_assert_eq(rc, 0);
     cr_assert(strstr(out, "job healthy: Healthy\n") != NULL, "%s", out);
     cr_assert(strstr(out, "last run 2 (normal): success") != NULL, "%s", out);
+    free(out);
+    rslt_rmrf(d);
+    free(d);
+}
+
+/* The exit code of `status` (plus its --json record) for one job file. */
+static int status_of(const char *conf, char **json_line)
+{
+    int rc = rslt_sh(NULL, NULL, "%s status %s", rslt_bin(), conf);
+    char *out = NULL;
+    int jrc = rslt_sh(&out, NULL, "%s status --json %s", rslt_bin(), conf);
+    cr_assert_eq(jrc, rc, "--json exits as the text does");
+    *json_line = out;
+    return rc;
+}
+
+/* Issue 11.6: the monitoring-plugin convention, per job and for a directory
+ * (the worst job decides: CRITICAL > UNKNOWN > WARNING > OK). */
+Test(status, exit_codes_follow_the_monitoring_plugin_convention)
+{
+    char *d = rslt_tmpdir("status-exit");
+    char p[8300];
+    snprintf(p, sizeof(p), "%s/src/ok.txt", d);
+    rslt_write(p, "fine");
+    cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p %s/jobs %s/dst %s/dst2 %s/dst3", d, d, d, d), 0);
+    job(d, "healthy", "dst", "");
+    job(d, "pending", "dst", "");
+    job(d, "error", "missing-root", "");
+    job(d, "partial", "dst2", "[remote]\nforbidden_chars = :\n");
+    job(d, "stale", "dst3", "schedule = every 1s\n");
+    job(d, "nostate", "dst", "");
+    snprintf(p, sizeof(p), "%s/jobs/zbroken.conf", d);
+    rslt_write(p, "[job]\nname = zbroken\nnot a line\n");
+    cr_assert_eq(run(d, "healthy"), 0);
+    cr_assert_eq(run(d, "error"), 5);
+    cr_assert_eq(run(d, "stale"), 0);
+    snprintf(p, sizeof(p), "%s/src/bad:name.txt", d);
+    rslt_write(p, "colon");
+    cr_assert_eq(run(d, "partial"), 23);
+    /* a state db that is not a database cannot be read */
+    snprintf(p, sizeof(p), "%s/nostate.db", d);
+    rslt_write(p, "this is not an SQLite database, not even close to one; "
+                  "it is plain text that fills more than one header's worth of bytes.........\n");
+    usleep(2300 * 1000); /* stale: no run for more than 2 x 1 s */
+    const struct {
+        const char *name, *health, *severity;
+        int code;
+    } want[] = {{"healthy", "Healthy", "ok", 0},      {"pending", "Pending", "warning", 1},
+                {"partial", "Partial", "warning", 1}, {"stale", "No Activity", "warning", 1},
+                {"error", "Error", "critical", 2},    {"nostate", "Unknown", "unknown", 3},
+                {"zbroken", "Invalid", "unknown", 3}};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        snprintf(p, sizeof(p), "%s/jobs/%s.conf", d, want[i].name);
+        char *line = NULL;
+        int rc = status_of(p, &line);
+        cr_assert_eq(rc, want[i].code, "%s: exit %d, want %d\n%s", want[i].name, rc, want[i].code,
+                     line);
+        char h[160];
+        snprintf(h, sizeof(h), "\"health\":\"%s\",\"severity\":\"%s\",\"exit_code\":%d,",
+                 want[i].health, want[i].severity, want[i].code);
+        cr_assert(strstr(line, h) != NULL, "%s: %s", want[i].name, line);
+        free(line);
+    }
+    /* a directory: the worst job decides */
+    const struct {
+        const char *jobs;
+        int code;
+    } dirs[] = {{"healthy", 0},
+                {"healthy pending", 1},
+                {"stale healthy", 1},
+                {"healthy zbroken", 3},
+                {"partial nostate", 3},
+                {"error zbroken", 2},
+                {"healthy error stale", 2},
+                {"", 3}};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char sub[8300];
+        snprintf(sub, sizeof(sub), "%s/set%zu", d, i);
+        cr_assert_eq(rslt_sh(NULL, NULL,
+                             "mkdir -p %s && for j in %s; do cp %s/jobs/$j.conf %s/; done", sub,
+                             dirs[i].jobs, d, sub),
+                     0);
+        char *out = NULL;
+        int rc = rslt_sh(&out, NULL, "%s status %s", rslt_bin(), sub);
+        cr_assert_eq(rc, dirs[i].code, "{%s}: exit %d, want %d\n%s", dirs[i].jobs, rc, dirs[i].code,
+                     out);
+        free(out);
+        rc = rslt_sh(&out, NULL, "%s status --json %s", rslt_bin(), sub);
+        cr_assert_eq(rc, dirs[i].code, "{%s} --json", dirs[i].jobs);
+        free(out);
+    }
+    /* a usage error is UNKNOWN too (1 would read as WARNING) */
+    cr_assert_eq(rslt_sh(NULL, NULL, "%s status", rslt_bin()), 3);
+    cr_assert_eq(rslt_sh(NULL, NULL, "%s status --bogus %s/jobs", rslt_bin(), d), 3);
+    cr_assert_eq(rslt_sh(NULL, NULL, "%s status --help", rslt_bin()), 0);
+    /* the text over a directory ends with the verdict */
+    char *out = NULL;
+    snprintf(p, sizeof(p), "%s/set6", d);
+    cr_assert_eq(rslt_sh(&out, NULL, "%s status %s", rslt_bin(), p), 2);
+    cr_assert(strstr(out, "\nstatus: 3 job(s): 1 ok, 1 warning, 1 critical, 0 unknown; exit 2 "
+                          "(critical)\n") != NULL,
+              "%s", out);
     free(out);
     rslt_rmrf(d);
     free(d);

@@ -55,7 +55,8 @@ Test(sftp_e2e, push_then_no_change_rerun)
     cr_assert_eq(rslt_sh(NULL, NULL, "diff -r '%s' '%s'", j.src, j.root), 0, "trees differ");
     cr_assert_eq(rslt_sh(&out, NULL, "find '%s' -name '*.rsl-part' | wc -l", j.root), 0);
     cr_assert_eq(strtol(out, NULL, 10), 0, "temp files left");
-    rc = rslt_sh(&out, &err, "'%s' run '%s'", rslt_bin(), j.conf);
+    /* -v: a successful run prints its summary only when asked (cron) */
+    rc = rslt_sh(&out, &err, "'%s' run -v '%s'", rslt_bin(), j.conf);
     cr_assert_eq(rc, 0, "exit %d\n%s\n%s", rc, out, err);
     cr_assert(strstr(out, "applied: 0 files") != NULL, "%s", out);
     /* a change is picked up and replaces the remote file */
@@ -145,7 +146,7 @@ Test(sftp_e2e, run_killed_mid_upload_resumes, .timeout = 120)
     long long kept = rslt_size(tmp);
     cr_assert_lt(kept, total);
     char *out = NULL, *err = NULL;
-    int rc = rslt_sh(&out, &err, "'%s' run '%s'", rslt_bin(), j.conf);
+    int rc = rslt_sh(&out, &err, "'%s' run -v '%s'", rslt_bin(), j.conf);
     cr_assert_eq(rc, 0, "exit %d\n%s\n%s", rc, out, err);
     long long sent = sent_bytes(out);
     cr_log_info("killed with %lld of %lld bytes on the remote; the next run sent %lld", kept, total,

@@ -61,8 +61,9 @@ Test(verify, detects_and_repairs_remote_drift)
     out = NULL;
     rc = rslt_sh(&out, NULL, "%s verify %s --json", rslt_bin(), conf);
     cr_assert_eq(rc, 23);
-    cr_assert(strstr(out, "{\"kind\":\"missing\",\"path\":\"sub/deeper/c.txt\"") != NULL, "%s",
-              out);
+    cr_assert(strstr(out, "{\"type\":\"verify_entry\",\"kind\":\"missing\",\"path\":\"sub/deeper/"
+                          "c.txt\"") != NULL,
+              "%s", out);
     cr_assert(strstr(out, "\"identical\":false") != NULL, "%s", out);
     free(out);
 
