@@ -157,6 +157,13 @@ typedef struct check_ctx {
 } check_ctx;
 
 /* 1. config; 0, or -1 when the job cannot be checked (every step reported). */
+/* A secret file group or others may read: one WARN step each. */
+static void secret_warn(void *ud, const char *msg)
+{
+    check_ctx *c = ud;
+    step(&c->u, ST_WARN, "secret files private", msg, "chmod 600 the file named here.");
+}
+
 static int step_config(check_ctx *c, const char *conf)
 {
     if (rsl_config_load(&c->job, conf, &c->err) != RSL_OK) {
@@ -175,6 +182,10 @@ static int step_config(check_ctx *c, const char *conf)
     snprintf(c->d, sizeof(c->d), "%s (job %s, destination %s, transport %s)", conf, c->job.name,
              c->job.destination, c->ops->name);
     step(&c->u, ST_PASS, "config valid", c->d, NULL);
+    int before = c->u.warn;
+    rsl_job_secret_warnings(&c->job, secret_warn, c);
+    if (c->u.warn == before)
+        step(&c->u, ST_PASS, "secret files private", "no secret file readable by others", NULL);
     return 0;
 }
 

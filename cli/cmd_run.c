@@ -116,12 +116,20 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* The transport words the warning when its settings turn a check off. */
+static void warn_line(void *ud, const char *msg)
+{
+    (void)ud;
+    rsl_out_line(stderr, "rsyncd-lite: warning: %s", msg);
+}
+
+/* The transport words the warning when its settings turn a check off; a
+ * secret file others may read is named on every run (cron mails it). */
 static void warn_unverified(const rsl_job *job)
 {
     const char *unverified = rsl_job_unverified(job);
     if (unverified != NULL)
         fprintf(stderr, "rsyncd-lite: warning: %s\n", unverified);
+    rsl_job_secret_warnings(job, warn_line, NULL);
 }
 
 /* When the earliest item deferred by an earlier run may be retried ("" if

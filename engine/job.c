@@ -3,6 +3,8 @@
  */
 #include "job.h"
 
+#include "transports/secret.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,4 +83,25 @@ const char *rsl_job_unverified(const rsl_job *job)
     if (s == NULL || (job->transport_cfg != NULL && s->ops != job->transport))
         return NULL;
     return rsl_scheme_unverified(s, job->transport_cfg);
+}
+
+typedef struct secret_ctx {
+    void (*warn)(void *ud, const char *msg);
+    void *ud;
+} secret_ctx;
+
+static void check_secret(void *ud, const char *key, const char *path)
+{
+    secret_ctx *c = ud;
+    char msg[1024];
+    if (rsl_secret_exposed(path, key, msg, sizeof(msg)))
+        c->warn(c->ud, msg);
+}
+
+void rsl_job_secret_warnings(const rsl_job *job, void (*warn)(void *ud, const char *msg), void *ud)
+{
+    secret_ctx c = {.warn = warn, .ud = ud};
+    if (job->password_file != NULL)
+        check_secret(&c, "password_file", job->password_file);
+    rsl_transport_secret_paths(job->transport, job->transport_cfg, check_secret, &c);
 }

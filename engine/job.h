@@ -74,6 +74,11 @@ void rsl_job_free(rsl_job *job);
 /* The default state path: $XDG_STATE_HOME/rsyncd-lite/<name>.db, or
  * ~/.local/state/rsyncd-lite/<name>.db. Caller frees. */
 char *rsl_job_default_state_path(const char *name);
+/* Calls warn(ud, message) once for each secret file of the job
+ * (password_file and the transport's key, passphrase and token files) that
+ * group or others may read or write: each message names the file, the key,
+ * its mode and the fix. */
+void rsl_job_secret_warnings(const rsl_job *job, void (*warn)(void *ud, const char *msg), void *ud);
 /* Fills the transport options from the job: the shared settings, the
  * transport's own (opts->cfg = job->transport_cfg), RSYNCD_LITE_PASSWORD.
  * Strings are borrowed from job. */

@@ -199,6 +199,20 @@ rsl_code rsl_keys_set(const rsl_key *keys, size_t n, void *cfg, const char *name
     return rsl_err_set(err, RSL_E_INTERNAL, 0, "key table row of an unknown type");
 }
 
+void rsl_keys_secret_paths(const rsl_key *keys, size_t n, const void *cfg,
+                           void (*cb)(void *ud, const char *key, const char *path), void *ud)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const void *field = (const char *)cfg + keys[i].off;
+        if (keys[i].type == RSL_KEY_GROUP)
+            rsl_keys_secret_paths(keys[i].group, keys[i].n_group, field, cb, ud);
+        else if (keys[i].type == RSL_KEY_PATH && keys[i].secret && *(char *const *)field != NULL)
+            cb(ud, keys[i].name, *(char *const *)field);
+    }
+}
+
 void rsl_keys_free(const rsl_key *keys, size_t n, void *cfg)
 {
     if (cfg == NULL)

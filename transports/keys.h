@@ -42,6 +42,8 @@ typedef struct rsl_key {
     const char *const *choices;  /* CHOICE: NULL-terminated */
     const struct rsl_key *group; /* GROUP: the fragment's table */
     size_t n_group;              /* GROUP: its length */
+    int secret;                  /* PATH: 1 when the file holds a secret (key, password,
+                                    token): its permissions are checked */
 } rsl_key;
 
 /* The row for `name` in keys[0..n) (GROUP rows searched too), or NULL.
@@ -55,6 +57,10 @@ const rsl_key *rsl_keys_find(const rsl_key *keys, size_t n, const char *name, si
  * prefixes "FILE:LINE: key: ". */
 rsl_code rsl_keys_set(const rsl_key *keys, size_t n, void *cfg, const char *name, const char *value,
                       const char *base_dir, rsl_err *err);
+
+/* Calls cb(ud, key name, path) for every secret-file PATH set in cfg. */
+void rsl_keys_secret_paths(const rsl_key *keys, size_t n, const void *cfg,
+                           void (*cb)(void *ud, const char *key, const char *path), void *ud);
 
 /* Frees every STR/PATH field of cfg named by the table and sets it to NULL. */
 void rsl_keys_free(const rsl_key *keys, size_t n, void *cfg);

@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Reads up to RSL_SECRET_MAX + 1 bytes (one more tells "too large"). */
@@ -95,6 +97,18 @@ rsl_code rsl_secret_password(const char *file, const char *env, char **out, rsl_
     if ((*out = strdup(env)) == NULL)
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
     return RSL_OK;
+}
+
+int rsl_secret_exposed(const char *path, const char *what, char *msg, size_t n)
+{
+    struct stat sb;
+    if (path == NULL || stat(path, &sb) != 0 || (sb.st_mode & 077) == 0)
+        return 0;
+    snprintf(msg, n,
+             "%s '%s' can be read or written by group or others (mode %04o): anyone with that "
+             "access has the secret; run chmod 600 '%s' (OpenSSH refuses such keys)",
+             what, path, (unsigned)(sb.st_mode & 07777), path);
+    return 1;
 }
 
 void rsl_secret_free(char *s)

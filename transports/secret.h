@@ -35,6 +35,12 @@ rsl_code rsl_secret_read(const char *path, const char *what, char **out, rsl_err
  * with "no password: set password_file or RSYNCD_LITE_PASSWORD". */
 rsl_code rsl_secret_password(const char *file, const char *env, char **out, rsl_err *err);
 
+/* 1 when the secret file at path can be read or written by group or others
+ * (OpenSSH refuses such keys); msg (n bytes) then says which file, which
+ * key, its mode and the fix. 0 when private, or when it cannot be stat'ed
+ * (reading it reports that). */
+int rsl_secret_exposed(const char *path, const char *what, char *msg, size_t n);
+
 /* Wipes and frees a secret. NULL-safe. */
 void rsl_secret_free(char *s);
 

@@ -48,10 +48,14 @@
 /* settings */
 
 static const rsl_key sftp_keys[] = {
-    {.name = "identity_file", .type = RSL_KEY_PATH, .off = offsetof(rsl_sftp_cfg, identity_file)},
+    {.name = "identity_file",
+     .type = RSL_KEY_PATH,
+     .off = offsetof(rsl_sftp_cfg, identity_file),
+     .secret = 1},
     {.name = "passphrase_file",
      .type = RSL_KEY_PATH,
-     .off = offsetof(rsl_sftp_cfg, passphrase_file)},
+     .off = offsetof(rsl_sftp_cfg, passphrase_file),
+     .secret = 1},
     {.name = "known_hosts", .type = RSL_KEY_PATH, .off = offsetof(rsl_sftp_cfg, known_hosts)},
     {.name = "host_key_fingerprint",
      .type = RSL_KEY_STR,

@@ -274,6 +274,13 @@ void rsl_transport_cfg_free(const rsl_transport_ops *ops, void *cfg)
     free(cfg);
 }
 
+void rsl_transport_secret_paths(const rsl_transport_ops *ops, const void *cfg,
+                                void (*cb)(void *ud, const char *key, const char *path), void *ud)
+{
+    if (ops != NULL && ops->keys != NULL)
+        rsl_keys_secret_paths(ops->keys, ops->n_keys, cfg, cb, ud);
+}
+
 /* Appends s's name to buf when its transport has `key`. */
 static int add_owner(const rsl_scheme *s, const char *key, char *buf, size_t bufsz, int n)
 {

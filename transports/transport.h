@@ -269,6 +269,10 @@ rsl_code rsl_transport_cfg_new(const rsl_transport_ops *ops, void **out, rsl_err
 rsl_code rsl_transport_cfg_set(const rsl_transport_ops *ops, void *cfg, const char *key,
                                const char *value, const char *base_dir, rsl_err *err);
 void rsl_transport_cfg_free(const rsl_transport_ops *ops, void *cfg);
+/* Calls cb for every key of cfg that names a file holding a secret (an SSH
+ * key, a passphrase, a token), with the key's name and the path. */
+void rsl_transport_secret_paths(const rsl_transport_ops *ops, const void *cfg,
+                                void (*cb)(void *ud, const char *key, const char *path), void *ud);
 /* The schemes whose transport has [remote] key `key`, as "sftp" or
  * "ftps, ftp, https, http" in buf. Returns how many. */
 int rsl_scheme_key_owners(const char *key, char *buf, size_t bufsz);

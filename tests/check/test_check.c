@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/support/harness.h"
@@ -61,14 +62,15 @@ Test(check, all_steps_pass_on_a_good_file_destination)
     cr_assert(strstr(out, "[PASS] rename supported") != NULL, "%s", out);
     cr_assert(strstr(out, "(atomic replace)") != NULL, "%s", out);
     cr_assert(strstr(out, "[PASS] resume supported") != NULL, "%s", out);
-    cr_assert(strstr(out, "check: 6 passed, 0 failed") != NULL, "%s", out);
+    cr_assert(strstr(out, "[PASS] secret files private") != NULL, "%s", out);
+    cr_assert(strstr(out, "check: 7 passed, 0 failed") != NULL, "%s", out);
     cr_assert(strstr(out, "FAIL") == NULL, "%s", out);
     cr_assert_eq(entries(f.dst), 0, "the probe file was left behind");
     free(out);
     /* --json: one object per step */
     out = NULL;
     cr_assert_eq(rslt_sh(&out, NULL, "%s check --json %s", rslt_bin(), f.conf), 0);
-    cr_assert_eq(rslt_count(out, "{\"type\":\"check_step\",\"step\":"), 10, "%s", out);
+    cr_assert_eq(rslt_count(out, "{\"type\":\"check_step\",\"step\":"), 11, "%s", out);
     cr_assert(strstr(out, "\"ok\":true") != NULL, "%s", out);
     free(out);
     rslt_rmrf(f.d);
@@ -220,4 +222,39 @@ Test(check, a_bad_schedule_fails_config_valid)
         rslt_rmrf(f.d);
         free(f.d);
     }
+}
+
+/* A secret file others may read is named loudly by check (WARN, fails with
+ * --strict) and by every run (issue 10.16). */
+Test(check, secret_file_readable_by_others_is_named)
+{
+    fx f = setup("dst");
+    char pw[8400];
+    snprintf(pw, sizeof(pw), "%s/pw.txt", f.d);
+    rslt_write(pw, "s3cret\n");
+    chmod(pw, 0644);
+    FILE *c = fopen(f.conf, "a");
+    fprintf(c, "[remote]\npassword_file = %s\n", pw);
+    fclose(c);
+    char *out = NULL, *err = NULL;
+    int rc = rslt_sh(&out, NULL, "%s check %s", rslt_bin(), f.conf);
+    cr_assert_eq(rc, 0, "a WARN alone passes: %s", out);
+    cr_assert(strstr(out, "[WARN] secret files private: password_file") != NULL, "%s", out);
+    cr_assert(strstr(out, "mode 0644") != NULL && strstr(out, pw) != NULL, "%s", out);
+    cr_assert(strstr(out, "s3cret") == NULL, "the secret itself is printed: %s", out);
+    free(out);
+    cr_assert_neq(rslt_sh(&out, NULL, "%s check --strict %s", rslt_bin(), f.conf), 0);
+    free(out);
+    rc = rslt_sh(&out, &err, "%s run %s", rslt_bin(), f.conf);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(err, "warning: password_file") != NULL && strstr(err, "chmod 600") != NULL,
+              "%s", err);
+    free(out);
+    free(err);
+    chmod(pw, 0600);
+    rc = rslt_sh(&out, &err, "%s run %s", rslt_bin(), f.conf);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(err, "password_file") == NULL, "no warning once private: %s", err);
+    free(out);
+    free(err);
 }
