@@ -255,8 +255,9 @@ static rsl_code code_of_reply(int code, const char *text)
         return text_has(text, "no such") || text_has(text, "not found") ||
                        text_has(text, "not exist") || text_has(text, "failed to open")
                    ? RSL_E_REMOTE_NOT_FOUND
-               : text_has(text, "name") ? RSL_E_REMOTE_NAME_REFUSED /* "Forbidden filename" */
-                                        : RSL_E_REMOTE_PERMISSION;
+               : text_has(text, "filename") || text_has(text, "file name")
+                   ? RSL_E_REMOTE_NAME_REFUSED /* ProFTPD: "Forbidden filename" */
+                   : RSL_E_REMOTE_PERMISSION;
     case 502:
     case 504:
         return RSL_E_PROTOCOL;

@@ -116,11 +116,22 @@ typedef struct rsl_source {
  * Return 0 to go on, non-zero to stop (list then returns RSL_OK). */
 typedef int (*rsl_list_cb)(void *ud, const char *name, const rsl_rstat *st);
 
+/* Called by read() with the next bytes of the remote file, in order.
+ * Return 0 to go on, non-zero to stop (read then returns RSL_OK). */
+typedef int (*rsl_read_cb)(void *ud, const void *data, size_t n);
+
+/* The largest digest hash() returns (SHA-512). */
+#define RSL_DIGEST_MAX 64
+
 /* Capability bits (rsl_transport_ops.caps, and caps_of() at run time). */
 #define RSL_CAP_RESUME 0x01        /* resume_offset can return > 0 */
 #define RSL_CAP_ATOMIC_RENAME 0x02 /* finish replaces the final name atomically */
 #define RSL_CAP_SET_MTIME 0x04     /* finish sets the remote mtime */
 #define RSL_CAP_CHECKSUM 0x08      /* server-side checksum available (verify --checksum) */
+/* One operation at a time per connection, whatever run() is fed (FTP: no
+ * multiplexing on a control connection). The engine hides the round trips
+ * of small files with more connections instead of a deeper window. */
+#define RSL_CAP_NO_MULTIPLEX 0x10
 
 typedef struct rsl_conn rsl_conn; /* a transport's private connection state */
 struct rsl_scheme;
@@ -209,6 +220,16 @@ typedef struct rsl_transport_ops {
      * flight. NULL: the engine uses rsl_xfer_run_serial() over the calls
      * above. */
     rsl_code (*run)(rsl_conn *c, const struct rsl_feed *feed, rsl_err *err);
+
+    /* Streams the bytes of remote file rel to cb, from the first byte
+     * (verify --read-back). NULL: the transport cannot read files back. */
+    rsl_code (*read)(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, rsl_err *err);
+    /* A server-side digest of remote file rel: the algorithm's name ("SHA-256",
+     * "SHA-1", "MD5") into alg[algsz] and the digest (at most RSL_DIGEST_MAX
+     * bytes) into digest, *len its length. A server offering no digest for
+     * it: RSL_OK with *len = 0 and alg "". NULL: never offered. */
+    rsl_code (*hash)(rsl_conn *c, const char *rel, char *alg, size_t algsz, unsigned char *digest,
+                     size_t *len, rsl_err *err);
 } rsl_transport_ops;
 
 /*

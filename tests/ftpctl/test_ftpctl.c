@@ -205,8 +205,10 @@ Test(ftpctl, command_line_bound_is_named)
     cr_assert_eq(rsl_ftpctl_map(&err, 500, "500 Input line too long.", "upload", "x"),
                  RSL_E_REMOTE_NAME_REFUSED);
     cr_assert_eq(rsl_ftpctl_map(&err, 500, "500 Unknown command.", "x", "x"), RSL_E_PROTOCOL);
-    cr_assert_eq(rsl_ftpctl_map(&err, 550, "550 Forbidden filename", "upload", "x"),
+    cr_assert_eq(rsl_ftpctl_map(&err, 550, "550 x.php: Forbidden filename", "upload", "x"),
                  RSL_E_REMOTE_NAME_REFUSED);
+    cr_assert_eq(rsl_ftpctl_map(&err, 550, "550 Rename failed.", "rename", "x"),
+                 RSL_E_REMOTE_PERMISSION, "'Rename' is not about a name");
 }
 
 Test(ftpctl, feat_hash_and_digests)
