@@ -46,6 +46,15 @@ char *rsl_ftpctl_url(const char *base, const char *abs, int dir)
     return u;
 }
 
+const char *rsl_ftpctl_abbrev(const char *s, char *buf, size_t bufsz)
+{
+    size_t n = strlen(s);
+    if (n <= 160)
+        return s;
+    snprintf(buf, bufsz, "%.60s...%s (%zu bytes)", s, s + n - 60, n);
+    return buf;
+}
+
 rsl_code rsl_ftpctl_fits(const char *line, const char *rel, rsl_err *err)
 {
     size_t n = strlen(line) + 2;
@@ -53,12 +62,13 @@ rsl_code rsl_ftpctl_fits(const char *line, const char *rel, rsl_err *err)
         return RSL_OK;
     const char *sp = strchr(line, ' ');
     int vl = sp ? (int)(sp - line) : (int)strlen(line);
-    return rsl_err_set(
-        err, RSL_E_PATH_TOO_LONG, ENAMETOOLONG,
-        "'%s': the FTP command '%.*s <path>' would be %zu bytes, more than the %d an "
-        "FTP server accepts in one command line (vsftpd closes the session beyond "
-        "it): shorten the path (or set max_path_length)",
-        rel, vl > 8 ? 8 : vl, line, n, RSL_FTPCTL_LINE_MAX);
+    char ab[200];
+    return rsl_err_set(err, RSL_E_PATH_TOO_LONG, ENAMETOOLONG,
+                       "the FTP command '%.*s <path>' would be %zu bytes, more than the %d an FTP "
+                       "server accepts in one command line (vsftpd closes the session beyond "
+                       "it): shorten the path (or set max_path_length): '%s'",
+                       vl > 8 ? 8 : vl, line, n, RSL_FTPCTL_LINE_MAX,
+                       rsl_ftpctl_abbrev(rel, ab, sizeof(ab)));
 }
 
 /* ---- transcript ---- */
@@ -270,6 +280,8 @@ rsl_code rsl_ftpctl_map(rsl_err *err, int code, const char *text, const char *wh
                         const char *path)
 {
     rsl_code rc = code_of_reply(code, text);
+    char ab[200];
+    path = rsl_ftpctl_abbrev(path ? path : "", ab, sizeof(ab));
     if (code == 522)
         return rsl_err_set(err, rc, code,
                            "%s '%s': server answered \"%s\" (the data connection's TLS "

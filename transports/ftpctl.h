@@ -48,6 +48,10 @@ rsl_code rsl_ftpctl_check_name(const char *rel, rsl_err *err);
 /* base + "/%2F" + the encoded absolute path abs (+ "/" when dir): curl then
  * treats the path as absolute. malloc'd; NULL when out of memory. */
 char *rsl_ftpctl_url(const char *base, const char *abs, int dir);
+/* s for a message: itself when short, else its first and last 60 bytes
+ * around "..." with its length (a message holds 512 bytes: a 4 KB path
+ * would push out what the message is about). Returns s or buf. */
+const char *rsl_ftpctl_abbrev(const char *s, char *buf, size_t bufsz);
 /* RSL_OK when command line `line` (without CR LF) fits RSL_FTPCTL_LINE_MAX;
  * else PATH_TOO_LONG for item rel with a message naming the limit. */
 rsl_code rsl_ftpctl_fits(const char *line, const char *rel, rsl_err *err);

@@ -227,11 +227,15 @@ rsl_code rsl_ftps_read(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, r
     rsl_ftps_reset(c);
     curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, read_to_cb);
     curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
+    /* RETR straight away: no SIZE first (one command less, and curl reads a
+     * 550 to SIZE as a reason to drop the control connection) */
+    curl_easy_setopt(c->h, CURLOPT_IGNORE_CONTENT_LENGTH, 1L);
     c->read_cb = cb;
     c->read_ud = ud;
     c->read_stopped = 0;
     c->got = 0;
     CURLcode e = rsl_ftps_perform(c, url);
+    curl_easy_setopt(c->h, CURLOPT_IGNORE_CONTENT_LENGTH, 0L);
     c->stats.data_transfers++;
     c->read_cb = NULL;
     if (e == CURLE_OK)

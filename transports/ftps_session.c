@@ -60,11 +60,12 @@ rsl_code rsl_ftps_fits(const char *verb, const char *p, const char *rel, rsl_err
     size_t n = strlen(verb) + 1 + strlen(p) + 2;
     if (n <= RSL_FTPCTL_LINE_MAX)
         return RSL_OK;
+    char ab[200];
     return rsl_err_set(err, RSL_E_PATH_TOO_LONG, ENAMETOOLONG,
-                       "'%s': the FTP command '%s <path>' would be %zu bytes, more than the %d an "
-                       "FTP server accepts in one command line (vsftpd closes the session beyond "
-                       "it): shorten the path (or set max_path_length)",
-                       rel, verb, n, RSL_FTPCTL_LINE_MAX);
+                       "the FTP command '%s <path>' would be %zu bytes, more than the %d an FTP "
+                       "server accepts in one command line (vsftpd closes the session beyond "
+                       "it): shorten the path (or set max_path_length): '%s'",
+                       verb, n, RSL_FTPCTL_LINE_MAX, rsl_ftpctl_abbrev(rel, ab, sizeof(ab)));
 }
 
 rsl_code rsl_ftps_add(rsl_ftps_cmds *b, size_t *idx, const char *rel, rsl_err *err, const char *fmt,
@@ -265,6 +266,12 @@ rsl_code rsl_ftps_map_curl(rsl_conn *c, CURLcode e, rsl_err *err, const char *wh
     /* the server refused the transfer command itself: that decides */
     if (tr && !pasv && tr->code >= 400 && e != CURLE_OPERATION_TIMEDOUT)
         return rsl_ftpctl_map(err, tr->code, rsl_ftpctl_text(tr), what, path);
+    if (e == CURLE_REMOTE_FILE_NOT_FOUND) { /* curl read a 550 to SIZE/CWD as "absent" */
+        char ab[200];
+        return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, native,
+                           "%s '%s': not found on the server (\"%s\")", what,
+                           rsl_ftpctl_abbrev(path, ab, sizeof(ab)), said);
+    }
     if (e == CURLE_LOGIN_DENIED) /* the password is never in the transcript */
         return rsl_err_set(err, RSL_E_AUTH_FAILED, native, "login to %s as '%s' refused: %s",
                            c->hostport, c->user, said);

@@ -1,0 +1,226 @@
+/* FTPS transport against a hostile server (hostile_ftpd.py, plain FTP on
+ * 127.0.0.1 with allow_insecure): deadlines (issue 10.6: a trickled listing
+ * ends with TIMEOUT within about `timeout`, an endless listing or reply ends
+ * at its cap at once), passive-mode errors (issue 10.8: the firewall hint
+ * only when the data connection could not be opened; a server refusing one
+ * transfer at PASV time after passive mode worked is per item), and the
+ * server-side digest (issue 11.2: HASH SHA-256, which vsftpd lacks). */
+#include <time.h>
+
+#include "ftps_test.h"
+
+#define OPS rsl_transport_ftps
+
+typedef struct hostile {
+    int pid, port;
+    char *dir;
+} hostile;
+
+static void hostile_start(hostile *h, const char *mode)
+{
+    char portfile[4200], *out = NULL;
+    h->dir = rslt_tmpdir("ftps-hostile");
+    snprintf(portfile, sizeof(portfile), "%s/port", h->dir);
+    int st = rslt_sh(&out, NULL,
+                     "python3 '%s/tests/transport_ftps/hostile_ftpd.py' --mode %s --port-file '%s' "
+                     "--lifetime 120 >/dev/null 2>&1 & echo $!",
+                     rslt_srcdir(), mode, portfile);
+    cr_assert_eq(st, 0);
+    h->pid = (int)strtol(out, NULL, 10);
+    free(out);
+    for (int i = 0; i < 500 && !rslt_exists(portfile); i++)
+        usleep(20000); /* polls for the port file the server writes once listening */
+    char *port = rslt_read(portfile, NULL);
+    cr_assert_not_null(port, "hostile_ftpd did not start");
+    h->port = (int)strtol(port, NULL, 10);
+    free(port);
+}
+
+static void hostile_stop(hostile *h)
+{
+    if (h->pid > 0)
+        kill(h->pid, SIGKILL);
+    rslt_rmrf(h->dir);
+    free(h->dir);
+}
+
+static rsl_conn *hostile_connect(fx *f, hostile *h, int timeout)
+{
+    rsl_conn *c = NULL;
+    rsl_err err = {0};
+    f->cfg.tls.allow_insecure = 1;
+    f->o.timeout_sec = timeout;
+    rsl_code rc = fx_connect_url(f, "ftp", "127.0.0.1", h->port, "/data", &c, &err);
+    cr_assert_eq(rc, RSL_OK, "connect: %s %s", rsl_code_name(rc), err.msg);
+    return c;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int count_cb(void *ud, const char *name, const rsl_rstat *st)
+{
+    (void)name;
+    (void)st;
+    (*(int *)ud)++;
+    return 0;
+}
+
+/* Issue 10.6: a listing trickled at 2 bytes/s used to keep verify reading for
+ * as long as the server liked; now it is no progress after `timeout`. */
+Test(ftps_hostile, trickled_listing_times_out_within_timeout, .timeout = 60)
+{
+    fx f;
+    fx_load(&f);
+    hostile h;
+    hostile_start(&h, "trickle-list");
+    rsl_conn *c = hostile_connect(&f, &h, 2);
+    rsl_err err = {0};
+    int n = 0;
+    int64_t t0 = now_ms();
+    rsl_code rc = OPS.list(c, "", count_cb, &n, &err);
+    int64_t took = now_ms() - t0;
+    cr_log_info("trickled listing: %s after %lld ms: %s", rsl_code_name(rc), (long long)took,
+                err.msg);
+    cr_assert_eq(rc, RSL_E_TIMEOUT, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert(strstr(err.msg, "bytes/s") != NULL, "says why: %s", err.msg);
+    cr_assert_leq(took, 10000, "within about timeout (2 s), not whenever the server likes");
+    OPS.disconnect(c);
+    hostile_stop(&h);
+    fx_free(&f);
+}
+
+/* An endless listing ends at the cap (64 MiB) at once, with the cap named. */
+Test(ftps_hostile, endless_listing_stops_at_the_cap, .timeout = 120)
+{
+    fx f;
+    fx_load(&f);
+    hostile h;
+    hostile_start(&h, "endless-list");
+    rsl_conn *c = hostile_connect(&f, &h, 20);
+    rsl_err err = {0};
+    int n = 0;
+    int64_t t0 = now_ms();
+    rsl_code rc = OPS.list(c, "", count_cb, &n, &err);
+    int64_t took = now_ms() - t0;
+    cr_log_info("endless listing: %s after %lld ms: %s", rsl_code_name(rc), (long long)took,
+                err.msg);
+    cr_assert_eq(rc, RSL_E_PROTOCOL, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert(strstr(err.msg, "listing larger than 64 MiB") != NULL, "%s", err.msg);
+    cr_assert_eq(n, 0, "nothing of a refused listing is handed on");
+    cr_assert_lt(took, 20000, "at the cap, not at the deadline (%lld ms)", (long long)took);
+    OPS.disconnect(c);
+    hostile_stop(&h);
+    fx_free(&f);
+}
+
+/* A reply that never ends (a "257-" line after another) ends at the
+ * transcript's cap at once, naming the command and the cap. */
+Test(ftps_hostile, endless_reply_stops_at_the_cap, .timeout = 60)
+{
+    fx f;
+    fx_load(&f);
+    hostile h;
+    hostile_start(&h, "endless-reply");
+    rsl_conn *c = hostile_connect(&f, &h, 20);
+    rsl_err err = {0};
+    int64_t t0 = now_ms();
+    rsl_code rc = OPS.mkdir(c, "d", &err);
+    int64_t took = now_ms() - t0;
+    cr_assert_eq(rc, RSL_E_PROTOCOL, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert(strstr(err.msg, "MKD") != NULL && strstr(err.msg, "64 KiB") != NULL, "%s", err.msg);
+    cr_assert_lt(took, 10000, "stopped at the cap, not at the 20 s reply timeout");
+    OPS.disconnect(c);
+    hostile_stop(&h);
+    fx_free(&f);
+}
+
+/* The data connection cannot be opened (the EPSV port is closed): that is
+ * where the firewall hint belongs. */
+Test(ftps_hostile, passive_port_closed_gives_the_firewall_hint)
+{
+    fx f;
+    fx_load(&f);
+    hostile h;
+    hostile_start(&h, "closed-pasv");
+    rsl_conn *c = hostile_connect(&f, &h, 10);
+    rsl_err err = {0};
+    tsrc t;
+    tsrc_mem(&t, "x", 1);
+    rsl_code rc = OPS.upload(c, "p.rsl-part", 0, 1, &t.s, &err);
+    cr_assert_eq(rc, RSL_E_PASSIVE_FAILED, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert(strstr(err.msg, "firewall") != NULL, "hint: %s", err.msg);
+    OPS.disconnect(c);
+    hostile_stop(&h);
+    fx_free(&f);
+}
+
+/* Issue 10.8: once passive mode worked on a connection, a 550 to EPSV/PASV for
+ * one transfer is the server refusing that item, not a firewall: per item,
+ * no reconnect, and the next item goes on. */
+Test(ftps_hostile, refusal_at_pasv_time_after_a_working_transfer_is_per_item)
+{
+    fx f;
+    fx_load(&f);
+    hostile h;
+    hostile_start(&h, "refuse-pasv");
+    rsl_conn *c = hostile_connect(&f, &h, 10);
+    rsl_err err = {0};
+    cr_assert_eq(fx_put(c, "first", "1", -1, &err), RSL_OK, "%s", err.msg);
+    tsrc t;
+    tsrc_mem(&t, "2", 1);
+    rsl_code rc = OPS.upload(c, "second.rsl-part", 0, 1, &t.s, &err);
+    cr_assert_eq(rc, RSL_E_REMOTE_PERMISSION, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert_eq(err.native, 550);
+    cr_assert(strstr(err.msg, "firewall") == NULL, "%s", err.msg);
+    rsl_rstat st;
+    cr_assert_eq(OPS.stat(c, "first", &st, &err), RSL_OK, "%s", err.msg);
+    cr_assert(st.exists);
+    rsl_ftps_stats s;
+    rsl_ftps_stats_get(c, &s);
+    cr_assert_eq(s.control_connects, 1, "no reconnect");
+    OPS.disconnect(c);
+    hostile_stop(&h);
+    fx_free(&f);
+}
+
+/* Issue 11.2: a server offering HASH (draft-bryan-ftp-hash) gives the file's
+ * SHA-256 without sending the file; read() streams it back. */
+Test(ftps_hostile, hash_and_read_from_the_server)
+{
+    fx f;
+    fx_load(&f);
+    hostile h;
+    hostile_start(&h, "hash");
+    rsl_conn *c = hostile_connect(&f, &h, 10);
+    rsl_err err = {0};
+    cr_assert_eq(fx_put(c, "h.txt", "hello\n", -1, &err), RSL_OK, "%s", err.msg);
+    cr_assert(OPS.caps_of(c) & RSL_CAP_CHECKSUM, "FEAT offers a digest");
+    char alg[16];
+    unsigned char d[RSL_DIGEST_MAX];
+    size_t len = 0;
+    rsl_code rc = OPS.hash(c, "h.txt", alg, sizeof(alg), d, &len, &err);
+    cr_assert_eq(rc, RSL_OK, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert_str_eq(alg, "SHA-256");
+    cr_assert_eq(len, 32);
+    static const unsigned char want[32] = {0x58, 0x91, 0xb5, 0xb5, 0x22, 0xd5, 0xdf, 0x08, 0x6d,
+                                           0x0f, 0xf0, 0xb1, 0x10, 0xfb, 0xd9, 0xd2, 0x1b, 0xb4,
+                                           0xfc, 0x71, 0x63, 0xaf, 0x34, 0xd0, 0x82, 0x86, 0xa2,
+                                           0xe8, 0x46, 0xf6, 0xbe, 0x03}; /* sha256("hello\n") */
+    cr_assert(memcmp(d, want, 32) == 0, "the server's SHA-256 of the file");
+    /* a second ask on the same login does not select the algorithm again */
+    rsl_ftps_stats s0, s1;
+    rsl_ftps_stats_get(c, &s0);
+    cr_assert_eq(OPS.hash(c, "h.txt", alg, sizeof(alg), d, &len, &err), RSL_OK);
+    rsl_ftps_stats_get(c, &s1);
+    cr_assert_eq(s1.commands - s0.commands, 1, "one HASH command");
+    rc = OPS.hash(c, "missing", alg, sizeof(alg), d, &len, &err);
+    cr_assert_eq(rc, RSL_E_REMOTE_NOT_FOUND, "%s %s", rsl_code_name(rc), err.msg);
+    OPS.disconnect(c);
+    hostile_stop(&h);
+    fx_free(&f);
+}
