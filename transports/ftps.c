@@ -156,10 +156,9 @@ static rsl_code stat_mlst(rsl_conn *c, const char *rel, const char *p, rsl_rstat
         const char *name = NULL;
         if (end)
             *end = '\0';
-        if (line && rsl_ftplist_mlsd(line + 2, &name, st))
-            st->exists = 1;
-        else
-            memset(st, 0, sizeof(*st)), st->mtime = -1;
+        rsl_rstat got = {.mtime = -1};
+        if (line && rsl_ftplist_mlsd(line + 2, &name, &got))
+            *st = got; /* a file or directory; anything else counts as absent */
     } else if (rc == RSL_OK && (code == 421 || code == 530 || code == 0)) {
         rc = rsl_ftpctl_map(err, code, t, "stat", rel);
     }

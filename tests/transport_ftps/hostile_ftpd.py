@@ -14,6 +14,7 @@ files it is sent in memory.
                         are answered "550 Permission denied." (a server that
                         refuses one transfer at PASV time)
   --mode hash           FEAT offers HASH SHA-256 and XSHA256 and answers them
+  --mode mlst           FEAT offers MLST (and so MLSD), answered RFC 3659 style
   --mode plain          behaves
 
 Writes its port to --port-file once listening; exits after --lifetime s.
@@ -94,6 +95,8 @@ class Handler(socketserver.StreamRequestHandler):
         lines = ["211-Features:", " EPSV", " MDTM", " PASV", " REST STREAM", " SIZE", " UTF8"]
         if self.server.mode == "hash":
             lines += [" HASH SHA-1;SHA-256*;MD5", " XSHA256"]
+        if self.server.mode == "mlst":
+            lines += [" MLST type*;size*;modify*;"]
         for ln in lines:
             self.reply(ln)
         self.reply("211 End")
@@ -211,6 +214,15 @@ class Handler(socketserver.StreamRequestHandler):
             with LOCK:
                 FILES.pop(arg, None)
             self.reply("250 Delete operation successful.")
+        elif verb == "MLST" and mode == "mlst":
+            with LOCK:
+                body = FILES.get(arg)
+            if body is None:
+                self.reply("550 No such file or directory.")
+            else:
+                self.reply("250-Listing " + arg)
+                self.reply(" type=file;size=%d;modify=20200913122640; %s" % (len(body), arg))
+                self.reply("250 End")
         elif verb in ("HASH", "XSHA256") and mode == "hash":
             self.digest(verb, arg)
         elif verb == "QUIT":

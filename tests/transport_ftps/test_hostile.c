@@ -224,3 +224,33 @@ Test(ftps_hostile, hash_and_read_from_the_server)
     hostile_stop(&h);
     fx_free(&f);
 }
+
+/* A server with MLST (RFC 3659): stat is one command, listings are MLSD. */
+Test(ftps_hostile, mlst_stat_and_mlsd_list)
+{
+    fx f;
+    fx_load(&f);
+    hostile h;
+    hostile_start(&h, "mlst");
+    rsl_conn *c = hostile_connect(&f, &h, 10);
+    rsl_err err = {0};
+    cr_assert_eq(fx_put(c, "a", "12345", -1, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(fx_put(c, "b", "1", -1, &err), RSL_OK, "%s", err.msg);
+    rsl_ftps_stats s0, s1;
+    rsl_ftps_stats_get(c, &s0);
+    rsl_rstat st;
+    cr_assert_eq(OPS.stat(c, "a", &st, &err), RSL_OK, "%s", err.msg);
+    rsl_ftps_stats_get(c, &s1);
+    cr_assert_eq(s1.commands - s0.commands, 1, "one MLST");
+    cr_assert(st.exists && !st.is_dir);
+    cr_assert_eq(st.size, 5);
+    cr_assert_eq(st.mtime, 1600000000);
+    cr_assert_eq(OPS.stat(c, "missing", &st, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(st.exists, 0);
+    int n = 0;
+    cr_assert_eq(OPS.list(c, "", count_cb, &n, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(n, 2, "MLSD lines parsed");
+    OPS.disconnect(c);
+    hostile_stop(&h);
+    fx_free(&f);
+}
