@@ -15,6 +15,7 @@ files it is sent in memory.
                         refuses one transfer at PASV time)
   --mode hash           FEAT offers HASH SHA-256 and XSHA256 and answers them
   --mode mlst           FEAT offers MLST (and so MLSD), answered RFC 3659 style
+  --mode no-epsv        EPSV is unknown ("500"), PASV works
   --mode plain          behaves
 
 Writes its port to --port-file once listening; exits after --lifetime s.
@@ -151,6 +152,8 @@ class Handler(socketserver.StreamRequestHandler):
             self.reply("213 20200913122640" if " " not in arg else "213 File modification time set.")
         elif verb == "REST":
             self.reply("350 Restart position accepted (%s)." % arg)
+        elif verb == "EPSV" and mode == "no-epsv":
+            self.reply("500 Unknown command.")
         elif verb == "EPSV":
             port = self.open_pasv()
             if port is None:

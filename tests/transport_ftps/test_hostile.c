@@ -254,3 +254,31 @@ Test(ftps_hostile, mlst_stat_and_mlsd_list)
     hostile_stop(&h);
     fx_free(&f);
 }
+
+/* A server without EPSV: PASV directly from the first refusal on (the
+ * connection object remembers it across new logins too), and describe says
+ * so. */
+Test(ftps_hostile, epsv_refused_once_then_pasv_directly)
+{
+    fx f;
+    fx_load(&f);
+    hostile h;
+    hostile_start(&h, "no-epsv");
+    rsl_conn *c = hostile_connect(&f, &h, 10);
+    rsl_err err = {0};
+    rsl_ftps_stats s0, s1, s2;
+    rsl_ftps_stats_get(c, &s0);
+    cr_assert_eq(fx_put(c, "a", "1", -1, &err), RSL_OK, "%s", err.msg);
+    rsl_ftps_stats_get(c, &s1);
+    cr_assert_eq(fx_put(c, "b", "2", -1, &err), RSL_OK, "%s", err.msg);
+    rsl_ftps_stats_get(c, &s2);
+    cr_assert_eq((s2.commands - s1.commands) + 1, s1.commands - s0.commands,
+                 "the second file skips the refused EPSV (%ld then %ld commands)",
+                 s1.commands - s0.commands, s2.commands - s1.commands);
+    char desc[1024];
+    OPS.describe(c, desc, sizeof(desc));
+    cr_assert(strstr(desc, "PASV (EPSV refused)") != NULL, "%s", desc);
+    OPS.disconnect(c);
+    hostile_stop(&h);
+    fx_free(&f);
+}
