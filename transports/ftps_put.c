@@ -218,6 +218,7 @@ rsl_code rsl_ftps_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint
     char *p = NULL, *url = NULL, *sizecmd = NULL;
     struct curl_slist *post = NULL;
     int done = 0;
+    c->sent = c->to_send = 0; /* nothing sent yet in this call */
     if (offset > total)
         return rsl_err_set(err, RSL_E_INTERNAL, 0, "upload '%s': offset %llu > size %llu", tmp_rel,
                            (unsigned long long)offset, (unsigned long long)total);

@@ -231,6 +231,27 @@ Test(ftps_pipe, local_change_stops_before_the_rename)
     put_op(&op, &src, "ok.txt", tmp, sizeof(tmp), "fine", -1);
     cr_assert_eq(run_ops(c, &op, 1, &err), RSL_OK);
     cr_assert_eq(op.err.code, RSL_OK, "%s", op.err.msg);
+    /* an empty file: nothing to read, its check comes before the request */
+    put_op(&op, &src, "empty", tmp, sizeof(tmp), "", 1600000000);
+    cr_assert_eq(run_ops(c, &op, 1, &err), RSL_OK);
+    cr_assert_eq(op.err.code, RSL_OK, "%s", op.err.msg);
+    cr_assert_eq(src.verifies, 1);
+    cr_assert_eq(rslt_size(disk(&f, "chg", "empty")), 0);
+    /* a resumed PUT whose temp file is already complete: nothing is sent */
+    char *tp = disk(&f, "chg", "whole.rsl-part");
+    rslt_write(tp, "complete");
+    rslt_sh(NULL, NULL, "chown %s '%s'", f.user, tp);
+    put_op(&op, &src, "whole", tmp, sizeof(tmp), "complete", -1);
+    op.resume = 1;
+    cr_assert_eq(run_ops(c, &op, 1, &err), RSL_OK);
+    cr_assert_eq(op.err.code, RSL_OK, "%s", op.err.msg);
+    cr_assert_eq(op.offset, 8, "the whole temp file kept");
+    cr_assert_eq(op.sent, 0, "nothing sent");
+    cr_assert_eq(src.t.pulled, 0);
+    char *got = rslt_read(disk(&f, "chg", "whole"), NULL);
+    cr_assert_str_eq(got, "complete");
+    free(got);
+    free(tp);
     OPS.disconnect(c);
     fx_free(&f);
 }
