@@ -115,17 +115,15 @@ static unsigned ftps_caps_of(rsl_conn *c)
 static void ftps_describe(rsl_conn *c, char *buf, size_t n)
 {
     snprintf(buf, n,
-             "%s %s:%d: %s; passive mode (%s); one control connection reused, one operation at "
-             "a time (FTP cannot multiplex: more connections hide latency); resume: SIZE of the "
-             "temp file + APPE; rename: RNFR/RNTO%s; mtime: %s; permission bits: not set (no "
-             "standard FTP command); server-side digest: %s; list: %s%s",
+             "%s %s:%d: %s; passive mode (%s); one control connection, one operation at a time "
+             "(no multiplexing); resume: SIZE + APPE; rename: RNFR/RNTO%s; mtime: %s; "
+             "permission bits: not set; digest: %s; list: %s%s",
              c->insecure ? "ftp" : "ftps", c->host, c->port,
              c->insecure        ? "PLAIN FTP, unencrypted"
              : c->cfg->implicit ? "implicit TLS, TLS 1.2"
                                 : "explicit TLS (AUTH TLS), TLS 1.2",
              c->epsv ? "EPSV, then PASV" : "PASV (EPSV refused)",
-             c->rename_overwrites ? " (replaces in place)"
-                                  : " (server refuses to overwrite: DELE first)",
+             c->rename_overwrites ? "" : " (no overwrite: DELE first, not atomic)",
              c->has_mfmt          ? "MFMT"
              : c->mdtm_write > 0  ? "MDTM (2-argument form)"
              : c->mdtm_write == 0 ? "MDTM if accepted"
@@ -133,8 +131,8 @@ static void ftps_describe(rsl_conn *c, char *buf, size_t n)
              (c->feat & RSL_FTP_FEAT_HASH_SHA256) ? "HASH SHA-256"
              : (c->feat & RSL_FTP_FEAT_XSHA256)   ? "XSHA256"
              : (c->feat & RSL_FTP_FEAT_XMD5)      ? "XMD5"
-                                                  : "none (read back to compare)",
-             c->has_mlsd ? "MLSD" : "LIST", c->has_utf8 ? "; UTF-8 names (OPTS UTF8 ON)" : "");
+                                                  : "none (read back)",
+             c->has_mlsd ? "MLSD" : "LIST", c->has_utf8 ? "; UTF-8 names" : "");
 }
 
 /* ---- stat / mkdir --------------------------------------------------------------------- */
