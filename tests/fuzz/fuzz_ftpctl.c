@@ -8,6 +8,12 @@
  * digests, and each command is looked up again (the lookup the transport
  * does after every batch). Seeds: tests/fuzz/corpus/fuzz_ftpctl/ (vsftpd,
  * ProFTPD, IIS, FileZilla Server and Pure-FTPd conversations).
+ *
+ * By hand (clang, from the top of the tree):
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_POSIX_C_SOURCE=200809L \
+ *     -D_DEFAULT_SOURCE tests/fuzz/fuzz_ftpctl.c transports/ftpctl.c transports/pct.c base/buf.c
+ * base/catalog.c -o fuzz_ftpctl
+ *   ./fuzz_ftpctl -max_total_time=300 NEWDIR tests/fuzz/corpus/fuzz_ftpctl
  */
 #include <stddef.h>
 #include <stdint.h>
