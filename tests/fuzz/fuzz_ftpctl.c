@@ -11,8 +11,8 @@
  *
  * By hand (clang, from the top of the tree):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_POSIX_C_SOURCE=200809L \
- *     -D_DEFAULT_SOURCE tests/fuzz/fuzz_ftpctl.c transports/ftpctl.c transports/pct.c base/buf.c
- * base/catalog.c -o fuzz_ftpctl
+ *     -D_DEFAULT_SOURCE tests/fuzz/fuzz_ftpctl.c transports/ftpctl.c \
+ *     transports/pct.c base/buf.c base/catalog.c -o fuzz_ftpctl
  *   ./fuzz_ftpctl -max_total_time=300 NEWDIR tests/fuzz/corpus/fuzz_ftpctl
  */
 #include <stddef.h>
