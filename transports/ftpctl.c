@@ -13,8 +13,6 @@
 
 #include "pct.h"
 
-#define CMD_MAX 8192 /* a command we send is never longer (paths are capped at 4 KiB) */
-
 int rsl_ftpctl_has_ctl(const char *s)
 {
     for (; *s; s++)
@@ -48,6 +46,31 @@ char *rsl_ftpctl_url(const char *base, const char *abs, int dir)
     return u;
 }
 
+const char *rsl_ftpctl_abbrev(const char *s, char *buf, size_t bufsz)
+{
+    size_t n = strlen(s);
+    if (n <= 160)
+        return s;
+    snprintf(buf, bufsz, "%.60s...%s (%zu bytes)", s, s + n - 60, n);
+    return buf;
+}
+
+rsl_code rsl_ftpctl_fits(const char *line, const char *rel, rsl_err *err)
+{
+    size_t n = strlen(line) + 2;
+    if (n <= RSL_FTPCTL_LINE_MAX)
+        return RSL_OK;
+    const char *sp = strchr(line, ' ');
+    int vl = sp ? (int)(sp - line) : (int)strlen(line);
+    char ab[200];
+    return rsl_err_set(err, RSL_E_PATH_TOO_LONG, ENAMETOOLONG,
+                       "the FTP command '%.*s <path>' would be %zu bytes, more than the %d an FTP "
+                       "server accepts in one command line (vsftpd closes the session beyond "
+                       "it): shorten the path (or set max_path_length): '%s'",
+                       vl > 8 ? 8 : vl, line, n, RSL_FTPCTL_LINE_MAX,
+                       rsl_ftpctl_abbrev(rel, ab, sizeof(ab)));
+}
+
 /* ---- transcript ---- */
 
 static rsl_ftpctl_reply *new_entry(rsl_ftpctl_log *l, const char *cmd, size_t n)
@@ -66,12 +89,11 @@ static rsl_ftpctl_reply *new_entry(rsl_ftpctl_log *l, const char *cmd, size_t n)
         cmd = "PASS ****";
         n = 9;
     }
-    if (n > CMD_MAX)
-        n = CMD_MAX; /* longer than anything we send: cannot be matched anyway */
     free(r->cmd);
     if ((r->cmd = strndup(cmd, n)) == NULL)
         return NULL;
     r->code = 0;
+    r->partial = 0;
     rsl_buf_reset(&r->text, RSL_FTPCTL_REPLY_CAP);
     l->n++;
     return r;
@@ -81,6 +103,28 @@ void rsl_ftpctl_sent(rsl_ftpctl_log *l, const char *line, size_t n)
 {
     if (new_entry(l, line, n) == NULL)
         l->nomem = 1;
+}
+
+int rsl_ftpctl_sent_data(rsl_ftpctl_log *l, const char *data, size_t size)
+{
+    int logins = 0;
+    for (size_t i = 0; i < size;) {
+        size_t e = i;
+        while (e < size && data[e] != '\r' && data[e] != '\n')
+            e++;
+        if (e > i) {
+            rsl_ftpctl_reply *r = new_entry(l, data + i, e - i);
+            if (r == NULL)
+                l->nomem = 1;
+            else
+                r->partial = e == size; /* no line end: curl sends the rest unseen */
+            logins += e - i > 5 && strncasecmp(data + i, "USER ", 5) == 0;
+        }
+        while (e < size && (data[e] == '\r' || data[e] == '\n'))
+            e++;
+        i = e;
+    }
+    return logins;
 }
 
 void rsl_ftpctl_recv(rsl_ftpctl_log *l, const char *line, size_t n)
@@ -120,9 +164,12 @@ rsl_code rsl_ftpctl_check(const rsl_ftpctl_log *l, rsl_err *err)
 
 const rsl_ftpctl_reply *rsl_ftpctl_find(const rsl_ftpctl_log *l, const char *cmd)
 {
-    for (size_t i = l->n; i-- > 0;)
-        if (strcmp(l->rep[i].cmd, cmd) == 0)
-            return &l->rep[i];
+    for (size_t i = l->n; i-- > 0;) {
+        const rsl_ftpctl_reply *r = &l->rep[i];
+        if (strcmp(r->cmd, cmd) == 0 ||
+            (r->partial && r->cmd[0] && strncmp(r->cmd, cmd, strlen(r->cmd)) == 0))
+            return r;
+    }
     return NULL;
 }
 
@@ -196,7 +243,13 @@ static rsl_code code_of_reply(int code, const char *text)
     case 452:
     case 552:
         return RSL_E_REMOTE_NO_SPACE;
+    case 500:
     case 501:
+        if (text_has(text, "too long"))
+            return RSL_E_REMOTE_NAME_REFUSED; /* vsftpd: "500 Input line too long." */
+        if (code == 500)
+            return RSL_E_PROTOCOL;
+        /* fall through */
     case 553:
         return text_has(text, "name") || text_has(text, "invalid") || text_has(text, "syntax")
                    ? RSL_E_REMOTE_NAME_REFUSED
@@ -212,8 +265,9 @@ static rsl_code code_of_reply(int code, const char *text)
         return text_has(text, "no such") || text_has(text, "not found") ||
                        text_has(text, "not exist") || text_has(text, "failed to open")
                    ? RSL_E_REMOTE_NOT_FOUND
+               : text_has(text, "filename") || text_has(text, "file name")
+                   ? RSL_E_REMOTE_NAME_REFUSED /* ProFTPD: "Forbidden filename" */
                    : RSL_E_REMOTE_PERMISSION;
-    case 500:
     case 502:
     case 504:
         return RSL_E_PROTOCOL;
@@ -226,6 +280,8 @@ rsl_code rsl_ftpctl_map(rsl_err *err, int code, const char *text, const char *wh
                         const char *path)
 {
     rsl_code rc = code_of_reply(code, text);
+    char ab[200];
+    path = rsl_ftpctl_abbrev(path ? path : "", ab, sizeof(ab));
     if (code == 522)
         return rsl_err_set(err, rc, code,
                            "%s '%s': server answered \"%s\" (the data connection's TLS "
@@ -235,6 +291,50 @@ rsl_code rsl_ftpctl_map(rsl_err *err, int code, const char *text, const char *wh
     if (text == NULL || text[0] == '\0')
         return rsl_err_set(err, rc, code, "%s '%s': server answered %d", what, path, code);
     return rsl_err_set(err, rc, code, "%s '%s': server answered \"%s\"", what, path, text);
+}
+
+/* The facts of one FEAT line (leading spaces removed, n bytes). */
+static unsigned feat_line(const char *l, size_t n)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } tab[] = {{"MLSD", RSL_FTP_FEAT_MLSD},
+               {"MLST", RSL_FTP_FEAT_MLST | RSL_FTP_FEAT_MLSD}, /* MLSD comes with MLST */
+               {"MFMT", RSL_FTP_FEAT_MFMT},
+               {"UTF8", RSL_FTP_FEAT_UTF8},
+               {"MDTM", RSL_FTP_FEAT_MDTM},
+               {"XSHA256", RSL_FTP_FEAT_XSHA256},
+               {"XSHA1", RSL_FTP_FEAT_XSHA1},
+               {"XMD5", RSL_FTP_FEAT_XMD5},
+               {"HASH", RSL_FTP_FEAT_HASH}};
+    size_t w = 0;
+    while (w < n && l[w] != ' ')
+        w++;
+    unsigned f = 0;
+    for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+        if (w == strlen(tab[i].name) && strncasecmp(l, tab[i].name, w) == 0)
+            f = tab[i].bits;
+    if (f != RSL_FTP_FEAT_HASH)
+        return f;
+    /* " HASH SHA-1;SHA-256*;MD5": the algorithms ('*' marks the selected one) */
+    for (size_t i = w; i < n;) {
+        while (i < n && (l[i] == ' ' || l[i] == ';'))
+            i++;
+        size_t e = i;
+        while (e < n && l[e] != ';' && l[e] != ' ' && l[e] != '*')
+            e++;
+        if (e - i == 7 && strncasecmp(l + i, "SHA-256", 7) == 0)
+            f |= RSL_FTP_FEAT_HASH_SHA256;
+        else if (e - i == 5 && strncasecmp(l + i, "SHA-1", 5) == 0)
+            f |= RSL_FTP_FEAT_HASH_SHA1;
+        else if (e - i == 3 && strncasecmp(l + i, "MD5", 3) == 0)
+            f |= RSL_FTP_FEAT_HASH_MD5;
+        while (e < n && l[e] != ';')
+            e++;
+        i = e;
+    }
+    return f;
 }
 
 unsigned rsl_ftpctl_feat(const char *text)
@@ -247,14 +347,7 @@ unsigned rsl_ftpctl_feat(const char *text)
             l++;
             n--;
         }
-        if (n >= 4 && strncasecmp(l, "MLSD", 4) == 0)
-            f |= RSL_FTP_FEAT_MLSD;
-        else if (n >= 4 && strncasecmp(l, "MLST", 4) == 0)
-            f |= RSL_FTP_FEAT_MLST | RSL_FTP_FEAT_MLSD; /* MLSD comes with MLST (RFC 3659) */
-        else if (n >= 4 && strncasecmp(l, "MFMT", 4) == 0)
-            f |= RSL_FTP_FEAT_MFMT;
-        else if (n >= 4 && strncasecmp(l, "UTF8", 4) == 0)
-            f |= RSL_FTP_FEAT_UTF8;
+        f |= feat_line(l, n);
         l = e ? e + 1 : NULL;
     }
     return f;
@@ -271,5 +364,52 @@ int rsl_ftpctl_size(const rsl_ftpctl_reply *r, uint64_t *size)
     if (errno != 0 || e == t + 4)
         return 0;
     *size = v;
+    return 1;
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch = tolower(ch);
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Decodes exactly 2 * want hex digits at t (followed by the end or a space)
+ * into out. */
+static int hex_token(const char *t, unsigned char *out, size_t want)
+{
+    for (size_t i = 0; i < want; i++) {
+        int hi = hexval((unsigned char)t[2 * i]),
+            lo = hi < 0 ? -1 : hexval((unsigned char)t[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return t[2 * want] == '\0' || t[2 * want] == ' ';
+}
+
+int rsl_ftpctl_digest(const rsl_ftpctl_reply *r, int is_hash, const char *alg, unsigned char *out,
+                      size_t want_len, size_t *len)
+{
+    const char *t = rsl_ftpctl_text(r);
+    if (r == NULL || r->code < 200 || r->code >= 300 || strlen(t) < 5 || want_len == 0)
+        return 0;
+    t += 4;
+    if (is_hash) { /* "SHA-256 0-49 <hex> name" */
+        size_t al = strlen(alg);
+        if (strncasecmp(t, alg, al) != 0 || t[al] != ' ')
+            return 0;
+        t += al + 1;
+        const char *sp = strchr(t, ' '); /* the byte range */
+        if (sp == NULL)
+            return 0;
+        t = sp + 1;
+    }
+    while (*t == ' ')
+        t++;
+    if (!hex_token(t, out, want_len))
+        return 0;
+    *len = want_len;
     return 1;
 }

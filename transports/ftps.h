@@ -34,6 +34,8 @@ typedef struct rsl_ftps_stats {
     long tls_handshakes;      /* TLS handshakes, control and data connections */
     long tls_full_handshakes; /* of which not resumed (the server sent its certificate) */
     long data_transfers;      /* performs that opened a data connection */
+    long commands;            /* command lines sent on the control connection (login included) */
+    long performs;            /* requests run through libcurl (each a wait for the server) */
 } rsl_ftps_stats;
 
 /* Fills *out with c's counters. c must come from rsl_transport_ftps.connect. */

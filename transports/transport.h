@@ -120,12 +120,26 @@ typedef struct rsl_source {
  * Return 0 to go on, non-zero to stop (list then returns RSL_OK). */
 typedef int (*rsl_list_cb)(void *ud, const char *name, const rsl_rstat *st);
 
+/* Called by read() with the next bytes of the file, in order. Return 0 to go
+ * on, non-zero to stop (read then returns RSL_OK). */
+typedef int (*rsl_read_cb)(void *ud, const void *buf, size_t n);
+
+/* A digest of a remote file computed by the server (hash()). */
+typedef struct rsl_rhash {
+    char alg[16];  /* lower case: "sha256", "sha512", "sha1", "md5", "adler32" */
+    char hex[129]; /* the digest in lower-case hex */
+} rsl_rhash;
+
 /* Capability bits (rsl_transport_ops.caps, and caps_of() at run time). */
 #define RSL_CAP_RESUME 0x01        /* resume_offset can return > 0 */
 #define RSL_CAP_ATOMIC_RENAME 0x02 /* finish replaces the final name atomically */
 #define RSL_CAP_SET_MTIME 0x04     /* finish sets the remote mtime */
 #define RSL_CAP_CHECKSUM 0x08      /* server-side checksum available (verify --checksum) */
 #define RSL_CAP_SET_MODE 0x10      /* new files get src->mode; set_mode works on directories */
+/* One operation at a time per connection, whatever run() is fed (FTP: no
+ * multiplexing on a control connection). The engine hides the round trips
+ * of small files with more connections instead of a deeper window. */
+#define RSL_CAP_NO_MULTIPLEX 0x20
 
 typedef struct rsl_conn rsl_conn; /* a transport's private connection state */
 struct rsl_scheme;
@@ -219,6 +233,23 @@ typedef struct rsl_transport_ops {
      * the server's umask may narrow them). NULL when the protocol cannot
      * (FTPS, WebDAV): the connection then lacks RSL_CAP_SET_MODE. */
     rsl_code (*set_mode)(rsl_conn *c, const char *rel, uint32_t mode, rsl_err *err);
+
+    /* ---- optional: NULL means "not available on this transport" ---- */
+
+    /* Streams the content of file rel to cb, from its first byte to its
+     * last, under the connection's deadlines (for verify --read-back: the
+     * caller hashes what arrives). A missing file is RSL_E_REMOTE_NOT_FOUND,
+     * a directory RSL_E_REMOTE_TYPE_CONFLICT; a transfer cut short is a
+     * SESSION code (the bytes handed over so far are not the whole file). */
+    rsl_code (*read)(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, rsl_err *err);
+    /* The digest of file rel as the server computes it, without sending the
+     * content. want names the algorithm the caller can compare ("sha256"),
+     * or NULL for the strongest the server offers. Returns RSL_OK with *out
+     * filled, RSL_E_CHECKSUM_UNAVAILABLE when the server offers none for rel
+     * (or not `want`): the caller then reads the file back or says it did
+     * not compare; RSL_E_REMOTE_NOT_FOUND when rel is missing. A connection
+     * whose caps_of() has RSL_CAP_CHECKSUM is expected to answer RSL_OK. */
+    rsl_code (*hash)(rsl_conn *c, const char *rel, const char *want, rsl_rhash *out, rsl_err *err);
 } rsl_transport_ops;
 
 /*

@@ -3,6 +3,8 @@
  * exercise. Pure functions: no server. (Moved from transport_ftps's
  * test_parse.c, assertions kept.) */
 #include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -72,4 +74,88 @@ Test(ftplist, times)
     cr_assert_eq(rsl_ftplist_time("2020091312264"), -1);
     cr_assert_eq(rsl_ftplist_time("2020091312264x"), -1);
     cr_assert_eq(rsl_ftplist_time(""), -1);
+}
+
+/* Issue 10.14: the fuzzer's input (a year of 2147483648) overflowed an int;
+ * every numeric field out of range now rejects the line. */
+Test(ftplist, out_of_range_fields_reject_the_line)
+{
+    const char *bad[] = {
+        "-rw-r--r-- 1 u g 5 Jan 02 2147483648 f",           /* the fuzzer's year */
+        "-rw-r--r-- 1 u g 5 Jan 02 4294967296 f",           /* 2^32 */
+        "-rw-r--r-- 1 u g 5 Jan 02 99999999999999999999 f", /* past a long */
+        "-rw-r--r-- 1 u g 5 Jan 02 -2020 f",                /* sign */
+        "-rw-r--r-- 1 u g 5 Jan 02 10000 f",                /* 5-digit year */
+        "-rw-r--r-- 1 u g 5 Jan 02 1899 f",
+        "-rw-r--r-- 1 u g 5 Jan 00 2020 f", /* day 0 */
+        "-rw-r--r-- 1 u g 5 Jan 32 2020 f",
+        "-rw-r--r-- 1 u g 5 Jan 2147483648 2020 f", /* day overflow */
+        "-rw-r--r-- 1 u g 5 Jan 02 24:00 f",        /* hour 24 */
+        "-rw-r--r-- 1 u g 5 Jan 02 2147483648:00 f",
+        "-rw-r--r-- 1 u g 5 Jan 02 10:60 f",
+        "-rw-r--r-- 1 u g 5 Jan 02 10:2147483648 f",
+        "-rw-r--r-- 1 u g 5 Jan 02 10: f",
+        "-rw-r--r-- 1 u g 5 Jan 02 :10 f",
+        "-rw-r--r-- 1 u g 18446744073709551616 Jan 02 2020 f", /* 2^64 */
+        "-rw-r--r-- 1 u g -5 Jan 02 2020 f",
+        "-rw-r--r-- 1 u g 5x Jan 02 2020 f",
+        "-rw-r--r-- 1 u g 5 Janx 02 2020 f",
+        "-rw-r--r-- 1 u g 5 Foo 02 2020 f",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char line[256];
+        snprintf(line, sizeof(line), "%s", bad[i]);
+        const char *name = NULL;
+        rsl_rstat st = {.mtime = -1};
+        cr_assert_not(rsl_ftplist_unix(line, &name, &st, (time_t)1609804800), "accepted: %s",
+                      bad[i]);
+    }
+    /* the neighbours that are in range still parse */
+    const char *good[] = {"-rw-r--r-- 1 u g 18446744073709551615 Jan 02 9999 f",
+                          "-rw-r--r-- 1 u g 0 Dec 31 1900 f", "-rw-r--r-- 1 u g 5 Jan 31 23:59 f",
+                          "-rw-r--r-- 1 u g 5 Feb 01 00:00 f"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char line[256];
+        snprintf(line, sizeof(line), "%s", good[i]);
+        const char *name = NULL;
+        rsl_rstat st = {.mtime = -1};
+        cr_assert(rsl_ftplist_unix(line, &name, &st, (time_t)1609804800), "refused: %s", good[i]);
+        cr_assert_str_eq(name, "f");
+    }
+    char maxsz[] = "-rw-r--r-- 1 u g 18446744073709551615 Jan 02 2020 f";
+    const char *name = NULL;
+    rsl_rstat st = {.mtime = -1};
+    cr_assert(rsl_ftplist_unix(maxsz, &name, &st, (time_t)1609804800));
+    cr_assert_eq(st.size, UINT64_MAX);
+}
+
+Test(ftplist, mlsd_and_times_out_of_range)
+{
+    const char *bad[] = {"type=file;size=18446744073709551616; f",
+                         "type=file;size=-1; f",
+                         "type=file;size=12a; f",
+                         "type=file;modify=21474836480101000000; f",
+                         "type=file;modify=20201301000000; f",
+                         "type=file;modify=20200100000000; f",
+                         "type=file;modify=20200101240000; f"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char line[256];
+        snprintf(line, sizeof(line), "%s", bad[i]);
+        const char *name = NULL;
+        rsl_rstat st = {.mtime = -1};
+        cr_assert_not(rsl_ftplist_mlsd(line, &name, &st), "accepted: %s", bad[i]);
+    }
+    cr_assert_eq(rsl_ftplist_time("20201301000000"), -1, "month 13");
+    cr_assert_eq(rsl_ftplist_time("20200132000000"), -1, "day 32");
+    cr_assert_eq(rsl_ftplist_time("20200101246000"), -1);
+    cr_assert_eq(rsl_ftplist_time("18991231235959"), -1);
+    cr_assert_eq(rsl_ftplist_time("99991231235960"), 253402300800, "leap second accepted");
+    /* an MLST reply's fact line, as stat reads it */
+    char mlst[] = "type=file;size=5;modify=20200913122640; /data/x y";
+    const char *name = NULL;
+    rsl_rstat st = {.mtime = -1};
+    cr_assert(rsl_ftplist_mlsd(mlst, &name, &st));
+    cr_assert_str_eq(name, "/data/x y");
+    cr_assert_eq(st.size, 5);
+    cr_assert_eq(st.mtime, 1600000000);
 }

@@ -1,0 +1,522 @@
+/*
+ * ftps_put.c - uploads of the ftps transport. See ftps_put.h and
+ * docs/transport-ftps.md ("Commands per file").
+ *
+ * A fresh upload (offset 0) is STOR of the temp name; the server's 226 after
+ * exactly `total` bytes (curl refuses to go on when it sent another count)
+ * is the size check, so no SIZE follows it. A resumed upload is APPE after a
+ * SIZE that must equal the offset, with a SIZE after it (the server's end of
+ * file is what counts when appending). Every command is built whole and
+ * checked against the command-line bound: a path that does not fit is a
+ * per-item PATH_TOO_LONG before anything is sent.
+ */
+#define _GNU_SOURCE
+#include "ftps_put.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "dircache.h"
+#include "ftpctl.h"
+#include "ftps_session.h"
+
+#define NONE SIZE_MAX
+
+static rsl_code oom(rsl_err *err)
+{
+    return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+}
+
+/* ---- resume ---------------------------------------------------------------------- */
+
+rsl_code rsl_ftps_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total, rsl_source *src,
+                                uint64_t *have, rsl_err *err)
+{
+    (void)src;
+    *have = 0;
+    char *p = NULL;
+    rsl_code rc = rsl_ftps_path(c, tmp_rel, &p, err);
+    if (rc != RSL_OK)
+        return rc;
+    int exists = 0;
+    uint64_t sz = 0;
+    rc = rsl_ftps_remote_size(c, tmp_rel, p, &exists, &sz, err);
+    if (rc == RSL_OK && exists && sz <= total)
+        *have = sz;
+    free(p);
+    return rc;
+}
+
+/* Before an APPE at offset: the server's end of file must be exactly offset.
+ * *done = 1 when every byte is there already. */
+static rsl_code check_resume(rsl_conn *c, const char *tmp_rel, const char *p, uint64_t offset,
+                             uint64_t total, int *done, rsl_err *err)
+{
+    int exists = 0;
+    uint64_t sz = 0;
+    *done = 0;
+    rsl_code rc = rsl_ftps_remote_size(c, tmp_rel, p, &exists, &sz, err);
+    if (rc != RSL_OK)
+        return rc;
+    if (!exists || sz != offset)
+        return rsl_err_set(err, RSL_E_REMOTE_SIZE_MISMATCH, 0,
+                           "upload '%s': cannot resume at %llu: the remote temp file has %s%llu "
+                           "bytes now",
+                           tmp_rel, (unsigned long long)offset, exists ? "" : "(absent) ",
+                           (unsigned long long)sz);
+    *done = offset == total;
+    return RSL_OK;
+}
+
+/* ---- the data connection ------------------------------------------------------------ */
+
+static size_t read_cb(char *buf, size_t sz, size_t nitems, void *ud)
+{
+    rsl_conn *c = ud;
+    size_t want = sz * nitems;
+    uint64_t left = c->to_send - c->sent;
+    if (left == 0)
+        return 0;
+    if (want > left)
+        want = (size_t)left;
+    ssize_t n = c->src->read(c->src, buf, want, &c->src_err);
+    if (n < 0) {
+        c->src_failed = 1;
+        return CURL_READFUNC_ABORT;
+    }
+    if (n == 0) { /* the local file ended before `total`: it shrank */
+        c->src_failed = 1;
+        rsl_err_set(&c->src_err, RSL_E_LOCAL_CHANGED, 0,
+                    "the local file ended %llu bytes early (it changed during the upload)",
+                    (unsigned long long)left);
+        return CURL_READFUNC_ABORT;
+    }
+    c->sent += (uint64_t)n;
+    /* the last byte is read: the local file must not have changed (before
+     * the rename the same request carries) */
+    if (c->sent == c->to_send && c->verify_at_end && c->src->verify &&
+        c->src->verify(c->src, &c->src_err) != RSL_OK) {
+        c->src_failed = 1;
+        return CURL_READFUNC_ABORT;
+    }
+    return (size_t)n;
+}
+
+/* The QUOTE list of an upload: the session setup when the connection needs it. */
+static int setup_quote(rsl_conn *c, struct curl_slist **q)
+{
+    *q = NULL;
+    if (!(c->need_setup && c->has_utf8))
+        return 0;
+    *q = curl_slist_append(NULL, "*OPTS UTF8 ON");
+    return *q == NULL ? -1 : 0;
+}
+
+/* One STOR/APPE of [offset, total) from src on url, then the commands of
+ * `post` (POSTQUOTE: sent only after the server's 226). Returns the CURLcode. */
+static CURLcode store(rsl_conn *c, const char *url, uint64_t offset, uint64_t total,
+                      rsl_source *src, struct curl_slist *post)
+{
+    struct curl_slist *q = NULL;
+    long logins = c->stats.control_connects;
+    rsl_ftps_reset(c);
+    if (setup_quote(c, &q) < 0)
+        return CURLE_OUT_OF_MEMORY;
+    curl_easy_setopt(c->h, CURLOPT_QUOTE, q);
+    curl_easy_setopt(c->h, CURLOPT_POSTQUOTE, post);
+    curl_easy_setopt(c->h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c->h, CURLOPT_APPEND, offset > 0 ? 1L : 0L);
+    curl_easy_setopt(c->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(total - offset));
+    curl_easy_setopt(c->h, CURLOPT_READFUNCTION, read_cb);
+    curl_easy_setopt(c->h, CURLOPT_READDATA, c);
+    c->src = src;
+    c->to_send = total - offset;
+    c->sent = 0;
+    c->src_failed = 0;
+    rsl_err_clear(&c->src_err);
+    CURLcode e = rsl_ftps_perform(c, url);
+    curl_easy_setopt(c->h, CURLOPT_QUOTE, NULL);
+    curl_easy_setopt(c->h, CURLOPT_POSTQUOTE, NULL);
+    curl_easy_setopt(c->h, CURLOPT_UPLOAD, 0L);
+    c->stats.data_transfers++;
+    c->src = NULL;
+    c->verify_at_end = 0;
+    if ((e == CURLE_OK || e == CURLE_QUOTE_ERROR) && q != NULL)
+        c->need_setup = 0; /* the QUOTE setup ran */
+    if (c->stats.control_connects != logins && q == NULL)
+        c->need_setup = 1; /* curl logged in again on its own: set that session up next time */
+    curl_slist_free_all(q);
+    return e;
+}
+
+/* Remembers that tmp_rel has `size` bytes on the server (for finish). */
+static void after_upload(rsl_conn *c, const char *tmp_rel, uint64_t size)
+{
+    free(c->after_upload_path);
+    c->after_upload_ok = 0;
+    if ((c->after_upload_path = strdup(tmp_rel)) != NULL) {
+        c->after_upload_size = size;
+        c->after_upload_ok = 1;
+    }
+}
+
+/* The upload ended with e: the source's error, or the mapped one. When every
+ * byte left but the final 226 never came (timeout, cut), the file may well be
+ * complete: ask before deciding anything (never restart a nearly complete
+ * file); curl opens a new control connection if needed. */
+static rsl_code store_failed(rsl_conn *c, CURLcode e, const char *tmp_rel, const char *p,
+                             uint64_t total, rsl_err *err)
+{
+    if (c->src_failed) {
+        *err = c->src_err;
+        return c->src_err.code != RSL_OK ? c->src_err.code : RSL_E_LOCAL_UNREADABLE;
+    }
+    rsl_code rc = rsl_ftps_map_curl(c, e, err, "upload", tmp_rel);
+    if (c->sent != c->to_send || rsl_code_class(rc) != RSL_CLASS_SESSION || rc == RSL_E_AUTH_FAILED)
+        return rc;
+    rsl_err e2;
+    int exists = 0;
+    uint64_t sz = 0;
+    rsl_err_clear(&e2);
+    if (rsl_ftps_remote_size(c, tmp_rel, p, &exists, &sz, &e2) == RSL_OK && exists && sz == total) {
+        rsl_ftps_log(c, RSL_LOG_INFO,
+                     "upload '%s': no final reply (%s) but the remote has all %llu bytes", tmp_rel,
+                     rsl_code_name(rc), (unsigned long long)total);
+        rsl_err_clear(err);
+        after_upload(c, tmp_rel, total);
+        return RSL_OK;
+    }
+    return rc;
+}
+
+/* Checks and builds what an upload of tmp_rel needs: its absolute path *p,
+ * its URL *url, the STOR/APPE line fits. */
+static rsl_code upload_target(rsl_conn *c, const char *tmp_rel, uint64_t offset, char **p,
+                              char **url, rsl_err *err)
+{
+    *url = NULL;
+    rsl_code rc = rsl_ftps_path(c, tmp_rel, p, err);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_fits(offset > 0 ? "APPE" : "STOR", *p, tmp_rel, err);
+    if (rc == RSL_OK && (*url = rsl_ftpctl_url(c->base, *p, 0)) == NULL)
+        rc = oom(err);
+    /* binary mode set by curl before the data connection opens (see rsl_ftps_run) */
+    if (rc == RSL_OK && (c->need_setup || c->ascii))
+        rc = rsl_ftps_run(c, NULL, 0, "upload", tmp_rel, err);
+    return rc;
+}
+
+rsl_code rsl_ftps_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint64_t total,
+                         rsl_source *src, rsl_err *err)
+{
+    char *p = NULL, *url = NULL, *sizecmd = NULL;
+    struct curl_slist *post = NULL;
+    int done = 0;
+    c->sent = c->to_send = 0; /* nothing sent yet in this call */
+    if (offset > total)
+        return rsl_err_set(err, RSL_E_INTERNAL, 0, "upload '%s': offset %llu > size %llu", tmp_rel,
+                           (unsigned long long)offset, (unsigned long long)total);
+    rsl_code rc = upload_target(c, tmp_rel, offset, &p, &url, err);
+    /* APPE appends at the server's end of file: it must be exactly offset */
+    if (rc != RSL_OK ||
+        (offset > 0 &&
+         ((rc = check_resume(c, tmp_rel, p, offset, total, &done, err)) != RSL_OK || done)))
+        goto out;
+    /* after an APPE the server's SIZE is the check; after a STOR its 226 */
+    if (offset > 0 && (asprintf(&sizecmd, "*SIZE %s", p) < 0 ||
+                       (post = curl_slist_append(NULL, sizecmd)) == NULL)) {
+        rc = oom(err);
+        goto out;
+    }
+    CURLcode e = store(c, url, offset, total, src, post);
+    uint64_t sz = 0;
+    if (e != CURLE_OK || c->src_failed)
+        rc = store_failed(c, e, tmp_rel, p, total, err);
+    else if (offset == 0)
+        after_upload(c, tmp_rel, total);
+    else if (rsl_ftps_size(c, sizecmd + 1, &sz))
+        after_upload(c, tmp_rel, sz);
+    if (rc == RSL_E_REMOTE_NOT_FOUND)
+        rsl_dircache_missing(&c->made, tmp_rel);
+out:
+    curl_slist_free_all(post);
+    free(sizecmd);
+    free(url);
+    free(p);
+    return rc;
+}
+
+/* ---- finish ------------------------------------------------------------------------- */
+
+/* The size check: the size known right after the upload (its 226, or SIZE
+ * after an APPE), else SIZE asked now. */
+static rsl_code check_temp_size(rsl_conn *c, const char *tmp_rel, const char *tp, uint64_t size,
+                                rsl_err *err)
+{
+    int exists = 0;
+    uint64_t sz = 0;
+    if (c->after_upload_ok && strcmp(c->after_upload_path, tmp_rel) == 0) {
+        exists = 1;
+        sz = c->after_upload_size;
+    } else {
+        rsl_code rc = rsl_ftps_remote_size(c, tmp_rel, tp, &exists, &sz, err);
+        if (rc != RSL_OK)
+            return rc;
+    }
+    if (!exists)
+        return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 550,
+                           "finish '%s': the uploaded temp file is missing on the remote", tmp_rel);
+    if (sz != size)
+        return rsl_err_set(err, RSL_E_REMOTE_SIZE_MISMATCH, 0,
+                           "'%s': remote temp file has %llu bytes, expected %llu", tmp_rel,
+                           (unsigned long long)sz, (unsigned long long)size);
+    return RSL_OK;
+}
+
+/* The commands of one finish, in the order sent: the mtime on the temp name,
+ * DELE of the final name (servers whose RNTO does not replace), RNFR, RNTO. */
+typedef struct fin {
+    rsl_ftps_cmds b;
+    size_t mt, dele, rnfr, rnto; /* indices into b, NONE when not sent */
+    const char *tmp_rel, *final_rel, *tp, *fp;
+} fin;
+
+static rsl_code fin_build(const rsl_conn *c, fin *f, int64_t mtime, rsl_err *err)
+{
+    rsl_code rc = RSL_OK;
+    f->mt = f->dele = NONE;
+    if (mtime >= 0 && (c->has_mfmt || c->mdtm_write >= 0)) {
+        time_t tt = (time_t)mtime;
+        struct tm tm;
+        char ts[32];
+        gmtime_r(&tt, &tm);
+        strftime(ts, sizeof(ts), "%Y%m%d%H%M%S", &tm);
+        rc = rsl_ftps_add(&f->b, &f->mt, f->tmp_rel, err, "%s %s %s", c->has_mfmt ? "MFMT" : "MDTM",
+                          ts, f->tp);
+    }
+    if (rc == RSL_OK && !c->rename_overwrites)
+        rc = rsl_ftps_add(&f->b, &f->dele, f->final_rel, err, "DELE %s", f->fp);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_add(&f->b, &f->rnfr, f->tmp_rel, err, "RNFR %s", f->tp);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_add(&f->b, &f->rnto, f->final_rel, err, "RNTO %s", f->fp);
+    return rc;
+}
+
+static const char *fin_cmd(const fin *f, size_t i)
+{
+    return i == NONE ? "" : f->b.v[i];
+}
+
+/* RNTO was refused (with `code` and text): a directory in the way, or a
+ * server that does not overwrite. Remove-then-rename only when an existing
+ * file is what stands in the way: any other refusal must not cost the old
+ * version. */
+static rsl_code rnto_refused(rsl_conn *c, const fin *f, int code, const char *text, rsl_err *err)
+{
+    rsl_ftps_cmds probe = {0}, again = {0};
+    char *said = strdup(text ? text : "");
+    if (said == NULL)
+        return oom(err);
+    rsl_code rc = rsl_ftps_add(&probe, NULL, f->final_rel, err, "CWD %s", f->fp);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_add(&probe, NULL, f->final_rel, err, "SIZE %s", f->fp);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_send(c, &probe, "rename", f->final_rel, err);
+    if (rc != RSL_OK)
+        goto done;
+    if (rsl_ftps_code(c, probe.v[0], NULL) == 250) {
+        rc = rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, code,
+                         "rename '%s' -> '%s': a directory of that name exists on the remote",
+                         f->tmp_rel, f->final_rel);
+        goto done;
+    }
+    if (c->rename_overwrites && rsl_ftps_code(c, probe.v[1], NULL) == 213) {
+        const char *t = NULL;
+        if ((rc = rsl_ftps_add(&again, NULL, f->final_rel, err, "DELE %s", f->fp)) != RSL_OK ||
+            (rc = rsl_ftps_add(&again, NULL, f->tmp_rel, err, "RNFR %s", f->tp)) != RSL_OK ||
+            (rc = rsl_ftps_add(&again, NULL, f->final_rel, err, "RNTO %s", f->fp)) != RSL_OK ||
+            (rc = rsl_ftps_send(c, &again, "rename", f->final_rel, err)) != RSL_OK)
+            goto done;
+        if ((code = rsl_ftps_code(c, again.v[2], &t)) == 250) {
+            c->rename_overwrites = 0;
+            rsl_ftps_log(c, RSL_LOG_INFO,
+                         "%s: RNTO does not replace existing files; replacing with DELE + RNTO "
+                         "(not atomic)",
+                         c->host);
+            goto done;
+        }
+        free(said);
+        if ((said = strdup(t ? t : "")) == NULL) {
+            rc = oom(err);
+            goto done;
+        }
+    }
+    rc = rsl_ftpctl_map(err, code, said, "rename into place", f->final_rel);
+    if (rc == RSL_E_REMOTE_IO || rc == RSL_E_REMOTE_PERMISSION || rc == RSL_E_REMOTE_NOT_FOUND)
+        err->code = rc = RSL_E_REMOTE_RENAME_FAILED;
+done:
+    rsl_ftps_cmds_free(&probe);
+    rsl_ftps_cmds_free(&again);
+    free(said);
+    return rc;
+}
+
+/* What the server answered to f's commands (sent by finish, or after a STOR
+ * in the same request): RSL_OK when RNTO succeeded. */
+static rsl_code rename_result(rsl_conn *c, const fin *f, rsl_err *err)
+{
+    if (f->mt != NONE && !c->has_mfmt && c->mdtm_write == 0)
+        c->mdtm_write = rsl_ftps_code(c, fin_cmd(f, f->mt), NULL) == 213 ? 1 : -1;
+    const char *t = NULL, *ft = NULL;
+    int code = rsl_ftps_code(c, fin_cmd(f, f->rnto), &t);
+    if (code == 250)
+        return RSL_OK;
+    int fcode = rsl_ftps_code(c, fin_cmd(f, f->rnfr), &ft);
+    if (fcode != 350) {
+        rsl_code rc = rsl_ftpctl_map(err, fcode, ft, "rename (RNFR)", f->tmp_rel);
+        if (rc == RSL_E_REMOTE_IO || rc == RSL_E_REMOTE_PERMISSION)
+            err->code = rc = RSL_E_REMOTE_RENAME_FAILED;
+        return rc;
+    }
+    return rnto_refused(c, f, code, t, err);
+}
+
+/* The paths of tmp_rel and final_rel into f (freed by fin_free). */
+static rsl_code fin_paths(const rsl_conn *c, fin *f, const char *tmp_rel, const char *final_rel,
+                          rsl_err *err)
+{
+    char *tp = NULL, *fp = NULL;
+    memset(f, 0, sizeof(*f));
+    f->tmp_rel = tmp_rel;
+    f->final_rel = final_rel;
+    rsl_code rc = rsl_ftps_path(c, tmp_rel, &tp, err);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_path(c, final_rel, &fp, err);
+    f->tp = tp;
+    f->fp = fp;
+    return rc;
+}
+
+static void fin_free(fin *f)
+{
+    rsl_ftps_cmds_free(&f->b);
+    free((char *)f->tp);
+    free((char *)f->fp);
+}
+
+rsl_code rsl_ftps_finish(rsl_conn *c, const char *tmp_rel, const char *final_rel, uint64_t size,
+                         int64_t mtime, rsl_err *err)
+{
+    fin f;
+    rsl_code rc = fin_paths(c, &f, tmp_rel, final_rel, err);
+    /* mtime on the temp file first: the final name appears with it (rename keeps it) */
+    if (rc == RSL_OK)
+        rc = fin_build(c, &f, mtime, err);
+    if (rc == RSL_OK)
+        rc = check_temp_size(c, tmp_rel, f.tp, size, err);
+    if (rc == RSL_OK && (rc = rsl_ftps_send(c, &f.b, "rename", final_rel, err)) == RSL_OK)
+        rc = rename_result(c, &f, err);
+    if (rc == RSL_E_REMOTE_NOT_FOUND)
+        rsl_dircache_missing(&c->made, tmp_rel);
+    fin_free(&f);
+    return rc;
+}
+
+/* ---- one PUT of the pipelined path ----------------------------------------------------- */
+
+/* f's commands as a POSTQUOTE list: the mtime and the DELE whatever they
+ * answer ('*'), RNFR and RNTO stopping at a refusal. */
+static struct curl_slist *post_list(const fin *f)
+{
+    struct curl_slist *q = NULL, *t;
+    for (size_t i = 0; i < f->b.n; i++) {
+        char *line = NULL;
+        int star = i == f->mt || i == f->dele;
+        if (asprintf(&line, "%s%s", star ? "*" : "", f->b.v[i]) < 0)
+            goto fail;
+        t = curl_slist_append(q, line);
+        free(line);
+        if (t == NULL)
+            goto fail;
+        q = t;
+    }
+    return q;
+fail:
+    curl_slist_free_all(q);
+    return NULL;
+}
+
+/* A fresh PUT in one request. */
+static rsl_code put_fresh(rsl_conn *c, rsl_op *op, fin *f, rsl_err *err)
+{
+    char *url = NULL;
+    struct curl_slist *post = NULL;
+    rsl_source *src = op->src;
+    rsl_code rc = rsl_ftps_fits("STOR", f->tp, op->tmp, err);
+    if (rc == RSL_OK && (rc = fin_build(c, f, op->mtime, err)) == RSL_OK &&
+        ((url = rsl_ftpctl_url(c->base, f->tp, 0)) == NULL || (post = post_list(f)) == NULL))
+        rc = oom(err);
+    if (rc == RSL_OK && (c->need_setup || c->ascii))
+        rc = rsl_ftps_run(c, NULL, 0, "upload", op->tmp, err);
+    if (rc == RSL_OK && src->start)
+        rc = src->start(src, 0, err);
+    /* nothing to read for an empty file: its check comes first */
+    if (rc == RSL_OK && op->size == 0 && src->verify)
+        rc = src->verify(src, err);
+    if (rc != RSL_OK)
+        goto out;
+    c->verify_at_end = 1;
+    CURLcode e = store(c, url, 0, op->size, src, post);
+    op->sent = c->sent;
+    if (e == CURLE_OK || (e == CURLE_QUOTE_ERROR && !c->src_failed)) {
+        c->data_ok = 1;
+        after_upload(c, op->tmp, op->size); /* for a classic finish after a refused rename */
+        rc = rename_result(c, f, err);
+    } else if ((rc = store_failed(c, e, op->tmp, f->tp, op->size, err)) == RSL_OK) {
+        rc = rsl_ftps_finish(c, op->tmp, op->path, op->size, op->mtime, err);
+    }
+out:
+    curl_slist_free_all(post);
+    free(url);
+    return rc;
+}
+
+/* A resumed PUT: resume_offset, the source's start, APPE, verify, finish. */
+static rsl_code put_resumed(rsl_conn *c, rsl_op *op, rsl_err *err)
+{
+    rsl_source *src = op->src;
+    rsl_code rc = RSL_OK;
+    if (op->offset > 0 && src->start)
+        rc = src->start(src, op->offset, err);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_upload(c, op->tmp, op->offset, op->size, src, err);
+    op->sent = c->sent;
+    if (rc == RSL_OK && src->verify)
+        rc = src->verify(src, err);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_finish(c, op->tmp, op->path, op->size, op->mtime, err);
+    return rc;
+}
+
+rsl_code rsl_ftps_put(rsl_conn *c, rsl_op *op)
+{
+    fin f;
+    op->offset = 0;
+    op->sent = 0;
+    rsl_code rc = fin_paths(c, &f, op->tmp, op->path, &op->err);
+    if (rc == RSL_OK && op->resume)
+        rc = rsl_ftps_resume_offset(c, op->tmp, op->size, op->src, &op->offset, &op->err);
+    if (rc == RSL_OK)
+        rc = op->offset > 0 ? put_resumed(c, op, &op->err) : put_fresh(c, op, &f, &op->err);
+    if (rc == RSL_E_REMOTE_NOT_FOUND)
+        rsl_dircache_missing(&c->made, op->tmp);
+    fin_free(&f);
+    return rc;
+}
