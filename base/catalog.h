@@ -255,8 +255,10 @@ typedef enum rsl_stage {
       "The server does not allow a WebDAV method (405): WebDAV is off for this path.",             \
       "Enable WebDAV (PUT, MKCOL, MOVE, DELETE, PROPFIND) on the server for this path.")           \
     X(PASSIVE_FAILED, 415, SESSION, RECONNECT, SESSION, NETWORK,                                   \
-      "The FTP data connection (passive mode) could not be opened.",                               \
-      "Open the server's passive port range in firewalls; check the server's pasv_address.")       \
+      "The FTP data connection (passive mode) could not be opened, or the server refused passive " \
+      "mode.",                                                                                     \
+      "If the message quotes a refusal, enable passive mode (EPSV/PASV) on the server; otherwise " \
+      "open the server's passive port range in firewalls and check its pasv_address.")             \
     X(CONNECTION_LOST, 416, SESSION, RECONNECT, SESSION, NETWORK,                                  \
       "The connection to the remote server was lost and could not be re-established.",             \
       "None; the next run resumes. If it repeats, check the network and the server's session "     \
