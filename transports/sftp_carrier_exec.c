@@ -391,6 +391,10 @@ static void line_at(const char *text, const char *at, char *out, size_t cap)
         b--;
     while (*e && *e != '\n' && *e != '\r')
         e++;
+    while (b < e && (*b == '@' || *b == ' '))
+        b++;
+    while (e > b && (e[-1] == '@' || e[-1] == ' '))
+        e--;
     size_t n = 0;
     for (const char *p = b; p < e && n + 1 < cap; p++)
         out[n++] = ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f) ? *p : '?';

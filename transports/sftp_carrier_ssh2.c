@@ -86,7 +86,8 @@ static ssize_t c_send(rsl_sftp_carrier *base, const void *p, size_t n, rsl_err *
         c->win_blocked = win == 0;
         return 0;
     }
-    return map_ssh2(c, (int)w, "SFTP channel write", err);
+    map_ssh2(c, (int)w, "SFTP channel write", err);
+    return -1;
 }
 
 static ssize_t c_recv(rsl_sftp_carrier *base, void *p, size_t n, rsl_err *err)
@@ -108,11 +109,14 @@ static ssize_t c_recv(rsl_sftp_carrier *base, void *p, size_t n, rsl_err *err)
     }
     if (r == 0) {
         c->r_pending = 0;
-        if (libssh2_channel_eof(c->ch))
-            return rsl_err_set(err, RSL_E_CONNECTION_LOST, 0, "the server closed the SFTP channel");
+        if (libssh2_channel_eof(c->ch)) {
+            rsl_err_set(err, RSL_E_CONNECTION_LOST, 0, "the server closed the SFTP channel");
+            return -1;
+        }
         return 0;
     }
-    return map_ssh2(c, (int)r, "SFTP channel read", err);
+    map_ssh2(c, (int)r, "SFTP channel read", err);
+    return -1;
 }
 
 static int c_wait_fds(rsl_sftp_carrier *base, int want_send, struct pollfd *fds, int max)

@@ -169,9 +169,10 @@ static inline void exec_cfg(rsl_sftp_exec_cfg *x, int port, const char *known_ho
 }
 
 /* Opens our client over carrier `kind` to port (the fixture's known_hosts
- * lists key_port), rooted at root. Returns the code; *c is filled on OK. */
-static inline rsl_code topen(tconn *c, int kind, int port, int key_port, const char *root,
-                             int timeout, rsl_err *err)
+ * lists key_port; kh: the known_hosts ssh reads, NULL for the fixture's),
+ * rooted at root. Returns the code; *c is filled on OK. */
+static inline rsl_code topen_kh(tconn *c, int kind, int port, int key_port, const char *khfile,
+                                const char *root, int timeout, rsl_err *err)
 {
     memset(c, 0, sizeof(*c));
     c->kind = kind;
@@ -179,7 +180,7 @@ static inline rsl_code topen(tconn *c, int kind, int port, int key_port, const c
     c->pid = -1;
     rsl_sftp_carrier *car = NULL;
     rsl_code rc;
-    char *kh = fx("SSH_KNOWN_HOSTS");
+    char *kh = khfile ? strdup(khfile) : fx("SSH_KNOWN_HOSTS");
     if (kind == CAR_SSH2) {
         tsess_open(&c->t, port, key_port, timeout);
         rc = rsl_sftp_carrier_ssh2(&car, c->t.ss, c->t.sock, timeout, err);
@@ -202,6 +203,27 @@ static inline rsl_code topen(tconn *c, int kind, int port, int key_port, const c
     if (rc != RSL_OK)
         tsess_close(&c->t);
     return rc;
+}
+
+static inline rsl_code topen(tconn *c, int kind, int port, int key_port, const char *root,
+                             int timeout, rsl_err *err)
+{
+    return topen_kh(c, kind, port, key_port, NULL, root, timeout, err);
+}
+
+/* A known_hosts file naming the fixture's host key for [127.0.0.1]:port
+ * (a proxy's port); caller frees the path. */
+static inline char *kh_for_port(int port)
+{
+    char *d = rslt_tmpdir("kh"), *pub = fx("SSH_HOST_PUB"), *p = NULL;
+    cr_assert(asprintf(&p, "%s/known_hosts", d) > 0);
+    cr_assert_eq(rslt_sh(NULL, NULL,
+                         "printf '[127.0.0.1]:%d %%s\\n' \"$(cut -d' ' -f1,2 '%s')\" > '%s'", port,
+                         pub, p),
+                 0);
+    free(d);
+    free(pub);
+    return p;
 }
 
 static inline void tclose(tconn *c)
