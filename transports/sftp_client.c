@@ -179,7 +179,7 @@ static size_t slot_of(uint32_t id, size_t mask)
 
 static struct rsl_sftp_ent *tab_find(rsl_sftp *s, uint32_t id)
 {
-    if (s->tabcap == 0)
+    if (s->tabcap == 0 || id == 0) /* 0 marks empty slots: never an id we sent */
         return NULL;
     size_t mask = s->tabcap - 1;
     for (size_t i = slot_of(id, mask);; i = (i + 1) & mask) {
@@ -782,9 +782,14 @@ static rsl_code get_limits(rsl_sftp *s, rsl_err *err)
     limits_wait w = {0};
     rsl_sftp_wire_limits(&s->out, rsl_sftp_request(s, limits_cb, &w));
     rsl_code rc;
-    while (!w.done)
+    while (!w.done) {
         if ((rc = rsl_sftp_pump(s, 1, err)) != RSL_OK)
             return rc;
+        if (!w.done && rsl_sftp_outstanding(s) == 0) {
+            rsl_sftp_fail(s, RSL_E_INTERNAL, "the limits@openssh.com reply was lost");
+            return rsl_sftp_error(s, err);
+        }
+    }
     if (s->dead)
         return rsl_sftp_error(s, err);
     if (w.err.code != RSL_OK) {

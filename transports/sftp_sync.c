@@ -35,9 +35,14 @@ static void sync_cb(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
 static rsl_code sync_wait(rsl_sftp *s, sync *y, rsl_sftp_reply *r, rsl_err *err)
 {
     rsl_code rc;
-    while (!y->done)
+    while (!y->done) {
         if ((rc = rsl_sftp_pump(s, 1, err)) != RSL_OK)
             return rc;
+        if (!y->done && rsl_sftp_outstanding(s) == 0) { /* never expected */
+            rsl_sftp_fail(s, RSL_E_INTERNAL, "the reply to an SFTP request was lost");
+            return rsl_sftp_error(s, err);
+        }
+    }
     if (y->oom) {
         rsl_sftp_fail(s, RSL_E_NO_MEMORY, "out of memory");
         return rsl_sftp_error(s, err);
