@@ -345,21 +345,14 @@ static void finish_put(job *j)
     send_rename(j);
 }
 
-static void on_attrs(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+/* The STATUS of a step on the temp file (truncate, attributes, fsync). */
+static void on_tmp_status(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     job *j = ud;
     j->inflight--;
-    status_ok(j, r, "set mtime/permissions of", j->op->tmp);
-    step(j);
-}
-
-static void on_fsync(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
-{
-    (void)s;
-    job *j = ud;
-    j->inflight--;
-    status_ok(j, r, "fsync", j->op->tmp);
+    status_ok(j, r, j->phase == P_TRAILER ? "set mtime/permissions or fsync of" : "truncate",
+              j->op->tmp);
     step(j);
 }
 
@@ -404,9 +397,9 @@ static void send_trailer(job *j)
         a.perm = op->mode & 07777;
     }
     if (a.flags)
-        rsl_sftp_wire_fsetstat(out(j), req(j, on_attrs), &j->h, &a);
+        rsl_sftp_wire_fsetstat(out(j), req(j, on_tmp_status), &j->h, &a);
     if (j->R->o.fsync && (rsl_sftp_exts(j->R->s) & RSL_SFTP_EXT_FSYNC))
-        rsl_sftp_wire_fsync(out(j), req(j, on_fsync), &j->h);
+        rsl_sftp_wire_fsync(out(j), req(j, on_tmp_status), &j->h);
     rsl_sftp_wire_fstat(out(j), req(j, on_fstat), &j->h);
     rsl_sftp_wire_close(out(j), req(j, on_close), &j->h);
     j->close_sent = 1;
@@ -539,15 +532,6 @@ static void schedule(run *R)
 /* ------------------------------------------------------------------ */
 /* PUT: opening */
 
-static void on_trunc(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
-{
-    (void)s;
-    job *j = ud;
-    j->inflight--;
-    status_ok(j, r, "truncate", j->op->tmp);
-    step(j);
-}
-
 static void on_open(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
 {
     job *j = ud;
@@ -564,7 +548,7 @@ static void on_open(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
     j->hopen = 1;
     if (j->kept > 0 && j->kept < j->tmp_size) { /* keep exactly the verified prefix */
         rsl_sftp_attrs a = {.flags = RSL_SFTP_ATTR_SIZE, .size = j->kept};
-        rsl_sftp_wire_fsetstat(out(j), req(j, on_trunc), &j->h, &a);
+        rsl_sftp_wire_fsetstat(out(j), req(j, on_tmp_status), &j->h, &a);
     }
     rsl_op *op = j->op;
     if (op->src->start != NULL && op->src->start(op->src, j->kept, &e) != RSL_OK) {
