@@ -73,7 +73,10 @@ struct _LIBSSH2_SESSION;
  * its former mode by close(); the caller keeps owning ss and sock and
  * frees them after close(). Keepalives are sent as the session's
  * libssh2_keepalive_config() says. Returns RSL_OK, or PROTOCOL when the
- * server refuses the subsystem, TIMEOUT, CONNECTION_LOST. */
+ * server refuses the subsystem, TIMEOUT, CONNECTION_LOST. close() with
+ * abort = 1 (the session failed) also shuts the socket down, so that
+ * freeing the session never waits on a server that does not answer; the
+ * session can then only be freed. */
 rsl_code rsl_sftp_carrier_ssh2(rsl_sftp_carrier **out, struct _LIBSSH2_SESSION *ss, int sock,
                                int timeout_sec, rsl_err *err);
 

@@ -184,9 +184,13 @@ static void c_describe(rsl_sftp_carrier *base, char *buf, size_t n)
 static void c_close(rsl_sftp_carrier *base, int abort_)
 {
     ssh2_car *c = (ssh2_car *)base;
-    /* a dead session: leave the channel to libssh2_session_free (closing
-     * it would wait on a server that does not answer) */
-    if (!abort_ && !c->w_pending && !c->r_pending) {
+    /* a dead session: leave the channel to libssh2_session_free, and shut
+     * the socket down so that nothing waits on a server that does not
+     * answer (libssh2_session_free would otherwise block until its timeout
+     * and give up without freeing) */
+    if (abort_ || c->w_pending || c->r_pending) {
+        shutdown(c->sock, SHUT_RDWR);
+    } else {
         libssh2_session_set_blocking(c->ss, 1);
         libssh2_channel_close(c->ch);
         libssh2_channel_free(c->ch);

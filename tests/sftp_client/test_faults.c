@@ -184,7 +184,6 @@ BOTH(cut_with_many_files_in_flight_converges)
             cr_assert(same_content(p, data[i], SZ), "%s: a final name holds a partial file", p);
     }
     tclose(&c);
-    tfeed_free(&f);
     /* the next run: everything not reported done, resuming */
     rsl_op again[F];
     int n = 0;
@@ -194,6 +193,7 @@ BOTH(cut_with_many_files_in_flight_converges)
             again[n].resume = 1;
             n++;
         }
+    tfeed_free(&f);
     open_via(&c, kind, pport, root, 30);
     tfeed_init(&f, again, n);
     rc = run_feed(&c, &f, &err);
