@@ -5,6 +5,9 @@
  *
  *   sftp_put_bench CARRIER PORT USER KEY KNOWN_HOSTS REMOTE_ROOT LOCAL_DIR [SSH_COMMAND]
  *
+ * Env: RSL_BENCH_OPS (operations in flight), RSL_BENCH_MIB (write budget),
+ * RSL_BENCH_FSYNC (set: fsync@openssh.com before each close).
+ *
  * CARRIER is libssh2 or exec. The remote root must exist (empty). Every
  * directory becomes a MKDIR (its files wait for it), every file a PUT from
  * a file-backed source, as the engine would feed them.
@@ -254,7 +257,14 @@ int main(int argc, char **argv)
         return fprintf(stderr, "%s\n", err.msg), 1;
     double t1 = now();
     rsl_feed feed = {.next = next, .done = done, .ud = &l};
-    rsl_code rc = rsl_sftp_put_run(s, NULL, &feed, &err);
+    /* RSL_BENCH_OPS / RSL_BENCH_MIB / RSL_BENCH_FSYNC: try other windows */
+    rsl_sftp_put_opts o = {.max_ops = 0};
+    if (getenv("RSL_BENCH_OPS"))
+        o.max_ops = (uint32_t)strtoul(getenv("RSL_BENCH_OPS"), NULL, 10);
+    if (getenv("RSL_BENCH_MIB"))
+        o.inflight_bytes = strtoull(getenv("RSL_BENCH_MIB"), NULL, 10) << 20;
+    o.fsync = getenv("RSL_BENCH_FSYNC") != NULL;
+    rsl_code rc = rsl_sftp_put_run(s, &o, &feed, &err);
     double t2 = now();
     char d[1024];
     rsl_sftp_describe(s, d, sizeof(d));
