@@ -41,7 +41,6 @@
 #include <sys/types.h>
 
 #include "base/catalog.h"
-#include "transport.h"
 
 typedef struct rsl_sftp_carrier rsl_sftp_carrier;
 
@@ -117,10 +116,11 @@ pid_t rsl_sftp_carrier_exec_pid(rsl_sftp_carrier *c);
 /* For the config code: a job that sets ssh_command may not set what ssh
  * cannot use in batch mode: password_file (password auth is impossible
  * there), passphrase_file (load the key into ssh-agent instead) and
- * host_key_fingerprint (put the key in known_hosts instead). Also checks
- * that ssh_command splits. Returns RSL_OK or CONFIG_BAD_VALUE with a
- * message naming the key and what to do. */
-rsl_code rsl_sftp_exec_check_opts(const char *ssh_command, const rsl_remote_opts *opts,
+ * host_key_fingerprint (put the key in known_hosts instead); pass each
+ * key's value or NULL. Also checks that ssh_command splits. Returns RSL_OK
+ * or CONFIG_BAD_VALUE with a message naming the key and what to do. */
+rsl_code rsl_sftp_exec_check_opts(const char *ssh_command, const char *password_file,
+                                  const char *passphrase_file, const char *host_key_fingerprint,
                                   rsl_err *err);
 
 /* Splits cmd as the exec carrier does. On success *argv is a NULL-ended

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "transport.h" /* RSL_LOG_* */
+
 #define STDERR_CAP 8192 /* bytes of ssh's stderr kept for messages */
 #define MAX_WORDS 64
 #define MAX_ARGS (MAX_WORDS + 40)
@@ -151,21 +153,23 @@ rsl_code rsl_sftp_exec_split(const char *cmd, char ***argv, int *argc, rsl_err *
     return RSL_OK;
 }
 
-rsl_code rsl_sftp_exec_check_opts(const char *ssh_command, const rsl_remote_opts *o, rsl_err *err)
+rsl_code rsl_sftp_exec_check_opts(const char *ssh_command, const char *password_file,
+                                  const char *passphrase_file, const char *host_key_fingerprint,
+                                  rsl_err *err)
 {
     static const char tail[] = "ssh_command runs OpenSSH's ssh in batch mode, which cannot use it";
-    if (o->password_file != NULL && o->password_file[0] != '\0')
+    if (password_file != NULL && password_file[0] != '\0')
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "password_file cannot be used with ssh_command: %s (password "
                            "authentication is impossible there); use identity_file or "
                            "ssh-agent, or remove ssh_command to use the embedded SSH client",
                            tail);
-    if (o->passphrase_file != NULL && o->passphrase_file[0] != '\0')
+    if (passphrase_file != NULL && passphrase_file[0] != '\0')
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "passphrase_file cannot be used with ssh_command: %s; load the key "
                            "into ssh-agent, or remove ssh_command",
                            tail);
-    if (o->host_key_fingerprint != NULL && o->host_key_fingerprint[0] != '\0')
+    if (host_key_fingerprint != NULL && host_key_fingerprint[0] != '\0')
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "host_key_fingerprint cannot be used with ssh_command: ssh checks "
                            "known_hosts only; put the host's key line in known_hosts");

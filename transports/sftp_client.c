@@ -18,7 +18,7 @@ struct rsl_sftp_ent {
     void *ud;
 };
 
-struct rsl_sftp {
+struct rsl_sftp_client {
     rsl_sftp_carrier *car;
     char *root, *host;
     int timeout_sec;
@@ -53,8 +53,8 @@ struct rsl_sftp {
     rsl_err err;
 };
 
-static rsl_code take_exts(rsl_sftp *s, rsl_sftp_str ext, uint32_t count);
-static rsl_code get_limits(rsl_sftp *s, rsl_err *err);
+static rsl_code take_exts(rsl_sftp_client *s, rsl_sftp_str ext, uint32_t count);
+static rsl_code get_limits(rsl_sftp_client *s, rsl_err *err);
 
 #define IN_CHUNK (64u << 10)   /* bytes asked of the carrier per recv (libssh2's window rule) */
 #define MAX_WRITE (255u << 10) /* OpenSSH's limit: 256 KiB packets less 1 KiB */
@@ -71,7 +71,7 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-void rsl_sftp_log(rsl_sftp *s, int level, const char *fmt, ...)
+void rsl_sftp_client_log(rsl_sftp_client *s, int level, const char *fmt, ...)
 {
     if (s->log == NULL)
         return;
@@ -83,7 +83,7 @@ void rsl_sftp_log(rsl_sftp *s, int level, const char *fmt, ...)
     s->log(s->log_ud, level, msg);
 }
 
-rsl_code rsl_sftp_fail(rsl_sftp *s, rsl_code code, const char *fmt, ...)
+rsl_code rsl_sftp_client_fail(rsl_sftp_client *s, rsl_code code, const char *fmt, ...)
 {
     if (s->dead)
         return s->err.code;
@@ -98,7 +98,7 @@ rsl_code rsl_sftp_fail(rsl_sftp *s, rsl_code code, const char *fmt, ...)
 }
 
 /* The carrier failed with *e: the session is dead with that error. */
-static rsl_code fail_with(rsl_sftp *s, const rsl_err *e)
+static rsl_code fail_with(rsl_sftp_client *s, const rsl_err *e)
 {
     if (!s->dead) {
         s->dead = 1;
@@ -109,7 +109,7 @@ static rsl_code fail_with(rsl_sftp *s, const rsl_err *e)
     return s->err.code;
 }
 
-rsl_code rsl_sftp_error(const rsl_sftp *s, rsl_err *err)
+rsl_code rsl_sftp_client_error(const rsl_sftp_client *s, rsl_err *err)
 {
     if (!s->dead)
         return RSL_OK;
@@ -118,37 +118,37 @@ rsl_code rsl_sftp_error(const rsl_sftp *s, rsl_err *err)
     return s->err.code;
 }
 
-unsigned rsl_sftp_exts(const rsl_sftp *s)
+unsigned rsl_sftp_client_exts(const rsl_sftp_client *s)
 {
     return s->exts;
 }
 
-uint32_t rsl_sftp_server_version(const rsl_sftp *s)
+uint32_t rsl_sftp_client_server_version(const rsl_sftp_client *s)
 {
     return s->version;
 }
 
-const rsl_sftp_sizes *rsl_sftp_get_sizes(const rsl_sftp *s)
+const rsl_sftp_sizes *rsl_sftp_client_get_sizes(const rsl_sftp_client *s)
 {
     return &s->sizes;
 }
 
-const rsl_sftp_stats *rsl_sftp_get_stats(const rsl_sftp *s)
+const rsl_sftp_stats *rsl_sftp_client_get_stats(const rsl_sftp_client *s)
 {
     return &s->stats;
 }
 
-const char *rsl_sftp_host(const rsl_sftp *s)
+const char *rsl_sftp_client_host(const rsl_sftp_client *s)
 {
     return s->host;
 }
 
-int rsl_sftp_timeout(const rsl_sftp *s)
+int rsl_sftp_client_timeout(const rsl_sftp_client *s)
 {
     return s->timeout_sec;
 }
 
-const char *rsl_sftp_ext_data(const rsl_sftp *s, const char *name)
+const char *rsl_sftp_client_ext_data(const rsl_sftp_client *s, const char *name)
 {
     for (size_t i = 0; i < s->nextv; i++)
         if (strcmp(s->extv[i].name, name) == 0)
@@ -156,7 +156,7 @@ const char *rsl_sftp_ext_data(const rsl_sftp *s, const char *name)
     return NULL;
 }
 
-int rsl_sftp_path(const rsl_sftp *s, const char *rel, char *buf, size_t n)
+int rsl_sftp_client_path(const rsl_sftp_client *s, const char *rel, char *buf, size_t n)
 {
     int w;
     if (rel[0] == '\0')
@@ -177,7 +177,7 @@ static size_t slot_of(uint32_t id, size_t mask)
     return (size_t)(id * 2654435761u) & mask;
 }
 
-static struct rsl_sftp_ent *tab_find(rsl_sftp *s, uint32_t id)
+static struct rsl_sftp_ent *tab_find(rsl_sftp_client *s, uint32_t id)
 {
     if (s->tabcap == 0 || id == 0) /* 0 marks empty slots: never an id we sent */
         return NULL;
@@ -190,7 +190,7 @@ static struct rsl_sftp_ent *tab_find(rsl_sftp *s, uint32_t id)
     }
 }
 
-static int tab_grow(rsl_sftp *s)
+static int tab_grow(rsl_sftp_client *s)
 {
     size_t ncap = s->tabcap ? s->tabcap * 2 : 256;
     struct rsl_sftp_ent *nt = calloc(ncap, sizeof(*nt));
@@ -210,7 +210,7 @@ static int tab_grow(rsl_sftp *s)
     return 0;
 }
 
-static int tab_add(rsl_sftp *s, uint32_t id, rsl_sftp_cb cb, void *ud)
+static int tab_add(rsl_sftp_client *s, uint32_t id, rsl_sftp_cb cb, void *ud)
 {
     if ((s->tabn + 1) * 2 > s->tabcap && tab_grow(s) != 0)
         return -1;
@@ -224,7 +224,7 @@ static int tab_add(rsl_sftp *s, uint32_t id, rsl_sftp_cb cb, void *ud)
     return 0;
 }
 
-static void tab_del(rsl_sftp *s, struct rsl_sftp_ent *e)
+static void tab_del(rsl_sftp_client *s, struct rsl_sftp_ent *e)
 {
     size_t mask = s->tabcap - 1, i = (size_t)(e - s->tab), j = i;
     s->tab[i].id = 0;
@@ -244,7 +244,7 @@ static void tab_del(rsl_sftp *s, struct rsl_sftp_ent *e)
     }
 }
 
-uint32_t rsl_sftp_request(rsl_sftp *s, rsl_sftp_cb cb, void *ud)
+uint32_t rsl_sftp_client_request(rsl_sftp_client *s, rsl_sftp_cb cb, void *ud)
 {
     uint32_t id;
     do {
@@ -258,17 +258,17 @@ uint32_t rsl_sftp_request(rsl_sftp *s, rsl_sftp_cb cb, void *ud)
     return id;
 }
 
-rsl_sftp_buf *rsl_sftp_out(rsl_sftp *s)
+rsl_sftp_buf *rsl_sftp_client_out(rsl_sftp_client *s)
 {
     return &s->out;
 }
 
-size_t rsl_sftp_mark(const rsl_sftp *s)
+size_t rsl_sftp_client_mark(const rsl_sftp_client *s)
 {
     return s->out.len;
 }
 
-void rsl_sftp_cancel(rsl_sftp *s, uint32_t id, size_t mark)
+void rsl_sftp_client_cancel(rsl_sftp_client *s, uint32_t id, size_t mark)
 {
     struct rsl_sftp_ent *e = tab_find(s, id);
     if (e != NULL) {
@@ -279,12 +279,12 @@ void rsl_sftp_cancel(rsl_sftp *s, uint32_t id, size_t mark)
         s->out.len = mark;
 }
 
-size_t rsl_sftp_outstanding(const rsl_sftp *s)
+size_t rsl_sftp_client_outstanding(const rsl_sftp_client *s)
 {
     return s->tabn + (s->awaiting_version ? 1 : 0);
 }
 
-size_t rsl_sftp_unsent(const rsl_sftp *s)
+size_t rsl_sftp_client_unsent(const rsl_sftp_client *s)
 {
     return s->out.len - s->out_head;
 }
@@ -293,7 +293,7 @@ size_t rsl_sftp_unsent(const rsl_sftp *s)
 /* the pump */
 
 /* Sends what is queued until the carrier would block. */
-static rsl_code flush_out(rsl_sftp *s, int *moved)
+static rsl_code flush_out(rsl_sftp_client *s, int *moved)
 {
     rsl_err e = {0};
     while (s->out_head < s->out.len) {
@@ -317,19 +317,19 @@ static rsl_code flush_out(rsl_sftp *s, int *moved)
 }
 
 /* Handles the VERSION reply that answers INIT. */
-static rsl_code take_version(rsl_sftp *s, const unsigned char *p, size_t n)
+static rsl_code take_version(rsl_sftp_client *s, const unsigned char *p, size_t n)
 {
     char why[200];
     rsl_sftp_hello v;
     if (rsl_sftp_wire_version(&v, p, n, why, sizeof(why)) != 0)
-        return rsl_sftp_fail(s, RSL_E_PROTOCOL, "%s: not an SFTP server? %s", s->host, why);
+        return rsl_sftp_client_fail(s, RSL_E_PROTOCOL, "%s: not an SFTP server? %s", s->host, why);
     s->awaiting_version = 0;
     s->version = v.version;
     return take_exts(s, v.ext, v.count);
 }
 
 /* Decodes one packet and calls its request's callback. */
-static rsl_code dispatch(rsl_sftp *s, const unsigned char *p, size_t n)
+static rsl_code dispatch(rsl_sftp_client *s, const unsigned char *p, size_t n)
 {
     s->stats.replies++;
     if (s->awaiting_version)
@@ -337,12 +337,13 @@ static rsl_code dispatch(rsl_sftp *s, const unsigned char *p, size_t n)
     char why[200];
     rsl_sftp_reply r;
     if (rsl_sftp_wire_reply(&r, p, n, why, sizeof(why)) != 0)
-        return rsl_sftp_fail(s, RSL_E_PROTOCOL, "%s sent a malformed SFTP reply: %s", s->host, why);
+        return rsl_sftp_client_fail(s, RSL_E_PROTOCOL, "%s sent a malformed SFTP reply: %s",
+                                    s->host, why);
     struct rsl_sftp_ent *e = tab_find(s, r.id);
     if (e == NULL)
-        return rsl_sftp_fail(s, RSL_E_PROTOCOL,
-                             "%s sent an SFTP %s reply to request %u, which is not outstanding",
-                             s->host, rsl_sftp_wire_type_name(r.type), r.id);
+        return rsl_sftp_client_fail(
+            s, RSL_E_PROTOCOL, "%s sent an SFTP %s reply to request %u, which is not outstanding",
+            s->host, rsl_sftp_wire_type_name(r.type), r.id);
     rsl_sftp_cb cb = e->cb;
     void *ud = e->ud;
     tab_del(s, e);
@@ -356,7 +357,7 @@ static rsl_code dispatch(rsl_sftp *s, const unsigned char *p, size_t n)
 }
 
 /* Dispatches every whole packet in the input buffer, then keeps the rest. */
-static rsl_code parse_in(rsl_sftp *s)
+static rsl_code parse_in(rsl_sftp_client *s)
 {
     size_t pos = 0;
     rsl_code rc = RSL_OK;
@@ -367,7 +368,7 @@ static rsl_code parse_in(rsl_sftp *s)
         int f = rsl_sftp_wire_frame(s->in + pos, s->in_len - pos, s->reply_cap, &body, why,
                                     sizeof(why));
         if (f < 0) {
-            rc = rsl_sftp_fail(s, RSL_E_PROTOCOL, "%s sent an SFTP %s", s->host, why);
+            rc = rsl_sftp_client_fail(s, RSL_E_PROTOCOL, "%s sent an SFTP %s", s->host, why);
             break;
         }
         if (f == 0)
@@ -386,7 +387,7 @@ static rsl_code parse_in(rsl_sftp *s)
 }
 
 /* Reads what the carrier has (a bounded number of times) and dispatches. */
-static rsl_code fill_in(rsl_sftp *s, int *moved)
+static rsl_code fill_in(rsl_sftp_client *s, int *moved)
 {
     rsl_err e = {0};
     for (int round = 0; round < 32; round++) {
@@ -410,7 +411,7 @@ static rsl_code fill_in(rsl_sftp *s, int *moved)
 }
 
 /* Waits for the carrier (bounded by the deadline and the carrier's tick). */
-static rsl_code wait_io(rsl_sftp *s)
+static rsl_code wait_io(rsl_sftp_client *s)
 {
     struct pollfd fds[4];
     int nfd = s->car->ops->wait_fds(s->car, s->out_head < s->out.len, fds, 4);
@@ -423,49 +424,49 @@ static rsl_code wait_io(rsl_sftp *s)
     double t0 = now_ms();
     int pr = poll(fds, (nfds_t)nfd, to);
     if (pr < 0 && errno != EINTR)
-        return rsl_sftp_fail(s, RSL_E_INTERNAL, "poll: %s", strerror(errno));
+        return rsl_sftp_client_fail(s, RSL_E_INTERNAL, "poll: %s", strerror(errno));
     s->quiet_ms += now_ms() - t0;
     rsl_err e = {0};
     if (s->car->ops->tick && s->car->ops->tick(s->car, &e) < 0)
         return fail_with(s, &e);
     if (pr == 0 && s->quiet_ms >= limit)
-        return rsl_sftp_fail(s, RSL_E_TIMEOUT,
-                             "%s did not answer within %d s (%zu SFTP requests outstanding)",
-                             s->host, s->timeout_sec, rsl_sftp_outstanding(s));
+        return rsl_sftp_client_fail(s, RSL_E_TIMEOUT,
+                                    "%s did not answer within %d s (%zu SFTP requests outstanding)",
+                                    s->host, s->timeout_sec, rsl_sftp_client_outstanding(s));
     return RSL_OK;
 }
 
-rsl_code rsl_sftp_pump(rsl_sftp *s, int block, rsl_err *err)
+rsl_code rsl_sftp_client_pump(rsl_sftp_client *s, int block, rsl_err *err)
 {
     rsl_code rc = RSL_OK;
     if (s->in_dispatch)
-        rc = rsl_sftp_fail(s, RSL_E_INTERNAL, "SFTP pump called from a reply callback");
+        rc = rsl_sftp_client_fail(s, RSL_E_INTERNAL, "SFTP pump called from a reply callback");
     else if (s->out.bad)
-        rc = rsl_sftp_fail(s, RSL_E_NO_MEMORY, "out of memory building SFTP requests");
+        rc = rsl_sftp_client_fail(s, RSL_E_NO_MEMORY, "out of memory building SFTP requests");
     while (!s->dead) {
         int moved = 0;
         if ((rc = flush_out(s, &moved)) != RSL_OK || (rc = fill_in(s, &moved)) != RSL_OK)
             break;
         if (s->out.bad) {
-            rc = rsl_sftp_fail(s, RSL_E_NO_MEMORY, "out of memory building SFTP requests");
+            rc = rsl_sftp_client_fail(s, RSL_E_NO_MEMORY, "out of memory building SFTP requests");
             break;
         }
         if (moved) {
             s->quiet_ms = 0;
             return RSL_OK;
         }
-        if (!block || (rsl_sftp_outstanding(s) == 0 && rsl_sftp_unsent(s) == 0))
+        if (!block || (rsl_sftp_client_outstanding(s) == 0 && rsl_sftp_client_unsent(s) == 0))
             return RSL_OK;
         if ((rc = wait_io(s)) != RSL_OK)
             break;
     }
-    return rsl_sftp_error(s, err);
+    return rsl_sftp_client_error(s, err);
 }
 
 /* ------------------------------------------------------------------ */
 /* open / close */
 
-static void pick_sizes(rsl_sftp *s, uint32_t forced_write)
+static void pick_sizes(rsl_sftp_client *s, uint32_t forced_write)
 {
     const rsl_sftp_limits *l = &s->sizes.server;
     uint64_t w = l->max_write ? l->max_write : DEFAULT_WRITE;
@@ -489,25 +490,26 @@ static void pick_sizes(rsl_sftp *s, uint32_t forced_write)
     s->sizes.handles = h == 0 ? 0 : h > 1024 ? 1024 : h > 8 ? (uint32_t)h - 4 : 1;
 }
 
-static rsl_code start(rsl_sftp *s, uint32_t forced_write, rsl_err *err)
+static rsl_code start(rsl_sftp_client *s, uint32_t forced_write, rsl_err *err)
 {
     rsl_sftp_wire_init(&s->out, RSL_SFTP_PROTO_VERSION);
     s->awaiting_version = 1;
     rsl_code rc;
     while (s->awaiting_version)
-        if ((rc = rsl_sftp_pump(s, 1, err)) != RSL_OK)
+        if ((rc = rsl_sftp_client_pump(s, 1, err)) != RSL_OK)
             return rc;
     if (s->version != RSL_SFTP_PROTO_VERSION) {
-        rsl_sftp_fail(s, RSL_E_PROTOCOL, "%s speaks SFTP version %u; version 3 is needed", s->host,
-                      s->version);
-        return rsl_sftp_error(s, err);
+        rsl_sftp_client_fail(s, RSL_E_PROTOCOL, "%s speaks SFTP version %u; version 3 is needed",
+                             s->host, s->version);
+        return rsl_sftp_client_error(s, err);
     }
     if (s->exts & RSL_SFTP_EXT_LIMITS) {
         if ((rc = get_limits(s, err)) != RSL_OK) {
             if (s->dead)
                 return rc;
-            rsl_sftp_log(s, RSL_LOG_INFO, "sftp: %s: limits@openssh.com failed (%s); defaults used",
-                         s->host, err->msg);
+            rsl_sftp_client_log(s, RSL_LOG_INFO,
+                                "sftp: %s: limits@openssh.com failed (%s); defaults used", s->host,
+                                err->msg);
             rsl_err_clear(err);
         }
     }
@@ -515,10 +517,11 @@ static rsl_code start(rsl_sftp *s, uint32_t forced_write, rsl_err *err)
     return RSL_OK;
 }
 
-rsl_code rsl_sftp_open(rsl_sftp **out, rsl_sftp_carrier *car, const rsl_sftp_cfg *cfg, rsl_err *err)
+rsl_code rsl_sftp_client_open(rsl_sftp_client **out, rsl_sftp_carrier *car,
+                              const rsl_sftp_client_cfg *cfg, rsl_err *err)
 {
     *out = NULL;
-    rsl_sftp *s = calloc(1, sizeof(*s));
+    rsl_sftp_client *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         car->ops->close(car, 1);
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
@@ -541,14 +544,14 @@ rsl_code rsl_sftp_open(rsl_sftp **out, rsl_sftp_carrier *car, const rsl_sftp_cfg
         rc = start(s, cfg->max_write, err);
     if (rc != RSL_OK) {
         s->dead = 1;
-        rsl_sftp_close(s);
+        rsl_sftp_client_close(s);
         return rc;
     }
     *out = s;
     return RSL_OK;
 }
 
-void rsl_sftp_close(rsl_sftp *s)
+void rsl_sftp_client_close(rsl_sftp_client *s)
 {
     if (s == NULL)
         return;
@@ -567,7 +570,7 @@ void rsl_sftp_close(rsl_sftp *s)
     free(s);
 }
 
-void rsl_sftp_describe(rsl_sftp *s, char *buf, size_t n)
+void rsl_sftp_client_describe(rsl_sftp_client *s, char *buf, size_t n)
 {
     static const struct {
         unsigned bit;
@@ -635,11 +638,11 @@ static char *dup_str(rsl_sftp_str v)
 
 /* Learns the extension pairs of VERSION: bits, and the data of each (at
  * most 64 kept; a server offering more is odd but not wrong). */
-static rsl_code take_exts(rsl_sftp *s, rsl_sftp_str ext, uint32_t count)
+static rsl_code take_exts(rsl_sftp_client *s, rsl_sftp_str ext, uint32_t count)
 {
     size_t keep = count < 64 ? count : 64;
     if (keep && (s->extv = calloc(keep, sizeof(*s->extv))) == NULL)
-        return rsl_sftp_fail(s, RSL_E_NO_MEMORY, "out of memory");
+        return rsl_sftp_client_fail(s, RSL_E_NO_MEMORY, "out of memory");
     rsl_sftp_str name, data;
     while (rsl_sftp_wire_pair_next(&ext, &name, &data) == 1) {
         for (size_t i = 0; i < sizeof(known_exts) / sizeof(known_exts[0]); i++)
@@ -652,7 +655,7 @@ static rsl_code take_exts(rsl_sftp *s, rsl_sftp_str ext, uint32_t count)
         if (s->extv[s->nextv].name == NULL || s->extv[s->nextv].data == NULL) {
             free(s->extv[s->nextv].name);
             free(s->extv[s->nextv].data);
-            return rsl_sftp_fail(s, RSL_E_NO_MEMORY, "out of memory");
+            return rsl_sftp_client_fail(s, RSL_E_NO_MEMORY, "out of memory");
         }
         s->nextv++;
     }
@@ -672,8 +675,8 @@ static void sanitize(rsl_sftp_str m, char *buf, size_t n)
     buf[o] = '\0';
 }
 
-rsl_code rsl_sftp_map_status(uint32_t fx, rsl_sftp_str srvmsg, const char *what, const char *rel,
-                             const char *host, rsl_err *err)
+rsl_code rsl_sftp_client_map_status(uint32_t fx, rsl_sftp_str srvmsg, const char *what,
+                                    const char *rel, const char *host, rsl_err *err)
 {
     rsl_code code;
     switch (fx) {
@@ -716,44 +719,46 @@ rsl_code rsl_sftp_map_status(uint32_t fx, rsl_sftp_str srvmsg, const char *what,
                        m[0] ? ": " : "", m);
 }
 
-rsl_code rsl_sftp_status(rsl_sftp *s, const rsl_sftp_reply *r, const char *what, const char *rel,
-                         rsl_err *err)
+rsl_code rsl_sftp_client_status(rsl_sftp_client *s, const rsl_sftp_reply *r, const char *what,
+                                const char *rel, rsl_err *err)
 {
     if (r->type != RSL_FXP_STATUS) {
-        rsl_sftp_fail(s, RSL_E_PROTOCOL, "%s '%s' on %s: SFTP %s reply where STATUS was expected",
-                      what, rel, s->host, rsl_sftp_wire_type_name(r->type));
-        return rsl_sftp_error(s, err);
+        rsl_sftp_client_fail(s, RSL_E_PROTOCOL,
+                             "%s '%s' on %s: SFTP %s reply where STATUS was expected", what, rel,
+                             s->host, rsl_sftp_wire_type_name(r->type));
+        return rsl_sftp_client_error(s, err);
     }
     if (r->status == RSL_FX_OK)
         return RSL_OK;
-    rsl_code rc = rsl_sftp_map_status(r->status, r->msg, what, rel, s->host, err);
+    rsl_code rc = rsl_sftp_client_map_status(r->status, r->msg, what, rel, s->host, err);
     if (rc == RSL_E_CONNECTION_LOST)
         fail_with(s, err);
     return rc;
 }
 
-rsl_code rsl_sftp_expect(rsl_sftp *s, const rsl_sftp_reply *r, uint8_t want, const char *what,
-                         const char *rel, rsl_err *err)
+rsl_code rsl_sftp_client_expect(rsl_sftp_client *s, const rsl_sftp_reply *r, uint8_t want,
+                                const char *what, const char *rel, rsl_err *err)
 {
     if (r->type == want)
         return RSL_OK;
     if (r->type == RSL_FXP_STATUS && r->status != RSL_FX_OK)
-        return rsl_sftp_status(s, r, what, rel, err);
-    rsl_sftp_fail(s, RSL_E_PROTOCOL, "%s '%s' on %s: SFTP %s reply where %s was expected", what,
-                  rel, s->host, rsl_sftp_wire_type_name(r->type), rsl_sftp_wire_type_name(want));
-    return rsl_sftp_error(s, err);
+        return rsl_sftp_client_status(s, r, what, rel, err);
+    rsl_sftp_client_fail(s, RSL_E_PROTOCOL, "%s '%s' on %s: SFTP %s reply where %s was expected",
+                         what, rel, s->host, rsl_sftp_wire_type_name(r->type),
+                         rsl_sftp_wire_type_name(want));
+    return rsl_sftp_client_error(s, err);
 }
 
-int rsl_sftp_attrs_is_dir(const rsl_sftp_attrs *a)
+int rsl_sftp_client_attrs_is_dir(const rsl_sftp_attrs *a)
 {
     return (a->flags & RSL_SFTP_ATTR_PERMISSIONS) &&
            (a->perm & RSL_SFTP_S_IFMT) == RSL_SFTP_S_IFDIR;
 }
 
-void rsl_sftp_attrs_to_rstat(const rsl_sftp_attrs *a, rsl_rstat *st)
+void rsl_sftp_client_attrs_to_rstat(const rsl_sftp_attrs *a, rsl_rstat *st)
 {
     st->exists = 1;
-    st->is_dir = rsl_sftp_attrs_is_dir(a);
+    st->is_dir = rsl_sftp_client_attrs_is_dir(a);
     st->size = (a->flags & RSL_SFTP_ATTR_SIZE) ? a->size : 0;
     st->mtime = (a->flags & RSL_SFTP_ATTR_ACMODTIME) ? (int64_t)a->mtime : -1;
 }
@@ -766,32 +771,33 @@ typedef struct limits_wait {
     rsl_err err;
 } limits_wait;
 
-static void limits_cb(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void limits_cb(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     limits_wait *w = ud;
     char why[200];
     w->done = 1;
-    if (rsl_sftp_expect(s, r, RSL_FXP_EXTENDED_REPLY, "limits@openssh.com", "", &w->err) != RSL_OK)
+    if (rsl_sftp_client_expect(s, r, RSL_FXP_EXTENDED_REPLY, "limits@openssh.com", "", &w->err) !=
+        RSL_OK)
         return;
     if (rsl_sftp_wire_limits_reply(&s->sizes.server, r->ext, why, sizeof(why)) != 0)
-        rsl_sftp_fail(s, RSL_E_PROTOCOL, "%s: %s", s->host, why);
+        rsl_sftp_client_fail(s, RSL_E_PROTOCOL, "%s: %s", s->host, why);
 }
 
-static rsl_code get_limits(rsl_sftp *s, rsl_err *err)
+static rsl_code get_limits(rsl_sftp_client *s, rsl_err *err)
 {
     limits_wait w = {0};
-    rsl_sftp_wire_limits(&s->out, rsl_sftp_request(s, limits_cb, &w));
+    rsl_sftp_wire_limits(&s->out, rsl_sftp_client_request(s, limits_cb, &w));
     rsl_code rc;
     while (!w.done) {
-        if ((rc = rsl_sftp_pump(s, 1, err)) != RSL_OK)
+        if ((rc = rsl_sftp_client_pump(s, 1, err)) != RSL_OK)
             return rc;
-        if (!w.done && rsl_sftp_outstanding(s) == 0) {
-            rsl_sftp_fail(s, RSL_E_INTERNAL, "the limits@openssh.com reply was lost");
-            return rsl_sftp_error(s, err);
+        if (!w.done && rsl_sftp_client_outstanding(s) == 0) {
+            rsl_sftp_client_fail(s, RSL_E_INTERNAL, "the limits@openssh.com reply was lost");
+            return rsl_sftp_client_error(s, err);
         }
     }
     if (s->dead)
-        return rsl_sftp_error(s, err);
+        return rsl_sftp_client_error(s, err);
     if (w.err.code != RSL_OK) {
         *err = w.err;
         return w.err.code;
@@ -799,13 +805,13 @@ static rsl_code get_limits(rsl_sftp *s, rsl_err *err)
     return RSL_OK;
 }
 
-const unsigned char *rsl_sftp_packet(const rsl_sftp *s, size_t *len)
+const unsigned char *rsl_sftp_client_packet(const rsl_sftp_client *s, size_t *len)
 {
     *len = s->cur_pkt ? s->cur_len : 0;
     return s->cur_pkt;
 }
 
-int rsl_sftp_dead(const rsl_sftp *s)
+int rsl_sftp_client_dead(const rsl_sftp_client *s)
 {
     return s->dead;
 }

@@ -74,7 +74,7 @@ typedef struct job {
 } job;
 
 struct run {
-    rsl_sftp *s;
+    rsl_sftp_client *s;
     const rsl_feed *feed;
     rsl_sftp_put_opts o;
     uint32_t write_len, read_len, max_ops;
@@ -117,15 +117,15 @@ static void job_failf(job *j, rsl_code code, long native, const char *fmt, ...)
 static uint32_t req(job *j, rsl_sftp_cb cb)
 {
     j->inflight++;
-    return rsl_sftp_request(j->R->s, cb, j);
+    return rsl_sftp_client_request(j->R->s, cb, j);
 }
 
 static rsl_sftp_buf *out(job *j)
 {
-    return rsl_sftp_out(j->R->s);
+    return rsl_sftp_client_out(j->R->s);
 }
 
-static void on_ignore(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_ignore(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     (void)r;
@@ -138,7 +138,7 @@ static void on_ignore(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
 static int status_ok(job *j, const rsl_sftp_reply *r, const char *what, const char *rel)
 {
     rsl_err e = {0};
-    if (rsl_sftp_status(j->R->s, r, what, rel, &e) == RSL_OK)
+    if (rsl_sftp_client_status(j->R->s, r, what, rel, &e) == RSL_OK)
         return 1;
     job_fail(j, &e);
     return 0;
@@ -184,23 +184,24 @@ static void job_free(job *j)
 /* refining a failure by context (OpenSSH says FAILURE for EISDIR, ENOSPC,
  * EEXIST, ENOTEMPTY) */
 
-static void on_refine_dir(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_refine_dir(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     job *j = ud;
     j->inflight--;
     rsl_err *e = &j->op->err;
     const char *rel = j->refine_rename ? j->op->path : j->op->tmp;
-    if (r->type == RSL_FXP_ATTRS && rsl_sftp_attrs_is_dir(&r->attrs))
+    if (r->type == RSL_FXP_ATTRS && rsl_sftp_client_attrs_is_dir(&r->attrs))
         rsl_err_set(e, RSL_E_REMOTE_TYPE_CONFLICT, e->native,
-                    "'%s' on %s: a directory of that name exists", rel, rsl_sftp_host(j->R->s));
+                    "'%s' on %s: a directory of that name exists", rel,
+                    rsl_sftp_client_host(j->R->s));
     else if (j->refine_rename &&
              (e->code == RSL_E_REMOTE_IO || e->code == RSL_E_REMOTE_TYPE_CONFLICT))
         e->code = RSL_E_REMOTE_RENAME_FAILED;
     step(j);
 }
 
-static void on_refine_vfs(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_refine_vfs(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     job *j = ud;
     j->inflight--;
@@ -211,7 +212,7 @@ static void on_refine_vfs(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
         (v.bavail == 0 || (v.favail == 0 && v.files > 0)))
         rsl_err_set(e, RSL_E_REMOTE_NO_SPACE, e->native,
                     "write '%s' on %s: the remote file system is full (%llu blocks free)",
-                    j->op->tmp, rsl_sftp_host(s), (unsigned long long)v.bavail);
+                    j->op->tmp, rsl_sftp_client_host(s), (unsigned long long)v.bavail);
     step(j);
 }
 
@@ -225,9 +226,9 @@ static void refine(job *j, const char *wire_path, int rename)
     j->refined = 1;
     j->refine_rename = rename;
     rsl_sftp_wire_lstat(out(j), req(j, on_refine_dir), wire_path);
-    if (!rename && (rsl_sftp_exts(j->R->s) & RSL_SFTP_EXT_STATVFS) && c == RSL_E_REMOTE_IO) {
+    if (!rename && (rsl_sftp_client_exts(j->R->s) & RSL_SFTP_EXT_STATVFS) && c == RSL_E_REMOTE_IO) {
         char root[PATH_BUF];
-        if (rsl_sftp_path(j->R->s, "", root, sizeof(root)) >= 0)
+        if (rsl_sftp_client_path(j->R->s, "", root, sizeof(root)) >= 0)
             rsl_sftp_wire_statvfs(out(j), req(j, on_refine_vfs), root);
     }
 }
@@ -235,19 +236,20 @@ static void refine(job *j, const char *wire_path, int rename)
 /* ------------------------------------------------------------------ */
 /* MKDIR, REMOVE, STAT */
 
-static void on_mkdir_stat(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_mkdir_stat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     job *j = ud;
     j->inflight--;
-    if (r->type == RSL_FXP_ATTRS && rsl_sftp_attrs_is_dir(&r->attrs))
+    if (r->type == RSL_FXP_ATTRS && rsl_sftp_client_attrs_is_dir(&r->attrs))
         j->failed = 0; /* it exists as a directory: fine */
     else if (r->type == RSL_FXP_ATTRS)
         rsl_err_set(&j->op->err, RSL_E_REMOTE_TYPE_CONFLICT, j->op->err.native,
-                    "mkdir '%s' on %s: a file of that name exists", j->op->path, rsl_sftp_host(s));
+                    "mkdir '%s' on %s: a file of that name exists", j->op->path,
+                    rsl_sftp_client_host(s));
     step(j);
 }
 
-static void on_mkdir(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_mkdir(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     job *j = ud;
     j->inflight--;
@@ -255,12 +257,12 @@ static void on_mkdir(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
         rsl_code c = j->op->err.code;
         /* FAILURE is how OpenSSH says EEXIST (and EACCES may hide an existing dir) */
         if (c == RSL_E_REMOTE_IO || c == RSL_E_REMOTE_TYPE_CONFLICT || c == RSL_E_REMOTE_PERMISSION)
-            rsl_sftp_wire_lstat(rsl_sftp_out(s), req(j, on_mkdir_stat), j->wpath);
+            rsl_sftp_wire_lstat(rsl_sftp_client_out(s), req(j, on_mkdir_stat), j->wpath);
     }
     step(j);
 }
 
-static void on_remove(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_remove(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     job *j = ud;
@@ -275,16 +277,16 @@ static void on_remove(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
     step(j);
 }
 
-static void on_stat(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_stat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     job *j = ud;
     j->inflight--;
     rsl_err e = {0};
     memset(&j->op->st, 0, sizeof(j->op->st));
     j->op->st.mtime = -1;
-    rsl_code rc = rsl_sftp_expect(s, r, RSL_FXP_ATTRS, "stat", j->op->path, &e);
+    rsl_code rc = rsl_sftp_client_expect(s, r, RSL_FXP_ATTRS, "stat", j->op->path, &e);
     if (rc == RSL_OK)
-        rsl_sftp_attrs_to_rstat(&r->attrs, &j->op->st);
+        rsl_sftp_client_attrs_to_rstat(&r->attrs, &j->op->st);
     else if (rc != RSL_E_REMOTE_NOT_FOUND)
         job_fail(j, &e);
     step(j);
@@ -293,7 +295,7 @@ static void on_stat(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
 /* ------------------------------------------------------------------ */
 /* PUT: the end (trailer replies in, verify, size check, rename) */
 
-static void on_rename(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_rename(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     job *j = ud;
@@ -305,8 +307,8 @@ static void on_rename(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
 
 static void send_rename(job *j)
 {
-    rsl_sftp *s = j->R->s;
-    if (rsl_sftp_exts(s) & RSL_SFTP_EXT_POSIX_RENAME) {
+    rsl_sftp_client *s = j->R->s;
+    if (rsl_sftp_client_exts(s) & RSL_SFTP_EXT_POSIX_RENAME) {
         rsl_sftp_wire_posix_rename(out(j), req(j, on_rename), j->wtmp, j->wpath);
     } else { /* not atomic: the final name is briefly absent (describe says so) */
         rsl_sftp_wire_remove(out(j), req(j, on_ignore), j->wpath);
@@ -328,7 +330,7 @@ static void finish_put(job *j)
     if (!j->have_fstat || !(j->fattrs.flags & RSL_SFTP_ATTR_SIZE) || j->fattrs.size != op->size) {
         job_failf(j, RSL_E_REMOTE_SIZE_MISMATCH, 0,
                   "'%s' on %s: remote temp file has %llu bytes, expected %llu", op->tmp,
-                  rsl_sftp_host(j->R->s),
+                  rsl_sftp_client_host(j->R->s),
                   (unsigned long long)(j->fattrs.flags & RSL_SFTP_ATTR_SIZE ? j->fattrs.size : 0),
                   (unsigned long long)op->size);
         complete(j);
@@ -346,7 +348,7 @@ static void finish_put(job *j)
 }
 
 /* The STATUS of a step on the temp file (truncate, attributes, fsync). */
-static void on_tmp_status(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_tmp_status(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     job *j = ud;
@@ -356,12 +358,12 @@ static void on_tmp_status(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
     step(j);
 }
 
-static void on_fstat(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_fstat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     job *j = ud;
     j->inflight--;
     rsl_err e = {0};
-    if (rsl_sftp_expect(s, r, RSL_FXP_ATTRS, "stat", j->op->tmp, &e) == RSL_OK) {
+    if (rsl_sftp_client_expect(s, r, RSL_FXP_ATTRS, "stat", j->op->tmp, &e) == RSL_OK) {
         j->fattrs = r->attrs;
         j->fattrs.ext.p = NULL;
         j->fattrs.ext.len = 0;
@@ -372,7 +374,7 @@ static void on_fstat(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
     step(j);
 }
 
-static void on_close(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_close(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     job *j = ud;
@@ -398,7 +400,7 @@ static void send_trailer(job *j)
     }
     if (a.flags)
         rsl_sftp_wire_fsetstat(out(j), req(j, on_tmp_status), &j->h, &a);
-    if (j->R->o.fsync && (rsl_sftp_exts(j->R->s) & RSL_SFTP_EXT_FSYNC))
+    if (j->R->o.fsync && (rsl_sftp_client_exts(j->R->s) & RSL_SFTP_EXT_FSYNC))
         rsl_sftp_wire_fsync(out(j), req(j, on_tmp_status), &j->h);
     rsl_sftp_wire_fstat(out(j), req(j, on_fstat), &j->h);
     rsl_sftp_wire_close(out(j), req(j, on_close), &j->h);
@@ -409,7 +411,7 @@ static void send_trailer(job *j)
 /* ------------------------------------------------------------------ */
 /* PUT: writing */
 
-static void on_write(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_write(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     job *j = ud;
@@ -419,7 +421,7 @@ static void on_write(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
         if (j->ring[(j->rhead + i) % j->rcap].id == r->id)
             w = &j->ring[(j->rhead + i) % j->rcap];
     if (w == NULL) { /* cannot happen: the client routes replies by id */
-        rsl_sftp_fail(j->R->s, RSL_E_INTERNAL, "write reply %u without its request", r->id);
+        rsl_sftp_client_fail(j->R->s, RSL_E_INTERNAL, "write reply %u without its request", r->id);
         return;
     }
     j->wbytes -= w->len;
@@ -457,11 +459,11 @@ static void check_source_end(job *j)
  * buffer. Returns 0, or -1 when the job failed (source error). */
 static int issue_write(job *j, uint32_t n)
 {
-    rsl_sftp *s = j->R->s;
+    rsl_sftp_client *s = j->R->s;
     rsl_op *op = j->op;
-    size_t mark = rsl_sftp_mark(s);
-    uint32_t id = rsl_sftp_request(s, on_write, j);
-    unsigned char *p = rsl_sftp_wire_write_begin(rsl_sftp_out(s), id, &j->h, j->next_off, n);
+    size_t mark = rsl_sftp_client_mark(s);
+    uint32_t id = rsl_sftp_client_request(s, on_write, j);
+    unsigned char *p = rsl_sftp_wire_write_begin(rsl_sftp_client_out(s), id, &j->h, j->next_off, n);
     if (p == NULL)
         return -1; /* out of memory: the next pump fails the session */
     size_t got = 0;
@@ -469,7 +471,7 @@ static int issue_write(job *j, uint32_t n)
     while (got < n) {
         ssize_t r = op->src->read(op->src, p + got, n - got, &le);
         if (r <= 0) {
-            rsl_sftp_cancel(s, id, mark);
+            rsl_sftp_client_cancel(s, id, mark);
             if (r == 0)
                 rsl_err_set(&le, RSL_E_LOCAL_CHANGED, 0,
                             "'%s': the local file ended at %llu of %llu bytes", op->path,
@@ -515,7 +517,7 @@ static void schedule(run *R)
         while (j->next_off < j->op->size && j->phase == P_DATA) {
             uint64_t left = j->op->size - j->next_off;
             uint32_t n = left < R->write_len ? (uint32_t)left : R->write_len;
-            if (rsl_sftp_unsent(R->s) >= LOWAT)
+            if (rsl_sftp_client_unsent(R->s) >= LOWAT)
                 return;
             if (R->wbytes > 0 && R->wbytes + n > R->o.inflight_bytes)
                 return;
@@ -532,12 +534,12 @@ static void schedule(run *R)
 /* ------------------------------------------------------------------ */
 /* PUT: opening */
 
-static void on_open(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_open(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     job *j = ud;
     j->inflight--;
     rsl_err e = {0};
-    if (rsl_sftp_expect(s, r, RSL_FXP_HANDLE, "open", j->op->tmp, &e) != RSL_OK) {
+    if (rsl_sftp_client_expect(s, r, RSL_FXP_HANDLE, "open", j->op->tmp, &e) != RSL_OK) {
         job_fail(j, &e);
         refine(j, j->wtmp, 0);
         step(j);
@@ -580,13 +582,13 @@ static void open_for_write(job *j, uint64_t kept)
 /* ------------------------------------------------------------------ */
 /* PUT: resume (sampled blocks of the temp file against the source) */
 
-static void on_read(rsl_sftp *s, void *ud, const rsl_sftp_reply *r);
+static void on_read(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r);
 
 static void send_read(job *j, sample *m)
 {
-    rsl_sftp *s = j->R->s;
+    rsl_sftp_client *s = j->R->s;
     m->id = req(j, on_read);
-    rsl_sftp_wire_read(rsl_sftp_out(s), m->id, &j->rh, m->off + m->got, m->len - m->got);
+    rsl_sftp_wire_read(rsl_sftp_client_out(s), m->id, &j->rh, m->off + m->got, m->len - m->got);
 }
 
 /* Compares data (remote bytes at m->off + m->got) with the source. Returns
@@ -617,7 +619,7 @@ static int compare(job *j, sample *m, rsl_sftp_str data)
     return 0;
 }
 
-static void on_read(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_read(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     job *j = ud;
@@ -650,11 +652,12 @@ static void sampling_done(job *j)
             kept = j->smp[i].off + j->smp[i].good;
         else
             kept = j->smp[i - 1].off + j->smp[i - 1].len;
-        rsl_sftp_log(j->R->s, RSL_LOG_INFO,
-                     "sftp: '%s': the temp file differs from the local file at block %llu; %llu of "
-                     "%llu bytes kept",
-                     j->op->tmp, (unsigned long long)j->smp[i].off, (unsigned long long)kept,
-                     (unsigned long long)j->tmp_size);
+        rsl_sftp_client_log(
+            j->R->s, RSL_LOG_INFO,
+            "sftp: '%s': the temp file differs from the local file at block %llu; %llu of "
+            "%llu bytes kept",
+            j->op->tmp, (unsigned long long)j->smp[i].off, (unsigned long long)kept,
+            (unsigned long long)j->tmp_size);
         break;
     }
     rsl_sftp_wire_close(out(j), req(j, on_ignore), &j->rh);
@@ -688,7 +691,7 @@ static void start_sampling(job *j)
     j->phase = P_SAMPLE;
 }
 
-static void on_ropen(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_ropen(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     job *j = ud;
@@ -705,7 +708,7 @@ static void on_ropen(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
     step(j);
 }
 
-static void on_rstat(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void on_rstat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     job *j = ud;
@@ -756,7 +759,7 @@ static void cleanup(job *j)
 
 static void step(job *j)
 {
-    if (rsl_sftp_dead(j->R->s) || j->inflight > 0)
+    if (rsl_sftp_client_dead(j->R->s) || j->inflight > 0)
         return;
     if (j->failed) {
         cleanup(j);
@@ -782,11 +785,11 @@ static void step(job *j)
 static int wire_path(job *j, const char *rel, char **out_)
 {
     char p[PATH_BUF];
-    if (rel == NULL || rsl_sftp_path(j->R->s, rel, p, sizeof(p)) < 0 ||
+    if (rel == NULL || rsl_sftp_client_path(j->R->s, rel, p, sizeof(p)) < 0 ||
         (*out_ = strdup(p)) == NULL) {
         job_failf(j, RSL_E_REMOTE_NAME_REFUSED, ENAMETOOLONG,
                   "'%.100s' on %s: remote path missing or longer than %d bytes",
-                  rel ? rel : "(none)", rsl_sftp_host(j->R->s), PATH_BUF - 1);
+                  rel ? rel : "(none)", rsl_sftp_client_host(j->R->s), PATH_BUF - 1);
         return -1;
     }
     return 0;
@@ -838,7 +841,8 @@ static void start_op(run *R, rsl_op *op)
     if (wire_path(j, op->path, &j->wpath) == 0) {
         switch (op->kind) {
         case RSL_OP_MKDIR: {
-            rsl_sftp_attrs a = {.flags = RSL_SFTP_ATTR_PERMISSIONS, .perm = R->o.dir_mode};
+            rsl_sftp_attrs a = {.flags = RSL_SFTP_ATTR_PERMISSIONS,
+                                .perm = op->mode ? op->mode & 07777 : R->o.dir_mode};
             if (op->path[0] != '\0') /* the root exists (connect checked it) */
                 rsl_sftp_wire_mkdir(out(j), req(j, on_mkdir), j->wpath, &a);
             break;
@@ -899,7 +903,7 @@ static void fail_all(run *R, const rsl_err *e)
 
 static void resolve_opts(run *R, const rsl_sftp_put_opts *o)
 {
-    const rsl_sftp_sizes *z = rsl_sftp_get_sizes(R->s);
+    const rsl_sftp_sizes *z = rsl_sftp_client_get_sizes(R->s);
     if (o != NULL)
         R->o = *o;
     if (R->o.max_ops == 0)
@@ -920,7 +924,7 @@ static void resolve_opts(run *R, const rsl_sftp_put_opts *o)
 /* Takes ops while the window has room. Returns 1 when the feed ended. */
 static int take(run *R)
 {
-    while (!R->cancelled && R->njobs < R->max_ops && !rsl_sftp_dead(R->s)) {
+    while (!R->cancelled && R->njobs < R->max_ops && !rsl_sftp_client_dead(R->s)) {
         int wait = R->njobs == 0 && R->done_head == NULL;
         rsl_op *op = R->feed->next(R->feed->ud, wait);
         if (op == NULL)
@@ -931,12 +935,12 @@ static int take(run *R)
     return 0;
 }
 
-rsl_code rsl_sftp_put_run(rsl_sftp *s, const rsl_sftp_put_opts *o, const rsl_feed *feed,
+rsl_code rsl_sftp_put_run(rsl_sftp_client *s, const rsl_sftp_put_opts *o, const rsl_feed *feed,
                           rsl_err *err)
 {
     run R = {.s = s, .feed = feed};
     resolve_opts(&R, o);
-    rsl_code rc = rsl_sftp_error(s, err);
+    rsl_code rc = rsl_sftp_client_error(s, err);
     size_t scratch = R.read_len > RSL_SFTP_RESUME_BLOCK ? R.read_len : RSL_SFTP_RESUME_BLOCK;
     if (rc == RSL_OK && (R.scratch = malloc(scratch)) == NULL)
         rc = rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
@@ -947,20 +951,20 @@ rsl_code rsl_sftp_put_run(rsl_sftp *s, const rsl_sftp_put_opts *o, const rsl_fee
         int ended = take(&R);
         schedule(&R);
         deliver(&R);
-        if ((rc = rsl_sftp_error(s, err)) != RSL_OK)
+        if ((rc = rsl_sftp_client_error(s, err)) != RSL_OK)
             break;
         if (R.njobs == 0) {
             if (ended || R.cancelled)
                 break;
             continue;
         }
-        if (rsl_sftp_outstanding(s) == 0 && rsl_sftp_unsent(s) == 0) {
-            rc = rsl_sftp_fail(s, RSL_E_INTERNAL, "pipelined run stuck with %zu operations",
-                               R.njobs);
-            rsl_sftp_error(s, err);
+        if (rsl_sftp_client_outstanding(s) == 0 && rsl_sftp_client_unsent(s) == 0) {
+            rc = rsl_sftp_client_fail(s, RSL_E_INTERNAL, "pipelined run stuck with %zu operations",
+                                      R.njobs);
+            rsl_sftp_client_error(s, err);
             break;
         }
-        rc = rsl_sftp_pump(s, 1, err);
+        rc = rsl_sftp_client_pump(s, 1, err);
     }
     if (rc != RSL_OK)
         fail_all(&R, err);
@@ -969,24 +973,25 @@ rsl_code rsl_sftp_put_run(rsl_sftp *s, const rsl_sftp_put_opts *o, const rsl_fee
     return rc;
 }
 
-unsigned rsl_sftp_put_caps(const rsl_sftp *s)
+unsigned rsl_sftp_put_caps(const rsl_sftp_client *s)
 {
     return RSL_CAP_RESUME | RSL_CAP_SET_MTIME |
-           ((rsl_sftp_exts(s) & RSL_SFTP_EXT_POSIX_RENAME) ? RSL_CAP_ATOMIC_RENAME : 0);
+           ((rsl_sftp_client_exts(s) & RSL_SFTP_EXT_POSIX_RENAME) ? RSL_CAP_ATOMIC_RENAME : 0);
 }
 
-void rsl_sftp_put_describe(const rsl_sftp *s, const rsl_sftp_put_opts *o, char *buf, size_t n)
+void rsl_sftp_put_describe(const rsl_sftp_client *s, const rsl_sftp_put_opts *o, char *buf,
+                           size_t n)
 {
-    run R = {.s = (rsl_sftp *)s};
+    run R = {.s = (rsl_sftp_client *)s};
     resolve_opts(&R, o);
-    int fs = R.o.fsync && (rsl_sftp_exts(s) & RSL_SFTP_EXT_FSYNC);
+    int fs = R.o.fsync && (rsl_sftp_client_exts(s) & RSL_SFTP_EXT_FSYNC);
     snprintf(buf, n,
              "pipelined: up to %u operations and %llu KiB of writes in flight (up to %u writes of "
              "%u bytes per file); resume keeps the temp file's prefix up to the first of %d "
              "sampled blocks that differs; %s%s",
              R.max_ops, (unsigned long long)(R.o.inflight_bytes >> 10), R.o.max_writes, R.write_len,
              RSL_SFTP_RESUME_SAMPLES,
-             (rsl_sftp_exts(s) & RSL_SFTP_EXT_POSIX_RENAME)
+             (rsl_sftp_client_exts(s) & RSL_SFTP_EXT_POSIX_RENAME)
                  ? "atomic replace via posix-rename@openssh.com"
                  : "NO atomic replace (server lacks posix-rename@openssh.com): the old file is "
                    "removed, then the new one renamed in",

@@ -50,22 +50,23 @@ typedef struct rsl_sftp_put_opts {
     uint64_t inflight_bytes; /* write bytes in flight per connection; 0: 8 MiB */
     uint32_t max_writes;     /* WRITE requests in flight per file; 0: 64 */
     int fsync;               /* 1: fsync@openssh.com before CLOSE where offered */
-    uint32_t dir_mode;       /* MKDIR permission bits; 0: 0755 */
+    uint32_t dir_mode;       /* MKDIR permission bits when op->mode is 0; 0: 0755 */
 } rsl_sftp_put_opts;
 
 /* Runs feed over s until the feed ends (RSL_OK), the run is cancelled
  * (RSL_OK, in-flight PUTs complete as INTERRUPTED, resumable) or the
  * session fails (its code, *err set; every op taken was completed with
  * it). o may be NULL (defaults). Paths are relative to s's root. */
-rsl_code rsl_sftp_put_run(rsl_sftp *s, const rsl_sftp_put_opts *o, const rsl_feed *feed,
+rsl_code rsl_sftp_put_run(rsl_sftp_client *s, const rsl_sftp_put_opts *o, const rsl_feed *feed,
                           rsl_err *err);
 
 /* RSL_CAP_RESUME | RSL_CAP_SET_MTIME, plus RSL_CAP_ATOMIC_RENAME when the
  * server offers posix-rename@openssh.com. */
-unsigned rsl_sftp_put_caps(const rsl_sftp *s);
+unsigned rsl_sftp_put_caps(const rsl_sftp_client *s);
 
 /* One line for describe()/check: the window, the resume rule and how the
  * final name is replaced ("NOT atomic" when posix-rename is missing). */
-void rsl_sftp_put_describe(const rsl_sftp *s, const rsl_sftp_put_opts *o, char *buf, size_t n);
+void rsl_sftp_put_describe(const rsl_sftp_client *s, const rsl_sftp_put_opts *o, char *buf,
+                           size_t n);
 
 #endif

@@ -8,7 +8,7 @@
  *   1. every packet framed in the stream goes through every decoder of
  *      sftp_wire.h (reply, VERSION, NAME entries, extension pairs, the
  *      extended replies), and each decoded string is read end to end;
- *   2. the stream is the server of a real rsl_sftp (memory carrier): open
+ *   2. the stream is the server of a real rsl_sftp_client (memory carrier): open
  *      (INIT/VERSION, limits), the synchronous helpers, a burst of
  *      asynchronous requests, then a pipelined run of a MKDIR, a STAT, a
  *      REMOVE and two PUTs (one resuming). The memory carrier never
@@ -256,7 +256,7 @@ static void f_done(void *ud, rsl_op *op)
     sink += (unsigned)op->err.code;
 }
 
-static void run_ops(rsl_sftp *s)
+static void run_ops(rsl_sftp_client *s)
 {
     size_t pos[2] = {0, 0};
     rsl_source src[2];
@@ -292,11 +292,11 @@ static void run_ops(rsl_sftp *s)
     rsl_sftp_put_run(s, &o, &fd, &err);
 }
 
-static void count_cb(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void count_cb(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)ud;
     rsl_err e;
-    rsl_sftp_expect(s, r, RSL_FXP_ATTRS, "stat", "x", &e);
+    rsl_sftp_client_expect(s, r, RSL_FXP_ATTRS, "stat", "x", &e);
 }
 
 static int dir_cb(void *ud, const char *name, const rsl_sftp_attrs *a)
@@ -315,10 +315,10 @@ static void drive(const uint8_t *p, size_t n, size_t chunk)
     m->p = p;
     m->n = n;
     m->chunk = chunk;
-    rsl_sftp_cfg cfg = {.root = "/r", .host = "fuzz", .timeout_sec = 1};
-    rsl_sftp *s = NULL;
+    rsl_sftp_client_cfg cfg = {.root = "/r", .host = "fuzz", .timeout_sec = 1};
+    rsl_sftp_client *s = NULL;
     rsl_err err;
-    if (rsl_sftp_open(&s, &m->base, &cfg, &err) != RSL_OK)
+    if (rsl_sftp_client_open(&s, &m->base, &cfg, &err) != RSL_OK)
         return;
     rsl_sftp_attrs a;
     int exists;
@@ -330,14 +330,15 @@ static void drive(const uint8_t *p, size_t n, size_t chunk)
     free(real);
     rsl_sftp_sync_statvfs(s, "", &v, &err);
     for (int i = 0; i < 8; i++)
-        rsl_sftp_wire_lstat(rsl_sftp_out(s), rsl_sftp_request(s, count_cb, NULL), "/r/x");
-    while (!rsl_sftp_dead(s) && rsl_sftp_outstanding(s) > 0)
-        if (rsl_sftp_pump(s, 1, &err) != RSL_OK)
+        rsl_sftp_wire_lstat(rsl_sftp_client_out(s), rsl_sftp_client_request(s, count_cb, NULL),
+                            "/r/x");
+    while (!rsl_sftp_client_dead(s) && rsl_sftp_client_outstanding(s) > 0)
+        if (rsl_sftp_client_pump(s, 1, &err) != RSL_OK)
             break;
     run_ops(s);
     char d[600];
-    rsl_sftp_describe(s, d, sizeof(d));
-    rsl_sftp_close(s);
+    rsl_sftp_client_describe(s, d, sizeof(d));
+    rsl_sftp_client_close(s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

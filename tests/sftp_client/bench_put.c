@@ -251,9 +251,9 @@ int main(int argc, char **argv)
         if (rsl_sftp_carrier_ssh2(&car, ss, sock, 60, &err) != RSL_OK)
             return fprintf(stderr, "%s\n", err.msg), 1;
     }
-    rsl_sftp *s = NULL;
-    rsl_sftp_cfg cfg = {.root = argv[6], .host = "bench", .timeout_sec = 60};
-    if (rsl_sftp_open(&s, car, &cfg, &err) != RSL_OK)
+    rsl_sftp_client *s = NULL;
+    rsl_sftp_client_cfg cfg = {.root = argv[6], .host = "bench", .timeout_sec = 60};
+    if (rsl_sftp_client_open(&s, car, &cfg, &err) != RSL_OK)
         return fprintf(stderr, "%s\n", err.msg), 1;
     double t1 = now();
     rsl_feed feed = {.next = next, .done = done, .ud = &l};
@@ -267,8 +267,8 @@ int main(int argc, char **argv)
     rsl_code rc = rsl_sftp_put_run(s, &o, &feed, &err);
     double t2 = now();
     char d[1024];
-    rsl_sftp_describe(s, d, sizeof(d));
-    rsl_sftp_close(s);
+    rsl_sftp_client_describe(s, d, sizeof(d));
+    rsl_sftp_client_close(s);
     if (ss != NULL) {
         libssh2_session_disconnect(ss, "bye");
         libssh2_session_free(ss);

@@ -144,7 +144,7 @@ static inline void tsess_close(tsess *t)
 typedef struct tconn {
     int kind;
     tsess t;
-    rsl_sftp *s;
+    rsl_sftp_client *s;
     pid_t pid; /* exec carrier: the ssh child */
 } tconn;
 
@@ -198,8 +198,8 @@ static inline rsl_code topen_kh(tconn *c, int kind, int port, int key_port, cons
     }
     char host[64];
     snprintf(host, sizeof(host), "127.0.0.1:%d", port);
-    rsl_sftp_cfg cfg = {.root = root, .host = host, .timeout_sec = timeout};
-    rc = rsl_sftp_open(&c->s, car, &cfg, err);
+    rsl_sftp_client_cfg cfg = {.root = root, .host = host, .timeout_sec = timeout};
+    rc = rsl_sftp_client_open(&c->s, car, &cfg, err);
     if (rc != RSL_OK)
         tsess_close(&c->t);
     return rc;
@@ -228,7 +228,7 @@ static inline char *kh_for_port(int port)
 
 static inline void tclose(tconn *c)
 {
-    rsl_sftp_close(c->s);
+    rsl_sftp_client_close(c->s);
     c->s = NULL;
     tsess_close(&c->t);
 }

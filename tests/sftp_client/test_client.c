@@ -30,13 +30,14 @@ BOTH(version_extensions_and_limits)
     char *root = mkroot("ver");
     tconn c;
     open_main(&c, kind, root);
-    cr_assert_eq(rsl_sftp_server_version(c.s), 3);
+    cr_assert_eq(rsl_sftp_client_server_version(c.s), 3);
     unsigned want = RSL_SFTP_EXT_POSIX_RENAME | RSL_SFTP_EXT_STATVFS | RSL_SFTP_EXT_HARDLINK |
                     RSL_SFTP_EXT_FSYNC | RSL_SFTP_EXT_LIMITS;
-    cr_assert_eq(rsl_sftp_exts(c.s) & want, want, "extensions 0x%x", rsl_sftp_exts(c.s));
-    cr_assert_str_eq(rsl_sftp_ext_data(c.s, "posix-rename@openssh.com"), "1");
-    cr_assert_null(rsl_sftp_ext_data(c.s, "no-such@example.com"));
-    const rsl_sftp_sizes *z = rsl_sftp_get_sizes(c.s);
+    cr_assert_eq(rsl_sftp_client_exts(c.s) & want, want, "extensions 0x%x",
+                 rsl_sftp_client_exts(c.s));
+    cr_assert_str_eq(rsl_sftp_client_ext_data(c.s, "posix-rename@openssh.com"), "1");
+    cr_assert_null(rsl_sftp_client_ext_data(c.s, "no-such@example.com"));
+    const rsl_sftp_sizes *z = rsl_sftp_client_get_sizes(c.s);
     /* OpenSSH: 256 KiB packets, reads and writes of 256 KiB less 1 KiB */
     cr_assert_eq(z->server.max_packet, 256 * 1024);
     cr_assert_eq(z->server.max_write, 255 * 1024);
@@ -44,7 +45,7 @@ BOTH(version_extensions_and_limits)
     cr_assert_eq(z->read_len, 255 * 1024);
     cr_assert_gt(z->handles, 8);
     char d[1024];
-    rsl_sftp_describe(c.s, d, sizeof(d));
+    rsl_sftp_client_describe(c.s, d, sizeof(d));
     cr_assert(strstr(d, "posix-rename") && strstr(d, "writes of 261120 bytes"), "%s", d);
     cr_assert(strstr(d, kind == CAR_SSH2 ? "libssh2" : "OpenSSH's ssh"), "%s", d);
     tclose(&c);
@@ -63,7 +64,7 @@ static int collect(void *ud, const char *name, const rsl_sftp_attrs *a)
     names *x = ud;
     if (x->n < 8)
         snprintf(x->seen[x->n++], 64, "%s", name);
-    x->dirs += rsl_sftp_attrs_is_dir(a);
+    x->dirs += rsl_sftp_client_attrs_is_dir(a);
     return 0;
 }
 
@@ -77,7 +78,7 @@ BOTH(sync_helpers_round_trip)
     int exists = -1;
     cr_assert_eq(rsl_sftp_sync_mkdir(c.s, "d", 0750, &err), RSL_OK, "%s", err.msg);
     cr_assert_eq(rsl_sftp_sync_stat(c.s, "d", 1, &a, &exists, &err), RSL_OK, "%s", err.msg);
-    cr_assert(exists && rsl_sftp_attrs_is_dir(&a));
+    cr_assert(exists && rsl_sftp_client_attrs_is_dir(&a));
     cr_assert_eq(a.perm & 0777, 0750);
     /* OpenSSH reports EEXIST as plain FAILURE: REMOTE_IO before refinement */
     cr_assert_eq(rsl_sftp_sync_mkdir(c.s, "d", 0, &err), RSL_E_REMOTE_IO);
@@ -125,7 +126,8 @@ BOTH(sync_helpers_round_trip)
     cr_assert_eq(rsl_sftp_sync_rmdir(c.s, "d/sub", &err), RSL_OK, "%s", err.msg);
     cr_assert_eq(rsl_sftp_sync_rmdir(c.s, "d", &err), RSL_OK, "%s", err.msg);
     cr_assert_eq(rsl_sftp_sync_remove(c.s, "d", &err), RSL_E_REMOTE_NOT_FOUND);
-    cr_assert_eq(rsl_sftp_error(c.s, &err), RSL_OK, "per-item errors leave the session alive");
+    cr_assert_eq(rsl_sftp_client_error(c.s, &err), RSL_OK,
+                 "per-item errors leave the session alive");
     tclose(&c);
     rslt_rmrf(root);
     free(root);
@@ -162,7 +164,7 @@ BOTH(status_codes_map_onto_the_catalog)
     cr_assert_eq(rsl_sftp_sync_remove(c.s, longp, &err), RSL_E_REMOTE_NAME_REFUSED);
     cr_assert(strstr(err.msg, "longer than") != NULL, "%s", err.msg);
     free(longp);
-    cr_assert_eq(rsl_sftp_error(c.s, &err), RSL_OK);
+    cr_assert_eq(rsl_sftp_client_error(c.s, &err), RSL_OK);
     tclose(&c);
     rslt_sh(NULL, NULL, "chmod -R u+w '%s'", root);
     rslt_rmrf(root);
@@ -173,7 +175,7 @@ typedef struct counter {
     int ok, bad;
 } counter;
 
-static void count_cb(rsl_sftp *s, void *ud, const rsl_sftp_reply *r)
+static void count_cb(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     counter *k = ud;
@@ -190,16 +192,17 @@ BOTH(many_requests_in_flight)
     open_main(&c, kind, root);
     counter k = {0};
     char path[4200];
-    rsl_sftp_path(c.s, "", path, sizeof(path));
+    rsl_sftp_client_path(c.s, "", path, sizeof(path));
     for (int i = 0; i < 2000; i++)
-        rsl_sftp_wire_lstat(rsl_sftp_out(c.s), rsl_sftp_request(c.s, count_cb, &k), path);
-    cr_assert_eq(rsl_sftp_outstanding(c.s), 2000);
+        rsl_sftp_wire_lstat(rsl_sftp_client_out(c.s), rsl_sftp_client_request(c.s, count_cb, &k),
+                            path);
+    cr_assert_eq(rsl_sftp_client_outstanding(c.s), 2000);
     rsl_err err = {0};
-    while (rsl_sftp_outstanding(c.s) > 0)
-        cr_assert_eq(rsl_sftp_pump(c.s, 1, &err), RSL_OK, "%s", err.msg);
+    while (rsl_sftp_client_outstanding(c.s) > 0)
+        cr_assert_eq(rsl_sftp_client_pump(c.s, 1, &err), RSL_OK, "%s", err.msg);
     cr_assert_eq(k.ok, 2000);
     cr_assert_eq(k.bad, 0);
-    cr_assert_geq(rsl_sftp_get_stats(c.s)->max_outstanding, 2000);
+    cr_assert_geq(rsl_sftp_client_get_stats(c.s)->max_outstanding, 2000);
     tclose(&c);
     rslt_rmrf(root);
     free(root);
@@ -240,14 +243,15 @@ BOTH(reply_over_the_cap_is_protocol)
         cr_assert_eq(rsl_sftp_carrier_exec(&car, &x, &err), RSL_OK, "%s", err.msg);
     }
     free(kh);
-    rsl_sftp_cfg cfg = {.root = root, .host = "capped", .timeout_sec = 20, .reply_cap = 4096};
-    rsl_sftp *s = NULL;
-    cr_assert_eq(rsl_sftp_open(&s, car, &cfg, &err), RSL_OK, "%s", err.msg);
+    rsl_sftp_client_cfg cfg = {
+        .root = root, .host = "capped", .timeout_sec = 20, .reply_cap = 4096};
+    rsl_sftp_client *s = NULL;
+    cr_assert_eq(rsl_sftp_client_open(&s, car, &cfg, &err), RSL_OK, "%s", err.msg);
     rsl_code rc = rsl_sftp_sync_readdir(s, "", never, NULL, &err);
     cr_assert_eq(rc, RSL_E_PROTOCOL, "%s: %s", rsl_code_name(rc), err.msg);
     cr_assert(strstr(err.msg, "over the 4096-byte limit") != NULL, "%s", err.msg);
     cr_assert_eq(rsl_sftp_sync_mkdir(s, "x", 0, &err), RSL_E_PROTOCOL, "the session stays dead");
-    rsl_sftp_close(s);
+    rsl_sftp_client_close(s);
     tsess_close(&t);
     rslt_rmrf(root);
     free(root);

@@ -21,10 +21,10 @@ static rsl_code try_exec(rsl_sftp_exec_cfg *x, rsl_err *err)
         return rc;
     pid_t pid = rsl_sftp_carrier_exec_pid(car);
     cr_assert_gt(pid, 0);
-    rsl_sftp *s = NULL;
-    rsl_sftp_cfg cfg = {.root = "/", .host = x->host, .timeout_sec = x->timeout_sec};
-    rc = rsl_sftp_open(&s, car, &cfg, err);
-    rsl_sftp_close(s);
+    rsl_sftp_client *s = NULL;
+    rsl_sftp_client_cfg cfg = {.root = "/", .host = x->host, .timeout_sec = x->timeout_sec};
+    rc = rsl_sftp_client_open(&s, car, &cfg, err);
+    rsl_sftp_client_close(s);
     cr_assert_not(alive(pid), "ssh (pid %d) still runs after %s", (int)pid,
                   rc == RSL_OK ? "close" : "a failure");
     cr_assert_eq(children(), 0, "a child process is left behind");
@@ -233,26 +233,24 @@ Test(sftp_exec, split_ssh_command)
 
 Test(sftp_exec, config_refuses_what_ssh_cannot_use)
 {
-    rsl_remote_opts o;
-    memset(&o, 0, sizeof(o));
     rsl_err err = {0};
-    cr_assert_eq(rsl_sftp_exec_check_opts("ssh", &o, &err), RSL_OK);
-    o.password_file = "/etc/rsl/pw";
-    cr_assert_eq(rsl_sftp_exec_check_opts("ssh", &o, &err), RSL_E_CONFIG_BAD_VALUE);
+    cr_assert_eq(rsl_sftp_exec_check_opts("ssh", NULL, NULL, NULL, &err), RSL_OK);
+    cr_assert_eq(rsl_sftp_exec_check_opts("ssh", "", "", "", &err), RSL_OK, "empty is unset");
+    cr_assert_eq(rsl_sftp_exec_check_opts("ssh", "/etc/rsl/pw", NULL, NULL, &err),
+                 RSL_E_CONFIG_BAD_VALUE);
     cr_assert(strstr(err.msg, "password_file cannot be used with ssh_command") &&
                   strstr(err.msg, "password authentication is impossible"),
               "%s", err.msg);
-    o.password_file = NULL;
-    o.passphrase_file = "/etc/rsl/pp";
-    cr_assert_eq(rsl_sftp_exec_check_opts("ssh", &o, &err), RSL_E_CONFIG_BAD_VALUE);
+    cr_assert_eq(rsl_sftp_exec_check_opts("ssh", NULL, "/etc/rsl/pp", NULL, &err),
+                 RSL_E_CONFIG_BAD_VALUE);
     cr_assert(strstr(err.msg, "ssh-agent") != NULL, "%s", err.msg);
-    o.passphrase_file = NULL;
-    o.host_key_fingerprint = "SHA256:abc";
-    cr_assert_eq(rsl_sftp_exec_check_opts("ssh", &o, &err), RSL_E_CONFIG_BAD_VALUE);
-    o.host_key_fingerprint = NULL;
-    cr_assert_eq(rsl_sftp_exec_check_opts("ssh 'x", &o, &err), RSL_E_CONFIG_BAD_VALUE);
-    o.password_env = "from-the-environment"; /* not refused: it is simply never used */
-    cr_assert_eq(rsl_sftp_exec_check_opts(NULL, &o, &err), RSL_OK);
+    cr_assert_eq(rsl_sftp_exec_check_opts("ssh", NULL, NULL, "SHA256:abc", &err),
+                 RSL_E_CONFIG_BAD_VALUE);
+    cr_assert(strstr(err.msg, "known_hosts") != NULL, "%s", err.msg);
+    cr_assert_eq(rsl_sftp_exec_check_opts("ssh 'x", NULL, NULL, NULL, &err),
+                 RSL_E_CONFIG_BAD_VALUE);
+    /* RSYNCD_LITE_PASSWORD is not refused: it is simply never used, nor passed on */
+    cr_assert_eq(rsl_sftp_exec_check_opts(NULL, NULL, NULL, NULL, &err), RSL_OK);
 }
 
 Test(sftp_exec, stderr_rules)

@@ -67,6 +67,7 @@ BOTH(two_hundred_small_files_in_one_window)
         char *p = NULL;
         cr_assert(asprintf(&p, "d%02d", d) > 0);
         ops[d].path = p;
+        ops[d].mode = d % 2 ? 0750 : 0; /* 0: the run's default, 0755 */
     }
     for (int i = 0; i < F; i++) {
         uint64_t n = (uint64_t)(i * 37) % 9000; /* 0 .. 9 KiB, some empty */
@@ -90,9 +91,16 @@ BOTH(two_hundred_small_files_in_one_window)
         cr_assert_eq(ops[D + i].sent, ops[D + i].size);
         free(data[i]);
     }
+    for (int d = 0; d < D; d++) {
+        char p[4200];
+        struct stat st;
+        snprintf(p, sizeof(p), "%s/%s", root, ops[d].path);
+        cr_assert_eq(stat(p, &st), 0);
+        cr_assert_eq(st.st_mode & 0777, d % 2 ? 0750 : 0755, "%s: mode %o", p, st.st_mode & 0777);
+    }
     /* many files were in flight at once: far more requests than a file's */
-    cr_assert_gt(rsl_sftp_get_stats(c.s)->max_outstanding, 60, "max in flight %u",
-                 rsl_sftp_get_stats(c.s)->max_outstanding);
+    cr_assert_gt(rsl_sftp_client_get_stats(c.s)->max_outstanding, 60, "max in flight %u",
+                 rsl_sftp_client_get_stats(c.s)->max_outstanding);
     for (int i = 0; i < D + F; i++)
         op_free(&ops[i]);
     tfeed_free(&f);
@@ -163,7 +171,7 @@ BOTH(refused_files_fail_alone)
     cr_assert_eq(ops[F + 1].err.code, RSL_OK, "removing what is absent is OK");
     if (can)
         cr_assert_eq(ops[F + 2].err.code, RSL_E_REMOTE_PERMISSION, "%s", ops[F + 2].err.msg);
-    cr_assert_eq(rsl_sftp_error(c.s, &err), RSL_OK);
+    cr_assert_eq(rsl_sftp_client_error(c.s, &err), RSL_OK);
     for (int i = 0; i < F + 3; i++)
         op_free(&ops[i]);
     tfeed_free(&f);
@@ -196,14 +204,14 @@ BOTH(big_file_many_writes_in_flight)
     cr_assert_eq(op.err.code, RSL_OK, "%s", op.err.msg);
     cr_log_info("64 MiB over %s in %.2f s (%.0f MB/s); at most %u requests in flight",
                 kind == CAR_SSH2 ? "libssh2" : "ssh", dt, N / dt / 1e6,
-                rsl_sftp_get_stats(c.s)->max_outstanding);
+                rsl_sftp_client_get_stats(c.s)->max_outstanding);
     check_file(root, "big.bin", data, N, 1700000000, 0640);
     cr_assert_eq(m.pulled, N, "the source is read once");
     cr_assert_eq(op.sent, N);
     cr_assert_eq(op.offset, 0);
     /* the 2 MiB SSH channel window of OpenSSH bounds the bytes in flight:
      * 8 writes of 255 KiB, plus what waits in our buffer */
-    cr_assert_geq(rsl_sftp_get_stats(c.s)->max_outstanding, 8);
+    cr_assert_geq(rsl_sftp_client_get_stats(c.s)->max_outstanding, 8);
     op_free(&op);
     tfeed_free(&f);
     free(data);

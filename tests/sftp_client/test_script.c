@@ -263,13 +263,13 @@ static srv *srv_new(void)
     return v;
 }
 
-static rsl_sftp *client(srv *v, int timeout, uint32_t max_write)
+static rsl_sftp_client *client(srv *v, int timeout, uint32_t max_write)
 {
-    rsl_sftp_cfg cfg = {
+    rsl_sftp_client_cfg cfg = {
         .root = "/r", .host = "script", .timeout_sec = timeout, .max_write = max_write};
-    rsl_sftp *s = NULL;
+    rsl_sftp_client *s = NULL;
     rsl_err err = {0};
-    cr_assert_eq(rsl_sftp_open(&s, &v->base, &cfg, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(rsl_sftp_client_open(&s, &v->base, &cfg, &err), RSL_OK, "%s", err.msg);
     return s;
 }
 
@@ -317,7 +317,7 @@ static rsl_code m_start(rsl_source *s, uint64_t off, rsl_err *err)
 }
 
 /* Runs one PUT of size bytes as "f" (temp "f.part"); returns the op. */
-static rsl_op put(rsl_sftp *s, size_t size, rsl_code want_run)
+static rsl_op put(rsl_sftp_client *s, size_t size, rsl_code want_run)
 {
     static size_t sz;
     sz = size;
@@ -337,7 +337,7 @@ static rsl_op put(rsl_sftp *s, size_t size, rsl_code want_run)
 Test(sftp_script, without_posix_rename_remove_then_rename)
 {
     srv *v = srv_new();
-    rsl_sftp *s = client(v, 5, 0);
+    rsl_sftp_client *s = client(v, 5, 0);
     cr_assert_eq(rsl_sftp_put_caps(s) & RSL_CAP_ATOMIC_RENAME, 0);
     char d[1024];
     rsl_sftp_put_describe(s, NULL, d, sizeof(d));
@@ -348,7 +348,7 @@ Test(sftp_script, without_posix_rename_remove_then_rename)
                *mv = strstr(v->log, "RENAME /r/f.part /r/f\n");
     cr_assert(rm && mv && rm < mv, "%s", v->log);
     cr_assert_null(strstr(v->log, "posix-rename"), "%s", v->log);
-    rsl_sftp_close(s);
+    rsl_sftp_client_close(s);
     rsl_sftp_buf_free(&v->out);
     free(v);
 }
@@ -357,7 +357,7 @@ Test(sftp_script, with_posix_rename_one_request)
 {
     srv *v = srv_new();
     v->posix = 1;
-    rsl_sftp *s = client(v, 5, 0);
+    rsl_sftp_client *s = client(v, 5, 0);
     rsl_op op = put(s, 5000, RSL_OK);
     cr_assert_eq(op.err.code, RSL_OK, "%s", op.err.msg);
     cr_assert(strstr(v->log, "EXT posix-rename@openssh.com /r/f.part /r/f\n"), "%s", v->log);
@@ -365,7 +365,7 @@ Test(sftp_script, with_posix_rename_one_request)
     /* a small file: OPEN, one WRITE, the trailer, the rename; nothing else */
     cr_assert_str_eq(v->log, "OPEN /r/f.part trunc\nWRITE 0+5000\nFSETSTAT\nFSTAT\nCLOSE\n"
                              "EXT posix-rename@openssh.com /r/f.part /r/f\n");
-    rsl_sftp_close(s);
+    rsl_sftp_client_close(s);
     rsl_sftp_buf_free(&v->out);
     free(v);
 }
@@ -375,13 +375,13 @@ Test(sftp_script, write_replies_in_reverse_order)
     srv *v = srv_new();
     v->posix = 1;
     v->reverse = 1;
-    rsl_sftp *s = client(v, 5, 32768);
+    rsl_sftp_client *s = client(v, 5, 32768);
     const size_t N = 2u << 20;
     rsl_op op = put(s, N, RSL_OK);
     cr_assert_eq(op.err.code, RSL_OK, "%s", op.err.msg);
     cr_assert_eq(op.sent, N, "every byte acknowledged, whatever the order");
     cr_assert_eq(v->size, N);
-    rsl_sftp_close(s);
+    rsl_sftp_client_close(s);
     rsl_sftp_buf_free(&v->out);
     free(v);
 }
@@ -392,7 +392,7 @@ Test(sftp_script, refused_write_truncates_to_contiguous_ack)
     v->posix = 1;
     v->write_fail_at = 5;
     v->statvfs_full = 1;
-    rsl_sftp *s = client(v, 5, 32768);
+    rsl_sftp_client *s = client(v, 5, 32768);
     rsl_op op = put(s, 1u << 20, RSL_OK);
     cr_assert_eq(op.err.code, RSL_E_REMOTE_NO_SPACE, "%s: %s", rsl_code_name(op.err.code),
                  op.err.msg);
@@ -403,7 +403,7 @@ Test(sftp_script, refused_write_truncates_to_contiguous_ack)
     cr_assert(strstr(v->log, "SETSTAT size=131072\n"), "%s", v->log);
     cr_assert_eq(v->size, 131072);
     cr_assert_null(strstr(v->log, "posix-rename"), "no rename after a failure: %s", v->log);
-    rsl_sftp_close(s);
+    rsl_sftp_client_close(s);
     rsl_sftp_buf_free(&v->out);
     free(v);
 }
@@ -412,12 +412,12 @@ Test(sftp_script, reply_id_zero_is_protocol)
 {
     srv *v = srv_new();
     v->posix = 1;
-    rsl_sftp *s = client(v, 5, 0);
+    rsl_sftp_client *s = client(v, 5, 0);
     v->id_zero = 1;
     rsl_op op = put(s, 100, RSL_E_PROTOCOL);
     cr_assert_eq(op.err.code, RSL_E_PROTOCOL, "%s", op.err.msg);
     cr_assert(strstr(op.err.msg, "request 0, which is not outstanding"), "%s", op.err.msg);
-    rsl_sftp_close(s);
+    rsl_sftp_client_close(s);
     rsl_sftp_buf_free(&v->out);
     free(v);
 }
@@ -426,12 +426,12 @@ Test(sftp_script, silence_is_timeout)
 {
     srv *v = srv_new();
     v->posix = 1;
-    rsl_sftp *s = client(v, 1, 0);
+    rsl_sftp_client *s = client(v, 1, 0);
     v->silent = 1;
     rsl_op op = put(s, 100, RSL_E_TIMEOUT);
     cr_assert_eq(op.err.code, RSL_E_TIMEOUT, "%s", op.err.msg);
     cr_assert(strstr(op.err.msg, "did not answer within 1 s"), "%s", op.err.msg);
-    rsl_sftp_close(s);
+    rsl_sftp_client_close(s);
     rsl_sftp_buf_free(&v->out);
     free(v);
 }
