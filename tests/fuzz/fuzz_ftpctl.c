@@ -6,14 +6,10 @@
  * Then every reply is read the way the transport reads it: its code through
  * the catalog mapping, FEAT's facts, SIZE's number, HASH/XSHA256/XMD5
  * digests, and each command is looked up again (the lookup the transport
- * does after every batch). Seeds: tests/fuzz/corpus/fuzz_ftpctl/ (vsftpd,
+ * does after every batch). Seeds: tests/fuzz/corpus/ftpctl/ (vsftpd,
  * ProFTPD, IIS, FileZilla Server and Pure-FTPd conversations).
  *
- * By hand (clang, from the top of the tree):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_POSIX_C_SOURCE=200809L \
- *     -D_DEFAULT_SOURCE tests/fuzz/fuzz_ftpctl.c transports/ftpctl.c \
- *     transports/pct.c base/buf.c base/catalog.c -o fuzz_ftpctl
- *   ./fuzz_ftpctl -max_total_time=300 NEWDIR tests/fuzz/corpus/fuzz_ftpctl
+ * Run: scripts/fuzz.sh ftpctl SECONDS (tests/fuzz/README.md).
  */
 #include <stddef.h>
 #include <stdint.h>

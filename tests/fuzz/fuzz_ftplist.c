@@ -2,14 +2,11 @@
  * fuzz_ftplist.c - libFuzzer harness for transports/ftplist.c: every input
  * is split into lines and each line goes through the Unix LIST parser, the
  * MLSD parser and the time parser, as a listing from a hostile server
- * would. Seeds: tests/fuzz/corpus/fuzz_ftplist/ (vsftpd, ProFTPD, IIS,
+ * would. Seeds: tests/fuzz/corpus/ftplist/ (vsftpd, ProFTPD, IIS,
  * FileZilla Server and Pure-FTPd style listings, MLSD lines, MDTM times).
  * Issue 10.14: a year of 2147483648 overflowed an int here.
  *
- * By hand (clang, from the top of the tree):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_POSIX_C_SOURCE=200809L \
- *     -D_DEFAULT_SOURCE tests/fuzz/fuzz_ftplist.c transports/ftplist.c -o fuzz_ftplist
- *   ./fuzz_ftplist -max_total_time=300 NEWDIR tests/fuzz/corpus/fuzz_ftplist
+ * Run: scripts/fuzz.sh ftplist SECONDS (tests/fuzz/README.md).
  */
 #include <stddef.h>
 #include <stdint.h>
