@@ -197,6 +197,15 @@ typedef enum rsl_stage {
     X(REMOTE_DELETE_FAILED, 312, TRANSIENT, KEEP, PARTIAL, ITEM,                                   \
       "A remote item could not be deleted.",                                                       \
       "Check delete permission on the remote; retried on the next run.")                           \
+    X(REMOTE_BODY_LIMIT, 313, PERSISTENT, KEEP, PARTIAL, ITEM,                                     \
+      "The remote server refuses a request this large, and the file cannot be sent in smaller "    \
+      "pieces.",                                                                                   \
+      "Ask the server administrator to raise the request size limit (Apache LimitRequestBody, "    \
+      "nginx client_max_body_size), or set max_file_size below it so such files are reported "     \
+      "before any transfer.")                                                                      \
+    X(CHECKSUM_UNAVAILABLE, 314, INFO, KEEP, OK, ITEM,                                             \
+      "The remote server offers no checksum of this item in a form rsyncd-lite reads.",            \
+      "None; compare by reading the file back (verify --checksum falls back to it where it can).") \
     /* ---- 4xx session ---- */                                                                    \
     X(DNS_FAILED, 401, SESSION, STOP, SESSION, NETWORK,                                            \
       "The remote host name could not be resolved.",                                               \
