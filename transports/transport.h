@@ -116,6 +116,16 @@ typedef struct rsl_source {
  * Return 0 to go on, non-zero to stop (list then returns RSL_OK). */
 typedef int (*rsl_list_cb)(void *ud, const char *name, const rsl_rstat *st);
 
+/* Called by read() with the next bytes of the file, in order. Return 0 to go
+ * on, non-zero to stop (read then returns RSL_OK). */
+typedef int (*rsl_read_cb)(void *ud, const void *buf, size_t n);
+
+/* A digest of a remote file computed by the server (hash()). */
+typedef struct rsl_rhash {
+    char alg[16];  /* lower case: "sha256", "sha512", "sha1", "md5", "adler32" */
+    char hex[129]; /* the digest in lower-case hex */
+} rsl_rhash;
+
 /* Capability bits (rsl_transport_ops.caps, and caps_of() at run time). */
 #define RSL_CAP_RESUME 0x01        /* resume_offset can return > 0 */
 #define RSL_CAP_ATOMIC_RENAME 0x02 /* finish replaces the final name atomically */
@@ -209,6 +219,23 @@ typedef struct rsl_transport_ops {
      * flight. NULL: the engine uses rsl_xfer_run_serial() over the calls
      * above. */
     rsl_code (*run)(rsl_conn *c, const struct rsl_feed *feed, rsl_err *err);
+
+    /* ---- optional: NULL means "not available on this transport" ---- */
+
+    /* Streams the content of file rel to cb, from its first byte to its
+     * last, under the connection's deadlines (for verify --read-back: the
+     * caller hashes what arrives). A missing file is RSL_E_REMOTE_NOT_FOUND,
+     * a directory RSL_E_REMOTE_TYPE_CONFLICT; a transfer cut short is a
+     * SESSION code (the bytes handed over so far are not the whole file). */
+    rsl_code (*read)(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, rsl_err *err);
+    /* The digest of file rel as the server computes it, without sending the
+     * content. want names the algorithm the caller can compare ("sha256"),
+     * or NULL for the strongest the server offers. Returns RSL_OK with *out
+     * filled, RSL_E_CHECKSUM_UNAVAILABLE when the server offers none for rel
+     * (or not `want`): the caller then reads the file back or says it did
+     * not compare; RSL_E_REMOTE_NOT_FOUND when rel is missing. A connection
+     * whose caps_of() has RSL_CAP_CHECKSUM is expected to answer RSL_OK. */
+    rsl_code (*hash)(rsl_conn *c, const char *rel, const char *want, rsl_rhash *out, rsl_err *err);
 } rsl_transport_ops;
 
 /*
