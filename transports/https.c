@@ -117,12 +117,15 @@ typedef struct stat_ctx {
 static int stat_entry_cb(void *ud, const rsl_dav_entry *e)
 {
     stat_ctx *s = ud;
+    if (s->got)
+        return 0; /* Depth 0: the first response is the item; the answer is
+                     still read to its end (and so to its bounds) */
     s->st->exists = 1;
     s->st->is_dir = e->is_collection;
     s->st->size = e->has_length ? e->length : 0;
     s->st->mtime = e->mtime;
     s->got = 1;
-    return 1; /* Depth 0: the first response is the item */
+    return 0;
 }
 
 /* PROPFIND Depth 0 of rel (as a collection URL when coll). On success *status

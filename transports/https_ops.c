@@ -103,12 +103,15 @@ void rsl_https_op_complete(rsl_https_op *h, rsl_code rc)
 static int stat_entry_cb(void *ud, const rsl_dav_entry *e)
 {
     rsl_https_op *h = ud;
+    if (h->st_got)
+        return 0; /* Depth 0: the first response is the item; the answer is
+                     still read to its end (and so to its bounds) */
     h->st.exists = 1;
     h->st.is_dir = e->is_collection;
     h->st.size = e->has_length ? e->length : 0;
     h->st.mtime = e->mtime;
     h->st_got = 1;
-    return 1; /* Depth 0: the first response is the item */
+    return 0;
 }
 
 static void stat_issue(rsl_https_op *h)

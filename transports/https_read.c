@@ -141,15 +141,14 @@ int rsl_https_pick_digest(const char *oc, const char *repr, const char *digest, 
 
 /* ------------------------------------------------------------ requests */
 
-/* What a non-2xx answer to a read means: absent, a directory (3xx to
- * "dir/"), or the mapped status. */
+/* What a non-2xx answer to a read means: a directory (servers answer 3xx
+ * to "dir/", 403 or 404: a PROPFIND tells), absent, or the mapped status. */
 static rsl_code read_refused(rsl_conn *c, const char *rel, long st, const char *what, rsl_err *err)
 {
-    if (st == 404)
-        return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, st, "%s '%s' on %s: no such file", what,
-                           rel, c->host);
-    rsl_code rc = rsl_https_map_http(c->last, err, st, what, rel, RSL_HTTPS_CTX_ITEM);
-    if (st < 300 || st >= 400 || rel[0] == '\0')
+    rsl_code rc = st == 404 ? rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, st,
+                                          "%s '%s' on %s: no such file", what, rel, c->host)
+                            : rsl_https_map_http(c->last, err, st, what, rel, RSL_HTTPS_CTX_ITEM);
+    if (!((st >= 300 && st < 400) || st == 403 || st == 404) || rel[0] == '\0')
         return rc;
     rsl_err saved = *err;
     rsl_op op = {.kind = RSL_OP_STAT, .path = rel};

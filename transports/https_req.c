@@ -104,8 +104,15 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
     curl_easy_getinfo(io->h, CURLINFO_RESPONSE_CODE, &st);
     if (io->r.dav != NULL && st == 207) {
         io->down += n;
-        if (rsl_webdav_parser_feed(io->r.dav, ptr, n) < 0) {
+        int pr = rsl_webdav_parser_feed(io->r.dav, ptr, n);
+        if (pr < 0) {
             io->dav_failed = 1;
+            return 0;
+        }
+        /* the parser has what it wanted: the rest is read (keeping the
+         * connection) only while it stays small */
+        if (pr > 0 && (io->dav_rest += n) > RSL_HTTPS_ERRBODY_MAX) {
+            io->sink_stopped = 1;
             return 0;
         }
         return n;
@@ -318,6 +325,7 @@ static void io_rewind(rsl_https_io *io)
     io->capped = 0;
     io->sink_stopped = 0;
     io->dav_failed = 0;
+    io->dav_rest = 0;
     io->deadline_hit = 0;
     io->errbuf[0] = '\0';
     io->status = 0;

@@ -97,10 +97,11 @@ struct rsl_https_io {
     int src_failed; /* the source failed: r.src_err says why */
     /* response body */
     rsl_buf body;
-    uint64_t down;    /* body bytes received */
-    int capped;       /* cut at body_max */
-    int sink_stopped; /* the sink asked to stop */
-    int dav_failed;   /* the parser refused the answer */
+    uint64_t down;     /* body bytes received */
+    int capped;        /* cut at body_max */
+    int sink_stopped;  /* the sink asked to stop */
+    int dav_failed;    /* the parser refused the answer */
+    uint64_t dav_rest; /* bytes after the parser stopped (it had its entry) */
     /* deadline */
     int64_t t0_ms;
     int64_t src_wait0_ms; /* the connection's source wait at the start */

@@ -65,7 +65,7 @@ typedef struct topts {
     pthread_mutex_t mu;
     char log[16384];
     int nwarn, ninfo;
-    char keys[8][160], vals[8][16];
+    char keys[8][160], vals[8][48];
     int nkeys, gets, hits, sets;
     char *owned[8];
     int nowned;

@@ -358,3 +358,127 @@ BOTH_SERVERS(run_connection_cut_completes_all_then_converges, .timeout = 180)
     free(port);
     topts_free(t);
 }
+
+/* Writes the first `n` bytes of m as the temp of `rel` on the server's disk,
+ * owned like the remote root, with byte `flip_at` changed (or none: -1). */
+static void temp_on_disk(const char *disk, const char *rel, const msrc *m, size_t n, long flip_at)
+{
+    char *p = NULL;
+    cr_assert(asprintf(&p, "%s/%s.rsl-part", disk, rel) > 0);
+    FILE *fp = fopen(p, "wb");
+    cr_assert(fp != NULL);
+    cr_assert_eq(fwrite(m->data, 1, n, fp), n);
+    if (flip_at >= 0) {
+        fseek(fp, flip_at, SEEK_SET);
+        fputc(m->data[flip_at] ^ 0x55, fp);
+    }
+    fclose(fp);
+    cr_assert_eq(
+        rslt_sh(NULL, NULL, "chown --reference='%s' '%s' && touch -d '-1 min' '%s'", disk, p, p),
+        0);
+    free(p);
+}
+
+BOTH_SERVERS(run_large_files_chunked_and_resumed, .timeout = 180)
+{
+    topts *t = topts_new(srv);
+    t->cfg.chunk_size = 1u << 20;
+    char *up = NULL, *disk = make_remote_root(srv, "runbig", &up), *url = url_of(srv, "https", up);
+    rsl_conn *c = NULL;
+    rsl_err err;
+    cr_assert_eq(t_connect(&c, url, t, &err), RSL_OK, "%s", err.msg);
+    int partial = (ops->caps_of(c) & RSL_CAP_RESUME) != 0;
+    cr_assert_eq(partial, is_apache(srv));
+    /* ops: 5 MiB fresh; 5 MiB with a good 2 MiB temp; 5 MiB with a temp whose
+     * middle differs (its tail is right); 6 small files alongside */
+    enum { N = 9 };
+    size_t big = 5u << 20;
+    batch b;
+    tfeed f;
+    batch_files(&b, &f, "big", N - 1, 1000);
+    for (int i = 1; i <= 3; i++) {
+        free(b.src[i].data);
+        msrc_init(&b.src[i], mrandom(big, (unsigned)(100 + i)), big);
+        b.ops[i].size = big;
+        b.ops[i].resume = i > 1;
+    }
+    cr_assert_eq(ops->mkdir(c, "big", &err), RSL_OK, "%s", err.msg);
+    temp_on_disk(disk, b.path[2], &b.src[2], 2u << 20, -1);
+    temp_on_disk(disk, b.path[3], &b.src[3], 2u << 20, (long)(1u << 19) + 5);
+    rsl_feed feed = tfeed_feed(&f);
+    cr_assert_eq(ops->run(c, &feed, &err), RSL_OK, "%s", err.msg);
+    for (int i = 0; i < b.n; i++)
+        cr_assert_eq(b.ops[i].err.code, RSL_OK, "%s: %s", b.path[i], b.ops[i].err.msg);
+    check_disk(&b, disk, 1);
+    cr_assert_eq(rslt_sh(NULL, NULL, "find '%s' -name '*.rsl-part' | grep -q .", disk), 1);
+    /* the fresh one: read once, from 0 */
+    cr_assert_eq(b.ops[1].offset, 0u);
+    cr_assert_eq(b.src[1].pulled, big);
+    if (partial) {
+        /* kept what matched; only the rest passed read() */
+        cr_assert_eq(b.ops[2].offset, 2u << 20);
+        cr_assert_eq(b.src[2].start_at, 2u << 20);
+        cr_assert_eq(b.src[2].pulled, big - (2u << 20));
+        /* a block in the middle differed: sampled, caught, restarted */
+        cr_assert_eq(b.ops[3].offset, 0u, "resumed a temp that differs from the file");
+        cr_assert_eq(b.src[3].pulled, big);
+        cr_assert(strstr(t->log, "differ from the local file") != NULL, "%s", t->log);
+    } else {
+        for (int i = 2; i <= 3; i++) {
+            cr_assert_eq(b.ops[i].offset, 0u);
+            cr_assert_eq(b.src[i].pulled, big);
+        }
+    }
+    ops->disconnect(c);
+    tfeed_free(&f);
+    batch_free(&b);
+    rslt_rmrf(disk);
+    free(disk);
+    free(up);
+    free(url);
+    topts_free(t);
+}
+
+BOTH_SERVERS(run_413_in_a_window, .timeout = 60)
+{
+    /* /dav/small/ refuses bodies over 100 KiB */
+    topts *t = topts_new(srv);
+    t->cfg.chunk_size = 128 * 1024;
+    char *url = url_of(srv, "https", "/dav/small"), name[64], tmp[80];
+    rsl_conn *c = NULL;
+    rsl_err err;
+    cr_assert_eq(t_connect(&c, url, t, &err), RSL_OK, "%s", err.msg);
+    snprintf(name, sizeof(name), "w413-%ld", (long)getpid());
+    snprintf(tmp, sizeof(tmp), "%s.rsl-part", name);
+    msrc m;
+    msrc_init(&m, mrandom(300 * 1024, 9), 300 * 1024);
+    rsl_op op = {.kind = RSL_OP_PUT, .path = name, .tmp = tmp, .size = m.len, .src = &m.s};
+    tfeed f;
+    tfeed_init(&f, &op, 1);
+    rsl_feed feed = tfeed_feed(&f);
+    cr_assert_eq(ops->run(c, &feed, &err), RSL_OK, "%s", err.msg);
+    char *www = fx(srv, "WWW"), *d = NULL;
+    cr_assert(asprintf(&d, "%s/small/%s", www, name) > 0);
+    if (is_apache(srv)) {
+        /* partial PUT: the size is learnt and the chunk sent again at once */
+        cr_assert_eq(op.err.code, RSL_OK, "%s", op.err.msg);
+        size_t len = 0;
+        char *got = rslt_read(d, &len);
+        cr_assert(got && len == m.len && memcmp(got, m.data, len) == 0);
+        free(got);
+        cr_assert_eq(m.pulled, m.len);
+        cr_assert(strstr(t->log, "chunks of 65536 bytes from now on") != NULL, "%s", t->log);
+    } else {
+        cr_assert_eq(op.err.code, RSL_E_REMOTE_BODY_LIMIT, "%d %s", op.err.code, op.err.msg);
+        cr_assert_eq(op.err.native, 413);
+        cr_assert(!rslt_exists(d));
+    }
+    unlink(d);
+    ops->disconnect(c);
+    tfeed_free(&f);
+    free(m.data);
+    free(www);
+    free(d);
+    free(url);
+    topts_free(t);
+}
