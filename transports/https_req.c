@@ -400,9 +400,11 @@ static void finish_io(rsl_conn *c, rsl_https_io *io, CURLcode cc)
     long n = 0, v = 0;
     if (curl_easy_getinfo(io->h, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK && n > 0)
         c->nconnects += (unsigned long)n;
-    retry_early_answer(c, io);
+    /* the version this connection speaks, not that of a retry over
+     * HTTP/1.1 on a connection of its own */
     if (curl_easy_getinfo(io->h, CURLINFO_HTTP_VERSION, &v) == CURLE_OK && v != 0 && io->status > 0)
         c->http_version = v;
+    retry_early_answer(c, io);
     if (c->depth > 0 && io->fn != sync_done) {
         io->state = IO_STASHED;
         io->next = NULL;
