@@ -15,6 +15,8 @@ Behaviours (combinable):
                       content: "refuse" (400, as the server in issue 10.10)
                       or "ignore" (2xx, the file replaced by the chunk)
   --checksum          HEAD and GET send OC-Checksum: SHA256:<hex>
+  --redirect PREFIX   anything under /dav/PREFIX: 301 to a Location full of
+                      terminal escapes and 4,000 bytes long
 
 Every request is logged to --log as one line: METHOD PATH STATUS BODY-LEN
 SENT-BYTES. The listening port goes to --port-file. Runs until killed or
@@ -152,6 +154,11 @@ class H(BaseHTTPRequestHandler):
 
     def special(self):
         rel = self.rel()
+        if A.redirect and rel.startswith(A.redirect):
+            self.body()
+            loc = "http://127.0.0.1/\x1b]0;owned\x07\x1b[2J" + "A" * 4000
+            self.answer(301, b"", {"Location": loc})
+            return True
         if A.trickle and rel.startswith(A.trickle):
             self.trickle()
             return True
@@ -292,6 +299,7 @@ def main():
     ap.add_argument("--partial", default="yes", choices=["yes", "no", "flip"])
     ap.add_argument("--flip-file")
     ap.add_argument("--checksum", action="store_true")
+    ap.add_argument("--redirect")
     ap.add_argument("--lifetime", type=float, default=300)
     A = ap.parse_args()
     srv = Server(("127.0.0.1", 0), H)

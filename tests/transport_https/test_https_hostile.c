@@ -418,3 +418,21 @@ Test(https_hostile, server_checksum_and_read_back, .timeout = 60)
     topts_free(t);
     hostile_stop(&h);
 }
+
+Test(https_hostile, redirect_target_is_quoted_capped_and_printable, .timeout = 60)
+{
+    hostile h;
+    hostile_start(&h, "--redirect", "away", NULL);
+    topts *t = hopts(20);
+    rsl_conn *c = NULL;
+    rsl_err err;
+    cr_assert_eq(hconnect(&c, &h, "/away", t, &err), RSL_E_REDIRECT, "%d %s", err.code, err.msg);
+    for (const char *p = err.msg; *p; p++)
+        cr_assert((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f,
+                  "a raw byte 0x%02x from the server in the message", (unsigned char)*p);
+    cr_assert(strstr(err.msg, "AAAA") != NULL || strstr(err.msg, "no Location") != NULL, "%s",
+              err.msg);
+    cr_assert(rslt_count(err.msg, "A") < 260, "%zu bytes: %s", strlen(err.msg), err.msg);
+    topts_free(t);
+    hostile_stop(&h);
+}
