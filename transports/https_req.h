@@ -140,9 +140,9 @@ struct rsl_conn {
     int timeout;
     int has_auth;
     int partial_put;         /* 1: Content-Range PUT applied by the server */
-    const char *partial_how; /* "probed", "cached", "probe failed", "re-probed" */
+    const char *partial_how; /* "probed", "cached", "probe failed", "probed again" */
     uint64_t chunk;          /* ranged-PUT chunk size now */
-    const char *chunk_how;   /* "chunk_size", "learnt from HTTP 413", "cached" */
+    const char *chunk_how;   /* "chunk_size", "learnt from HTTP 413", "kept from an earlier ..." */
     long http_version;
     int saw_checksum; /* a server-side checksum was seen (RSL_CAP_CHECKSUM) */
     /* ETag of the temp file last seen by resume_offset (for If-Match) */
