@@ -19,8 +19,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -404,6 +407,111 @@ static rsl_code file_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud
     return RSL_OK;
 }
 
+/* ---- read-back (verify): read and hash ---- */
+
+/* Opens file rel beneath the root for reading, following no symlink in any
+ * component (base/beneath.h), non-blocking (a FIFO does not hang), and
+ * checks it is a regular file. Returns the fd or -1 with err set. */
+static int open_file(rsl_conn *c, const char *rel, const char *what, rsl_err *err)
+{
+    /* beneath the root, no symlink followed, non-blocking: a FIFO cannot hang */
+    int fd = rsl_beneath_open(c->rootfd, rel, O_RDONLY | O_NONBLOCK, 0);
+    if (fd < 0) {
+        map_errno(err, errno, what, rel);
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        map_errno(err, e, what, rel);
+        return -1;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0, "%s '%s': not a regular file", what, rel);
+        return -1;
+    }
+    return fd;
+}
+
+/* Passes the file's bytes to cb (with h also fed when set). */
+static rsl_code stream_file(int fd, const char *what, const char *rel, rsl_read_cb cb, void *ud,
+                            EVP_MD_CTX *h, rsl_err *err)
+{
+    char *buf = malloc(FILE_BUFSZ);
+    if (buf == NULL)
+        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    rsl_code rc = RSL_OK;
+    for (;;) {
+        ssize_t n = read(fd, buf, FILE_BUFSZ);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = map_errno(err, errno, what, rel);
+            break;
+        }
+        if (n == 0)
+            break;
+        if (h != NULL && EVP_DigestUpdate(h, buf, (size_t)n) != 1) {
+            rc = rsl_err_set(err, RSL_E_INTERNAL, 0, "%s '%s': digest failed", what, rel);
+            break;
+        }
+        if (cb != NULL && cb(ud, buf, (size_t)n) != 0)
+            break;
+    }
+    free(buf);
+    return rc;
+}
+
+static rsl_code file_read(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, rsl_err *err)
+{
+    int fd = open_file(c, rel, "read", err);
+    if (fd < 0)
+        return err->code;
+    rsl_code rc = stream_file(fd, "read", rel, cb, ud, NULL, err);
+    close(fd);
+    return rc;
+}
+
+/* The digest of the file as it is on the remote side (the directory is the
+ * remote): sha256 unless another is asked for (sha512, sha1, md5). */
+static rsl_code file_hash(rsl_conn *c, const char *rel, const char *want, rsl_rhash *out,
+                          rsl_err *err)
+{
+    static const char *const names[] = {"sha256", "sha512", "sha1", "md5"};
+    const char *alg = NULL;
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (want == NULL || strcasecmp(want, names[i]) == 0) {
+            alg = names[i];
+            break;
+        }
+    if (alg == NULL)
+        return rsl_err_set(err, RSL_E_CHECKSUM_UNAVAILABLE, 0,
+                           "hash '%s': %s is not one of sha256, sha512, sha1, md5", rel, want);
+    int fd = open_file(c, rel, "hash", err);
+    if (fd < 0)
+        return err->code;
+    EVP_MD_CTX *h = EVP_MD_CTX_new();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    rsl_code rc = RSL_OK;
+    if (h == NULL || EVP_DigestInit_ex(h, EVP_get_digestbyname(alg), NULL) != 1)
+        rc = rsl_err_set(err, RSL_E_INTERNAL, 0, "hash '%s': %s unavailable", rel, alg);
+    else if ((rc = stream_file(fd, "hash", rel, NULL, NULL, h, err)) == RSL_OK &&
+             EVP_DigestFinal_ex(h, md, &len) != 1)
+        rc = rsl_err_set(err, RSL_E_INTERNAL, 0, "hash '%s': digest failed", rel);
+    if (rc == RSL_OK) {
+        snprintf(out->alg, sizeof(out->alg), "%s", alg);
+        for (unsigned i = 0; i < len && 2 * i + 2 < sizeof(out->hex); i++)
+            snprintf(out->hex + 2 * i, 3, "%02x", md[i]);
+    }
+    EVP_MD_CTX_free(h);
+    close(fd);
+    return rc;
+}
+
 const rsl_transport_ops rsl_transport_file = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "file",
@@ -420,4 +528,6 @@ const rsl_transport_ops rsl_transport_file = {
     .remove = file_remove,
     .list = file_list,
     .set_mode = file_set_mode,
+    .read = file_read,
+    .hash = file_hash,
 };

@@ -223,7 +223,11 @@ int main(int argc, char **argv)
     list l = {.n = 0};
     walk(&l, argv[7], "", -1);
     for (int i = 0; i < l.n; i++) {
-        l.src[i].s = (rsl_source){fs_read, fs_pread, fs_start, fs_verify, &l.src[i]};
+        l.src[i].s = (rsl_source){.read = fs_read,
+                                  .pread = fs_pread,
+                                  .start = fs_start,
+                                  .verify = fs_verify,
+                                  .ud = &l.src[i]};
         if (l.ops[i].kind == RSL_OP_PUT)
             l.ops[i].src = &l.src[i].s;
     }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/support/harness.h"
 #include "transports/transport.h"
@@ -239,6 +240,85 @@ Test(transport_file, new_files_and_directories_keep_the_source_mode)
     cr_assert_eq(sb.st_mode & 07777, 0700);
     ops()->disconnect(c);
     umask(old);
+    rslt_rmrf(d);
+    free(d);
+}
+
+static int collect(void *ud, const void *buf, size_t n)
+{
+    mem *m = ud; /* data is a buffer of len bytes here; pos counts */
+    if (m->pos + n > m->len)
+        return 1;
+    memcpy((char *)m->data + m->pos, buf, n);
+    m->pos += n;
+    return 0;
+}
+
+static int stop_at_once(void *ud, const void *buf, size_t n)
+{
+    (void)buf;
+    *(size_t *)ud += n;
+    return 1;
+}
+
+Test(transport_file, read_and_hash_for_verify)
+{
+    char *d = rslt_tmpdir("tfread");
+    char p[4096], out[4096];
+    snprintf(p, sizeof(p), "%s/sub/f.txt", d);
+    rslt_write(p, "hello, verify\n");
+    snprintf(p, sizeof(p), "%s/big.bin", d);
+    rslt_write_random(p, 3u << 20, 5);
+    rsl_conn *c = conn_to(d);
+    const rsl_transport_ops *o = ops();
+    cr_assert_not_null(o->read);
+    cr_assert_not_null(o->hash);
+    rsl_err e;
+    char buf[64] = {0};
+    mem m = {.data = buf, .len = sizeof(buf)};
+    cr_assert_eq(o->read(c, "sub/f.txt", collect, &m, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(m.pos, 14);
+    cr_assert_str_eq(buf, "hello, verify\n");
+    /* a callback that has enough stops the read */
+    size_t got = 0;
+    cr_assert_eq(o->read(c, "big.bin", stop_at_once, &got, &e), RSL_OK, "%s", e.msg);
+    cr_assert(got > 0 && got < (3u << 20), "%zu", got);
+    /* sha256 by default, the others on request; the digest is the file's */
+    rsl_rhash h;
+    cr_assert_eq(o->hash(c, "big.bin", NULL, &h, &e), RSL_OK, "%s", e.msg);
+    cr_assert_str_eq(h.alg, "sha256");
+    char *sum = NULL;
+    cr_assert_eq(rslt_sh(&sum, NULL, "sha256sum '%s' | cut -c1-64", p), 0);
+    cr_assert(strncmp(sum, h.hex, 64) == 0 && strlen(h.hex) == 64, "%s vs %s", sum, h.hex);
+    free(sum);
+    cr_assert_eq(o->hash(c, "big.bin", "md5", &h, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(rslt_sh(&sum, NULL, "md5sum '%s' | cut -c1-32", p), 0);
+    cr_assert(strncmp(sum, h.hex, 32) == 0 && strlen(h.hex) == 32, "%s vs %s", sum, h.hex);
+    free(sum);
+    cr_assert_eq(o->hash(c, "big.bin", "crc32c", &h, &e), RSL_E_CHECKSUM_UNAVAILABLE);
+    /* absent, a directory, a FIFO (no hang), symlinks (never followed) */
+    cr_assert_eq(o->read(c, "nope", collect, &m, &e), RSL_E_REMOTE_NOT_FOUND, "%d", e.code);
+    cr_assert_eq(o->hash(c, "nope", NULL, &h, &e), RSL_E_REMOTE_NOT_FOUND, "%d", e.code);
+    cr_assert_eq(o->read(c, "sub", collect, &m, &e), RSL_E_REMOTE_TYPE_CONFLICT, "%d", e.code);
+    snprintf(p, sizeof(p), "%s/fifo", d);
+    cr_assert(mkfifo(p, 0644) == 0);
+    cr_assert_eq(o->read(c, "fifo", collect, &m, &e), RSL_E_REMOTE_TYPE_CONFLICT, "%d", e.code);
+    char *outside = rslt_tmpdir("tfout");
+    snprintf(p, sizeof(p), "%s/secret", outside);
+    rslt_write(p, "outside the root");
+    snprintf(out, sizeof(out), "%s/link", d);
+    cr_assert(symlink(p, out) == 0);
+    cr_assert_eq(o->read(c, "link", collect, &m, &e), RSL_E_REMOTE_TYPE_CONFLICT, "%d %s", e.code,
+                 e.msg);
+    snprintf(out, sizeof(out), "%s/dirlink", d);
+    cr_assert(symlink(outside, out) == 0);
+    m.pos = 0;
+    rsl_code rc = o->read(c, "dirlink/secret", collect, &m, &e);
+    cr_assert_neq(rc, RSL_OK, "read through a symlinked directory: %.*s", (int)m.pos, buf);
+    cr_assert_eq(m.pos, 0);
+    ops()->disconnect(c);
+    rslt_rmrf(outside);
+    free(outside);
     rslt_rmrf(d);
     free(d);
 }

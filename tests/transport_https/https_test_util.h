@@ -20,7 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/support/harness.h"
@@ -61,7 +65,7 @@ typedef struct topts {
     pthread_mutex_t mu;
     char log[16384];
     int nwarn, ninfo;
-    char keys[8][160], vals[8][16];
+    char keys[8][160], vals[8][48];
     int nkeys, gets, hits, sets;
     char *owned[8];
     int nowned;
@@ -251,6 +255,43 @@ static __attribute__((unused)) rsl_code push_file(const rsl_transport_ops *ops, 
         rc = ops->finish(c, tmp, final_rel, (uint64_t)size, -1, err);
     tsrc_close(&s);
     return rc;
+}
+
+static __attribute__((unused)) void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Starts cutproxy in front of 127.0.0.1:port; returns its pid, *pport its port. */
+static __attribute__((unused)) pid_t start_cutproxy(const char *port, unsigned long long cut_after,
+                                                    int *pport)
+{
+    char *proxy = rslt_fixture_get("CUTPROXY");
+    cr_assert(proxy != NULL);
+    char *dir = rslt_tmpdir("cut"), *pf = NULL, target[64], cut[32];
+    cr_assert(asprintf(&pf, "%s/port", dir) > 0);
+    snprintf(target, sizeof(target), "127.0.0.1:%s", port);
+    snprintf(cut, sizeof(cut), "%llu", cut_after);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
+        execlp("python3", "python3", proxy, "--target", target, "--cut-after", cut, "--cut-count",
+               "1", "--port-file", pf, "--lifetime", "300", (char *)NULL);
+        _exit(127);
+    }
+    cr_assert(pid > 0);
+    char *v = NULL;
+    for (int i = 0; i < 500 && (v = rslt_read(pf, NULL)) == NULL; i++)
+        sleep_ms(20); /* polling for the port file */
+    cr_assert(v != NULL, "cutproxy did not start");
+    *pport = (int)strtol(v, NULL, 10);
+    free(v);
+    rslt_rmrf(dir);
+    free(dir);
+    free(pf);
+    free(proxy);
+    return pid;
 }
 
 static __attribute__((unused)) int files_equal(const char *a, const char *b)

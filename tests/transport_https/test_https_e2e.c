@@ -14,12 +14,6 @@ typedef struct e2e {
     char *dir, *src, *conf, *up, *disk;
 } e2e;
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void write_job(e2e *e, const char *srv, const char *extra_job, const char *extra_remote)
 {
     char *url = url_of(srv, "https", e->up), *pw = fx(srv, "PASSWORD_FILE"),

@@ -292,7 +292,11 @@ BOTH_SERVERS(too_large_413, .timeout = 60)
     rslt_write_random(l, 300 * 1024, 9);
     snprintf(name, sizeof(name), "big-%ld", (long)getpid());
     rsl_code rc = push_file(ops, c, l, name, &err);
-    cr_assert_eq(rc, RSL_E_REMOTE_TOO_LARGE, "%d %s", rc, err.msg);
+    /* Apache: a chunk too large (transient: smaller chunks get it across);
+     * nginx: the whole file in one PUT is the only way, so it is persistent */
+    cr_assert_eq(rc, is_apache(srv) ? RSL_E_REMOTE_TOO_LARGE : RSL_E_REMOTE_BODY_LIMIT, "%d %s", rc,
+                 err.msg);
+    cr_assert_eq(rsl_code_class(rc), is_apache(srv) ? RSL_CLASS_TRANSIENT : RSL_CLASS_PERSISTENT);
     cr_assert_eq(err.native, 413);
     char *www = fx(srv, "WWW"), *d = NULL;
     cr_assert(asprintf(&d, "%s/small/%s", www, name) > 0);
