@@ -165,16 +165,25 @@ static rsl_code parse_plain_path(rsl_endpoint *out, const char *url, rsl_err *er
     return RSL_OK;
 }
 
+/* The destination as messages may show it: not at all when it has an '@'
+ * (a password may stand before it, whatever the URL looks like otherwise). */
+static const char *shown(const char *url)
+{
+    return strchr(url, '@') ? "(not shown: it has an '@')" : url;
+}
+
 /* Host rules per scheme, and a transport for it. */
 static rsl_code check_endpoint(rsl_endpoint *out, const char *url, rsl_err *err)
 {
     int is_file = strcmp(out->scheme, "file") == 0;
     rsl_code rc = RSL_OK;
     if (!is_file && out->host[0] == '\0')
-        rc = rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "destination '%s' names no host", url);
+        rc = rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "destination '%s' names no host",
+                         shown(url));
     else if (is_file && out->host[0] != '\0' && strcmp(out->host, "localhost") != 0)
         rc = rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
-                         "destination '%s': file:// takes no host (write file:///abs/path)", url);
+                         "destination '%s': file:// takes no host (write file:///abs/path)",
+                         shown(url));
     else if (rsl_transport_find(out->scheme) == NULL)
         rc = rsl_err_set(err, RSL_E_SCHEME_UNSUPPORTED, 0,
                          "destination scheme '%s://' is not supported", out->scheme);
@@ -209,7 +218,7 @@ rsl_code rsl_endpoint_parse(rsl_endpoint *out, const char *url, rsl_err *err)
             err, RSL_E_CONFIG_BAD_VALUE, 0,
             "destination '%s' is not a URL: expected scheme://[user@]host[:port]/path "
             "or an absolute path",
-            url);
+            shown(url));
     const char *auth = sep + 3, *slash = strchr(auth, '/');
     const char *auth_end = slash ? slash : auth + strlen(auth);
     if (has_password(auth))
@@ -230,7 +239,7 @@ rsl_code rsl_endpoint_parse(rsl_endpoint *out, const char *url, rsl_err *err)
         rsl_endpoint_free(out);
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "destination '%s' is not a valid URL (scheme://[user@]host[:port]/path)",
-                           url);
+                           shown(url));
     }
     strip_trailing_slashes(out->path);
     return check_endpoint(out, url, err);

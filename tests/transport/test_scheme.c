@@ -119,3 +119,18 @@ Test(transport_scheme, a_password_in_the_url_is_refused_without_echo)
         rsl_endpoint_free(&ep);
     }
 }
+
+/* No message shows a destination with an '@', even one that fails for
+ * another reason (a forgotten scheme, a bad port). */
+Test(transport_scheme, a_destination_with_an_at_is_never_echoed)
+{
+    static const char *const bad[] = {"alice:pw@host/path", "sftp://bob@h:99999/x",
+                                      "file://me@otherhost/x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        rsl_endpoint ep;
+        rsl_err err;
+        cr_assert_neq(rsl_endpoint_parse(&ep, bad[i], &err), RSL_OK, "%s", bad[i]);
+        cr_assert(strstr(err.msg, bad[i]) == NULL, "echoed: %s", err.msg);
+        cr_assert(strstr(err.msg, "pw@") == NULL, "%s", err.msg);
+    }
+}
