@@ -142,6 +142,8 @@ static void set_len(node *n, size_t len)
 
 static void append(node *n, const void *buf, size_t len)
 {
+    if (len == 0)
+        return;
     size_t at = n->len;
     set_len(n, at + len);
     memcpy(n->data + at, buf, len);
