@@ -23,6 +23,7 @@ typedef struct walker {
     char root_real[PATH_MAX];
     size_t root_real_len;
     char path[PATH_MAX * 2];
+    char rpath[PATH_MAX * 2]; /* the same path with followed links resolved */
     /* directories on the current path (device, inode) for symlink-loop detection */
     dev_t dev[MAX_DEPTH];
     ino_t ino[MAX_DEPTH];
@@ -128,6 +129,9 @@ static int64_t mtime_ns_of(const struct stat *sb)
     return (int64_t)sb->st_mtim.tv_sec * 1000000000LL + sb->st_mtim.tv_nsec;
 }
 
+static void visit(walker *w, int dfd, const char *name, size_t plen, size_t rplen, int linked,
+                  const char *root);
+
 static int emit(walker *w, rsl_entry *e)
 {
     int r = w->cb(w->ud, e);
@@ -137,10 +141,11 @@ static int emit(walker *w, rsl_entry *e)
 }
 
 /* Resolves a symlink at w->path (full path built by the caller); 0 and *sb
- * filled when it stays inside the root, else -1 with *why set. */
-static int follow_link(walker *w, const char *full, struct stat *sb, const char **why)
+ * filled when it stays inside the root (real: its resolved absolute path),
+ * else -1 with *why set. */
+static int follow_link(walker *w, const char *full, struct stat *sb, const char **why,
+                       char real[PATH_MAX])
 {
-    char real[PATH_MAX];
     if (realpath(full, real) == NULL) {
         *why = "broken link";
         return -1;
@@ -157,7 +162,40 @@ static int follow_link(walker *w, const char *full, struct stat *sb, const char 
     return 0;
 }
 
-static void visit(walker *w, int dfd, const char *name, size_t plen, const char *root)
+/* The resolved path of the entry being visited: a followed link's target
+ * beneath the root, else the parent's resolved path plus the name. Writes it
+ * into w->rpath; returns its length, or -1 when it is too long. */
+static long set_rpath(walker *w, size_t rplen, const char *name, const char *real)
+{
+    size_t nl;
+    if (real != NULL) {
+        const char *rel = real + w->root_real_len + (real[w->root_real_len] == '/');
+        nl = strlen(rel);
+        if (nl + 1 >= sizeof(w->rpath))
+            return -1;
+        memcpy(w->rpath, rel, nl + 1);
+        return (long)nl;
+    }
+    nl = strlen(name);
+    if (rplen + nl + 2 >= sizeof(w->rpath))
+        return -1;
+    size_t off = rplen ? rplen + 1 : 0;
+    if (rplen)
+        w->rpath[rplen] = '/';
+    memcpy(w->rpath + off, name, nl + 1);
+    return (long)(off + nl);
+}
+
+/* A directory's children. rlen: its resolved path's length in w->rpath. */
+static void descend(walker *w, int cfd, char **names, size_t n, size_t len, size_t rlen, int linked,
+                    const char *root)
+{
+    for (size_t i = 0; i < n && !w->stopped; i++)
+        visit(w, cfd, names[i], len, rlen, linked, root);
+}
+
+static void visit(walker *w, int dfd, const char *name, size_t plen, size_t rplen, int linked,
+                  const char *root)
 {
     size_t nl = strlen(name);
     if (plen + nl + 2 >= sizeof(w->path)) {
@@ -177,6 +215,9 @@ static void visit(walker *w, int dfd, const char *name, size_t plen, const char 
     size_t len = off + nl;
     rsl_entry e = {.path = w->path, .path_len = len, .name = w->path + off};
     struct stat sb;
+    char real[PATH_MAX];
+    char *saved = NULL; /* the parent's resolved path, while a link's replaces it */
+    long rlen = -1;
     if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
         e.kind = RSL_ENT_ERROR;
         e.code = errno == ENOENT ? RSL_E_LOCAL_VANISHED : RSL_E_LOCAL_UNREADABLE;
@@ -196,7 +237,7 @@ static void visit(walker *w, int dfd, const char *name, size_t plen, const char 
             emit(w, &e);
             goto out;
         }
-        if (follow_link(w, full, &sb, &why) != 0) {
+        if (follow_link(w, full, &sb, &why, real) != 0) {
             e.kind = RSL_ENT_SKIPPED;
             e.code = RSL_E_SYMLINK_OUTSIDE;
             e.detail = why;
@@ -204,7 +245,22 @@ static void visit(walker *w, int dfd, const char *name, size_t plen, const char 
             goto out;
         }
         e.followed = 1;
+        if ((saved = strndup(w->rpath, rplen)) == NULL) {
+            w->stopped = 1;
+            goto out;
+        }
     }
+    linked = linked || is_link;
+    if (linked && (rlen = set_rpath(w, rplen, name, is_link ? real : NULL)) < 0) {
+        e.kind = RSL_ENT_ERROR;
+        e.code = RSL_E_PATH_TOO_LONG;
+        e.detail = "resolved local path too long to handle";
+        emit(w, &e);
+        goto out;
+    }
+    e.resolved = linked ? w->rpath : NULL;
+    e.dev = (uint64_t)sb.st_dev;
+    e.ino = (uint64_t)sb.st_ino;
     int is_dir = S_ISDIR(sb.st_mode);
     if (w->o->n_excludes &&
         rsl_scan_excluded(w->o->excludes, w->o->n_excludes, w->path, e.name, is_dir)) {
@@ -255,14 +311,19 @@ static void visit(walker *w, int dfd, const char *name, size_t plen, const char 
         w->dev[w->depth] = sb.st_dev;
         w->ino[w->depth] = sb.st_ino;
         w->depth++;
-        for (size_t i = 0; i < n && !w->stopped; i++)
-            visit(w, cfd, names[i], len, root);
+        descend(w, cfd, names, n, len, linked ? (size_t)rlen : 0, linked, root);
         w->depth--;
     }
     free_names(names, n);
     close(cfd);
 out:
+    if (saved) { /* the siblings' resolved paths start with the parent's again */
+        memcpy(w->rpath, saved, rplen);
+        free(saved);
+    }
     w->path[plen] = '\0';
+    if (linked)
+        w->rpath[rplen] = '\0';
 }
 
 rsl_code rsl_scan(const char *root, const rsl_scan_opts *o, rsl_scan_cb cb, void *ud, rsl_err *err)
@@ -295,7 +356,7 @@ rsl_code rsl_scan(const char *root, const rsl_scan_opts *o, rsl_scan_cb cb, void
         goto done;
     }
     for (size_t i = 0; i < n && !w->stopped; i++)
-        visit(w, fd, names[i], 0, root);
+        visit(w, fd, names[i], 0, 0, 0, root);
     free_names(names, n);
     if (w->stopped)
         rc = rsl_err_set(err, RSL_E_INTERRUPTED, 0, "scan stopped");

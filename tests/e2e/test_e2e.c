@@ -502,8 +502,11 @@ Test(e2e, file_vanishing_between_scan_and_upload_exits_24, .timeout = 60)
     env_new(&e, "vanish", "transfers = 1\nbwlimit = 1M", NULL);
     char *big = path_in(e.src, "a.big");
     rslt_write_random(big, 2u << 20, 5);
-    put(&e, "z.txt", "will vanish");
     char *tmp = path_in(e.dst, "a.big.rsl-part"), *z = path_in(e.src, "z.txt");
+    /* z.txt is big too (1.5 MiB): its first step is also the removal of a
+     * stale temp, so its upload starts after a.big's (the next step of an
+     * item already started goes first), while a.big is under way */
+    rslt_write_random(z, 3u << 19, 6);
     pid_t pid = run_bg(&e, "run job.conf --json");
     cr_assert_geq(wait_size(tmp, 1, 20000), 1);
     unlink(z);
