@@ -229,9 +229,10 @@ static void loop(rsl_disp *d)
     rsl_run *r = d->r;
     double last_progress = 0;
     while (d->phase < RSL_PHASE_END) {
+        int running = rsl_queue_running(&r->q); /* before drain: a worker's last event too */
         drain(d);
         guard_check(d);
-        if (!d->stopped && !rsl_run_stopping(r) && rsl_queue_running(&r->q) <= 0) {
+        if (!d->stopped && !rsl_run_stopping(r) && running <= 0) {
             if (d->dead_err.code == RSL_OK)
                 rsl_err_set(&d->dead_err, RSL_E_CONNECTION_LOST, 0,
                             "no transfer connection is left");

@@ -9,8 +9,9 @@
  * worth of tokens (RSL_THROTTLE_BURST_SEC), and never less than one read
  * (slice). A read takes at most one slice. Takers go into debt in the order
  * they arrive (under the lock), so each one's deadline comes after the
- * previous one's: a FIFO, fair across workers, and exact in the long run
- * (sleeping late never loses budget: the schedule is virtual).
+ * previous one's: a FIFO, fair across workers, and exact in the long run (a
+ * wake-up later than the deadline loses no budget as long as it is late by
+ * less than the bucket holds: the schedule is virtual).
  *
  * Owns: the bucket. Must not touch: files, connections, the state db.
  * Threading: rsl_throttle_take and rsl_throttle_reserve are thread-safe.
