@@ -316,6 +316,51 @@ static int plan_entry(merger *m, const rsl_item *local, const rsl_manifest_row *
     return 0;
 }
 
+/* A file or directory of the walk (kl: its sort key's length in m->ekey,
+ * match: the current manifest row is its own). 0 to descend, 1 to skip
+ * the subtree, -1 on error. */
+static int scan_item(merger *m, const rsl_entry *e, size_t kl, int match)
+{
+    if (e->kind == RSL_ENT_ERROR || e->unreadable) {
+        rsl_err n;
+        rsl_err_set(&n, e->code, 0, "cannot read: %s", e->detail ? e->detail : "error");
+        rsl_item tmp = {.path = (char *)e->path, .type = RSL_TYPE_DIR};
+        m->p->failing++;
+        note(m, e->path, "read", "failed", &n, &tmp,
+             rsl_failures_find(m->ctx->failures, m->ctx->n_failures, e->path));
+        return 1;
+    }
+    if (e->kind == RSL_ENT_DIR)
+        m->p->scanned_dirs++;
+    else
+        m->p->scanned_files++;
+    rsl_manifest_row mr = {.path = m->m_path,
+                           .type = m->m_type,
+                           .size = m->m_size,
+                           .mtime_ns = m->m_mtime,
+                           .pending = m->m_pending};
+    rsl_item local = {.path = (char *)e->path,
+                      .src_rel = (char *)e->resolved,
+                      .type = e->kind == RSL_ENT_DIR ? RSL_TYPE_DIR : RSL_TYPE_FILE,
+                      .size = e->size,
+                      .mtime_ns = e->mtime_ns,
+                      .followed = e->followed || e->resolved != NULL,
+                      .dev = e->dev,
+                      .ino = e->ino};
+    int r = plan_entry(m, &local, match ? &mr : NULL);
+    if (r != 0 || !match)
+        return r;
+    if (m->m_type == RSL_TYPE_DIR && e->kind == RSL_ENT_FILE) {
+        /* directory replaced by a file: its remote contents must go first */
+        memcpy(m->rp, m->ekey, kl);
+        m->rp_len = kl;
+        m->rp_active = 1;
+    }
+    if (m->m_type == RSL_TYPE_FILE)
+        m->p->manifest_files++;
+    return m_next(m) < 0 ? -1 : 0;
+}
+
 static int scan_cb(void *ud, const rsl_entry *e)
 {
     merger *m = ud;
@@ -327,69 +372,20 @@ static int scan_cb(void *ud, const rsl_entry *e)
     if (advance_to(m, m->ekey, kl) < 0)
         return -1;
     int match = m->have_m && rsl_state_skey_cmp(m->m_skey, m->m_skey_len, m->ekey, kl) == 0;
-    rsl_manifest_row mr = {.path = m->m_path,
-                           .type = m->m_type,
-                           .size = m->m_size,
-                           .mtime_ns = m->m_mtime,
-                           .pending = m->m_pending};
     int r = 0;
-    switch (e->kind) {
-    case RSL_ENT_EXCLUDED:
+    if (e->kind == RSL_ENT_EXCLUDED) {
         r = 1;
-        break;
-    case RSL_ENT_SKIPPED: {
+    } else if (e->kind == RSL_ENT_SKIPPED) {
         rsl_err n;
         rsl_err_set(&n, e->code, 0, "%s", e->detail ? e->detail : "skipped");
         m->p->skipped++;
         note(m, e->path, "skip", "skipped", &n, NULL,
              rsl_failures_find(m->ctx->failures, m->ctx->n_failures, e->path));
         r = 1;
-        break;
-    }
-    case RSL_ENT_ERROR:
-        if (e->code == RSL_E_LOCAL_VANISHED)
-            return 0; /* gone between listing and stat: as if absent */
-        /* fall through */
-    case RSL_ENT_DIR:
-    case RSL_ENT_FILE:
-        if (e->kind == RSL_ENT_ERROR || e->unreadable) {
-            rsl_err n;
-            rsl_err_set(&n, e->code, 0, "cannot read: %s", e->detail ? e->detail : "error");
-            rsl_item tmp = {.path = (char *)e->path, .type = RSL_TYPE_DIR};
-            m->p->failing++;
-            note(m, e->path, "read", "failed", &n, &tmp,
-                 rsl_failures_find(m->ctx->failures, m->ctx->n_failures, e->path));
-            r = 1;
-            break;
-        }
-        if (e->kind == RSL_ENT_DIR)
-            m->p->scanned_dirs++;
-        else
-            m->p->scanned_files++;
-        rsl_item local = {.path = (char *)e->path,
-                          .src_rel = (char *)e->resolved,
-                          .type = e->kind == RSL_ENT_DIR ? RSL_TYPE_DIR : RSL_TYPE_FILE,
-                          .size = e->size,
-                          .mtime_ns = e->mtime_ns,
-                          .followed = e->followed || e->resolved != NULL,
-                          .dev = e->dev,
-                          .ino = e->ino};
-        r = plan_entry(m, &local, match ? &mr : NULL);
-        if (r < 0)
-            return -1;
-        if (r == 0 && match && m->m_type == RSL_TYPE_DIR && e->kind == RSL_ENT_FILE) {
-            /* directory replaced by a file: its remote contents must go first */
-            memcpy(m->rp, m->ekey, kl);
-            m->rp_len = kl;
-            m->rp_active = 1;
-        }
-        if (r == 0 && match) {
-            if (m->m_type == RSL_TYPE_FILE)
-                m->p->manifest_files++;
-            if (m_next(m) < 0)
-                return -1;
-        }
-        break;
+    } else if (e->kind == RSL_ENT_ERROR && e->code == RSL_E_LOCAL_VANISHED) {
+        return 0; /* gone between listing and stat: as if absent */
+    } else if ((r = scan_item(m, e, kl, match)) < 0) {
+        return -1;
     }
     if (r == 1 && keep_subtree(m, m->ekey, kl) < 0)
         return -1;
