@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,21 @@
 
 /* 1 once openat2 said ENOSYS: the walk from then on (any thread). */
 static int no_openat2;
+
+/* SHA-256, fetched once (an implicit fetch per file takes OpenSSL's locks). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_md ? sha256_md : EVP_sha256();
+}
 
 int rsl_source_root_open(const char *root, rsl_err *err)
 {
@@ -264,6 +280,8 @@ static ssize_t src_pread(rsl_source *src, void *buf, size_t n, uint64_t off, rsl
 /* The kept prefix [0, offset) of a resumed upload, hashed with pread. */
 static rsl_code hash_prefix(rsl_local_src *s, uint64_t offset, rsl_err *err)
 {
+    if (offset == 0)
+        return RSL_OK;
     unsigned char *buf = malloc(HASH_BUFSZ);
     if (buf == NULL)
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
@@ -297,7 +315,7 @@ static rsl_code src_start(rsl_source *src, uint64_t offset, rsl_err *err)
                            s->name, (unsigned long long)offset, (unsigned long long)s->size);
     if (s->md == NULL && (s->md = EVP_MD_CTX_new()) == NULL)
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
-    if (EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
+    if (EVP_DigestInit_ex(s->md, sha256(), NULL) != 1)
         return rsl_err_set(err, RSL_E_INTERNAL, 0, "SHA-256 unavailable");
     s->hashed = 0;
     s->pos = offset;
