@@ -49,6 +49,7 @@ void rsl_run_session_error(rsl_run *r, rsl_code code, const char *msg)
         return;
     r->session_failed = 1;
     rsl_err_set(&r->session_err, code, 0, "%s", msg);
+    rsl_queue_stop(&r->q); /* the workers take no queued op from now on */
 }
 
 int rsl_run_stopping(const rsl_run *r)
