@@ -4,6 +4,7 @@
 #include "plan.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 
 #include "retry.h"
+#include "spool.h"
 
 const char *rsl_action_name(rsl_action a)
 {
@@ -49,16 +51,19 @@ rsl_action rsl_plan_decide(int local_type, uint64_t size, int64_t mtime_ns,
 
 static void vec_free(rsl_item_vec *v)
 {
-    for (size_t i = 0; i < v->n; i++)
+    for (size_t i = 0; i < v->n; i++) {
         free(v->v[i].path);
+        free(v->v[i].src_rel);
+    }
     free(v->v);
     memset(v, 0, sizeof(*v));
 }
 
 void rsl_plan_free(rsl_plan *p)
 {
-    vec_free(&p->items);
-    vec_free(&p->deletes);
+    rsl_spool_free(p->items);
+    rsl_spool_free(p->deletes);
+    p->items = p->deletes = NULL;
     vec_free(&p->replace_del);
     vec_free(&p->stale_temps);
 }
@@ -101,6 +106,7 @@ typedef struct merger {
     int rp_active;
     unsigned char ekey[8192];
     char full[8192];
+    unsigned char *ups_planned; /* per upload record: its file is planned this run */
 } merger;
 
 static int m_next(merger *m)
@@ -153,28 +159,46 @@ static int local_exists(merger *m, const char *path)
     return lstat(m->full, &sb) == 0 || errno != ENOENT;
 }
 
-/* A manifest row with no local entry. */
-static int missing_row(merger *m)
+/* A remote item to delete: spooled (deletes), or kept in memory up to the
+ * limit (replace_del; beyond it the run is refused anyway, so only counted). */
+static int add_delete(merger *m, int replaced, const char *path, int type, uint64_t size,
+                      int prev_attempts)
 {
-    rsl_item *it;
-    if (m->rp_active && is_under(m->m_skey, m->m_skey_len, m->rp, m->rp_len)) {
-        it = vec_push(&m->p->replace_del, m->m_path);
-    } else {
-        m->rp_active = 0;
-        /* the walk is the evidence, but a delete is irreversible: check once more */
-        if (local_exists(m, m->m_path))
-            return 0;
-        it = vec_push(&m->p->deletes, m->m_path);
+    rsl_item d = {.path = (char *)path,
+                  .action = RSL_ACT_DELETE,
+                  .type = type,
+                  .old_type = type,
+                  .size = size,
+                  .prev_attempts = prev_attempts};
+    if (!replaced) {
+        m->p->n_deletes++;
+        if ((m->rc = rsl_spool_put(m->p->deletes, &d, m->err)) != RSL_OK)
+            return -1;
+        return 0;
     }
+    if ((size_t)m->p->n_replace_del++ >= m->ctx->keep_deletes)
+        return 0;
+    rsl_item *it = vec_push(&m->p->replace_del, path);
     if (it == NULL) {
         m->rc = rsl_err_set(m->err, RSL_E_NO_MEMORY, 0, "out of memory");
         return -1;
     }
-    it->action = RSL_ACT_DELETE;
-    it->old_type = m->m_type;
-    it->type = m->m_type;
-    it->size = m->m_size;
+    char *keep = it->path;
+    *it = d;
+    it->path = keep;
     return 0;
+}
+
+/* A manifest row with no local entry. */
+static int missing_row(merger *m)
+{
+    if (m->rp_active && is_under(m->m_skey, m->m_skey_len, m->rp, m->rp_len))
+        return add_delete(m, 1, m->m_path, m->m_type, m->m_size, 0);
+    m->rp_active = 0;
+    /* the walk is the evidence, but a delete is irreversible: check once more */
+    if (local_exists(m, m->m_path))
+        return 0;
+    return add_delete(m, 0, m->m_path, m->m_type, m->m_size, 0);
 }
 
 /* Consumes manifest rows before key (they are gone locally). */
@@ -230,9 +254,12 @@ static void note(merger *m, const char *path, const char *action, const char *ou
 
 /* Plans one local file or directory against manifest row mr (NULL if none).
  * Returns 0 to descend (dirs), 1 to skip the subtree, -1 on error. */
-static int plan_entry(merger *m, const char *path, int type, uint64_t size, int64_t mtime_ns,
-                      int followed, const rsl_manifest_row *mr)
+static int plan_entry(merger *m, const rsl_item *local, const rsl_manifest_row *mr)
 {
+    const char *path = local->path;
+    int type = local->type;
+    uint64_t size = local->size;
+    int64_t mtime_ns = local->mtime_ns;
     const rsl_plan_ctx *c = m->ctx;
     rsl_err verr;
     rsl_failure *f = rsl_failures_find(c->failures, c->n_failures, path);
@@ -264,30 +291,74 @@ static int plan_entry(merger *m, const char *path, int type, uint64_t size, int6
         note(m, path, rsl_action_name(a), "deferred", &d, &tmp, f);
         return 1;
     }
-    rsl_item *it = vec_push(&m->p->items, path);
-    if (it == NULL) {
-        m->rc = rsl_err_set(m->err, RSL_E_NO_MEMORY, 0, "out of memory");
-        return -1;
-    }
-    it->action = a;
-    it->type = type;
-    it->old_type = a == RSL_ACT_REPLACE && mr ? mr->type : 0;
-    it->size = size;
-    it->mtime_ns = mtime_ns;
-    it->followed = followed;
+    rsl_item it = *local;
+    it.action = a;
+    it.old_type = a == RSL_ACT_REPLACE && mr ? mr->type : 0;
     if (f) {
-        it->prev_attempts = f->attempts;
-        it->first_failed_ms = f->first_ms;
+        it.prev_attempts = f->attempts;
+        it.first_failed_ms = f->first_ms;
     }
     if (type == RSL_TYPE_FILE) {
         m->p->bytes_to_send += size;
+        m->p->n_files++;
         rsl_upload_rec *u = find_upload(c, path);
         if (u) {
-            it->has_upload_rec = 1;
-            it->upload_rec_matches = u->local_size == size && u->local_mtime_ns == mtime_ns;
+            it.has_upload_rec = 1;
+            it.upload_rec_matches = u->local_size == size && u->local_mtime_ns == mtime_ns;
+            m->ups_planned[u - c->uploads] = 1;
         }
+    } else {
+        m->p->n_dirs++;
     }
+    m->p->n_items++;
+    if ((m->rc = rsl_spool_put(m->p->items, &it, m->err)) != RSL_OK)
+        return -1;
     return 0;
+}
+
+/* A file or directory of the walk (kl: its sort key's length in m->ekey,
+ * match: the current manifest row is its own). 0 to descend, 1 to skip
+ * the subtree, -1 on error. */
+static int scan_item(merger *m, const rsl_entry *e, size_t kl, int match)
+{
+    if (e->kind == RSL_ENT_ERROR || e->unreadable) {
+        rsl_err n;
+        rsl_err_set(&n, e->code, 0, "cannot read: %s", e->detail ? e->detail : "error");
+        rsl_item tmp = {.path = (char *)e->path, .type = RSL_TYPE_DIR};
+        m->p->failing++;
+        note(m, e->path, "read", "failed", &n, &tmp,
+             rsl_failures_find(m->ctx->failures, m->ctx->n_failures, e->path));
+        return 1;
+    }
+    if (e->kind == RSL_ENT_DIR)
+        m->p->scanned_dirs++;
+    else
+        m->p->scanned_files++;
+    rsl_manifest_row mr = {.path = m->m_path,
+                           .type = m->m_type,
+                           .size = m->m_size,
+                           .mtime_ns = m->m_mtime,
+                           .pending = m->m_pending};
+    rsl_item local = {.path = (char *)e->path,
+                      .src_rel = (char *)e->resolved,
+                      .type = e->kind == RSL_ENT_DIR ? RSL_TYPE_DIR : RSL_TYPE_FILE,
+                      .size = e->size,
+                      .mtime_ns = e->mtime_ns,
+                      .followed = e->followed || e->resolved != NULL,
+                      .dev = e->dev,
+                      .ino = e->ino};
+    int r = plan_entry(m, &local, match ? &mr : NULL);
+    if (r != 0 || !match)
+        return r;
+    if (m->m_type == RSL_TYPE_DIR && e->kind == RSL_ENT_FILE) {
+        /* directory replaced by a file: its remote contents must go first */
+        memcpy(m->rp, m->ekey, kl);
+        m->rp_len = kl;
+        m->rp_active = 1;
+    }
+    if (m->m_type == RSL_TYPE_FILE)
+        m->p->manifest_files++;
+    return m_next(m) < 0 ? -1 : 0;
 }
 
 static int scan_cb(void *ud, const rsl_entry *e)
@@ -301,95 +372,34 @@ static int scan_cb(void *ud, const rsl_entry *e)
     if (advance_to(m, m->ekey, kl) < 0)
         return -1;
     int match = m->have_m && rsl_state_skey_cmp(m->m_skey, m->m_skey_len, m->ekey, kl) == 0;
-    rsl_manifest_row mr = {.path = m->m_path,
-                           .type = m->m_type,
-                           .size = m->m_size,
-                           .mtime_ns = m->m_mtime,
-                           .pending = m->m_pending};
     int r = 0;
-    switch (e->kind) {
-    case RSL_ENT_EXCLUDED:
+    if (e->kind == RSL_ENT_EXCLUDED) {
         r = 1;
-        break;
-    case RSL_ENT_SKIPPED: {
+    } else if (e->kind == RSL_ENT_SKIPPED) {
         rsl_err n;
         rsl_err_set(&n, e->code, 0, "%s", e->detail ? e->detail : "skipped");
         m->p->skipped++;
         note(m, e->path, "skip", "skipped", &n, NULL,
              rsl_failures_find(m->ctx->failures, m->ctx->n_failures, e->path));
         r = 1;
-        break;
-    }
-    case RSL_ENT_ERROR:
-        if (e->code == RSL_E_LOCAL_VANISHED)
-            return 0; /* gone between listing and stat: as if absent */
-        /* fall through */
-    case RSL_ENT_DIR:
-    case RSL_ENT_FILE:
-        if (e->kind == RSL_ENT_ERROR || e->unreadable) {
-            rsl_err n;
-            rsl_err_set(&n, e->code, 0, "cannot read: %s", e->detail ? e->detail : "error");
-            rsl_item tmp = {.path = (char *)e->path, .type = RSL_TYPE_DIR};
-            m->p->failing++;
-            note(m, e->path, "read", "failed", &n, &tmp,
-                 rsl_failures_find(m->ctx->failures, m->ctx->n_failures, e->path));
-            r = 1;
-            break;
-        }
-        if (e->kind == RSL_ENT_DIR)
-            m->p->scanned_dirs++;
-        else
-            m->p->scanned_files++;
-        r = plan_entry(m, e->path, e->kind == RSL_ENT_DIR ? RSL_TYPE_DIR : RSL_TYPE_FILE, e->size,
-                       e->mtime_ns, e->followed, match ? &mr : NULL);
-        if (r < 0)
-            return -1;
-        if (r == 0 && match && m->m_type == RSL_TYPE_DIR && e->kind == RSL_ENT_FILE) {
-            /* directory replaced by a file: its remote contents must go first */
-            memcpy(m->rp, m->ekey, kl);
-            m->rp_len = kl;
-            m->rp_active = 1;
-        }
-        if (r == 0 && match) {
-            if (m->m_type == RSL_TYPE_FILE)
-                m->p->manifest_files++;
-            if (m_next(m) < 0)
-                return -1;
-        }
-        break;
+    } else if (e->kind == RSL_ENT_ERROR && e->code == RSL_E_LOCAL_VANISHED) {
+        return 0; /* gone between listing and stat: as if absent */
+    } else if ((r = scan_item(m, e, kl, match)) < 0) {
+        return -1;
     }
     if (r == 1 && keep_subtree(m, m->ekey, kl) < 0)
         return -1;
     return r;
 }
 
-/* Binary search of the plan's items (in sort-key order) for path. */
-static int item_planned(const rsl_item_vec *v, const char *path)
-{
-    unsigned char a[8192], b[8192];
-    size_t al = rsl_state_skey(path, a, sizeof(a));
-    size_t lo = 0, hi = v->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        size_t bl = rsl_state_skey(v->v[mid].path, b, sizeof(b));
-        int r = rsl_state_skey_cmp(a, al, b, bl);
-        if (r == 0)
-            return 1;
-        if (r < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return 0;
-}
-
-static rsl_code finish_stale_temps(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *err)
+static rsl_code finish_stale_temps(rsl_plan *p, const rsl_plan_ctx *c, const unsigned char *planned,
+                                   rsl_err *err)
 {
     /* upload records whose path is not uploaded this run: the local file was
      * deleted, or is unchanged again. Their temp files are removed. */
     for (size_t i = 0; i < c->n_uploads; i++) {
         const char *path = c->uploads[i].path;
-        if (item_planned(&p->items, path))
+        if (planned[i])
             continue;
         struct stat sb;
         char full[8192];
@@ -408,125 +418,151 @@ static rsl_code finish_stale_temps(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *
     return RSL_OK;
 }
 
-static rsl_code plan_only_failed(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *err)
+/* Where a failed item's local path leads when links are followed: its path
+ * beneath the root with links resolved (into out; "" when it is the path
+ * itself). -1 when it leads outside the root or nowhere. */
+static int resolve_beneath(const char *root_real, const char *full, const char *path, char *out,
+                           size_t cap)
 {
-    merger m = {.ctx = c, .p = p, .err = err};
-    for (size_t i = 0; i < c->n_failures; i++) {
-        const rsl_failure *f = &c->failures[i];
-        struct stat sb;
-        snprintf(m.full, sizeof(m.full), "%s/%s", c->job->source, f->path);
-        int r = lstat(m.full, &sb);
-        if (r == 0 && S_ISLNK(sb.st_mode)) {
-            /* links are judged by the full walk (inside the root or not) */
-            if (!c->job->follow_symlinks) {
-                note(&m, f->path, "none", "resolved", NULL, NULL, f);
-                continue;
-            }
-            r = stat(m.full, &sb);
-        }
-        rsl_manifest_row row, *mr = NULL;
-        char *mpath = NULL;
-        int mtype = 0;
-        uint64_t msize = 0;
-        int64_t mmt = 0;
-        if (rsl_state_manifest_get(c->st, f->path, &row)) {
-            mpath = strdup(row.path);
-            mtype = row.type;
-            msize = row.size;
-            mmt = row.mtime_ns;
-            row.path = mpath;
-            mr = &row;
-        }
-        if (r != 0) {
-            if (mr && c->job->delete_) {
-                rsl_item *it = vec_push(&p->deletes, f->path);
-                if (it == NULL) {
-                    free(mpath);
-                    return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
-                }
-                it->action = RSL_ACT_DELETE;
-                it->type = it->old_type = mtype;
-                it->size = msize;
-                it->prev_attempts = f->attempts;
-            } else {
-                note(&m, f->path, "none", "resolved", NULL, NULL, f);
-            }
-            free(mpath);
-            continue;
-        }
-        (void)mmt;
-        int type = S_ISDIR(sb.st_mode) ? RSL_TYPE_DIR : S_ISREG(sb.st_mode) ? RSL_TYPE_FILE : 0;
-        if (type == 0) {
-            note(&m, f->path, "none", "resolved", NULL, NULL, f);
-            free(mpath);
-            continue;
-        }
-        if (type == RSL_TYPE_DIR)
-            p->scanned_dirs++;
-        else
-            p->scanned_files++;
-        int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
-        int rr =
-            plan_entry(&m, f->path, type, (uint64_t)sb.st_size, mt, c->job->follow_symlinks, mr);
-        free(mpath);
-        if (rr < 0)
-            return m.rc;
+    char real[PATH_MAX];
+    size_t rl = strlen(root_real);
+    out[0] = '\0';
+    if (realpath(full, real) == NULL)
+        return -1;
+    if (rl == 1) /* "/" */
+        rl = 0;
+    if (strncmp(real, root_real, rl) != 0 || real[rl] != '/')
+        return -1;
+    if (strcmp(real + rl + 1, path) != 0)
+        snprintf(out, cap, "%s", real + rl + 1);
+    return 0;
+}
+
+/* One row of the failures table, planned against the local file and the
+ * manifest. Returns 0, or -1 with m->rc set. */
+static int failed_item(merger *m, const rsl_failure *f, const char *root_real)
+{
+    const rsl_plan_ctx *c = m->ctx;
+    struct stat sb;
+    char resolved[PATH_MAX];
+    snprintf(m->full, sizeof(m->full), "%s/%s", c->job->source, f->path);
+    int r = lstat(m->full, &sb);
+    resolved[0] = '\0';
+    if (r == 0 && S_ISLNK(sb.st_mode) && !c->job->follow_symlinks) {
+        note(m, f->path, "none", "resolved", NULL, NULL, f); /* the walk skips links */
+        return 0;
     }
-    return finish_stale_temps(p, c, err);
+    if (r == 0 && c->job->follow_symlinks) {
+        if (root_real == NULL ||
+            resolve_beneath(root_real, m->full, f->path, resolved, sizeof(resolved)) != 0 ||
+            stat(m->full, &sb) != 0) {
+            note(m, f->path, "none", "resolved", NULL, NULL, f); /* leads outside the root */
+            return 0;
+        }
+    }
+    rsl_manifest_row row;
+    int in_manifest = rsl_state_manifest_get(c->st, f->path, &row);
+    int mtype = in_manifest ? row.type : 0;
+    uint64_t msize = in_manifest ? row.size : 0;
+    if (r != 0) {
+        if (in_manifest && c->job->delete_)
+            return add_delete(m, 0, f->path, mtype, msize, f->attempts);
+        note(m, f->path, "none", "resolved", NULL, NULL, f);
+        return 0;
+    }
+    int type = S_ISDIR(sb.st_mode) ? RSL_TYPE_DIR : S_ISREG(sb.st_mode) ? RSL_TYPE_FILE : 0;
+    if (type == 0) {
+        note(m, f->path, "none", "resolved", NULL, NULL, f);
+        return 0;
+    }
+    if (type == RSL_TYPE_DIR)
+        m->p->scanned_dirs++;
+    else
+        m->p->scanned_files++;
+    rsl_manifest_row mr = {.type = mtype,
+                           .size = msize,
+                           .mtime_ns = in_manifest ? row.mtime_ns : 0,
+                           .pending = in_manifest ? row.pending : 0};
+    rsl_item local = {.path = f->path,
+                      .src_rel = resolved[0] ? resolved : NULL,
+                      .type = type,
+                      .size = (uint64_t)sb.st_size,
+                      .mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec,
+                      .followed = resolved[0] != '\0',
+                      .dev = (uint64_t)sb.st_dev,
+                      .ino = (uint64_t)sb.st_ino};
+    return plan_entry(m, &local, in_manifest ? &mr : NULL) < 0 ? -1 : 0;
+}
+
+static rsl_code plan_only_failed(merger *m)
+{
+    const rsl_plan_ctx *c = m->ctx;
+    char root_real[PATH_MAX];
+    const char *rr = realpath(c->job->source, root_real) ? root_real : NULL;
+    for (size_t i = 0; i < c->n_failures; i++)
+        if (failed_item(m, &c->failures[i], rr) < 0)
+            return m->rc;
+    return RSL_OK;
+}
+
+/* The walk merged with the manifest. */
+static rsl_code plan_walk(merger *m)
+{
+    const rsl_plan_ctx *c = m->ctx;
+    rsl_plan *p = m->p;
+    rsl_code rc = rsl_state_manifest_iter_begin(c->st, m->err);
+    if (rc != RSL_OK)
+        return rc;
+    if (!c->ignore_manifest && m_next(m) < 0)
+        return m->rc;
+    rsl_scan_opts so = {.excludes = c->job->excludes,
+                        .n_excludes = c->job->n_excludes,
+                        .follow_symlinks = c->job->follow_symlinks};
+    rc = rsl_scan(c->job->source, &so, scan_cb, m, m->err);
+    if (rc != RSL_OK)
+        return m->rc != RSL_OK ? m->rc : rc;
+    /* everything after the last local entry is gone locally */
+    while (m->have_m) {
+        if (m->m_type == RSL_TYPE_FILE)
+            p->manifest_files++;
+        if (missing_row(m) < 0 || m_next(m) < 0)
+            return m->rc;
+    }
+    if (m->rc != RSL_OK)
+        return m->rc;
+    if (p->scanned_files == 0 && p->scanned_dirs == 0 && p->skipped == 0 && p->failing == 0 &&
+        p->manifest_files > 0)
+        return rsl_err_set(m->err, RSL_E_SOURCE_EMPTY, 0,
+                           "source '%s' is empty but the manifest lists %lld file(s) on the "
+                           "remote; refusing to treat that as %lld deletion(s)",
+                           c->job->source, (long long)p->manifest_files,
+                           (long long)p->manifest_files);
+    return RSL_OK;
 }
 
 rsl_code rsl_plan_build(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *err)
 {
     memset(p, 0, sizeof(*p));
-    if (c->only_failed)
-        return plan_only_failed(p, c, err);
     merger *m = calloc(1, sizeof(*m));
-    if (m == NULL)
+    if (m == NULL || (m->ups_planned = calloc(c->n_uploads + 1, 1)) == NULL) {
+        free(m);
         return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
+    }
     m->ctx = c;
     m->p = p;
     m->err = err;
-    rsl_code rc = rsl_state_manifest_iter_begin(c->st, err);
-    if (rc != RSL_OK)
+    rsl_code rc;
+    if ((rc = rsl_spool_open(&p->items, c->spool_dir, err)) != RSL_OK ||
+        (rc = rsl_spool_open(&p->deletes, c->spool_dir, err)) != RSL_OK)
         goto done;
-    if (!c->ignore_manifest && m_next(m) < 0) {
-        rc = m->rc;
-        goto done;
-    }
-    rsl_scan_opts so = {.excludes = c->job->excludes,
-                        .n_excludes = c->job->n_excludes,
-                        .follow_symlinks = c->job->follow_symlinks};
-    rc = rsl_scan(c->job->source, &so, scan_cb, m, err);
-    if (rc != RSL_OK) {
-        if (m->rc != RSL_OK)
-            rc = m->rc;
-        goto done;
-    }
-    /* everything after the last local entry is gone locally */
-    while (m->have_m) {
-        if (m->m_type == RSL_TYPE_FILE)
-            p->manifest_files++;
-        if (missing_row(m) < 0 || m_next(m) < 0) {
-            rc = m->rc;
-            goto done;
-        }
-    }
-    if (m->rc != RSL_OK) {
-        rc = m->rc;
-        goto done;
-    }
-    if (p->scanned_files == 0 && p->scanned_dirs == 0 && p->skipped == 0 && p->failing == 0 &&
-        p->manifest_files > 0) {
-        rc =
-            rsl_err_set(err, RSL_E_SOURCE_EMPTY, 0,
-                        "source '%s' is empty but the manifest lists %lld file(s) on the remote; "
-                        "refusing to treat that as %lld deletion(s)",
-                        c->job->source, (long long)p->manifest_files, (long long)p->manifest_files);
-        goto done;
-    }
-    rc = finish_stale_temps(p, c, err);
+    rc = c->only_failed ? plan_only_failed(m) : plan_walk(m);
+    if (!c->only_failed)
+        rsl_state_manifest_iter_end(c->st);
+    if (rc == RSL_OK && (rc = rsl_spool_seal(p->items, err)) == RSL_OK &&
+        (rc = rsl_spool_seal(p->deletes, err)) == RSL_OK)
+        rc = finish_stale_temps(p, c, m->ups_planned, err);
 done:
-    rsl_state_manifest_iter_end(c->st);
+    free(m->ups_planned);
     free(m->m_path);
     free(m->m_skey);
     free(m);

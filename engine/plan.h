@@ -5,8 +5,14 @@
  * previously failed items that are due (or not yet due) for a retry.
  * `--only-failed` plans just the items failing now.
  *
- * Owns: the plan (items, deletes). Which failed items are due comes from
- * retry.h (the retry policy).
+ * Memory stays flat as the tree grows: creates, updates, directories and
+ * replacements go to a spool file as the scan finds them (spool.h), deletes
+ * to another; only the remote items under a directory replaced by a file
+ * are kept in memory, at most keep_deletes of them (more would exceed
+ * max_delete, and the run is refused then: the rest is only counted).
+ *
+ * Owns: the plan (its spools and vectors). Which failed items are due comes
+ * from retry.h (the retry policy).
  * Must not touch: the network. Reads the state db; writes nothing to it
  * (notes go to a callback, which the engine records).
  */
@@ -36,12 +42,15 @@ const char *rsl_action_name(rsl_action a);
 
 typedef struct rsl_item {
     char *path;
+    char *src_rel; /* the local path beneath the source root with followed links resolved
+                      (scan.h), or NULL when it is `path` */
     rsl_action action;
     int type;     /* RSL_TYPE_FILE / RSL_TYPE_DIR: the local (new) type */
     int old_type; /* manifest type for REPLACE / DELETE, else 0 */
     uint64_t size;
     int64_t mtime_ns;
     int followed;      /* reached through a followed symlink */
+    uint64_t dev, ino; /* the local file's identity as the scan saw it */
     int prev_attempts; /* from the failures table, 0 if none */
     int64_t first_failed_ms;
     int has_upload_rec;     /* an upload record exists for this path */
@@ -53,11 +62,16 @@ typedef struct rsl_item_vec {
     size_t n, cap;
 } rsl_item_vec;
 
+typedef struct rsl_spool rsl_spool;
+
 typedef struct rsl_plan {
-    rsl_item_vec items;       /* mkdir, create, update, replace; sort-key order */
-    rsl_item_vec deletes;     /* gone locally; sort-key order (execute in reverse) */
-    rsl_item_vec replace_del; /* remote items under a directory replaced by a file */
+    rsl_spool *items;         /* mkdir, create, update, replace; sort-key order */
+    rsl_spool *deletes;       /* gone locally; sort-key order (execute in reverse) */
+    rsl_item_vec replace_del; /* remote items under a directory replaced by a file (the
+                                 first keep_deletes of them; n_replace_del counts all) */
     rsl_item_vec stale_temps; /* upload records of files no longer planned: temp to remove */
+    int64_t n_items, n_dirs, n_files, n_deletes, n_replace_del; /* n_dirs/n_files: items by
+                                                                   their new type */
     int64_t scanned_files, scanned_dirs, unchanged, skipped, failing;
     int64_t manifest_files;
     uint64_t bytes_to_send;
@@ -78,6 +92,8 @@ typedef struct rsl_plan_ctx {
     size_t n_failures;
     rsl_upload_rec *uploads; /* sorted */
     size_t n_uploads;
+    const char *spool_dir; /* where the spools go (the state db's directory) */
+    size_t keep_deletes;   /* replace_del entries kept in memory at most (max_delete + 1) */
     rsl_limits limits;
     int64_t now_ms;
     int only_failed;
@@ -88,7 +104,8 @@ typedef struct rsl_plan_ctx {
 } rsl_plan_ctx;
 
 /* Builds the plan. Returns RSL_OK, or a session code (SOURCE_MISSING,
- * SOURCE_EMPTY, state errors, INTERRUPTED). */
+ * SOURCE_EMPTY, state errors, STATE_WRITE for a spool that cannot be
+ * written, INTERRUPTED). rsl_plan_free releases *p either way. */
 rsl_code rsl_plan_build(rsl_plan *p, const rsl_plan_ctx *ctx, rsl_err *err);
 
 /* ---- pure rules (unit-tested) ---- */

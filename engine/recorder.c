@@ -9,9 +9,15 @@
 #include "retry.h"
 #include "run_ctx.h"
 
-static void log_err(rsl_run *r, const rsl_err *e)
+/* A state db write failed: the run stops with its code (the first one is
+ * kept; later failures are only logged). */
+static rsl_code check(rsl_run *r, rsl_code rc, const rsl_err *e)
 {
+    if (rc == RSL_OK)
+        return RSL_OK;
     rsl_run_log(r, RSL_LOG_ERROR, "%s", e->msg);
+    rsl_run_session_error(r, rc, e->msg);
+    return rc;
 }
 
 void rsl_recorder_begin(rsl_run *r)
@@ -19,20 +25,19 @@ void rsl_recorder_begin(rsl_run *r)
     if (r->o->dry_run)
         return;
     rsl_err e;
-    if (r->writes == 0 && rsl_state_begin(r->st, &e) != RSL_OK)
-        log_err(r, &e);
+    if (r->writes == 0)
+        check(r, rsl_state_begin(r->st, &e), &e);
     r->writes++;
 }
 
-void rsl_recorder_commit(rsl_run *r)
+rsl_code rsl_recorder_commit(rsl_run *r)
 {
     if (r->writes == 0)
-        return;
+        return RSL_OK;
     rsl_err e;
-    if (rsl_state_commit(r->st, &e) != RSL_OK)
-        log_err(r, &e);
     r->writes = 0;
     r->last_commit_ms = rsl_run_now_ms();
+    return check(r, rsl_state_commit(r->st, &e), &e);
 }
 
 void rsl_recorder_maybe_commit(rsl_run *r)
@@ -56,8 +61,7 @@ void rsl_recorder_result(rsl_run *r, const char *path, const char *action, const
     if (!r->o->dry_run) {
         rsl_err e;
         rsl_recorder_begin(r);
-        if (rsl_state_result_add(r->st, r->run_id, &res, &e) != RSL_OK)
-            log_err(r, &e);
+        check(r, rsl_state_result_add(r->st, r->run_id, &res, &e), &e);
     }
     if (r->o->on_result)
         r->o->on_result(r->o->ud, &res, rsl_class_name(rsl_code_class((rsl_code)code)));
@@ -87,8 +91,7 @@ void rsl_recorder_failure(rsl_run *r, const char *path, const char *action, rsl_
     f.local_mtime_ns = mtime_ns;
     rsl_err e;
     rsl_recorder_begin(r);
-    if (rsl_state_failure_put(r->st, &f, &e) != RSL_OK)
-        log_err(r, &e);
+    check(r, rsl_state_failure_put(r->st, &f, &e), &e);
 }
 
 void rsl_recorder_clear_failure(rsl_run *r, const char *path)
@@ -97,8 +100,7 @@ void rsl_recorder_clear_failure(rsl_run *r, const char *path)
         return;
     rsl_err e;
     rsl_recorder_begin(r);
-    if (rsl_state_failure_del(r->st, path, &e) != RSL_OK)
-        log_err(r, &e);
+    check(r, rsl_state_failure_del(r->st, path, &e), &e);
 }
 
 /* A dry run prints what the plan noted instead of recording it. */
@@ -139,26 +141,50 @@ void rsl_recorder_plan_note(void *ud, const char *path, const char *action, cons
  * result is recorded, the next run still knows the item may exist remotely
  * (and deletes it if it is gone locally) instead of leaving an orphan.
  * Replacements keep their old row until the old remote item is removed
- * (rsl_recorder_pending_one then). */
-rsl_code rsl_recorder_pending(rsl_run *r, rsl_err *err)
+ * (rsl_recorder_pending_one then). The rows go in batches of
+ * RSL_PENDING_BATCH spool records, each batch committed before an op it
+ * guards is fed. */
+rsl_code rsl_recorder_pending_upto(rsl_run *r, uint64_t idx)
 {
-    rsl_code rc = RSL_OK;
-    for (size_t i = 0; i < r->plan.items.n && rc == RSL_OK; i++) {
-        const rsl_item *it = &r->plan.items.v[i];
-        if (it->action != RSL_ACT_CREATE && it->action != RSL_ACT_MKDIR)
-            continue;
-        rsl_recorder_begin(r);
-        rc = rsl_state_manifest_put_pending(r->st, it->path, it->type, r->run_id, err);
+    rsl_err e;
+    if (!r->pend_open) {
+        if (check(r, rsl_spool_cursor_init(&r->pend, r->plan.items, 0, &e), &e) != RSL_OK)
+            return e.code;
+        r->pend_open = 1;
     }
-    rsl_recorder_commit(r);
-    return rc;
+    while (r->pend_done <= idx && !r->session_failed) {
+        for (int n = 0; n < RSL_PENDING_BATCH && !r->session_failed; n++) {
+            rsl_item it;
+            int k = rsl_spool_next(&r->pend, &it, NULL, &e);
+            if (k < 0)
+                check(r, e.code, &e);
+            if (k <= 0) {
+                r->pend_done = UINT64_MAX;
+                break;
+            }
+            r->pend_done++;
+            if (it.action != RSL_ACT_CREATE && it.action != RSL_ACT_MKDIR)
+                continue;
+            rsl_recorder_begin(r);
+            check(r, rsl_state_manifest_put_pending(r->st, it.path, it.type, r->run_id, &e), &e);
+        }
+        rsl_recorder_commit(r);
+    }
+    return r->session_failed ? r->session_err.code : RSL_OK;
+}
+
+void rsl_recorder_pending_free(rsl_run *r)
+{
+    if (r->pend_open)
+        rsl_spool_cursor_free(&r->pend);
+    r->pend_open = 0;
 }
 
 void rsl_recorder_pending_one(rsl_run *r, const char *path, int type)
 {
     rsl_err e;
     rsl_recorder_begin(r);
-    rsl_state_manifest_put_pending(r->st, path, type, r->run_id, &e);
+    check(r, rsl_state_manifest_put_pending(r->st, path, type, r->run_id, &e), &e);
     rsl_recorder_commit(r);
 }
 
@@ -166,9 +192,8 @@ void rsl_recorder_dir_ok(rsl_run *r, const rsl_item *it)
 {
     rsl_err e;
     rsl_recorder_begin(r);
-    if (rsl_state_manifest_put(r->st, it->path, RSL_TYPE_DIR, 0, it->mtime_ns, r->run_id, &e) !=
-        RSL_OK)
-        log_err(r, &e);
+    check(r, rsl_state_manifest_put(r->st, it->path, RSL_TYPE_DIR, 0, it->mtime_ns, r->run_id, &e),
+          &e);
     if (it->prev_attempts > 0)
         rsl_recorder_clear_failure(r, it->path);
     r->rec.counts.dirs_applied++;
@@ -180,27 +205,28 @@ void rsl_recorder_deleted(rsl_run *r, const rsl_item *d, const char *action)
 {
     rsl_err e;
     rsl_recorder_begin(r);
-    if (rsl_state_manifest_del(r->st, d->path, &e) != RSL_OK)
-        log_err(r, &e);
+    check(r, rsl_state_manifest_del(r->st, d->path, &e), &e);
     if (d->prev_attempts > 0)
         rsl_recorder_clear_failure(r, d->path);
     r->rec.counts.deletes_applied++;
     rsl_recorder_result(r, d->path, action, "ok", 0, "", d->prev_attempts + 1, 0);
 }
 
-void rsl_recorder_upload_begin(rsl_run *r, const rsl_item *it, uint64_t size, int64_t mtime_ns)
+rsl_code rsl_recorder_upload_begin(rsl_run *r, const rsl_item *it, uint64_t size, int64_t mtime_ns)
 {
-    rsl_recorder_commit(r); /* the record must be durable on its own */
+    rsl_code rc = rsl_recorder_commit(r); /* the record must be durable on its own */
     rsl_err e;
-    if (rsl_state_upload_put(r->st, it->path, size, mtime_ns, rsl_run_now_ms(), &e) != RSL_OK)
-        log_err(r, &e);
+    if (rc == RSL_OK)
+        rc = check(r, rsl_state_upload_put(r->st, it->path, size, mtime_ns, rsl_run_now_ms(), &e),
+                   &e);
+    return rc;
 }
 
 void rsl_recorder_upload_end(rsl_run *r, const char *path)
 {
     rsl_err e;
     rsl_recorder_begin(r);
-    rsl_state_upload_del(r->st, path, &e);
+    check(r, rsl_state_upload_del(r->st, path, &e), &e);
 }
 
 /* The file is on the remote under its final name. */
@@ -208,12 +234,18 @@ static void file_ok(rsl_run *r, const rsl_file_result *res, const char *action)
 {
     const rsl_item *it = res->it;
     rsl_err e;
+    rsl_manifest_row row = {.path = it->path,
+                            .type = RSL_TYPE_FILE,
+                            .size = res->size,
+                            .mtime_ns = res->mtime_ns,
+                            .dev = it->dev,
+                            .ino = it->ino,
+                            .digest = res->digest,
+                            .digest_len = res->digest ? RSL_DIGEST_LEN : 0};
     rsl_recorder_begin(r);
-    if (rsl_state_manifest_put(r->st, it->path, RSL_TYPE_FILE, res->size, res->mtime_ns, r->run_id,
-                               &e) != RSL_OK)
-        log_err(r, &e);
+    check(r, rsl_state_manifest_put_row(r->st, &row, r->run_id, &e), &e);
     if (it->has_upload_rec || res->upload_recorded)
-        rsl_state_upload_del(r->st, it->path, &e);
+        check(r, rsl_state_upload_del(r->st, it->path, &e), &e);
     if (it->prev_attempts > 0)
         rsl_recorder_clear_failure(r, it->path);
     r->rec.counts.files_applied++;
@@ -250,8 +282,8 @@ void rsl_recorder_run_end(rsl_run *r)
     rsl_err e;
     rsl_recorder_begin(r);
     if (rsl_facts_save(&r->facts, r->st, &e) != RSL_OK)
-        log_err(r, &e);
+        rsl_run_log(r, RSL_LOG_ERROR, "%s", e.msg);
     if (rsl_state_run_end(r->st, &r->rec, &e) != RSL_OK)
-        log_err(r, &e);
+        rsl_run_log(r, RSL_LOG_ERROR, "%s", e.msg);
     rsl_recorder_commit(r);
 }

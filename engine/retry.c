@@ -16,6 +16,11 @@ int rsl_retry_reconnects(rsl_code rc)
     return rsl_code_reconnects(rc);
 }
 
+int rsl_retry_stops_run(rsl_code rc)
+{
+    return rc != RSL_OK && rsl_code_handling(rc) == RSL_HANDLE_STOP;
+}
+
 int64_t rsl_retry_delay_ms(const rsl_retry_policy *p, int i)
 {
     int64_t d = p->first_delay_ms;

@@ -38,6 +38,10 @@ rsl_retry_policy rsl_retry_default(void);
 /* 1 when a call that failed with rc should reconnect and try again (the
  * catalog's handling column says RECONNECT); 0 to record it and go on, or stop. */
 int rsl_retry_reconnects(rsl_code rc);
+/* 1 when a code stops the whole run wherever it comes from (an item's op
+ * included): the catalog's handling column says STOP (auth, trust, state db,
+ * memory). */
+int rsl_retry_stops_run(rsl_code rc);
 /* The wait before connect attempt `i` (0-based) of a reconnect, in ms:
  * first_delay_ms * 2^i. */
 int64_t rsl_retry_delay_ms(const rsl_retry_policy *p, int i);

@@ -28,11 +28,7 @@ int rsl_run_cancelled(const rsl_run *r)
 
 void rsl_run_sleep(const rsl_run *r, double secs)
 {
-    double end = rsl_run_mono() + secs;
-    while (!rsl_run_cancelled(r) && rsl_run_mono() < end) {
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    rsl_throttle_sleep_until(rsl_throttle_now() + secs, r->o->cancel);
 }
 
 void rsl_run_log(const rsl_run *r, int level, const char *fmt, ...)
@@ -53,4 +49,10 @@ void rsl_run_session_error(rsl_run *r, rsl_code code, const char *msg)
         return;
     r->session_failed = 1;
     rsl_err_set(&r->session_err, code, 0, "%s", msg);
+    rsl_queue_stop(&r->q); /* the workers take no queued op from now on */
+}
+
+int rsl_run_stopping(const rsl_run *r)
+{
+    return r->session_failed || rsl_run_cancelled(r);
 }

@@ -5,12 +5,12 @@
  *
  * Owns: struct rsl_run and the small helpers every module needs (clock,
  * cancellation, log, session error). Each module's own state is a struct in
- * its header (rsl_workq, rsl_throttle, rsl_facts) embedded here.
+ * its header (rsl_queue, rsl_throttle, rsl_facts) embedded here.
  *
  * Threading: fields are main-thread only unless marked. Workers read the
- * plan, the job, the options and failed_dirs, which are not written while
- * workers run; what they share otherwise is in rsl_workq (under its lock),
- * rsl_throttle, rsl_facts (their own locks) and bytes_done (atomic).
+ * job, the options, ops and srcfd, which are not written while workers run;
+ * what they share otherwise is in rsl_queue (under its lock), rsl_throttle,
+ * rsl_facts (their own locks) and bytes_done (atomic).
  */
 #ifndef RSL_RUN_CTX_H
 #define RSL_RUN_CTX_H
@@ -19,13 +19,14 @@
 
 #include "facts.h"
 #include "plan.h"
+#include "queue.h"
 #include "remote.h"
 #include "retry.h"
 #include "state/state.h"
 #include "sync.h"
 #include "throttle.h"
+#include "spool.h"
 #include "validate.h"
-#include "workers.h"
 
 /* Files smaller than this restart from zero instead of resuming: they need no
  * upload record (no extra db write or remote round trip per small file). */
@@ -51,11 +52,15 @@ typedef struct rsl_run {
     /* recorder: the open transaction */
     int writes; /* writes in it */
     int64_t last_commit_ms;
-    /* directories that could not be created: their contents are not
-     * attempted (apply.c writes it before the workers start) */
-    char **failed_dirs;
-    size_t n_failed_dirs;
-    rsl_workq q;     /* the worker pool's shared state (workers.c) */
+    /* recorder: write-ahead pending rows, written in batches over the plan's
+     * spool ahead of the ops they guard: rows for items before pend_done are
+     * committed */
+    rsl_spool_cursor pend;
+    int pend_open;
+    uint64_t pend_done;
+    int srcfd;       /* the source root (source.h), for the uploads */
+    unsigned caps;   /* the first connection's capabilities (RSL_CAP_*) */
+    rsl_queue q;     /* ops between the dispatcher and the workers (queue.h) */
     rsl_throttle bw; /* bwlimit, shared by all workers */
     rsl_facts facts; /* server facts cache */
     int session_failed;
@@ -64,16 +69,17 @@ typedef struct rsl_run {
     int64_t bytes_done; /* bytes read for upload; atomic (workers add) */
 } rsl_run;
 
-/* A file's outcome, as a worker reports it to the recorder. */
+/* A file's outcome, as the dispatcher reports it to the recorder. */
 typedef struct rsl_file_result {
     const rsl_item *it;
     rsl_code code;
     char msg[512];
     int64_t bytes_sent; /* in this run */
-    uint64_t size;      /* the local file as opened (0: never opened) */
+    uint64_t size;      /* the local file (as the scan saw it) */
     int64_t mtime_ns;
-    int attempts;        /* transfer attempts in this run */
-    int upload_recorded; /* this run wrote an upload record for it */
+    int attempts;                /* transfer attempts in this run */
+    int upload_recorded;         /* this run wrote an upload record for it */
+    const unsigned char *digest; /* SHA-256 of what was sent (RSL_DIGEST_LEN), or NULL */
 } rsl_file_result;
 
 int64_t rsl_run_now_ms(void);
@@ -81,12 +87,16 @@ int64_t rsl_run_now_ms(void);
 double rsl_run_mono(void);
 /* 1 once the caller's cancel flag is set (any thread). */
 int rsl_run_cancelled(const rsl_run *r);
-/* Sleeps secs, waking early when the run is cancelled (any thread). */
+/* Sleeps secs (to the exact deadline), waking early when the run is
+ * cancelled (any thread). */
 void rsl_run_sleep(const rsl_run *r, double secs);
 /* Passes a formatted line to o->on_log (any thread). */
 void rsl_run_log(const rsl_run *r, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* The run failed as a whole; the first session error is kept (main thread). */
+/* The run failed as a whole; the first session error is kept (main thread).
+ * The dispatcher then feeds no new op (ops in flight complete). */
 void rsl_run_session_error(rsl_run *r, rsl_code code, const char *msg);
+/* 1 once the run is stopping: session error or cancelled (main thread). */
+int rsl_run_stopping(const rsl_run *r);
 
 #endif

@@ -23,6 +23,7 @@ typedef struct walker {
     char root_real[PATH_MAX];
     size_t root_real_len;
     char path[PATH_MAX * 2];
+    char rpath[PATH_MAX * 2]; /* the same path with followed links resolved */
     /* directories on the current path (device, inode) for symlink-loop detection */
     dev_t dev[MAX_DEPTH];
     ino_t ino[MAX_DEPTH];
@@ -128,6 +129,9 @@ static int64_t mtime_ns_of(const struct stat *sb)
     return (int64_t)sb->st_mtim.tv_sec * 1000000000LL + sb->st_mtim.tv_nsec;
 }
 
+static void visit(walker *w, int dfd, const char *name, size_t plen, size_t rplen, int linked,
+                  const char *root);
+
 static int emit(walker *w, rsl_entry *e)
 {
     int r = w->cb(w->ud, e);
@@ -137,10 +141,11 @@ static int emit(walker *w, rsl_entry *e)
 }
 
 /* Resolves a symlink at w->path (full path built by the caller); 0 and *sb
- * filled when it stays inside the root, else -1 with *why set. */
-static int follow_link(walker *w, const char *full, struct stat *sb, const char **why)
+ * filled when it stays inside the root (real: its resolved absolute path),
+ * else -1 with *why set. */
+static int follow_link(walker *w, const char *full, struct stat *sb, const char **why,
+                       char real[PATH_MAX])
 {
-    char real[PATH_MAX];
     if (realpath(full, real) == NULL) {
         *why = "broken link";
         return -1;
@@ -157,7 +162,112 @@ static int follow_link(walker *w, const char *full, struct stat *sb, const char 
     return 0;
 }
 
-static void visit(walker *w, int dfd, const char *name, size_t plen, const char *root)
+/* The resolved path of the entry being visited: a followed link's target
+ * beneath the root, else the parent's resolved path plus the name. Writes it
+ * into w->rpath; returns its length, or -1 when it is too long. */
+static long set_rpath(walker *w, size_t rplen, const char *name, const char *real)
+{
+    size_t nl;
+    if (real != NULL) {
+        const char *rel = real + w->root_real_len + (real[w->root_real_len] == '/');
+        nl = strlen(rel);
+        if (nl + 1 >= sizeof(w->rpath))
+            return -1;
+        memcpy(w->rpath, rel, nl + 1);
+        return (long)nl;
+    }
+    nl = strlen(name);
+    if (rplen + nl + 2 >= sizeof(w->rpath))
+        return -1;
+    size_t off = rplen ? rplen + 1 : 0;
+    if (rplen)
+        w->rpath[rplen] = '/';
+    memcpy(w->rpath + off, name, nl + 1);
+    return (long)(off + nl);
+}
+
+/* A symlink at w->path: skipped (emitted; returns 1) unless links are
+ * followed and it stays inside the root (returns 0 with *sb the target's
+ * and real its resolved path). */
+static int visit_link(walker *w, rsl_entry *e, struct stat *sb, const char *root,
+                      char real[PATH_MAX])
+{
+    char full[PATH_MAX * 2 + 2];
+    const char *why = NULL;
+    snprintf(full, sizeof(full), "%s/%s", root, w->path);
+    e->kind = RSL_ENT_SKIPPED;
+    if (!w->o->follow_symlinks) {
+        e->code = RSL_E_SYMLINK_SKIPPED;
+        e->detail = "symbolic link (follow_symlinks = no)";
+    } else if (follow_link(w, full, sb, &why, real) != 0) {
+        e->code = RSL_E_SYMLINK_OUTSIDE;
+        e->detail = why;
+    } else {
+        e->followed = 1;
+        return 0;
+    }
+    emit(w, e);
+    return 1;
+}
+
+/* A directory: emitted, then its children (unless the callback skips it).
+ * len, rlen: its path's and its resolved path's lengths. */
+static void visit_dir(walker *w, int dfd, const char *name, rsl_entry *e, const struct stat *sb,
+                      int is_link, size_t len, size_t rlen, int linked, const char *root)
+{
+    for (int i = 0; i < w->depth; i++) {
+        if (w->dev[i] == sb->st_dev && w->ino[i] == sb->st_ino) {
+            e->kind = RSL_ENT_SKIPPED;
+            e->code = RSL_E_SYMLINK_OUTSIDE;
+            e->detail = "link loops back to a parent directory";
+            emit(w, e);
+            return;
+        }
+    }
+    int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (is_link ? 0 : O_NOFOLLOW));
+    e->kind = RSL_ENT_DIR;
+    e->mtime_ns = mtime_ns_of(sb);
+    char **names = NULL;
+    size_t n = 0;
+    if (cfd < 0 || w->depth >= MAX_DEPTH || read_names(cfd, &names, &n) != 0) {
+        e->unreadable = 1;
+        e->code = RSL_E_LOCAL_UNREADABLE;
+        e->detail = cfd < 0 || w->depth < MAX_DEPTH ? strerror(errno)
+                                                    : "directory nesting deeper than 256 levels";
+        if (cfd >= 0)
+            close(cfd);
+        emit(w, e);
+        return;
+    }
+    if (emit(w, e) == 0) {
+        w->dev[w->depth] = sb->st_dev;
+        w->ino[w->depth] = sb->st_ino;
+        w->depth++;
+        for (size_t i = 0; i < n && !w->stopped; i++)
+            visit(w, cfd, names[i], len, rlen, linked, root);
+        w->depth--;
+    }
+    free_names(names, n);
+    close(cfd);
+}
+
+/* What is not a directory: a file, an excluded entry, a special file. */
+static void visit_other(walker *w, rsl_entry *e, const struct stat *sb)
+{
+    if (S_ISREG(sb->st_mode)) {
+        e->kind = RSL_ENT_FILE;
+        e->size = (uint64_t)sb->st_size;
+        e->mtime_ns = mtime_ns_of(sb);
+    } else {
+        e->kind = RSL_ENT_SKIPPED;
+        e->code = RSL_E_SPECIAL_SKIPPED;
+        e->detail = S_ISFIFO(sb->st_mode) ? "FIFO" : S_ISSOCK(sb->st_mode) ? "socket" : "device";
+    }
+    emit(w, e);
+}
+
+static void visit(walker *w, int dfd, const char *name, size_t plen, size_t rplen, int linked,
+                  const char *root)
 {
     size_t nl = strlen(name);
     if (plen + nl + 2 >= sizeof(w->path)) {
@@ -174,9 +284,12 @@ static void visit(walker *w, int dfd, const char *name, size_t plen, const char 
     if (plen)
         w->path[plen] = '/';
     memcpy(w->path + off, name, nl + 1);
-    size_t len = off + nl;
-    rsl_entry e = {.path = w->path, .path_len = len, .name = w->path + off};
+    rsl_entry e = {.path = w->path, .path_len = off + nl, .name = w->path + off};
     struct stat sb;
+    char real[PATH_MAX];
+    char *saved = NULL; /* the parent's resolved path, while a link's replaces it */
+    long rlen = -1;
+    int is_link = 0;
     if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
         e.kind = RSL_ENT_ERROR;
         e.code = errno == ENOENT ? RSL_E_LOCAL_VANISHED : RSL_E_LOCAL_UNREADABLE;
@@ -184,85 +297,42 @@ static void visit(walker *w, int dfd, const char *name, size_t plen, const char 
         emit(w, &e);
         goto out;
     }
-    int is_link = S_ISLNK(sb.st_mode);
-    if (is_link) {
-        char full[PATH_MAX * 2 + 2];
-        const char *why = NULL;
-        snprintf(full, sizeof(full), "%s/%s", root, w->path);
-        if (!w->o->follow_symlinks) {
-            e.kind = RSL_ENT_SKIPPED;
-            e.code = RSL_E_SYMLINK_SKIPPED;
-            e.detail = "symbolic link (follow_symlinks = no)";
-            emit(w, &e);
-            goto out;
-        }
-        if (follow_link(w, full, &sb, &why) != 0) {
-            e.kind = RSL_ENT_SKIPPED;
-            e.code = RSL_E_SYMLINK_OUTSIDE;
-            e.detail = why;
-            emit(w, &e);
-            goto out;
-        }
-        e.followed = 1;
+    if ((is_link = S_ISLNK(sb.st_mode)) != 0 && visit_link(w, &e, &sb, root, real) != 0)
+        goto out;
+    if (is_link && (saved = strndup(w->rpath, rplen)) == NULL) {
+        w->stopped = 1;
+        goto out;
     }
+    linked = linked || is_link;
+    if (linked && (rlen = set_rpath(w, rplen, name, is_link ? real : NULL)) < 0) {
+        e.kind = RSL_ENT_ERROR;
+        e.code = RSL_E_PATH_TOO_LONG;
+        e.detail = "resolved local path too long to handle";
+        emit(w, &e);
+        goto out;
+    }
+    e.resolved = linked ? w->rpath : NULL;
+    e.dev = (uint64_t)sb.st_dev;
+    e.ino = (uint64_t)sb.st_ino;
     int is_dir = S_ISDIR(sb.st_mode);
     if (w->o->n_excludes &&
         rsl_scan_excluded(w->o->excludes, w->o->n_excludes, w->path, e.name, is_dir)) {
         e.kind = RSL_ENT_EXCLUDED;
         emit(w, &e);
-        goto out;
+    } else if (is_dir) {
+        visit_dir(w, dfd, name, &e, &sb, is_link, off + nl, linked ? (size_t)rlen : 0, linked,
+                  root);
+    } else {
+        visit_other(w, &e, &sb);
     }
-    if (S_ISREG(sb.st_mode)) {
-        e.kind = RSL_ENT_FILE;
-        e.size = (uint64_t)sb.st_size;
-        e.mtime_ns = mtime_ns_of(&sb);
-        emit(w, &e);
-        goto out;
-    }
-    if (!is_dir) {
-        e.kind = RSL_ENT_SKIPPED;
-        e.code = RSL_E_SPECIAL_SKIPPED;
-        e.detail = S_ISFIFO(sb.st_mode) ? "FIFO" : S_ISSOCK(sb.st_mode) ? "socket" : "device";
-        emit(w, &e);
-        goto out;
-    }
-    /* a directory */
-    for (int i = 0; i < w->depth; i++) {
-        if (w->dev[i] == sb.st_dev && w->ino[i] == sb.st_ino) {
-            e.kind = RSL_ENT_SKIPPED;
-            e.code = RSL_E_SYMLINK_OUTSIDE;
-            e.detail = "link loops back to a parent directory";
-            emit(w, &e);
-            goto out;
-        }
-    }
-    int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (is_link ? 0 : O_NOFOLLOW));
-    e.kind = RSL_ENT_DIR;
-    e.mtime_ns = mtime_ns_of(&sb);
-    char **names = NULL;
-    size_t n = 0;
-    if (cfd < 0 || w->depth >= MAX_DEPTH || read_names(cfd, &names, &n) != 0) {
-        e.unreadable = 1;
-        e.code = RSL_E_LOCAL_UNREADABLE;
-        e.detail = cfd < 0 || w->depth < MAX_DEPTH ? strerror(errno)
-                                                   : "directory nesting deeper than 256 levels";
-        if (cfd >= 0)
-            close(cfd);
-        emit(w, &e);
-        goto out;
-    }
-    if (emit(w, &e) == 0) {
-        w->dev[w->depth] = sb.st_dev;
-        w->ino[w->depth] = sb.st_ino;
-        w->depth++;
-        for (size_t i = 0; i < n && !w->stopped; i++)
-            visit(w, cfd, names[i], len, root);
-        w->depth--;
-    }
-    free_names(names, n);
-    close(cfd);
 out:
+    if (saved) { /* the siblings' resolved paths start with the parent's again */
+        memcpy(w->rpath, saved, rplen);
+        free(saved);
+    }
     w->path[plen] = '\0';
+    if (linked)
+        w->rpath[rplen] = '\0';
 }
 
 rsl_code rsl_scan(const char *root, const rsl_scan_opts *o, rsl_scan_cb cb, void *ud, rsl_err *err)
@@ -295,7 +365,7 @@ rsl_code rsl_scan(const char *root, const rsl_scan_opts *o, rsl_scan_cb cb, void
         goto done;
     }
     for (size_t i = 0; i < n && !w->stopped; i++)
-        visit(w, fd, names[i], 0, root);
+        visit(w, fd, names[i], 0, 0, 0, root);
     free_names(names, n);
     if (w->stopped)
         rc = rsl_err_set(err, RSL_E_INTERRUPTED, 0, "scan stopped");

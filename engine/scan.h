@@ -34,7 +34,13 @@ typedef struct rsl_entry {
     int64_t mtime_ns;
     int unreadable; /* RSL_ENT_DIR that could not be listed (contents unknown) */
     int followed;   /* reached through a followed symlink */
-    rsl_code code;  /* for SKIPPED / ERROR / unreadable dirs */
+    /* FILE/DIR reached through a followed symlink (itself or a directory
+     * above it): its path beneath the root with every link resolved, which
+     * is how the upload opens it (no symlink followed then). NULL when it is
+     * `path` itself. Valid during the callback. */
+    const char *resolved;
+    uint64_t dev, ino; /* FILE/DIR: its identity (of the link's target when followed) */
+    rsl_code code;     /* for SKIPPED / ERROR / unreadable dirs */
     const char *detail;
 } rsl_entry;
 

@@ -6,13 +6,15 @@
  *   open      destination (connect.c), lock (lock.c), state db, run row
  *   plan      destination check, failures/uploads/facts loaded, scan + merge
  *             join (plan.c), deletion guard; a dry run stops here
- *   apply     main connection; write-ahead pending rows (recorder.c);
- *             directories and replacements (apply.c); uploads by N workers
- *             (workers.c, upload.c, throttle.c); deletes and stale temps
- *             (apply.c)
+ *   apply     first connection (its capabilities), then the dispatcher
+ *             (dispatch.c) feeds N workers (workers.c) a stream of ops
+ *             through the queue (queue.c): directories and replacements
+ *             (apply.c), files (upload.c, source.c, throttle.c), deletes and
+ *             stale temps (apply.c); write-ahead pending rows and results
+ *             (recorder.c)
  *   end       outcome, exit code, run row (recorder.c)
  * Threads: the main thread owns the state db. It hands its connection to
- * worker 0 and gets one back for the deletes (workers.h).
+ * worker 0; the workers only see ops.
  */
 #define _GNU_SOURCE
 #include "sync.h"
@@ -20,12 +22,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "apply.h"
 #include "connect.h"
+#include "dispatch.h"
 #include "lock.h"
 #include "recorder.h"
 #include "run_ctx.h"
+#include "source.h"
+#include "workers.h"
 
 static rsl_run *run_new(const rsl_job *job, const rsl_run_opts *o)
 {
@@ -36,10 +41,12 @@ static rsl_run *run_new(const rsl_job *job, const rsl_run_opts *o)
     r->o = o;
     r->retry = o->retry ? *o->retry : rsl_retry_default();
     r->lockfd = -1;
+    r->srcfd = -1;
     r->now_ms = rsl_run_now_ms();
     r->last_commit_ms = r->now_ms;
-    rsl_workq_init(&r->q);
-    rsl_throttle_init(&r->bw, job->bwlimit);
+    rsl_queue_init(&r->q, (size_t)(job->transfers > 0 ? job->transfers : 1) * RSL_PIPE_WINDOW,
+                   RSL_PIPE_WINDOW, o->cancel);
+    rsl_throttle_init(&r->bw, job->bwlimit, RSL_SOURCE_READ_MAX);
     rsl_facts_init(&r->facts);
     snprintf(r->rec.mode, sizeof(r->rec.mode), "%s",
              o->mode ? o->mode : (o->only_failed ? "only-failed" : "normal"));
@@ -49,6 +56,7 @@ static rsl_run *run_new(const rsl_job *job, const rsl_run_opts *o)
 
 static void run_free(rsl_run *r)
 {
+    rsl_recorder_pending_free(r);
     rsl_plan_free(&r->plan);
     rsl_failures_free(r->fails, r->n_fails);
     rsl_uploads_free(r->ups, r->n_ups);
@@ -56,10 +64,9 @@ static void run_free(rsl_run *r)
     rsl_lock_release(r->lockfd);
     rsl_remote_free(&r->rm);
     rsl_facts_free(&r->facts);
-    for (size_t i = 0; i < r->n_failed_dirs; i++)
-        free(r->failed_dirs[i]);
-    free(r->failed_dirs);
-    rsl_workq_destroy(&r->q);
+    if (r->srcfd >= 0)
+        close(r->srcfd);
+    rsl_queue_destroy(&r->q);
     rsl_throttle_destroy(&r->bw);
     free(r);
 }
@@ -118,18 +125,36 @@ static rsl_code check_destination(rsl_run *r, int *changed, rsl_err *err)
     return rsl_state_kv_set(r->st, "job:destination", now, err);
 }
 
+static long max_delete(const rsl_run *r)
+{
+    return r->o->max_delete_override >= 0 ? r->o->max_delete_override : r->job->max_delete;
+}
+
 /* Deletion guard, before anything touches the remote. */
 static rsl_code check_max_delete(rsl_run *r, rsl_err *err)
 {
-    long limit = r->o->max_delete_override >= 0 ? r->o->max_delete_override : r->job->max_delete;
-    size_t n_del = (r->job->delete_ ? r->plan.deletes.n : 0) + r->plan.replace_del.n;
-    if ((long)n_del <= limit)
+    long limit = max_delete(r);
+    long long n_del = (r->job->delete_ ? r->plan.n_deletes : 0) + r->plan.n_replace_del;
+    if (n_del <= limit)
         return RSL_OK;
     return rsl_err_set(err, RSL_E_MAX_DELETE, (long)n_del,
-                       "this run would delete %zu remote item(s) but max_delete = %ld; nothing "
+                       "this run would delete %lld remote item(s) but max_delete = %ld; nothing "
                        "was deleted or uploaded (check the source, or run once with "
-                       "--max-delete %zu)",
+                       "--max-delete %lld)",
                        n_del, limit, n_del);
+}
+
+/* The spools go beside the state db (spool.h). */
+static void spool_dir(const rsl_run *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", r->job->state_path);
+    char *slash = strrchr(buf, '/');
+    if (slash == NULL)
+        snprintf(buf, n, ".");
+    else if (slash == buf)
+        buf[1] = '\0';
+    else
+        *slash = '\0';
 }
 
 /* What was recorded before, the scan and merge join, the guards. */
@@ -142,12 +167,17 @@ static rsl_code run_plan(rsl_run *r, rsl_err *err)
         (rc = rsl_state_uploads_load(r->st, &r->ups, &r->n_ups, err)) != RSL_OK ||
         (rc = rsl_facts_load(&r->facts, r->st, err)) != RSL_OK)
         return rc;
+    char dir[4096];
+    long limit = max_delete(r);
+    spool_dir(r, dir, sizeof(dir));
     rsl_plan_ctx pc = {.job = r->job,
                        .st = r->st,
                        .failures = r->fails,
                        .n_failures = r->n_fails,
                        .uploads = r->ups,
                        .n_uploads = r->n_ups,
+                       .spool_dir = dir,
+                       .keep_deletes = limit < 0 ? 1 : (size_t)limit + 1,
                        .limits = r->limits,
                        .now_ms = r->now_ms,
                        .only_failed = r->o->only_failed,
@@ -165,50 +195,79 @@ static rsl_code run_plan(rsl_run *r, rsl_err *err)
     return check_max_delete(r, err);
 }
 
-/* A dry run prints the plan and records nothing. Returns the exit code. */
+/* One planned item, as the dry run prints it. */
+static void plan_line(const rsl_run *r, const rsl_item *it)
+{
+    char d[128];
+    if (it->type == RSL_TYPE_FILE) {
+        rsl_fmt_bytes(d, sizeof(d), it->size);
+        if (it->upload_rec_matches)
+            strncat(d, ", resumable", sizeof(d) - strlen(d) - 1);
+    } else {
+        snprintf(d, sizeof(d), "directory");
+    }
+    r->o->on_plan(r->o->ud, rsl_action_name(it->action), it->path, d);
+}
+
+/* Every record of a spool through fn, forward or backward. */
+static rsl_code each_spooled(rsl_run *r, rsl_spool *s, int backward,
+                             void (*fn)(const rsl_run *, const rsl_item *))
+{
+    rsl_spool_cursor c;
+    rsl_item it;
+    rsl_err e;
+    rsl_code rc = rsl_spool_cursor_init(&c, s, backward, &e);
+    int k = 0;
+    while (rc == RSL_OK && (k = rsl_spool_next(&c, &it, NULL, &e)) > 0)
+        fn(r, &it);
+    if (k < 0)
+        rc = e.code;
+    rsl_spool_cursor_free(&c);
+    return rc;
+}
+
+static void delete_line(const rsl_run *r, const rsl_item *it)
+{
+    r->o->on_plan(r->o->ud, r->job->delete_ ? "delete" : "keep", it->path,
+                  r->job->delete_ ? "gone locally" : "gone locally; delete = no");
+}
+
+/* A dry run prints the plan (from the spools) and records nothing. Returns
+ * the exit code. */
 static int end_dry_run(rsl_run *r)
 {
     const rsl_plan *p = &r->plan;
     const rsl_run_opts *o = r->o;
-    char d[128];
-    for (size_t i = 0; o->on_plan && i < p->items.n; i++) {
-        const rsl_item *it = &p->items.v[i];
-        if (it->type == RSL_TYPE_FILE) {
-            rsl_fmt_bytes(d, sizeof(d), it->size);
-            if (it->upload_rec_matches)
-                strncat(d, ", resumable", sizeof(d) - strlen(d) - 1);
-        } else {
-            snprintf(d, sizeof(d), "directory");
-        }
-        o->on_plan(o->ud, rsl_action_name(it->action), it->path, d);
+    if (o->on_plan) {
+        each_spooled(r, p->items, 0, plan_line);
+        for (size_t i = 0; i < p->replace_del.n; i++)
+            o->on_plan(o->ud, "delete", p->replace_del.v[i].path,
+                       "inside a directory replaced by a file");
+        each_spooled(r, p->deletes, 1, delete_line);
     }
-    for (size_t i = 0; o->on_plan && i < p->replace_del.n; i++)
-        o->on_plan(o->ud, "delete", p->replace_del.v[i].path,
-                   "inside a directory replaced by a file");
-    for (size_t i = p->deletes.n; o->on_plan && i-- > 0;)
-        o->on_plan(o->ud, r->job->delete_ ? "delete" : "keep", p->deletes.v[i].path,
-                   r->job->delete_ ? "gone locally" : "gone locally; delete = no");
     snprintf(r->rec.outcome, sizeof(r->rec.outcome), "dry_run");
     return rsl_sync_exit_code(RSL_OK, 0, r->rec.counts.item_errors, r->rec.counts.vanished);
 }
 
-/* The remote changes, in order, on one connection plus the workers'. */
+/* The remote changes: the first connection (its capabilities decide
+ * resume), then the dispatcher with its workers. */
 static rsl_code apply_all(rsl_run *r, rsl_conn **conn, rsl_err *err)
 {
+    const rsl_plan *p = &r->plan;
     rsl_code rc;
-    if ((rc = rsl_connect_open(r, conn, err)) != RSL_OK ||
-        (rc = rsl_recorder_pending(r, err)) != RSL_OK)
+    if ((rc = rsl_connect_open(r, conn, err)) != RSL_OK)
         return rc;
-    rsl_apply_dirs(r, conn);
-    if (!r->session_failed) {
-        if ((rc = rsl_workq_fill(&r->q, &r->plan, err)) != RSL_OK)
-            return rc;
-        rsl_workers_run(r, conn);
-    }
-    if (!r->session_failed && !rsl_run_cancelled(r))
-        rsl_apply_deletes(r, conn);
-    if (!r->session_failed && !rsl_run_cancelled(r))
-        rsl_apply_stale_temps(r, conn);
+    r->caps = r->ops->caps_of(*conn);
+    if ((r->srcfd = rsl_source_root_open(r->job->source, err)) < 0)
+        return err->code;
+    int64_t ops = p->n_items + p->n_replace_del + (int64_t)p->stale_temps.n +
+                  (r->job->delete_ ? p->n_deletes : 0);
+    int n = r->job->transfers < 1 ? 1 : r->job->transfers;
+    if (ops < n)
+        n = ops < 1 ? 1 : (int)ops;
+    r->q.window = rsl_workers_window(n);
+    r->q.cap = (size_t)n * (size_t)r->q.window;
+    rsl_dispatch_run(r, n, conn);
     return RSL_OK;
 }
 
@@ -217,13 +276,14 @@ static rsl_code apply_all(rsl_run *r, rsl_conn **conn, rsl_err *err)
 static rsl_code run_apply(rsl_run *r, rsl_err *err)
 {
     const rsl_plan *p = &r->plan;
-    int work = p->items.n > 0 || (r->job->delete_ && p->deletes.n > 0) || p->stale_temps.n > 0;
+    int work = p->n_items > 0 || (r->job->delete_ && p->n_deletes > 0) || p->stale_temps.n > 0;
     rsl_conn *conn = NULL;
     rsl_code rc = work ? apply_all(r, &conn, err) : RSL_OK;
     if (conn)
         r->ops->disconnect(conn);
     if (rc != RSL_OK)
         return rc;
+    rsl_recorder_commit(r);
     if (rsl_run_cancelled(r) && !r->session_failed)
         rsl_run_session_error(r, RSL_E_INTERRUPTED,
                               "interrupted by a signal; the next run resumes");

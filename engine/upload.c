@@ -1,253 +1,153 @@
 /*
- * upload.c - one file to the remote, resume-aware. See upload.h.
+ * upload.c - files as PUT tasks. See upload.h.
  */
-#define _GNU_SOURCE
 #include "upload.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "connect.h"
+#include "apply.h"
+#include "recorder.h"
 #include "run_ctx.h"
 
-/* The local file being sent, as the transport's rsl_source. */
-typedef struct src_ud {
-    rsl_run *r;
-    int fd;
-    uint64_t pos, total;
-    int64_t sent;
-    const char *path;
-} src_ud;
+/* PUT steps */
+enum { P_CLEAR = 1, P_PUT };
 
-/* One file's upload across its attempts. */
-typedef struct file_up {
-    rsl_uploader *u;
-    const rsl_item *it;
-    char full[PATH_MAX * 2]; /* local path */
-    char tmp[PATH_MAX * 2];  /* remote temp name */
-    struct stat sb;          /* the local file as opened */
-    uint64_t size;
-    int64_t mtime_ns;
-    int record_ok; /* an upload record describes this version of the file */
-    src_ud su;
-    rsl_source src;
-    rsl_file_result *res;
-} file_up;
-
-static rsl_code interrupted(rsl_err *err, const char *path)
+/* Seconds of a nanosecond time, rounded down (also before 1970). */
+static int64_t floor_sec(int64_t ns)
 {
-    return rsl_err_set(err, RSL_E_INTERRUPTED, 0, "'%s': interrupted; the upload resumes next run",
-                       path);
+    int64_t s = ns / 1000000000LL;
+    return ns % 1000000000LL < 0 ? s - 1 : s;
 }
 
-/* Waits for the bandwidth budget; returns the (possibly smaller) read size. */
-static size_t throttled(rsl_run *r, size_t n)
+/* The PUT op; resume: the temp may hold a prefix of this version. */
+static void put_op(rsl_task *t, int resume)
 {
-    if (r->bw.rate == 0)
-        return n;
-    n = rsl_throttle_slice(&r->bw, n);
-    double wait = rsl_throttle_reserve(&r->bw, n, rsl_run_mono());
-    if (wait > 0)
-        rsl_run_sleep(r, wait);
-    return n;
+    t->step = P_PUT;
+    rsl_task_op(t, RSL_OP_PUT, t->it.path, 0);
+    t->op.tmp = t->tmp;
+    t->op.resume = resume;
+    t->op.size = t->it.size;
+    t->op.mtime = floor_sec(t->it.mtime_ns);
+    t->op.src = &t->src.src;
 }
 
-/* rsl_source.read: the next bytes from the current position. */
-static ssize_t src_read(rsl_source *s, void *buf, size_t n, rsl_err *err)
+void rsl_upload_retry(rsl_disp *d, rsl_task *t)
 {
-    src_ud *u = s->ud;
-    if (rsl_run_cancelled(u->r))
-        return interrupted(err, u->path), -1;
-    if (u->pos >= u->total)
-        return 0;
-    if (n > u->total - u->pos)
-        n = (size_t)(u->total - u->pos);
-    n = throttled(u->r, n);
-    if (rsl_run_cancelled(u->r))
-        return interrupted(err, u->path), -1;
-    ssize_t got;
-    do {
-        got = read(u->fd, buf, n);
-    } while (got < 0 && errno == EINTR);
-    if (got < 0) {
-        rsl_err_set(err, RSL_E_LOCAL_UNREADABLE, errno, "'%s': read failed: %s", u->path,
-                    strerror(errno));
-        return -1;
+    (void)d;
+    if (t->step == P_PUT)
+        t->op.resume = t->resumable && t->record_ok;
+}
+
+/* A file that is not attempted: recorded like a failed upload. */
+static void not_attempted(rsl_run *r, const rsl_item *it, rsl_code code, const char *msg)
+{
+    rsl_file_result res = {.it = it, .code = code, .size = it->size, .mtime_ns = it->mtime_ns};
+    snprintf(res.msg, sizeof(res.msg), "'%s': %s", it->path, msg);
+    rsl_recorder_file(r, &res);
+}
+
+/* The task for a file of the plan, its first op set; NULL when the file is
+ * not attempted (recorded) or out of memory (the run stops). */
+static rsl_task *new_put(rsl_disp *d, const rsl_item *it, uint64_t idx)
+{
+    rsl_run *r = d->r;
+    int self = 0;
+    if (rsl_apply_blocked(d, it->path, &self)) {
+        if (!self) /* its own replacement failed: recorded then */
+            not_attempted(r, it, RSL_E_PARENT_FAILED, "its parent directory was not created");
+        return NULL;
     }
-    if (got == 0) {
-        rsl_err_set(err, RSL_E_LOCAL_CHANGED, 0,
-                    "'%s': the file shrank while it was being uploaded (at byte %llu of %llu)",
-                    u->path, (unsigned long long)u->pos, (unsigned long long)u->total);
-        return -1;
+    rsl_task *t = rsl_task_new(RSL_TASK_PUT, it);
+    size_t n = strlen(it->path) + strlen(r->job->temp_suffix) + 1;
+    if (t == NULL || (t->tmp = malloc(n)) == NULL) {
+        rsl_task_free(t);
+        rsl_run_session_error(r, RSL_E_NO_MEMORY, "out of memory");
+        return NULL;
     }
-    u->pos += (uint64_t)got;
-    u->sent += got;
-    __atomic_add_fetch(&u->r->bytes_done, got, __ATOMIC_RELAXED);
-    return got;
-}
-
-/* rsl_source.pread: random access for a transport's tail check. */
-static ssize_t src_pread(rsl_source *s, void *buf, size_t n, uint64_t off, rsl_err *err)
-{
-    src_ud *u = s->ud;
-    ssize_t got = pread(u->fd, buf, n, (off_t)off);
-    if (got < 0)
-        rsl_err_set(err, RSL_E_LOCAL_UNREADABLE, errno, "'%s': read failed: %s", u->path,
-                    strerror(errno));
-    return got;
-}
-
-/* Opens the local file without following a symlink the scan did not follow.
- * Returns the fd, or -1 with err set (VANISHED, TYPE_CHANGED, UNREADABLE). */
-static int open_local(const file_up *f, rsl_err *err)
-{
-    const rsl_item *it = f->it;
-    int fd = open(f->full, O_RDONLY | O_CLOEXEC | (it->followed ? 0 : O_NOFOLLOW));
-    if (fd >= 0)
-        return fd;
-    int e = errno;
-    if (e == ENOENT || e == ENOTDIR)
-        rsl_err_set(err, RSL_E_LOCAL_VANISHED, e, "'%s' vanished between the scan and its upload",
-                    it->path);
-    else if (e == ELOOP)
-        rsl_err_set(err, RSL_E_TYPE_CHANGED, e, "'%s' became a symbolic link", it->path);
-    else
-        rsl_err_set(err, RSL_E_LOCAL_UNREADABLE, e, "'%s' cannot be opened: %s", it->path,
-                    strerror(e));
-    return -1;
-}
-
-/* After the last byte: the local file is still the one we opened, unchanged. */
-static rsl_code local_unchanged(const file_up *f, rsl_err *err)
-{
-    struct stat a, b;
-    const struct stat *sb = &f->sb;
-    if (stat(f->full, &b) != 0)
-        return rsl_err_set(err, RSL_E_LOCAL_VANISHED, errno,
-                           "'%s' was deleted while it was being uploaded", f->it->path);
-    if (fstat(f->su.fd, &a) != 0 || (uint64_t)a.st_size != f->size ||
-        a.st_mtim.tv_sec != sb->st_mtim.tv_sec || a.st_mtim.tv_nsec != sb->st_mtim.tv_nsec ||
-        b.st_ino != sb->st_ino)
-        return rsl_err_set(err, RSL_E_LOCAL_CHANGED, 0, "'%s' changed while it was being uploaded",
-                           f->it->path);
-    return RSL_OK;
-}
-
-/* Where this attempt starts. A resumable file (big enough, and the
- * connection can resume) continues from what the remote kept when its upload
- * record matches; a fresh start removes any old temp and makes the record
- * durable first, so a record never describes bytes of another version. */
-static rsl_code start_offset(file_up *f, uint64_t *offset, rsl_err *err)
-{
-    rsl_uploader *u = f->u;
-    const rsl_transport_ops *ops = u->r->ops;
-    *offset = 0;
-    if (f->size < RSL_RESUME_MIN || !(ops->caps_of(u->conn) & RSL_CAP_RESUME))
-        return RSL_OK; /* restarts from zero: no record, no temp to clear */
-    rsl_code rc = RSL_OK;
-    if (f->record_ok)
-        rc = ops->resume_offset(u->conn, f->tmp, f->size, &f->src, offset, err);
-    if (rc != RSL_OK)
-        return rc;
-    if (*offset > 0) {
-        rsl_run_log(u->r, RSL_LOG_INFO, "'%s': resuming at byte %llu of %llu", f->it->path,
-                    (unsigned long long)*offset, (unsigned long long)f->size);
-        return RSL_OK;
+    snprintf(t->tmp, n, "%s%s", it->path, r->job->temp_suffix);
+    t->idx = (int64_t)idx;
+    rsl_local_src_cfg cfg = {.rootfd = r->srcfd,
+                             .bw = r->bw.rate ? &r->bw : NULL,
+                             .cancel = r->o->cancel,
+                             .bytes_total = &r->bytes_done};
+    rsl_local_src_init(&t->src, &cfg, t->it.path, t->it.src_rel, t->it.size, t->it.mtime_ns,
+                       t->it.dev, t->it.ino);
+    t->opened = 1;
+    t->resumable = t->it.size >= RSL_RESUME_MIN && (r->caps & RSL_CAP_RESUME);
+    t->record_ok = t->it.upload_rec_matches;
+    if (t->resumable && !t->record_ok) { /* a fresh start: the old temp goes first */
+        t->step = P_CLEAR;
+        rsl_task_op(t, RSL_OP_REMOVE, t->tmp, 0);
+    } else {
+        put_op(t, t->resumable && t->record_ok);
     }
-    if ((rc = ops->remove(u->conn, f->tmp, 0, err)) == RSL_OK && !f->record_ok) {
-        u->record_begin(u->ud, f->it, f->size, f->mtime_ns);
-        f->record_ok = 1;
-        f->res->upload_recorded = 1;
-    }
-    return rc;
+    return t;
 }
 
-/* One attempt: start point, bytes, local check, finish. *fatal is set when
- * the error ends the item without a reconnect (a local problem). */
-static rsl_code attempt(file_up *f, int *fatal, rsl_err *err)
+rsl_feed_state rsl_upload_feed(rsl_disp *d)
 {
-    rsl_uploader *u = f->u;
-    const rsl_transport_ops *ops = u->r->ops;
-    uint64_t offset = 0;
-    rsl_code rc = start_offset(f, &offset, err);
-    if (rc != RSL_OK)
-        return rc;
-    *fatal = 1;
-    if (lseek(f->su.fd, (off_t)offset, SEEK_SET) < 0)
-        return rsl_err_set(err, RSL_E_LOCAL_UNREADABLE, errno, "'%s': seek failed: %s", f->it->path,
-                           strerror(errno));
-    *fatal = 0;
-    f->su.pos = offset;
-    if ((rc = ops->upload(u->conn, f->tmp, offset, f->size, &f->src, err)) != RSL_OK)
-        return rc;
-    if ((rc = local_unchanged(f, err)) != RSL_OK) {
-        *fatal = 1;
-        return rc;
+    rsl_err e;
+    if (!d->cur_open) {
+        if (rsl_spool_cursor_init(&d->cur, d->r->plan.items, 0, &e) != RSL_OK) {
+            rsl_run_session_error(d->r, e.code, e.msg);
+            return RSL_FEED_END;
+        }
+        d->cur_open = 1;
     }
-    return ops->finish(u->conn, f->tmp, f->it->path, f->size, (int64_t)f->sb.st_mtim.tv_sec, err);
-}
-
-/* Attempts until done, or the error is not one a reconnect fixes, or the
- * policy's attempts are used up. Returns the last attempt's code. */
-static rsl_code attempts(file_up *f, rsl_err *err)
-{
-    rsl_uploader *u = f->u;
-    rsl_run *r = u->r;
-    rsl_code rc = RSL_OK;
-    int n = 0;
-    for (;;) {
-        int fatal = 0;
-        n++;
-        rc = attempt(f, &fatal, err);
-        if (rc == RSL_OK || fatal || !rsl_retry_reconnects(rc) || n >= r->retry.max_attempts ||
-            rsl_run_cancelled(r))
-            break;
-        rsl_run_log(r, RSL_LOG_WARN, "'%s': %s; reconnecting to resume", f->it->path, err->msg);
-        if (rsl_connect_again(r, &u->conn, &u->dead_err) != RSL_OK) {
-            u->dead = 1;
+    while (!d->eof) {
+        if (rsl_disp_room(d) == 0)
+            return RSL_FEED_FULL;
+        rsl_item it;
+        uint64_t idx;
+        int k = rsl_spool_next(&d->cur, &it, &idx, &e);
+        if (k < 0)
+            rsl_run_session_error(d->r, e.code, e.msg);
+        if (k <= 0) {
+            d->eof = 1;
             break;
         }
+        if (it.type != RSL_TYPE_FILE)
+            continue;
+        rsl_task *t = new_put(d, &it, idx);
+        if (t == NULL)
+            continue;
+        rsl_disp_adopt(d, t);
+        rsl_disp_push(d, t, t->idx);
     }
-    f->res->attempts = n;
-    f->res->bytes_sent = f->su.sent;
-    return rc;
+    return RSL_FEED_END;
 }
 
-void rsl_upload_file(rsl_uploader *u, const rsl_item *it, rsl_file_result *res)
+void rsl_upload_done(rsl_disp *d, rsl_task *t, int conn_err)
 {
-    file_up f = {.u = u, .it = it, .res = res};
-    rsl_run *r = u->r;
-    rsl_err err;
-    rsl_err_clear(&err);
-    snprintf(f.full, sizeof(f.full), "%s/%s", r->job->source, it->path);
-    snprintf(f.tmp, sizeof(f.tmp), "%s%s", it->path, r->job->temp_suffix);
-    int fd = open_local(&f, &err);
-    rsl_code rc = err.code;
-    if (fd < 0)
-        goto done;
-    if (fstat(fd, &f.sb) != 0 || !S_ISREG(f.sb.st_mode)) {
-        rc = rsl_err_set(&err, RSL_E_TYPE_CHANGED, 0, "'%s' is no longer a regular file", it->path);
-        goto done;
+    rsl_run *r = d->r;
+    rsl_code rc = t->op.err.code;
+    if (t->step == P_CLEAR && rc == RSL_OK) {
+        /* the stale temp is gone: the record is durable before any byte */
+        if (rsl_recorder_upload_begin(r, &t->it, t->it.size, t->it.mtime_ns) != RSL_OK) {
+            rsl_disp_finish(d, t);
+            return;
+        }
+        t->record_ok = 1;
+        t->recorded = 1;
+        put_op(t, 0); /* the temp was just removed: nothing to resume yet */
+        rsl_disp_push_next(d, t);
+        return;
     }
-    f.size = (uint64_t)f.sb.st_size;
-    f.mtime_ns = (int64_t)f.sb.st_mtim.tv_sec * 1000000000LL + f.sb.st_mtim.tv_nsec;
-    res->size = f.size;
-    res->mtime_ns = f.mtime_ns;
-    if ((rc = rsl_validate(&r->limits, it->path, 0, f.size, &err)) != RSL_OK)
-        goto done;
-    f.su = (src_ud){.r = r, .fd = fd, .total = f.size, .path = it->path};
-    f.src = (rsl_source){.read = src_read, .pread = src_pread, .ud = &f.su};
-    f.record_ok = it->upload_rec_matches && it->size == f.size && it->mtime_ns == f.mtime_ns;
-    rc = attempts(&f, &err);
-done:
-    if (fd >= 0)
-        close(fd);
-    res->code = rc;
+    (void)conn_err; /* a file fails alone, even on a connection error */
+    unsigned char digest[RSL_SOURCE_DIGEST_LEN];
+    rsl_file_result res = {.it = &t->it,
+                           .code = rc,
+                           .bytes_sent = t->src.sent,
+                           .size = t->it.size,
+                           .mtime_ns = t->it.mtime_ns,
+                           .attempts = t->attempts + 1,
+                           .upload_recorded = t->recorded};
     if (rc != RSL_OK)
-        snprintf(res->msg, sizeof(res->msg), "%s", err.msg);
+        snprintf(res.msg, sizeof(res.msg), "%s", t->op.err.msg);
+    else if (t->step == P_PUT && rsl_local_src_digest(&t->src, digest))
+        res.digest = digest;
+    rsl_recorder_file(r, &res);
+    rsl_disp_finish(d, t);
 }

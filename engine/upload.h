@@ -1,44 +1,36 @@
 /*
- * upload.h - one file to the remote, on one worker's connection: open the
- * local file (no symlink followed unless the scan followed it), re-validate
- * its size, decide between resuming (an upload record matches and the
- * transport keeps part of the temp file) and a fresh start (a durable upload
- * record first, the old temp removed), pull the bytes through the throttle,
- * check the local file did not change, then finish (size check, rename,
- * mtime). A connection error reconnects and resumes, within the retry policy.
+ * upload.h - the files phase: each file of the plan becomes a PUT task for
+ * the dispatcher (dispatch.h). The PUT uploads to the temp name and renames
+ * into place; the local side is an rsl_local_src (source.h: opened beneath
+ * the source root when the transport starts the op, checked against what
+ * the scan saw, hashed while it is read).
  *
- * Owns: the upload source (rsl_source over the local file) and the per-file
- * resume decision. Resume needs the connection's RSL_CAP_RESUME and a file of
- * at least RSL_RESUME_MIN bytes; without either, the file restarts from zero
- * and leaves no upload record and no temp remove() behind.
- * Must not touch: the state db (the upload record is asked for through
- * record_begin, which returns once it is durable), other workers.
+ * Resume: a file of at least RSL_RESUME_MIN bytes on a connection with
+ * RSL_CAP_RESUME gets an upload record (path, size, mtime). When a record
+ * for this version exists, the PUT is fed with op.resume = 1 (the transport
+ * keeps what the temp file holds). Otherwise the old temp is removed first
+ * (a REMOVE op), then the record is committed, and only then is the PUT fed
+ * (resume = 0): a record never describes bytes of another version. Smaller
+ * files, and every file on a server that cannot resume, get no record and
+ * no temp remove: they restart from zero.
+ *
+ * On success the manifest row gets the file's size, mtime, device, inode
+ * and the SHA-256 of what was sent.
+ *
+ * Owns: the PUT chain and the file's result. Must not touch: the workers,
+ * the transport.
  */
 #ifndef RSL_UPLOAD_H
 #define RSL_UPLOAD_H
 
-#include <stdint.h>
+#include "dispatch.h"
 
-#include "plan.h"
-#include "transports/transport.h"
-
-typedef struct rsl_run rsl_run;
-typedef struct rsl_file_result rsl_file_result;
-
-/* One worker's side of an upload. */
-typedef struct rsl_uploader {
-    rsl_run *r;
-    rsl_conn *conn; /* replaced by a reconnect */
-    int dead;       /* a reconnect failed: this connection is gone */
-    rsl_err dead_err;
-    /* Makes an upload record (path, size, mtime) durable; returns once it
-     * is committed. Called before the first byte of a fresh resumable upload. */
-    void (*record_begin)(void *ud, const rsl_item *it, uint64_t size, int64_t mtime_ns);
-    void *ud;
-} rsl_uploader;
-
-/* Uploads it; fills *res (code RSL_OK or the item's error, bytes sent, the
- * local size/mtime, attempts). On a failed reconnect sets u->dead. */
-void rsl_upload_file(rsl_uploader *u, const rsl_item *it, rsl_file_result *res);
+/* Feeds the files phase. */
+rsl_feed_state rsl_upload_feed(rsl_disp *d);
+/* A PUT task's op completed (or, conn_err set, ended with a connection
+ * error that is not retried; also for a task dropped after one). */
+void rsl_upload_done(rsl_disp *d, rsl_task *t, int conn_err);
+/* A PUT task goes again after a connection error: resume from the temp. */
+void rsl_upload_retry(rsl_disp *d, rsl_task *t);
 
 #endif

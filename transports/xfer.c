@@ -74,11 +74,12 @@ rsl_code rsl_xfer_run_serial(const rsl_transport_ops *ops, rsl_conn *c, const rs
             rsl_err_clear(&op->err);
         else if (op->err.code == RSL_OK)
             rsl_err_set(&op->err, rc, 0, "%s '%s' failed", rsl_op_kind_name(op->kind), op->path);
-        feed->done(feed->ud, op);
-        if (rc != RSL_OK && rsl_code_class(rc) == RSL_CLASS_SESSION) {
+        int broken = rc != RSL_OK && rsl_code_class(rc) == RSL_CLASS_SESSION;
+        if (broken) /* op is the engine's once done: copy first */
             *err = op->err;
+        feed->done(feed->ud, op);
+        if (broken)
             return rc;
-        }
     }
     return RSL_OK;
 }

@@ -507,8 +507,11 @@ Test(e2e, file_vanishing_between_scan_and_upload_exits_24, .timeout = 60)
     env_new(&e, "vanish", "transfers = 1\nbwlimit = 1M", NULL);
     char *big = path_in(e.src, "a.big");
     rslt_write_random(big, 2u << 20, 5);
-    put(&e, "z.txt", "will vanish");
     char *tmp = path_in(e.dst, "a.big.rsl-part"), *z = path_in(e.src, "z.txt");
+    /* z.txt is big too (1.5 MiB): its first step is also the removal of a
+     * stale temp, so its upload starts after a.big's (the next step of an
+     * item already started goes first), while a.big is under way */
+    rslt_write_random(z, 3u << 19, 6);
     pid_t pid = run_bg(&e, "run job.conf --json");
     cr_assert_geq(wait_size(tmp, 1, 20000), 1);
     unlink(z);
@@ -864,5 +867,56 @@ Test(e2e, changed_destination_forgets_the_old_manifest)
     free(out);
     free(err);
     free(dst2);
+    env_free(&e);
+}
+
+/* The disk holding the state db fills up mid-run (a small tmpfs; needs root
+ * to mount): the run stops with STATE_WRITE and a non-zero exit, every file
+ * on the remote is known to the manifest, and a run with space converges. */
+Test(e2e, a_full_state_disk_stops_the_run_and_the_next_run_converges, .timeout = 180)
+{
+    env e;
+    env_new(&e, "statefull", NULL, NULL);
+    char *sdir = path_in(e.dir, "state");
+    mkdir(sdir, 0700);
+    if (rslt_sh(NULL, NULL, "mount -t tmpfs -o size=1m tmpfs '%s' 2>/dev/null", sdir) != 0)
+        cr_skip_test("cannot mount a tmpfs (needs root)");
+    for (int i = 0; i < 3000; i++) {
+        char n[128];
+        snprintf(n, sizeof(n), "d%02d/a-rather-long-file-name-to-fill-rows-%05d.txt", i % 30, i);
+        put(&e, n, n);
+    }
+    char *out = NULL;
+    int rc = run(&e, &out, NULL, "run job.conf --json");
+    cr_assert(rc == 5 || rc == 23, "exit %d: %s", rc, out);
+    const char *sum = strstr(out, "{\"summary\":true");
+    cr_assert_not_null(sum, "%s", out);
+    cr_assert(strstr(sum, "\"code\":\"STATE_WRITE\"") != NULL, "%s", sum);
+    free(out);
+    /* every file on the remote has a manifest row (pending or in sync) */
+    char *list = NULL;
+    rslt_sh(&list, NULL, "cd '%s' && find . -type f | cut -c3-", e.dst);
+    rsl_state *st;
+    rsl_err er;
+    cr_assert_eq(rsl_state_open(&st, e.db, RSL_STATE_READONLY, &er), RSL_OK, "%s", er.msg);
+    int files = 0;
+    for (char *line = list, *nl; line && *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        *nl = '\0';
+        rsl_manifest_row row;
+        cr_assert(rsl_state_manifest_get(st, line, &row), "%s is not in the manifest", line);
+        files++;
+    }
+    rsl_state_close(st);
+    free(list);
+    cr_assert_lt(files, 3000, "the run stopped early");
+    /* space again */
+    cr_assert_eq(rslt_sh(NULL, NULL, "mount -o remount,size=64m '%s'", sdir), 0);
+    cr_assert_eq(run(&e, &out, NULL, "run job.conf --json"), 0, "%s", out);
+    free(out);
+    cr_assert(trees_equal(&e));
+    cr_assert(integrity_ok(&e));
+    rslt_sh(NULL, NULL, "umount '%s'", sdir);
+    free(sdir);
     env_free(&e);
 }

@@ -23,7 +23,7 @@
 #include "tests/support/harness.h"
 
 #define MIB (1u << 20)
-#define ENG_MAX_RESULTS 256
+#define ENG_MAX_RESULTS 1024
 
 typedef struct eng_result {
     char path[256];
@@ -140,6 +140,15 @@ static inline const eng_result *eng_result_of(const eng *e, const char *path)
         if (strcmp(e->results[i].path, path) == 0)
             return &e->results[i];
     return NULL;
+}
+
+/* How many results the last run recorded for path. */
+static inline int eng_results_for(const eng *e, const char *path)
+{
+    int n = 0;
+    for (int i = 0; i < e->n_results; i++)
+        n += strcmp(e->results[i].path, path) == 0;
+    return n;
 }
 
 static inline rsl_state *eng_state(eng *e)

@@ -1,7 +1,8 @@
 /* Engine tests on the fake transport: what a failed call does to the
  * connection. A code whose catalog handling is RECONNECT reconnects at most
  * RSL_RETRY_MAX_ATTEMPTS times; STOP codes (AUTH_FAILED, NO_MEMORY) never
- * reconnect; the run's exit code comes from the catalog's exit column. */
+ * reconnect and stop the run, even from a single item; the run's exit code
+ * comes from the catalog's exit column. */
 #include "engine_test.h"
 
 /* The upload is cut, and every reconnect times out: one connect for the run,
@@ -126,9 +127,10 @@ Test(engine_reconnect, auth_failed_on_reconnect_stops_at_once)
     eng_teardown(&e);
 }
 
-/* A STOP code from an item call keeps the connection: no reconnect, the item
- * fails, the other files go on. */
-Test(engine_reconnect, no_memory_does_not_reconnect)
+/* A STOP code from an item call (the catalog's handling column) stops the
+ * run as a session error: no reconnect, no new op fed (b.txt is never
+ * started), the outcome and exit code come from that code. */
+Test(engine_reconnect, no_memory_from_an_item_stops_the_run_without_a_reconnect)
 {
     eng e;
     eng_setup(&e, "eng-rc7");
@@ -136,11 +138,16 @@ Test(engine_reconnect, no_memory_does_not_reconnect)
     eng_put(&e, "b.txt", "beta");
     rslt_fake_fail_nth(RSLT_FAKE_UPLOAD, 1, RSL_E_NO_MEMORY);
 
-    cr_assert_eq(eng_run(&e), RSL_EXIT_PARTIAL);
+    int x = eng_run(&e);
     cr_assert_eq(rslt_fake_calls(RSLT_FAKE_CONNECT), 1, "never reconnected");
     cr_assert_eq(rslt_fake_calls_for(RSLT_FAKE_UPLOAD, "a.txt.rsl-part"), 1, "tried once");
+    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_UPLOAD), 1, "b.txt was not started");
     cr_assert_eq(eng_result_of(&e, "a.txt")->code, RSL_E_NO_MEMORY);
-    cr_assert_str_eq(eng_result_of(&e, "b.txt")->outcome, "ok");
+    cr_assert_null(eng_result_of(&e, "b.txt"));
+    cr_assert_eq(e.rec.code, RSL_E_NO_MEMORY);
+    cr_assert_eq(x, RSL_EXIT_SESSION, "exit %d: the catalog's exit column for NO_MEMORY", x);
+    cr_assert_str_eq(e.rec.outcome, "failure");
+    cr_assert_eq(rslt_fake_type("b.txt"), 0);
     eng_teardown(&e);
 }
 

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "transports/transport.h"
+#include "transports/xfer.h"
 
 #define CHUNK 65536
 #define MAX_RULES 32
@@ -33,6 +34,7 @@ typedef struct call {
     char *rel, *rel2; /* finish: temp and final name */
     uint64_t offset, total;
     int conn;
+    int64_t start_seq, end_seq; /* end_seq: when it succeeded (0: not, or not yet) */
 } call;
 
 typedef struct rule {
@@ -68,7 +70,16 @@ static struct {
     int probes; /* atomic */
     void (*hook)(void *, rslt_fake_op, const char *);
     void *hook_ud;
+    int64_t seq;       /* one clock for the starts and ends of calls */
+    int window;        /* > 0: the pipelined table (run()) is registered */
+    int max_in_flight; /* most ops one connection had taken and not done */
+    int out_of_order;  /* ops completed while one taken earlier was still in flight */
+    int hold;          /* run() completes nothing before it has taken this many ops */
+    int hold_reached;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* The call the current thread is in (its index in g.calls). */
+static __thread size_t tl_call;
 
 /* ---- the tree (callers hold g.mu) ---- */
 
@@ -142,6 +153,8 @@ static void set_len(node *n, size_t len)
 
 static void append(node *n, const void *buf, size_t len)
 {
+    if (len == 0)
+        return;
     size_t at = n->len;
     set_len(n, at + len);
     memcpy(n->data + at, buf, len);
@@ -170,6 +183,8 @@ static rsl_code log_call(rslt_fake_op op, rsl_conn *c, const char *rel, const ch
     n->rel = rel ? strdup(rel) : NULL;
     n->rel2 = rel2 ? strdup(rel2) : NULL;
     n->conn = c ? c->id : 0;
+    n->start_seq = ++g.seq;
+    tl_call = g.n_calls - 1;
     int nth = ++g.counts[op];
     if (c && c->dead)
         return RSL_E_CONNECTION_LOST;
@@ -208,8 +223,16 @@ static rsl_code enter(rslt_fake_op op, rsl_conn *c, const char *rel, const char 
     return rc;
 }
 
+/* The current call succeeded (callers hold g.mu). */
+static void ended(rsl_code rc)
+{
+    if (rc == RSL_OK && tl_call < g.n_calls)
+        g.calls[tl_call].end_seq = ++g.seq;
+}
+
 static rsl_code leave(rsl_code rc)
 {
+    ended(rc);
     pthread_mutex_unlock(&g.mu);
     return rc;
 }
@@ -367,8 +390,8 @@ static rsl_code f_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint
                          rsl_source *src, rsl_err *err)
 {
     rsl_code rc = enter(RSLT_FAKE_UPLOAD, c, tmp_rel, NULL, err);
-    g.calls[g.n_calls - 1].offset = offset;
-    g.calls[g.n_calls - 1].total = total;
+    g.calls[tl_call].offset = offset;
+    g.calls[tl_call].total = total;
     if (rc != RSL_OK || (rc = open_temp(tmp_rel, offset, err)) != RSL_OK)
         return leave(rc);
     pthread_mutex_unlock(&g.mu);
@@ -390,6 +413,9 @@ static rsl_code f_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint
         pos += (uint64_t)got;
     }
     free(buf);
+    pthread_mutex_lock(&g.mu);
+    ended(rc);
+    pthread_mutex_unlock(&g.mu);
     return rc;
 }
 
@@ -473,6 +499,207 @@ static rsl_code f_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud, r
     return rc;
 }
 
+/* ---- the pipelined path (transports/xfer.h) ---- */
+
+typedef struct flight {
+    rsl_op *op;
+    int state; /* PUT: 0 not started, 1 sending, 2 every byte sent */
+    uint64_t pos;
+    long taken;  /* the order in which the op was taken */
+    size_t call; /* PUT: its UPLOAD call */
+} flight;
+
+/* PUT, first step: resume offset, the temp opened, the source started. */
+static rsl_code put_begin(rsl_conn *c, flight *f)
+{
+    rsl_op *op = f->op;
+    uint64_t offset = 0;
+    rsl_code rc = RSL_OK;
+    if (op->resume && (f_caps_of(c) & RSL_CAP_RESUME))
+        rc = f_resume_offset(c, op->tmp, op->size, op->src, &offset, &op->err);
+    if (rc != RSL_OK)
+        return rc;
+    rc = enter(RSLT_FAKE_UPLOAD, c, op->tmp, NULL, &op->err);
+    f->call = tl_call;
+    g.calls[tl_call].offset = offset;
+    g.calls[tl_call].total = op->size;
+    if (rc == RSL_OK)
+        rc = open_temp(op->tmp, offset, &op->err);
+    pthread_mutex_unlock(&g.mu);
+    if (rc == RSL_OK && op->src->start)
+        rc = op->src->start(op->src, offset, &op->err);
+    op->offset = offset;
+    f->pos = offset;
+    f->state = f->pos >= op->size ? 2 : 1;
+    return rc;
+}
+
+/* PUT, one chunk of bytes; buf holds CHUNK bytes. */
+static rsl_code put_chunk(rsl_conn *c, flight *f, unsigned char *buf)
+{
+    rsl_op *op = f->op;
+    size_t want = op->size - f->pos < CHUNK ? (size_t)(op->size - f->pos) : CHUNK;
+    ssize_t got = op->src->read(op->src, buf, want, &op->err);
+    if (got < 0)
+        return op->err.code;
+    if (got == 0) { /* as file://: finish finds the size wrong */
+        f->state = 2;
+        return RSL_OK;
+    }
+    pthread_mutex_lock(&g.mu);
+    rsl_code rc = c->dead ? rsl_err_set(&op->err, RSL_E_CONNECTION_LOST, 0,
+                                        "fake: connection %d is gone", c->id)
+                          : store(c, op->tmp, buf, (size_t)got, &op->err);
+    if (rc == RSL_OK && f->pos + (uint64_t)got >= op->size && f->call < g.n_calls)
+        g.calls[f->call].end_seq = ++g.seq;
+    pthread_mutex_unlock(&g.mu);
+    f->pos += (uint64_t)got;
+    op->sent += (uint64_t)got;
+    if (f->pos >= op->size)
+        f->state = 2;
+    return rc;
+}
+
+/* Moves one op on by a step. Returns 1 when it completed (op->err set). */
+static int step(rsl_conn *c, flight *f, unsigned char *buf)
+{
+    rsl_op *op = f->op;
+    rsl_code rc;
+    int done = 1;
+    switch (op->kind) {
+    case RSL_OP_MKDIR:
+        rc = f_mkdir(c, op->path, &op->err);
+        break;
+    case RSL_OP_REMOVE:
+        rc = f_remove(c, op->path, op->is_dir, &op->err);
+        break;
+    case RSL_OP_STAT:
+        rc = f_stat(c, op->path, &op->st, &op->err);
+        break;
+    case RSL_OP_PUT:
+        if (f->state < 2) {
+            rc = f->state == 0 ? put_begin(c, f) : put_chunk(c, f, buf);
+            done = rc != RSL_OK;
+        } else if ((rc = op->src->verify ? op->src->verify(op->src, &op->err) : RSL_OK) == RSL_OK) {
+            rc = f_finish(c, op->tmp, op->path, op->size, op->mtime, &op->err);
+        }
+        break;
+    default:
+        rc = rsl_err_set(&op->err, RSL_E_INTERNAL, 0, "fake: unknown op %d", (int)op->kind);
+    }
+    if (!done)
+        return 0;
+    if (rc == RSL_OK)
+        rsl_err_clear(&op->err);
+    else if (op->err.code == RSL_OK)
+        rsl_err_set(&op->err, rc, 0, "fake: %s '%s' failed", rsl_op_kind_name(op->kind), op->path);
+    return 1;
+}
+
+/* Takes ops up to the window (blocking only when none is in flight). */
+static void take(const rsl_feed *feed, flight *fl, int *n, int window, long *taken)
+{
+    while (*n < window && !(feed->cancelled && feed->cancelled(feed->ud))) {
+        rsl_op *op = feed->next(feed->ud, *n == 0);
+        if (op == NULL)
+            return;
+        rsl_err_clear(&op->err);
+        op->sent = op->offset = 0;
+        fl[(*n)++] = (flight){.op = op, .taken = (*taken)++};
+        pthread_mutex_lock(&g.mu);
+        if (*n > g.max_in_flight)
+            g.max_in_flight = *n;
+        pthread_mutex_unlock(&g.mu);
+    }
+}
+
+/* The connection failed: every op taken completes with its code. */
+static rsl_code fail_all(const rsl_feed *feed, flight *fl, int n, const rsl_err *why, rsl_err *err)
+{
+    for (int i = 0; i < n; i++) {
+        fl[i].op->err = *why;
+        feed->done(feed->ud, fl[i].op);
+    }
+    *err = *why;
+    return why->code;
+}
+
+/* rslt_fake_hold: takes ops (without blocking) until `hold` are in flight,
+ * for at most 30 s, before anything completes. */
+static void hold_first(const rsl_feed *feed, flight *fl, int *n, int window, long *taken)
+{
+    pthread_mutex_lock(&g.mu);
+    int hold = g.hold < window ? g.hold : window;
+    g.hold = 0;
+    pthread_mutex_unlock(&g.mu);
+    if (hold <= 0)
+        return;
+    for (int ms = 0; *n < hold && ms < 30000; ms++) {
+        int before = *n;
+        while (*n < window) {
+            rsl_op *op = feed->next(feed->ud, 0);
+            if (op == NULL)
+                break;
+            rsl_err_clear(&op->err);
+            op->sent = op->offset = 0;
+            fl[(*n)++] = (flight){.op = op, .taken = (*taken)++};
+        }
+        if (*n == before) {
+            struct timespec ts = {0, 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    pthread_mutex_lock(&g.mu);
+    g.hold_reached = *n >= hold;
+    if (*n > g.max_in_flight)
+        g.max_in_flight = *n;
+    pthread_mutex_unlock(&g.mu);
+}
+
+/* A window of ops in flight, moved on a step at a time in a pseudo-random
+ * order, so they complete out of order (and PUTs interleave their bytes). */
+static rsl_code f_run(rsl_conn *c, const rsl_feed *feed, rsl_err *err)
+{
+    pthread_mutex_lock(&g.mu);
+    int window = g.window > 0 ? g.window : 1;
+    pthread_mutex_unlock(&g.mu);
+    flight *fl = calloc((size_t)window, sizeof(*fl));
+    unsigned char *buf = malloc(CHUNK);
+    if (fl == NULL || buf == NULL)
+        abort();
+    unsigned seed = (unsigned)c->id * 2654435761u;
+    long taken = 0;
+    int n = 0;
+    rsl_code rc = RSL_OK;
+    hold_first(feed, fl, &n, window, &taken);
+    for (;;) {
+        take(feed, fl, &n, window, &taken);
+        if (n == 0)
+            break; /* the stream ended */
+        int k = (int)(rand_r(&seed) % (unsigned)n);
+        if (!step(c, &fl[k], buf))
+            continue;
+        flight f = fl[k];
+        fl[k] = fl[--n];
+        rsl_err e = f.op->err; /* the op is the engine's once done */
+        pthread_mutex_lock(&g.mu);
+        for (int i = 0; i < n; i++)
+            if (fl[i].taken < f.taken) {
+                g.out_of_order++;
+                break;
+            }
+        pthread_mutex_unlock(&g.mu);
+        feed->done(feed->ud, f.op);
+        if (e.code != RSL_OK && rsl_code_class(e.code) == RSL_CLASS_SESSION) {
+            rc = fail_all(feed, fl, n, &e, err);
+            break;
+        }
+    }
+    free(fl);
+    free(buf);
+    return rc;
+}
+
 static const rsl_transport_ops fake_ops = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "fake",
@@ -490,7 +717,26 @@ static const rsl_transport_ops fake_ops = {
     .list = f_list,
 };
 
+static const rsl_transport_ops fake_ops_pipelined = {
+    .version = RSL_TRANSPORT_VERSION,
+    .name = "fake",
+    .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME,
+    .connect = f_connect,
+    .disconnect = f_disconnect,
+    .caps_of = f_caps_of,
+    .describe = f_describe,
+    .stat = f_stat,
+    .mkdir = f_mkdir,
+    .resume_offset = f_resume_offset,
+    .upload = f_upload,
+    .finish = f_finish,
+    .remove = f_remove,
+    .list = f_list,
+    .run = f_run,
+};
+
 static const rsl_scheme fake_scheme = {"fake", &fake_ops, 0, RSL_SCHEME_LOCAL};
+static const rsl_scheme fake_scheme_pipelined = {"fake", &fake_ops_pipelined, 0, RSL_SCHEME_LOCAL};
 
 /* ---- test side ---- */
 
@@ -514,6 +760,8 @@ static void clear_counts_locked(void)
     g.calls = NULL;
     g.n_calls = 0;
     memset(g.counts, 0, sizeof(g.counts));
+    g.max_in_flight = 0;
+    g.out_of_order = 0;
 }
 
 void rslt_fake_clear_faults(void)
@@ -551,6 +799,16 @@ void rslt_fake_setup(void)
     g.next_conn = 0;
     g.open_conns = 0;
     g.probes = 0;
+    g.seq = 0;
+    g.max_in_flight = 0;
+    g.out_of_order = 0;
+    g.hold = 0;
+    g.hold_reached = 0;
+    if (g.live && g.window > 0) /* back to the serial table */
+        rsl_scheme_unregister("fake");
+    if (g.window > 0)
+        g.live = 0;
+    g.window = 0;
     add("", 1);
     if (!g.live && rsl_scheme_register(&fake_scheme) != 0) {
         fprintf(stderr, "fake transport: cannot register the \"fake\" scheme\n");
@@ -743,4 +1001,107 @@ void rslt_fake_on_call(void (*fn)(void *ud, rslt_fake_op op, const char *rel), v
 int rslt_fake_probes(void)
 {
     return __atomic_load_n(&g.probes, __ATOMIC_RELAXED);
+}
+
+void rslt_fake_pipeline(int window)
+{
+    pthread_mutex_lock(&g.mu);
+    if (g.live)
+        rsl_scheme_unregister("fake");
+    g.window = window;
+    if (rsl_scheme_register(window > 0 ? &fake_scheme_pipelined : &fake_scheme) != 0) {
+        fprintf(stderr, "fake transport: cannot register the \"fake\" scheme\n");
+        abort();
+    }
+    g.live = 1;
+    pthread_mutex_unlock(&g.mu);
+}
+
+int rslt_fake_max_in_flight(void)
+{
+    pthread_mutex_lock(&g.mu);
+    int n = g.max_in_flight;
+    pthread_mutex_unlock(&g.mu);
+    return n;
+}
+
+int rslt_fake_out_of_order(void)
+{
+    pthread_mutex_lock(&g.mu);
+    int n = g.out_of_order;
+    pthread_mutex_unlock(&g.mu);
+    return n;
+}
+
+/* The first (first = 1) or last successful call of op for rel. */
+static const call *find_call(rslt_fake_op op, const char *rel, int first)
+{
+    const call *hit = NULL;
+    for (size_t i = 0; i < g.n_calls; i++) {
+        const call *c = &g.calls[i];
+        if (c->op != op ||
+            !((c->rel && strcmp(c->rel, rel) == 0) || (c->rel2 && strcmp(c->rel2, rel) == 0)))
+            continue;
+        if (first)
+            return c;
+        if (c->end_seq > 0)
+            hit = c;
+    }
+    return hit;
+}
+
+int64_t rslt_fake_seq_start(rslt_fake_op op, const char *rel)
+{
+    pthread_mutex_lock(&g.mu);
+    const call *c = find_call(op, rel, 1);
+    int64_t s = c ? c->start_seq : -1;
+    pthread_mutex_unlock(&g.mu);
+    return s;
+}
+
+int64_t rslt_fake_seq_end(rslt_fake_op op, const char *rel)
+{
+    pthread_mutex_lock(&g.mu);
+    const call *c = find_call(op, rel, 0);
+    int64_t s = c ? c->end_seq : -1;
+    pthread_mutex_unlock(&g.mu);
+    return s;
+}
+
+void rslt_fake_foreach(void (*cb)(void *ud, const char *rel, int type), void *ud)
+{
+    pthread_mutex_lock(&g.mu);
+    size_t n = g.n_nodes;
+    char **rels = calloc(n + 1, sizeof(*rels));
+    int *types = calloc(n + 1, sizeof(*types));
+    if (rels == NULL || types == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        rels[i] = strdup(g.nodes[i].rel);
+        types[i] = g.nodes[i].is_dir ? 'd' : 'f';
+    }
+    pthread_mutex_unlock(&g.mu);
+    for (size_t i = 0; i < n; i++) {
+        if (rels[i][0] != '\0')
+            cb(ud, rels[i], types[i]);
+        free(rels[i]);
+    }
+    free(rels);
+    free(types);
+}
+
+void rslt_fake_hold(int n)
+{
+    pthread_mutex_lock(&g.mu);
+    g.hold = n;
+    g.hold_reached = 0;
+    pthread_mutex_unlock(&g.mu);
+}
+
+int rslt_fake_hold_reached(void)
+{
+    pthread_mutex_lock(&g.mu);
+    int r = g.hold_reached;
+    pthread_mutex_unlock(&g.mu);
+    return r;
 }

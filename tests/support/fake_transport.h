@@ -12,6 +12,13 @@
  * call in flight and every later call on that connection return
  * CONNECTION_LOST).
  *
+ * Pipelined: rslt_fake_pipeline(N) registers a table with a run()
+ * (transports/xfer.h) that takes up to N ops, moves them on a step at a time
+ * in a pseudo-random order (a PUT's bytes go a chunk per step), so they
+ * complete out of order, with the same faults. A connection that fails
+ * completes every op it had taken with the session code, as xfer.h asks.
+ * Without it the engine goes through rsl_xfer_run_serial().
+ *
  * Owns: one process-wide fake remote (Criterion runs each test in its own
  * process). Thread-safe: the engine's workers call it concurrently.
  * Must not touch: the real file system or network.
@@ -110,5 +117,30 @@ void rslt_fake_cut_after(uint64_t bytes, int times);
 /* Called at the start of every op, outside the fake's lock, from the
  * engine's thread making the call (rel: the path argument, "" if none). */
 void rslt_fake_on_call(void (*fn)(void *ud, rslt_fake_op op, const char *rel), void *ud);
+
+/* ---- the pipelined path ---- */
+/* window > 0: the transport has a run() carrying up to window ops per
+ * connection; 0: no run() (the default after rslt_fake_setup). Call after
+ * rslt_fake_setup, before the run. */
+void rslt_fake_pipeline(int window);
+/* The most ops one connection had taken and not done (since setup or
+ * rslt_fake_clear_counts). */
+int rslt_fake_max_in_flight(void);
+/* Ops that completed while one taken earlier on their connection was still
+ * in flight. */
+int rslt_fake_out_of_order(void);
+/* On one clock for every call: when the first call of op for rel started,
+ * and when the last successful one ended (a PUT's UPLOAD: its last byte
+ * stored); -1 when there is none. */
+int64_t rslt_fake_seq_start(rslt_fake_op op, const char *rel);
+int64_t rslt_fake_seq_end(rslt_fake_op op, const char *rel);
+/* The next run() completes nothing until it has taken n ops (it polls the
+ * feed without blocking, for at most 30 s): proof that the engine fed n ops
+ * without waiting for any to complete. rslt_fake_hold_reached says whether
+ * it got them. */
+void rslt_fake_hold(int n);
+int rslt_fake_hold_reached(void);
+/* Every item of the remote tree (the root excluded), type 'f' or 'd'. */
+void rslt_fake_foreach(void (*cb)(void *ud, const char *rel, int type), void *ud);
 
 #endif

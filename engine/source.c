@@ -1,0 +1,380 @@
+/*
+ * source.c - the local side of an upload. See source.h.
+ */
+#define _GNU_SOURCE
+#include "source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define HASH_BUFSZ (256u << 10)
+
+/* 1 once openat2 said ENOSYS: the walk from then on (any thread). */
+static int no_openat2;
+
+/* SHA-256, fetched once (an implicit fetch per file takes OpenSSL's locks). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_md ? sha256_md : EVP_sha256();
+}
+
+int rsl_source_root_open(const char *root, rsl_err *err)
+{
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        rsl_err_set(err, RSL_E_SOURCE_MISSING, errno, "source '%s' is not a readable directory: %s",
+                    root, strerror(errno));
+    return fd;
+}
+
+/* Splits off the next component of *p (advancing it); 0 at the end, -1 for
+ * "", "." or ".." (EXDEV, as openat2 says for an escape). */
+static int next_component(const char **p, char *out, size_t cap)
+{
+    const char *s = *p, *slash = strchr(s, '/');
+    size_t len = slash ? (size_t)(slash - s) : strlen(s);
+    if (len == 0 || len >= cap || (len == 1 && s[0] == '.') ||
+        (len == 2 && s[0] == '.' && s[1] == '.')) {
+        errno = len >= cap ? ENAMETOOLONG : EXDEV;
+        return -1;
+    }
+    memcpy(out, s, len);
+    out[len] = '\0';
+    *p = slash ? slash + 1 : s + len;
+    return slash ? 1 : 0;
+}
+
+int rsl_source_open_walk(int rootfd, const char *rel, int flags)
+{
+    if (rel[0] == '/' || rel[0] == '\0') {
+        errno = EXDEV;
+        return -1;
+    }
+    char comp[NAME_MAX + 1];
+    const char *p = rel;
+    int dfd = rootfd, more;
+    while ((more = next_component(&p, comp, sizeof(comp))) >= 0) {
+        int fd = more ? openat(dfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                      : openat(dfd, comp, flags | O_NOFOLLOW | O_CLOEXEC);
+        int e = errno;
+        struct stat sb;
+        /* a symlink as a directory component: O_DIRECTORY says ENOTDIR */
+        if (fd < 0 && more && e == ENOTDIR && fstatat(dfd, comp, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(sb.st_mode))
+            e = ELOOP;
+        if (dfd != rootfd)
+            close(dfd);
+        if (fd < 0) {
+            errno = e;
+            return -1;
+        }
+        if (!more)
+            return fd;
+        dfd = fd;
+    }
+    if (dfd != rootfd)
+        close(dfd);
+    return -1;
+}
+
+int rsl_source_open_beneath(int rootfd, const char *rel, int flags)
+{
+#ifdef SYS_openat2
+    if (!__atomic_load_n(&no_openat2, __ATOMIC_RELAXED)) {
+        struct open_how how;
+        memset(&how, 0, sizeof(how));
+        how.flags = (uint64_t)(flags | O_CLOEXEC);
+        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+        long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+        if (fd >= 0 || errno != ENOSYS)
+            return (int)fd;
+        __atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
+    }
+#endif
+    return rsl_source_open_walk(rootfd, rel, flags);
+}
+
+int rsl_source_lstat_beneath(int rootfd, const char *rel, struct stat *sb)
+{
+    const char *slash = strrchr(rel, '/');
+    if (slash == NULL)
+        return fstatat(rootfd, rel, sb, AT_SYMLINK_NOFOLLOW);
+    char dir[PATH_MAX];
+    size_t len = (size_t)(slash - rel);
+    if (len >= sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dir, rel, len);
+    dir[len] = '\0';
+    int dfd = rsl_source_open_beneath(rootfd, dir, O_PATH | O_DIRECTORY);
+    if (dfd < 0)
+        return -1;
+    int r = fstatat(dfd, slash + 1, sb, AT_SYMLINK_NOFOLLOW);
+    int e = errno;
+    close(dfd);
+    errno = e;
+    return r;
+}
+
+/* ---- one file ---- */
+
+static int64_t mtime_ns_of(const struct stat *sb)
+{
+    return (int64_t)sb->st_mtim.tv_sec * 1000000000LL + sb->st_mtim.tv_nsec;
+}
+
+static const char *kind_of(mode_t m)
+{
+    return S_ISDIR(m)    ? "directory"
+           : S_ISFIFO(m) ? "FIFO"
+           : S_ISLNK(m)  ? "symbolic link"
+           : S_ISSOCK(m) ? "socket"
+                         : "device";
+}
+
+static rsl_code open_failed(const rsl_local_src *s, int e, rsl_err *err)
+{
+    if (e == ENOENT || e == ENOTDIR)
+        return rsl_err_set(err, RSL_E_LOCAL_VANISHED, e,
+                           "'%s' vanished between the scan and its upload", s->name);
+    if (e == ELOOP || e == EXDEV)
+        return rsl_err_set(err, RSL_E_TYPE_CHANGED, e,
+                           "'%s': its path now goes through a symbolic link, which is not "
+                           "followed (it could lead outside the source)",
+                           s->name);
+    return rsl_err_set(err, RSL_E_LOCAL_UNREADABLE, e, "'%s' cannot be opened: %s", s->name,
+                       strerror(e));
+}
+
+/* The file as opened is the one the scan saw. */
+static rsl_code check_opened(const rsl_local_src *s, const struct stat *sb, rsl_err *err)
+{
+    if (!S_ISREG(sb->st_mode))
+        return rsl_err_set(err, RSL_E_TYPE_CHANGED, 0,
+                           "'%s' is no longer a regular file (now a %s)", s->name,
+                           kind_of(sb->st_mode));
+    if ((s->ino && ((uint64_t)sb->st_ino != s->ino || (uint64_t)sb->st_dev != s->dev)))
+        return rsl_err_set(err, RSL_E_LOCAL_CHANGED, 0,
+                           "'%s' was replaced by another file since the scan; it is sent on the "
+                           "next run",
+                           s->name);
+    if ((uint64_t)sb->st_size != s->size || mtime_ns_of(sb) != s->mtime_ns)
+        return rsl_err_set(err, RSL_E_LOCAL_CHANGED, 0,
+                           "'%s' changed since the scan (%llu bytes then, %llu now); it is sent "
+                           "on the next run",
+                           s->name, (unsigned long long)s->size, (unsigned long long)sb->st_size);
+    return RSL_OK;
+}
+
+rsl_code rsl_local_src_open(rsl_local_src *s, rsl_err *err)
+{
+    if (s->fd >= 0)
+        return RSL_OK;
+    int fd = rsl_source_open_beneath(s->cfg.rootfd, s->rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return open_failed(s, errno, err);
+    struct stat sb;
+    rsl_code rc = RSL_OK;
+    if (fstat(fd, &sb) != 0)
+        rc = rsl_err_set(err, RSL_E_LOCAL_UNREADABLE, errno, "'%s' cannot be read: %s", s->name,
+                         strerror(errno));
+    else
+        rc = check_opened(s, &sb, err);
+    int fl = rc == RSL_OK ? fcntl(fd, F_GETFL) : -1;
+    if (rc == RSL_OK && (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0))
+        rc = rsl_err_set(err, RSL_E_LOCAL_UNREADABLE, errno, "'%s' cannot be read: %s", s->name,
+                         strerror(errno));
+    if (rc != RSL_OK) {
+        close(fd);
+        return rc;
+    }
+    s->fd = fd;
+    return RSL_OK;
+}
+
+static rsl_code interrupted(const rsl_local_src *s, rsl_err *err)
+{
+    return rsl_err_set(err, RSL_E_INTERRUPTED, 0, "'%s': interrupted; the upload resumes next run",
+                       s->name);
+}
+
+static int cancelled(const rsl_local_src *s)
+{
+    return s->cfg.cancel && __atomic_load_n(s->cfg.cancel, __ATOMIC_RELAXED);
+}
+
+static ssize_t read_at(const rsl_local_src *s, void *buf, size_t n, uint64_t off, rsl_err *err)
+{
+    ssize_t got;
+    do {
+        got = pread(s->fd, buf, n, (off_t)off);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0)
+        rsl_err_set(err, RSL_E_LOCAL_UNREADABLE, errno, "'%s': read failed: %s", s->name,
+                    strerror(errno));
+    return got;
+}
+
+/* rsl_source.read: the next bytes, throttled, counted and hashed. */
+static ssize_t src_read(rsl_source *src, void *buf, size_t n, rsl_err *err)
+{
+    rsl_local_src *s = src->ud;
+    if (cancelled(s))
+        return interrupted(s, err), -1;
+    if (s->fd < 0 && rsl_local_src_open(s, err) != RSL_OK)
+        return -1;
+    if (s->pos >= s->size)
+        return 0;
+    if (n > s->size - s->pos)
+        n = (size_t)(s->size - s->pos);
+    if (n > RSL_SOURCE_READ_MAX)
+        n = RSL_SOURCE_READ_MAX;
+    if (s->cfg.bw && (n = rsl_throttle_take(s->cfg.bw, n, s->cfg.cancel)) == 0)
+        return interrupted(s, err), -1;
+    ssize_t got = read_at(s, buf, n, s->pos, err);
+    if (got < 0)
+        return -1;
+    if (got == 0) {
+        rsl_err_set(err, RSL_E_LOCAL_CHANGED, 0,
+                    "'%s': the file shrank while it was being uploaded (at byte %llu of %llu)",
+                    s->name, (unsigned long long)s->pos, (unsigned long long)s->size);
+        return -1;
+    }
+    if (s->md && EVP_DigestUpdate(s->md, buf, (size_t)got) == 1)
+        s->hashed += (uint64_t)got;
+    s->pos += (uint64_t)got;
+    s->sent += got;
+    if (s->cfg.bytes_total)
+        __atomic_add_fetch(s->cfg.bytes_total, got, __ATOMIC_RELAXED);
+    return got;
+}
+
+/* rsl_source.pread: random access for a transport's checks; not hashed. */
+static ssize_t src_pread(rsl_source *src, void *buf, size_t n, uint64_t off, rsl_err *err)
+{
+    rsl_local_src *s = src->ud;
+    if (s->fd < 0 && rsl_local_src_open(s, err) != RSL_OK)
+        return -1;
+    return read_at(s, buf, n, off, err);
+}
+
+/* The kept prefix [0, offset) of a resumed upload, hashed with pread. */
+static rsl_code hash_prefix(rsl_local_src *s, uint64_t offset, rsl_err *err)
+{
+    if (offset == 0)
+        return RSL_OK;
+    unsigned char *buf = malloc(HASH_BUFSZ);
+    if (buf == NULL)
+        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    rsl_code rc = RSL_OK;
+    for (uint64_t at = 0; at < offset && rc == RSL_OK;) {
+        size_t want = offset - at < HASH_BUFSZ ? (size_t)(offset - at) : HASH_BUFSZ;
+        ssize_t got = read_at(s, buf, want, at, err);
+        if (got <= 0)
+            rc = got < 0
+                     ? err->code
+                     : rsl_err_set(err, RSL_E_LOCAL_CHANGED, 0,
+                                   "'%s': the file shrank while it was being uploaded", s->name);
+        else if (s->md && EVP_DigestUpdate(s->md, buf, (size_t)got) == 1)
+            s->hashed += (uint64_t)got;
+        at += got > 0 ? (uint64_t)got : 0;
+    }
+    free(buf);
+    return rc;
+}
+
+/* rsl_source.start: read from offset; the digest restarts and covers the
+ * kept prefix too. */
+static rsl_code src_start(rsl_source *src, uint64_t offset, rsl_err *err)
+{
+    rsl_local_src *s = src->ud;
+    rsl_code rc = rsl_local_src_open(s, err);
+    if (rc != RSL_OK)
+        return rc;
+    if (offset > s->size)
+        return rsl_err_set(err, RSL_E_INTERNAL, 0, "'%s': start at %llu beyond its %llu bytes",
+                           s->name, (unsigned long long)offset, (unsigned long long)s->size);
+    if (s->md == NULL && (s->md = EVP_MD_CTX_new()) == NULL)
+        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    if (EVP_DigestInit_ex(s->md, sha256(), NULL) != 1)
+        return rsl_err_set(err, RSL_E_INTERNAL, 0, "SHA-256 unavailable");
+    s->hashed = 0;
+    s->pos = offset;
+    return hash_prefix(s, offset, err);
+}
+
+/* rsl_source.verify: after the last byte, before the rename: the file is
+ * still the one opened (fstat) and still under its name (a fresh lstat
+ * beneath the root). */
+static rsl_code src_verify(rsl_source *src, rsl_err *err)
+{
+    rsl_local_src *s = src->ud;
+    struct stat a, b;
+    if (s->fd < 0)
+        return rsl_err_set(err, RSL_E_INTERNAL, 0, "'%s': verify before start", s->name);
+    if (rsl_source_lstat_beneath(s->cfg.rootfd, s->rel, &b) != 0)
+        return rsl_err_set(err, RSL_E_LOCAL_VANISHED, errno,
+                           "'%s' was deleted while it was being uploaded", s->name);
+    if (fstat(s->fd, &a) != 0 || (uint64_t)a.st_size != s->size || mtime_ns_of(&a) != s->mtime_ns ||
+        b.st_ino != a.st_ino || b.st_dev != a.st_dev)
+        return rsl_err_set(err, RSL_E_LOCAL_CHANGED, 0, "'%s' changed while it was being uploaded",
+                           s->name);
+    return RSL_OK;
+}
+
+void rsl_local_src_init(rsl_local_src *s, const rsl_local_src_cfg *cfg, const char *name,
+                        const char *rel, uint64_t size, int64_t mtime_ns, uint64_t dev,
+                        uint64_t ino)
+{
+    memset(s, 0, sizeof(*s));
+    s->cfg = *cfg;
+    s->name = name;
+    s->rel = rel ? rel : name;
+    s->size = size;
+    s->mtime_ns = mtime_ns;
+    s->dev = dev;
+    s->ino = ino;
+    s->fd = -1;
+    s->src = (rsl_source){
+        .read = src_read, .pread = src_pread, .start = src_start, .verify = src_verify, .ud = s};
+}
+
+int rsl_local_src_digest(rsl_local_src *s, unsigned char out[RSL_SOURCE_DIGEST_LEN])
+{
+    unsigned int len = 0;
+    if (s->md == NULL || s->hashed != s->size)
+        return 0;
+    int ok = EVP_DigestFinal_ex(s->md, out, &len) == 1 && len == RSL_SOURCE_DIGEST_LEN;
+    s->hashed = UINT64_MAX; /* finalized */
+    return ok;
+}
+
+void rsl_local_src_close(rsl_local_src *s)
+{
+    if (s == NULL)
+        return;
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    EVP_MD_CTX_free(s->md);
+    s->md = NULL;
+}

@@ -1,0 +1,49 @@
+/*
+ * task.c - one item on its way to the remote. See task.h.
+ */
+#include "task.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+rsl_task *rsl_task_new(rsl_task_kind kind, const rsl_item *it)
+{
+    rsl_task *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->kind = kind;
+    t->worker = -1;
+    t->idx = -1;
+    t->it = *it;
+    t->it.path = strdup(it->path);
+    t->it.src_rel = it->src_rel ? strdup(it->src_rel) : NULL;
+    if (t->it.path == NULL || (it->src_rel && t->it.src_rel == NULL)) {
+        rsl_task_free(t);
+        return NULL;
+    }
+    t->op.ud = t;
+    return t;
+}
+
+void rsl_task_free(rsl_task *t)
+{
+    if (t == NULL)
+        return;
+    if (t->opened)
+        rsl_local_src_close(&t->src);
+    free(t->it.path);
+    free(t->it.src_rel);
+    free(t->tmp);
+    free(t);
+}
+
+void rsl_task_op(rsl_task *t, rsl_op_kind kind, const char *path, int is_dir)
+{
+    void *ud = t->op.ud;
+    memset(&t->op, 0, sizeof(t->op));
+    t->op.kind = kind;
+    t->op.path = path;
+    t->op.is_dir = is_dir;
+    t->op.mtime = -1;
+    t->op.ud = ud;
+}
