@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -90,6 +91,12 @@ static int walk_dirs(int dirfd, const char *rel, size_t len)
         comp[n] = '\0';
         int next = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         int saved = errno;
+        struct stat sb;
+        /* a symlink as a directory component: O_DIRECTORY says ENOTDIR; say
+         * ELOOP, as openat2 does */
+        if (next < 0 && saved == ENOTDIR && fstatat(cur, comp, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(sb.st_mode))
+            saved = ELOOP;
         close(cur);
         errno = saved;
         cur = next;

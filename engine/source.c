@@ -4,22 +4,19 @@
 #define _GNU_SOURCE
 #include "source.h"
 
+#include "base/beneath.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define HASH_BUFSZ (256u << 10)
-
-/* 1 once openat2 said ENOSYS: the walk from then on (any thread). */
-static int no_openat2;
 
 /* SHA-256, fetched once (an implicit fetch per file takes OpenSSL's locks). */
 static EVP_MD *sha256_md;
@@ -45,90 +42,18 @@ int rsl_source_root_open(const char *root, rsl_err *err)
     return fd;
 }
 
-/* Splits off the next component of *p (advancing it); 0 at the end, -1 for
- * "", "." or ".." (EXDEV, as openat2 says for an escape). */
-static int next_component(const char **p, char *out, size_t cap)
-{
-    const char *s = *p, *slash = strchr(s, '/');
-    size_t len = slash ? (size_t)(slash - s) : strlen(s);
-    if (len == 0 || len >= cap || (len == 1 && s[0] == '.') ||
-        (len == 2 && s[0] == '.' && s[1] == '.')) {
-        errno = len >= cap ? ENAMETOOLONG : EXDEV;
-        return -1;
-    }
-    memcpy(out, s, len);
-    out[len] = '\0';
-    *p = slash ? slash + 1 : s + len;
-    return slash ? 1 : 0;
-}
-
-int rsl_source_open_walk(int rootfd, const char *rel, int flags)
-{
-    if (rel[0] == '/' || rel[0] == '\0') {
-        errno = EXDEV;
-        return -1;
-    }
-    char comp[NAME_MAX + 1];
-    const char *p = rel;
-    int dfd = rootfd, more;
-    while ((more = next_component(&p, comp, sizeof(comp))) >= 0) {
-        int fd = more ? openat(dfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                      : openat(dfd, comp, flags | O_NOFOLLOW | O_CLOEXEC);
-        int e = errno;
-        struct stat sb;
-        /* a symlink as a directory component: O_DIRECTORY says ENOTDIR */
-        if (fd < 0 && more && e == ENOTDIR && fstatat(dfd, comp, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-            S_ISLNK(sb.st_mode))
-            e = ELOOP;
-        if (dfd != rootfd)
-            close(dfd);
-        if (fd < 0) {
-            errno = e;
-            return -1;
-        }
-        if (!more)
-            return fd;
-        dfd = fd;
-    }
-    if (dfd != rootfd)
-        close(dfd);
-    return -1;
-}
-
 int rsl_source_open_beneath(int rootfd, const char *rel, int flags)
 {
-#ifdef SYS_openat2
-    if (!__atomic_load_n(&no_openat2, __ATOMIC_RELAXED)) {
-        struct open_how how;
-        memset(&how, 0, sizeof(how));
-        how.flags = (uint64_t)(flags | O_CLOEXEC);
-        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-        long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-        if (fd >= 0 || errno != ENOSYS)
-            return (int)fd;
-        __atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
-    }
-#endif
-    return rsl_source_open_walk(rootfd, rel, flags);
+    return rsl_beneath_open(rootfd, rel, flags, 0);
 }
 
 int rsl_source_lstat_beneath(int rootfd, const char *rel, struct stat *sb)
 {
-    const char *slash = strrchr(rel, '/');
-    if (slash == NULL)
-        return fstatat(rootfd, rel, sb, AT_SYMLINK_NOFOLLOW);
-    char dir[PATH_MAX];
-    size_t len = (size_t)(slash - rel);
-    if (len >= sizeof(dir)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(dir, rel, len);
-    dir[len] = '\0';
-    int dfd = rsl_source_open_beneath(rootfd, dir, O_PATH | O_DIRECTORY);
+    const char *leaf;
+    int dfd = rsl_beneath_parent(rootfd, rel, &leaf);
     if (dfd < 0)
         return -1;
-    int r = fstatat(dfd, slash + 1, sb, AT_SYMLINK_NOFOLLOW);
+    int r = fstatat(dfd, leaf, sb, AT_SYMLINK_NOFOLLOW);
     int e = errno;
     close(dfd);
     errno = e;

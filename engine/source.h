@@ -43,14 +43,12 @@
 /* Opens the source root (a symlink as the root itself is followed: the
  * job names it). Returns the descriptor, or -1 with err set (SOURCE_MISSING). */
 int rsl_source_root_open(const char *root, rsl_err *err);
-/* Opens rel beneath rootfd with flags (O_RDONLY, O_PATH, ...): openat2 where
- * the kernel has it, else rsl_source_open_walk. Returns the descriptor or -1
- * with errno (ELOOP: a symlink in the path; EXDEV: ".." or an absolute path;
- * ENOENT, ENOTDIR, EACCES as open(2)). */
+/* Opens rel beneath rootfd with flags (O_RDONLY, O_PATH, ...) by the one
+ * beneath-root rule (base/beneath.h: openat2 where the kernel has it, else a
+ * component walk). Returns the descriptor or -1 with errno (ELOOP: a symlink
+ * in the path; EXDEV: ".." or an absolute path; ENOENT, ENOTDIR, EACCES as
+ * open(2)). */
 int rsl_source_open_beneath(int rootfd, const char *rel, int flags);
-/* The fallback: a walk from rootfd, openat(O_PATH | O_NOFOLLOW | O_DIRECTORY)
- * per directory, O_NOFOLLOW on the last component. Same contract. */
-int rsl_source_open_walk(int rootfd, const char *rel, int flags);
 /* lstat of rel beneath rootfd (its directories resolved as above, the last
  * component not followed). 0, or -1 with errno. */
 int rsl_source_lstat_beneath(int rootfd, const char *rel, struct stat *sb);

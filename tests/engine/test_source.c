@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/beneath.h"
 #include "engine/source.h"
 
 static void sha256_of(const char *path, unsigned char out[32])
@@ -97,7 +98,9 @@ Test(engine_source, openat2_stays_beneath_the_root_without_links)
 
 Test(engine_source, the_walk_fallback_stays_beneath_the_root_without_links)
 {
-    beneath_rules(rsl_source_open_walk, "src-walk");
+    rsl_beneath_force_walk(1);
+    beneath_rules(rsl_source_open_beneath, "src-walk");
+    rsl_beneath_force_walk(0);
 }
 
 /* ---- one file ---- */
