@@ -132,6 +132,8 @@ static int read_dir(rsl_disp *d, rsl_task **out)
     }
     rsl_task *t =
         rsl_task_new(it.action == RSL_ACT_REPLACE ? RSL_TASK_REPLACE : RSL_TASK_MKDIR, &it);
+    if (t != NULL) /* the remote item's mode (job perms) */
+        t->it.mode = rsl_job_remote_mode(d->r->job, it.mode, it.type == RSL_TYPE_DIR);
     if (t == NULL || (it.type == RSL_TYPE_DIR && rsl_pathset_add(&d->pending, it.path) != 0)) {
         rsl_task_free(t);
         rsl_run_session_error(d->r, RSL_E_NO_MEMORY, "out of memory");

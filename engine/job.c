@@ -85,6 +85,18 @@ const char *rsl_job_unverified(const rsl_job *job)
     return rsl_scheme_unverified(s, job->transport_cfg);
 }
 
+uint32_t rsl_job_remote_mode(const rsl_job *job, uint32_t local, int is_dir)
+{
+    if (job->perms == RSL_PERMS_SERVER)
+        return 0;
+    if (job->perms == RSL_PERMS_SOURCE || job->perms < 0)
+        return local & 07777;
+    uint32_t m = (uint32_t)job->perms & 07777;
+    if (is_dir)
+        m |= (m & 0444) >> 2; /* r -> x: a readable directory must be searchable */
+    return m;
+}
+
 typedef struct secret_ctx {
     void (*warn)(void *ud, const char *msg);
     void *ud;

@@ -74,6 +74,11 @@ void rsl_job_free(rsl_job *job);
 /* The default state path: $XDG_STATE_HOME/rsyncd-lite/<name>.db, or
  * ~/.local/state/rsyncd-lite/<name>.db. Caller frees. */
 char *rsl_job_default_state_path(const char *name);
+/* The permission bits a new remote item gets under the job's `perms`, from
+ * the local item's bits (`local`, st_mode & 07777): the local bits
+ * (source), 0 for the server's default (server), or the configured mode
+ * (for a directory with a search bit added wherever it has a read bit). */
+uint32_t rsl_job_remote_mode(const rsl_job *job, uint32_t local, int is_dir);
 /* Calls warn(ud, message) once for each secret file of the job
  * (password_file and the transport's key, passphrase and token files) that
  * group or others may read or write: each message names the file, the key,

@@ -346,7 +346,8 @@ static int scan_item(merger *m, const rsl_entry *e, size_t kl, int match)
                       .mtime_ns = e->mtime_ns,
                       .followed = e->followed || e->resolved != NULL,
                       .dev = e->dev,
-                      .ino = e->ino};
+                      .ino = e->ino,
+                      .mode = e->mode};
     int r = plan_entry(m, &local, match ? &mr : NULL);
     if (r != 0 || !match)
         return r;
@@ -490,7 +491,8 @@ static int failed_item(merger *m, const rsl_failure *f, const char *root_real)
                       .mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec,
                       .followed = resolved[0] != '\0',
                       .dev = (uint64_t)sb.st_dev,
-                      .ino = (uint64_t)sb.st_ino};
+                      .ino = (uint64_t)sb.st_ino,
+                      .mode = (uint32_t)(sb.st_mode & 07777)};
     return plan_entry(m, &local, in_manifest ? &mr : NULL) < 0 ? -1 : 0;
 }
 

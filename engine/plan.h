@@ -51,6 +51,7 @@ typedef struct rsl_item {
     int64_t mtime_ns;
     int followed;      /* reached through a followed symlink */
     uint64_t dev, ino; /* the local file's identity as the scan saw it */
+    uint32_t mode;     /* its permission bits as the scan saw them */
     int prev_attempts; /* from the failures table, 0 if none */
     int64_t first_failed_ms;
     int has_upload_rec;     /* an upload record exists for this path */

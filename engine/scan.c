@@ -314,6 +314,7 @@ static void visit(walker *w, int dfd, const char *name, size_t plen, size_t rple
     e.resolved = linked ? w->rpath : NULL;
     e.dev = (uint64_t)sb.st_dev;
     e.ino = (uint64_t)sb.st_ino;
+    e.mode = (uint32_t)(sb.st_mode & 07777);
     int is_dir = S_ISDIR(sb.st_mode);
     if (w->o->n_excludes &&
         rsl_scan_excluded(w->o->excludes, w->o->n_excludes, w->path, e.name, is_dir)) {

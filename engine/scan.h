@@ -40,6 +40,7 @@ typedef struct rsl_entry {
      * `path` itself. Valid during the callback. */
     const char *resolved;
     uint64_t dev, ino; /* FILE/DIR: its identity (of the link's target when followed) */
+    uint32_t mode;     /* FILE/DIR: its permission bits (st_mode & 07777) */
     rsl_code code;     /* for SKIPPED / ERROR / unreadable dirs */
     const char *detail;
 } rsl_entry;

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FIXED 52
+#define FIXED 56
 #define MAXREC (RSL_SPOOL_BUFSZ - 8) /* a record always fits a cursor's buffer */
 
 enum { F_FOLLOWED = 1, F_HAS_REC = 2, F_REC_MATCHES = 4 };
@@ -138,6 +138,7 @@ rsl_code rsl_spool_put(rsl_spool *s, const rsl_item *it, rsl_err *err)
     p = put_bytes(p, &it->dev, 8);
     p = put_bytes(p, &it->ino, 8);
     p = put_bytes(p, l16, 4);
+    p = put_bytes(p, &it->mode, 4);
     p = put_bytes(p, it->path, pl);
     if (sl)
         p = put_bytes(p, it->src_rel, sl);
@@ -251,6 +252,7 @@ static int decode(rsl_spool_cursor *c, const unsigned char *p, uint32_t n, rsl_i
     memcpy(&it->dev, p + 32, 8);
     memcpy(&it->ino, p + 40, 8);
     memcpy(l16, p + 48, 4);
+    memcpy(&it->mode, p + 52, 4);
     if ((uint32_t)FIXED + l16[0] + l16[1] != n) {
         rsl_err_set(err, RSL_E_STATE_IO, 0, "the plan's spool file is damaged");
         return -1;

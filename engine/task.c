@@ -46,4 +46,6 @@ void rsl_task_op(rsl_task *t, rsl_op_kind kind, const char *path, int is_dir)
     t->op.is_dir = is_dir;
     t->op.mtime = -1;
     t->op.ud = ud;
+    if (kind == RSL_OP_PUT || kind == RSL_OP_MKDIR)
+        t->op.mode = t->it.mode; /* already the remote mode (job perms) */
 }

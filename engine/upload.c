@@ -60,6 +60,8 @@ static rsl_task *new_put(rsl_disp *d, const rsl_item *it, uint64_t idx)
         return NULL;
     }
     rsl_task *t = rsl_task_new(RSL_TASK_PUT, it);
+    if (t != NULL) /* the remote file's mode (job perms) */
+        t->it.mode = rsl_job_remote_mode(r->job, it->mode, 0);
     size_t n = strlen(it->path) + strlen(r->job->temp_suffix) + 1;
     if (t == NULL || (t->tmp = malloc(n)) == NULL) {
         rsl_task_free(t);
