@@ -115,7 +115,7 @@ Port $port
 ListenAddress 127.0.0.1
 HostKey $dir/host_ed25519
 PidFile $pidf
-AuthorizedKeysFile $dir/authorized_keys
+AuthorizedKeysFile $([ "$inst" = slowauth ] && echo none || echo "$dir/authorized_keys")
 StrictModes no
 PubkeyAuthentication yes
 PasswordAuthentication $([ "$inst" = kbd ] && echo no || echo yes)
