@@ -469,15 +469,18 @@ static unsigned sftp_caps_of(rsl_conn *c)
 
 static void sftp_describe(rsl_conn *c, char *buf, size_t n)
 {
-    char hash[120], cl[400];
+    char hash[120], cl[400], key[300];
     rsl_sftp_get_hash_describe(c, hash, sizeof(hash));
+    if (c->keytype[0] != '\0')
+        snprintf(key, sizeof(key), "%s %s %s", c->keytype, c->hostfp, c->trust);
+    else
+        snprintf(key, sizeof(key), "%s", c->trust);
     rsl_sftp_client_describe(c->cl, cl, sizeof(cl));
     int posix = (rsl_sftp_client_exts(c->cl) & RSL_SFTP_EXT_POSIX_RENAME) != 0;
     snprintf(buf, n,
-             "sftp: %s@%s%s; auth %s; host key %s%s%s %s; %s; resume %s; permission bits set; "
+             "sftp: %s@%s%s; auth %s; host key %s; %s; resume %s; permission bits set; "
              "server-side hash: %s; %s",
-             c->user ? c->user : "(ssh's)", c->hostport, c->root, c->auth, c->keytype,
-             c->keytype[0] ? " " : "", c->hostfp, c->trust,
+             c->user ? c->user : "(ssh's)", c->hostport, c->root, c->auth, key,
              posix ? "atomic replace via posix-rename@openssh.com"
                    : "NO atomic replace (server lacks posix-rename@openssh.com): the old file is "
                      "moved aside, then the new one renamed in",
