@@ -10,9 +10,9 @@
 # Instances: "main" for ordinary tests, "kill" and "stall" for fault tests
 # that kill or stop the server's session processes (they must not disturb
 # tests running in parallel against "main"), "single" with MaxSessions 1 and
-# posix-rename@openssh.com refused (sftp-server -P: listed, answered
-# PERMISSION_DENIED; as some hardened servers: the transport's non-atomic
-# rename fallback runs), and as root "kbd": PAM keyboard-interactive only
+# posix-rename@openssh.com refused (sftp-server -P posix-rename; OpenSSH 9.2
+# then does not list it), as some hardened servers: the transport's
+# non-atomic rename fallback runs, and as root "kbd": PAM keyboard-interactive only
 # (no "password" method), as many hosted servers, and "slowauth", whose
 # public-key check never answers (an AuthorizedKeysCommand that sleeps 30 s): a
 # server that stops in the middle of authentication.

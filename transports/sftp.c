@@ -339,8 +339,9 @@ static void on_rename_probe(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *
 
 /* One round trip: STAT of the root and, when posix-rename is offered, a
  * posix-rename of a name that does not exist (NO_SUCH_FILE where it works;
- * an OpenSSH server with -P posix-rename@openssh.com lists it and answers
- * PERMISSION_DENIED: then it is not used). */
+ * a server that lists it but refuses it, as older OpenSSH sftp-servers
+ * started with -P posix-rename did, answers PERMISSION_DENIED: then it is
+ * not used). */
 static rsl_code first_look_at(rsl_conn *c, first_look *f, rsl_err *err)
 {
     rsl_sftp_client *s = c->cl;
