@@ -471,13 +471,13 @@ static int64_t pipe_service(proxy *px, conn *c, int dir, int64_t now)
 static int64_t conn_service(proxy *px, conn *c, int64_t now)
 {
     int64_t next = -1, w;
-    if (c->tstate == T_WAIT) {
-        if (now < c->open_at)
-            return c->open_at;
+    if (c->tstate == T_WAIT && now >= c->open_at) {
         target_connect(px, c);
         if (c->dead)
             return -1;
     }
+    if (c->tstate == T_WAIT) /* the client may send already: read it, hold it */
+        take_min(&next, c->open_at);
     for (int d = 0; d < 2 && !c->dead; d++)
         take_min(&next, pipe_service(px, c, d, now));
     if (c->dead)
@@ -488,10 +488,12 @@ static int64_t conn_service(proxy *px, conn *c, int64_t now)
     }
     int r0 = can_read(px, c, UP, now, &w), r1 = can_read(px, c, DOWN, now, &w);
     set_interest(px, c, 0, (r0 ? EPOLLIN : 0) | (c->p[DOWN].write_blocked ? EPOLLOUT : 0));
-    uint32_t tm = c->tstate == T_CONNECTING
-                      ? EPOLLOUT
-                      : (r1 ? EPOLLIN : 0) | (c->p[UP].write_blocked ? EPOLLOUT : 0);
-    set_interest(px, c, 1, tm);
+    if (c->fd[1] >= 0) {
+        uint32_t tm = c->tstate == T_CONNECTING
+                          ? EPOLLOUT
+                          : (r1 ? EPOLLIN : 0) | (c->p[UP].write_blocked ? EPOLLOUT : 0);
+        set_interest(px, c, 1, tm);
+    }
     return next;
 }
 

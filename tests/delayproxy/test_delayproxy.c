@@ -253,13 +253,14 @@ Test(delayproxy, echo_takes_one_rtt_and_the_first_one_the_handshake_too)
 {
     proxy p = proxy_start(start_server(SRV_STAMP), "--delay 100");
     int fd = dial(p.port);
-    int64_t t0, t2;
-    stamp_once(fd, &t0, &t2);
-    /* handshake (3 x 100) then the byte's way back (100) */
+    int64_t t0, t2, t1 = stamp_once(fd, &t0, &t2);
+    /* sent at once, held for the handshake (SYN, SYN-ACK, ACK: 3 x 100),
+     * then the reply's way back (100) */
+    cr_assert_geq(t1 - t0, 300 * MS, "first byte reached the server after %.1f ms", ms(t1 - t0));
     cr_assert_geq(t2 - t0, 400 * MS, "first exchange %.1f ms", ms(t2 - t0));
     cr_assert_lt(t2 - t0, 700 * MS, "first exchange %.1f ms", ms(t2 - t0));
     for (int i = 0; i < 3; i++) {
-        int64_t t1 = stamp_once(fd, &t0, &t2);
+        t1 = stamp_once(fd, &t0, &t2);
         cr_assert_geq(t1 - t0, 100 * MS, "one way %.1f ms", ms(t1 - t0));
         cr_assert_geq(t2 - t0, 200 * MS, "echo %.1f ms", ms(t2 - t0));
         cr_assert_lt(t2 - t0, 450 * MS, "echo %.1f ms", ms(t2 - t0));
