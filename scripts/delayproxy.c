@@ -28,8 +28,9 @@
  *
  * Prints the listening port on stdout (one line) when ready, and writes it to
  * --port-file. SIGTERM/SIGINT: exits 0 (at once; bytes in flight are lost).
- * SIGUSR1: rewrites --stats-file (connections and bytes each way, as
- * KEY=VALUE lines with a sequence number), also written at exit.
+ * SIGUSR1: rewrites --stats-file (connections and bytes each way, the bytes
+ * held now and the most one direction of a connection ever held, as KEY=VALUE
+ * lines with a sequence number), also written at exit.
  *
  * Single-threaded: epoll, CLOCK_MONOTONIC, one absolute timerfd for the next
  * due event, signalfd.
@@ -102,6 +103,7 @@ typedef struct proxy {
     conn *conns;
     int64_t armed;
     unsigned long long bytes[2], accepted, refused, stats_seq;
+    size_t held, held_max; /* bytes in chunks now; most one direction ever held */
     const char *stats_file;
     endpoint lep, tep, sep;
     unsigned char scratch[READ_MAX];
@@ -182,6 +184,7 @@ static void conn_kill(proxy *px, conn *c)
 static void conn_free(proxy *px, conn *c)
 {
     for (int d = 0; d < 2; d++) {
+        px->held -= c->p[d].inflight;
         chunk *k = c->p[d].head;
         while (k) {
             chunk *n = k->next;
@@ -250,6 +253,9 @@ static void pipe_append(proxy *px, conn *c, int dir, chunk *k, int64_t now)
     if (p->out == NULL)
         p->out = k;
     p->inflight += k->len;
+    px->held += k->len;
+    if (p->inflight > px->held_max)
+        px->held_max = p->inflight;
     px->bytes[dir] += k->len;
 }
 
@@ -288,7 +294,7 @@ static int pipe_flush(proxy *px, conn *c, int dir, int64_t now)
     return 0;
 }
 
-static void pipe_acks(pipe_t *p, int64_t now)
+static void pipe_acks(proxy *px, pipe_t *p, int64_t now)
 {
     while (p->head && p->head != p->out && p->head->ack_at <= now) {
         chunk *k = p->head;
@@ -296,6 +302,7 @@ static void pipe_acks(pipe_t *p, int64_t now)
         if (p->head == NULL)
             p->tail = NULL;
         p->inflight -= k->len;
+        px->held -= k->len;
         free(k);
     }
 }
@@ -342,7 +349,7 @@ static void pipe_read(proxy *px, conn *c, int dir, int64_t now)
     pipe_t *p = &c->p[dir];
     int from = c->fd[pipe_from(dir)];
     int64_t wake;
-    pipe_acks(p, now);
+    pipe_acks(px, p, now);
     while (!c->dead && can_read(px, c, dir, now, &wake)) {
         size_t want = px->window - p->inflight;
         if (want > rate_chunk(px, dir))
@@ -454,10 +461,10 @@ static int64_t pipe_service(proxy *px, conn *c, int dir, int64_t now)
 {
     pipe_t *p = &c->p[dir];
     int64_t next = -1, wake;
-    pipe_acks(p, now);
+    pipe_acks(px, p, now);
     if (pipe_flush(px, c, dir, now) != 0)
         return -1;
-    pipe_acks(p, now);
+    pipe_acks(px, p, now);
     int open = dir == DOWN || c->tstate == T_OPEN;
     if (p->out && !p->write_blocked && open)
         take_min(&next, p->out->deliver_at);
@@ -564,8 +571,10 @@ static void write_stats(proxy *px)
     if (f == NULL)
         return;
     fprintf(f,
-            "seq=%llu\nconnections=%llu\nactive=%d\nrefused=%llu\nbytes_up=%llu\nbytes_down=%llu\n",
-            ++px->stats_seq, px->accepted, px->nconns, px->refused, px->bytes[UP], px->bytes[DOWN]);
+            "seq=%llu\nconnections=%llu\nactive=%d\nrefused=%llu\nbytes_up=%llu\nbytes_down=%llu\n"
+            "held_bytes=%zu\nheld_max_per_direction=%zu\n",
+            ++px->stats_seq, px->accepted, px->nconns, px->refused, px->bytes[UP], px->bytes[DOWN],
+            px->held, px->held_max);
     if (fclose(f) == 0)
         rename(tmp, px->stats_file);
 }
