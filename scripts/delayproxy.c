@@ -22,9 +22,9 @@
  *
  * New connections cost one round trip as a TCP handshake would: the proxy
  * connects to the target 2 x up + down delay after accepting (SYN, SYN-ACK,
- * ACK) and delivers nothing to the target before that (--no-handshake: at
- * once). Half-closes are passed on after the delay; a reset or error closes
- * both sides.
+ * ACK) and delivers nothing to the target before that, holding what the client
+ * sends meanwhile (--no-handshake: at once). Half-closes are passed on after the delay; a reset or
+ * error closes both sides.
  *
  * Prints the listening port on stdout (one line) when ready, and writes it to
  * --port-file. SIGTERM/SIGINT: exits 0 (at once; bytes in flight are lost).
@@ -677,7 +677,10 @@ static void usage(FILE *f)
                "  A TCP delay line on 127.0.0.1: --delay is one way (RTT = up + down).\n"
                "  --rate caps each direction of the link (shared by all connections);\n"
                "  --window (default 16M) is the bytes in flight per direction of a\n"
-               "  connection (throughput <= window / RTT). K/M/G = 1024.\n");
+               "  connection (throughput <= window / RTT). K/M/G = 1024.\n"
+               "  A new connection costs one RTT (the handshake) unless --no-handshake.\n"
+               "  Prints the port when ready; SIGUSR1 (and exit) writes --stats-file;\n"
+               "  SIGTERM exits; --lifetime S exits after S seconds.\n");
 }
 
 static int listen_on(int port)
@@ -746,7 +749,66 @@ static void announce(int port, const char *port_file)
     fflush(stdout);
 }
 
-int main(int argc, char **argv)
+typedef struct options {
+    int listen_port, handshake;
+    const char *port_file;
+    double lifetime;
+} options;
+
+/* one command-line option; -1 when it is not one */
+static int set_option(proxy *px, options *o, int opt, const char *a)
+{
+    switch (opt) {
+    case 't':
+        px->target_port = (int)parse_size(a, "--target");
+        break;
+    case 'l':
+        o->listen_port = (int)parse_size(a, "--listen");
+        break;
+    case 'd':
+        px->delay[UP] = px->delay[DOWN] = parse_ms(a, "--delay");
+        break;
+    case 'u':
+        px->delay[UP] = parse_ms(a, "--up-delay");
+        break;
+    case 'D':
+        px->delay[DOWN] = parse_ms(a, "--down-delay");
+        break;
+    case 'r':
+        px->rate[UP] = px->rate[DOWN] = parse_size(a, "--rate");
+        break;
+    case 'U':
+        px->rate[UP] = parse_size(a, "--up-rate");
+        break;
+    case 'R':
+        px->rate[DOWN] = parse_size(a, "--down-rate");
+        break;
+    case 'w':
+        px->window = (size_t)parse_size(a, "--window");
+        break;
+    case 'n':
+        o->handshake = 0;
+        break;
+    case 'm':
+        px->max_conns = (int)parse_size(a, "--max-conns");
+        break;
+    case 'p':
+        o->port_file = a;
+        break;
+    case 's':
+        px->stats_file = a;
+        break;
+    case 'L':
+        o->lifetime = (double)parse_size(a, "--lifetime");
+        break;
+    default:
+        return -1;
+    }
+    return 0;
+}
+
+/* exits on --help (0) and on a usage error (2) */
+static void parse_args(int argc, char **argv, proxy *px, options *o)
 {
     static const struct option opts[] = {{"target", 1, 0, 't'},     {"listen", 1, 0, 'l'},
                                          {"delay", 1, 0, 'd'},      {"up-delay", 1, 0, 'u'},
@@ -756,73 +818,35 @@ int main(int argc, char **argv)
                                          {"max-conns", 1, 0, 'm'},  {"port-file", 1, 0, 'p'},
                                          {"stats-file", 1, 0, 's'}, {"lifetime", 1, 0, 'L'},
                                          {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
-    static proxy px = {.window = 16u << 20, .max_conns = 1024, .armed = -2, .target_port = -1};
-    int listen_port = 0, handshake = 1, o;
-    const char *port_file = NULL;
-    double lifetime = 0;
-    while ((o = getopt_long(argc, argv, "t:l:d:r:w:h", opts, NULL)) != -1) {
-        switch (o) {
-        case 't':
-            px.target_port = (int)parse_size(optarg, "--target");
-            break;
-        case 'l':
-            listen_port = (int)parse_size(optarg, "--listen");
-            break;
-        case 'd':
-            px.delay[UP] = px.delay[DOWN] = parse_ms(optarg, "--delay");
-            break;
-        case 'u':
-            px.delay[UP] = parse_ms(optarg, "--up-delay");
-            break;
-        case 'D':
-            px.delay[DOWN] = parse_ms(optarg, "--down-delay");
-            break;
-        case 'r':
-            px.rate[UP] = px.rate[DOWN] = parse_size(optarg, "--rate");
-            break;
-        case 'U':
-            px.rate[UP] = parse_size(optarg, "--up-rate");
-            break;
-        case 'R':
-            px.rate[DOWN] = parse_size(optarg, "--down-rate");
-            break;
-        case 'w':
-            px.window = (size_t)parse_size(optarg, "--window");
-            break;
-        case 'n':
-            handshake = 0;
-            break;
-        case 'm':
-            px.max_conns = (int)parse_size(optarg, "--max-conns");
-            break;
-        case 'p':
-            port_file = optarg;
-            break;
-        case 's':
-            px.stats_file = optarg;
-            break;
-        case 'L':
-            lifetime = (double)parse_size(optarg, "--lifetime");
-            break;
-        case 'h':
+    int opt;
+    while ((opt = getopt_long(argc, argv, "t:l:d:r:w:h", opts, NULL)) != -1) {
+        if (opt == 'h') {
             usage(stdout);
-            return 0;
-        default:
+            exit(0);
+        }
+        if (set_option(px, o, opt, optarg) != 0) {
             usage(stderr);
-            return 2;
+            exit(2);
         }
     }
-    if (px.target_port <= 0 || px.target_port > 65535 || listen_port > 65535 || optind != argc ||
-        px.window < 1024 || px.max_conns < 1) {
+    if (px->target_port <= 0 || px->target_port > 65535 || o->listen_port > 65535 ||
+        optind != argc || px->window < 1024 || px->max_conns < 1) {
         usage(stderr);
-        return 2;
+        exit(2);
     }
-    if (handshake)
+}
+
+int main(int argc, char **argv)
+{
+    static proxy px = {.window = 16u << 20, .max_conns = 1024, .armed = -2, .target_port = -1};
+    options o = {.handshake = 1};
+    parse_args(argc, argv, &px, &o);
+    if (o.handshake)
         px.handshake = 2 * px.delay[UP] + px.delay[DOWN];
     px.lep.which = px.tep.which = px.sep.which = -1;
-    setup_fds(&px, listen_port);
-    announce(bound_port(px.lfd), port_file);
-    run(&px, lifetime);
+    setup_fds(&px, o.listen_port);
+    announce(bound_port(px.lfd), o.port_file);
+    run(&px, o.lifetime);
     write_stats(&px);
     fprintf(stderr, "rsl-delayproxy: %llu connections, %llu bytes up, %llu bytes down\n",
             px.accepted, px.bytes[UP], px.bytes[DOWN]);
