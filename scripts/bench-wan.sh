@@ -247,11 +247,30 @@ fmt_ratio() { # key ref-key -> "12.34x", ">12.3x" (cut off) or "-"
   fi
 }
 ref_of() { [ "$1" = big ] && echo "$1/scp" || echo "$1/rsync"; }
-emit() { # case tool seconds-text ratio check link-bytes target
-  local l
-  l=$(printf '%-9s %-30s %10s %8s  %-34s %8s  %s' "$1" "$2" "$3" "$4" "$5" "$(human "${6:-0}")" "$7")
-  lines+=("$l")
-  echo "$l"
+# Every line is kept (L_*) so that the summary can judge it again against the
+# final references (best of the start and the end of each case).
+L_case=() L_tool=() L_secs=() L_chk=() L_bytes=() L_key=() L_target=() L_tref=() L_note=()
+emit() { # case tool seconds-text check link-bytes key target-spec tref note
+  L_case+=("$1") L_tool+=("$2") L_secs+=("$3") L_chk+=("$4") L_bytes+=("$5")
+  L_key+=("$6") L_target+=("$7") L_tref+=("$8") L_note+=("${9:-}")
+  print_line $((${#L_case[@]} - 1))
+}
+print_line() { # index
+  local i=$1 ratio="-" tgt=${L_note[$1]}
+  if [ -n "${L_key[$i]}" ]; then
+    ratio=$(fmt_ratio "${L_key[$i]}" "${L_tref[$i]}")
+    tgt=$(judge_line "${L_key[$i]}" "$ratio" "${L_target[$i]}" "${L_chk[$i]}")
+  fi
+  printf '%-9s %-30s %10s %8s  %-34s %8s  %s\n' "${L_case[$i]}" "${L_tool[$i]}" "${L_secs[$i]}" "$ratio" \
+    "${L_chk[$i]}" "$(human "${L_bytes[$i]}")" "$tgt"
+}
+judge_line() { # key ratio target-spec check -> the target column
+  local key=$1 ratio=$2 target=$3 chk=$4
+  case $chk in ok*) ;; *) [ -n "$target" ] && echo "target: MISSED (server side wrong)"; return ;; esac
+  case $target in
+  ratio:*) judge "$ratio" "${target#ratio:}" x ;;
+  secs:*) judge "${T[$key]:-${TO[$key]:+>$tmo}}" "${target#secs:}" " s" ;;
+  esac
 }
 # run case tool remote-dir check(tree|big|same) target-spec cmd...
 # target-spec: "" | "ratio:MAX" (against the reference) | "secs:MAX"
@@ -259,10 +278,10 @@ emit() { # case tool seconds-text ratio check link-bytes target
 # every attempt checked) after `eval "$PREP"` makes its remote (and state)
 # empty again; no-change runs repeat as they are. TREF: another reference.
 run() {
-  local c=$1 tool=$2 dir=$3 check=$4 target=$5 key=$1/$2 log t0 t1 rc up0 up1 secs chk tgt="" best="" n=0
+  local c=$1 tool=$2 dir=$3 check=$4 target=$5 key=$1/$2 log t0 t1 rc up0 up1 secs chk best="" n=0
   shift 5
   log=$work/log-${key//[^A-Za-z0-9]/_}.txt
-  local before="" ratio bytes=0
+  local before="" bytes=0
   [ "$check" = same ] && before=$(tree_stamp "$dir")
   T[$key]="" TO[$key]=""
   while :; do
@@ -299,13 +318,7 @@ run() {
   else
     bytes=$((up1 - up0))
   fi
-  ratio=$(fmt_ratio "$key" "${TREF:-$(ref_of "$c")}")
-  case $target in
-  ratio:*) tgt=$(judge "$ratio" "${target#ratio:}" x) ;;
-  secs:*) tgt=$(judge "${T[$key]:-${TO[$key]:+>$tmo}}" "${target#secs:}" " s") ;;
-  esac
-  case $chk in ok*) ;; *) [ -n "$target" ] && tgt="target: MISSED (server side wrong)" ;; esac
-  emit "$c" "$tool" "$secs" "$ratio" "$chk" "$bytes" "$tgt"
+  emit "$c" "$tool" "$secs" "$chk" "$bytes" "$key" "$target" "${TREF:-$(ref_of "$c")}"
 }
 judge() { # value max unit -> "target <=MAXunit: met|MISSED"
   local v=${1%x} m=$2 u=$3 ok
@@ -401,6 +414,33 @@ open -p $SPORT sftp://$SSH_USER:x@$h; mirror -R -P4 $1 $2; quit"
 export -f curl_small lftp_push
 
 # -------------------------------------------------------------------- runs --
+# references CASE SUFFIX: rsync (and its no-change re-run) for the small files,
+# scp for the big file (and rsync there too when wanted). Run at the start and
+# again at the end of each case (SUFFIX " (end)"); the best of both is the
+# reference, so a load burst on a shared machine does not skew every ratio.
+references() {
+  local c=$1 sfx=$2 s d chk=tree k
+  s=$(src_of "$c")
+  [ "$c" = big ] && chk=big
+  if [ "$c" = big ]; then
+    d=$(sftp_dir "$c-scp")
+    PREP="sftp_dir $c-scp" TREF="$c/scp" run "$c" "scp$sfx" "$d" big "" scp -q $sshargs -P "$SPORT" "$s/big.bin" "$SSH_USER@$h:$d/"
+    rm -rf "$d"
+  fi
+  if [ "$c" != big ] || want rsync; then
+    d=$(sftp_dir "$c-rsync")
+    PREP="sftp_dir $c-rsync" TREF="$(ref_of "$c")" run "$c" "rsync$sfx" "$d" "$chk" "" rsync -a -e "ssh -p $SPORT $sshargs" "$s/" "$SSH_USER@$h:$d/"
+    [ "$c" != big ] && [ -n "${T[$c/rsync$sfx]}" ] &&
+      TREF="$c/rsync no-change" run "$c" "rsync no-change$sfx" "$d" same "" rsync -a -e "ssh -p $SPORT $sshargs" "$s/" "$SSH_USER@$h:$d/"
+    rm -rf "$d"
+  fi
+  [ -n "$sfx" ] || return 0
+  for k in "$c/scp" "$c/rsync" "$c/rsync no-change"; do
+    if [ -n "${T[$k$sfx]:-}" ] && { [ -z "${T[$k]:-}" ] || awk -v a="${T[$k$sfx]}" -v b="${T[$k]}" 'BEGIN { exit !(a < b) }'; }; then
+      T[$k]=${T[$k$sfx]}
+    fi
+  done
+}
 # one rsyncd-lite variant: case tool-name dest-kind(sftp|dav) target-spec [extra remote lines]
 rsl_variant() {
   local c=$1 tool=$2 kind=$3 target=$4 s d dest f
@@ -448,25 +488,13 @@ for c in $cases; do
   s=$(src_of "$c")
   chk=tree
   [ "$c" = big ] && chk=big
-  # the reference first
-  if [ "$c" = big ]; then
-    d=$(sftp_dir "$c-scp")
-    PREP="sftp_dir $c-scp" run "$c" scp "$d" big "" scp -q $sshargs -P "$SPORT" "$s/big.bin" "$SSH_USER@$h:$d/"
-    rm -rf "$d"
-  fi
-  if [ "$c" != big ] || want rsync; then
-    d=$(sftp_dir "$c-rsync")
-    PREP="sftp_dir $c-rsync" run "$c" rsync "$d" "$chk" "" rsync -a -e "ssh -p $SPORT $sshargs" "$s/" "$SSH_USER@$h:$d/"
-    [ "$c" != big ] && [ -n "${T[$c/rsync]}" ] &&
-      TREF="$c/rsync no-change" run "$c" "rsync no-change" "$d" same "" rsync -a -e "ssh -p $SPORT $sshargs" "$s/" "$SSH_USER@$h:$d/"
-    rm -rf "$d"
-  fi
+  references "$c" ""
   want rsl-sftp && rsl_variant "$c" "rsyncd-lite sftp" sftp "$(targets_for "$c" sftp)"
   if want rsl-ssh; then
     if [ "$ssh_ok" = 1 ]; then
       rsl_variant "$c" "rsyncd-lite sftp ssh_command" sftp "$(targets_for "$c" sftp)" "ssh_command = $ssh_cmd"
     else
-      emit "$c" "rsyncd-lite sftp ssh_command" "n/a" "-" "not supported by this build" 0 "($ssh_why)"
+      emit "$c" "rsyncd-lite sftp ssh_command" "n/a" "not supported by this build" 0 "" "" "" "($ssh_why)"
     fi
   fi
   want rsl-webdav && rsl_variant "$c" "rsyncd-lite webdav" dav "$(targets_for "$c" dav)"
@@ -491,7 +519,7 @@ for c in $cases; do
       PREP="sftp_dir $c-rclone" run "$c" "rclone sftp" "$d" "$chk" "" rclone --config "$rclone_conf" copy "$s" "wsftp:$d"
       rm -rf "$d"
     else
-      emit "$c" "rclone sftp" skipped - "not installed (bench-deps.sh)" 0 ""
+      emit "$c" "rclone sftp" skipped "not installed (bench-deps.sh)" 0
     fi
   fi
   if want rclone-webdav; then
@@ -500,7 +528,7 @@ for c in $cases; do
       PREP="dav_dir $c-rclone" run "$c" "rclone webdav" "$d" "$chk" "" rclone --config "$rclone_conf" --ca-cert "$CA" copy "$s" "wdav:wan/$c-rclone"
       rm -rf "$d"
     else
-      emit "$c" "rclone webdav" skipped - "not installed (bench-deps.sh)" 0 ""
+      emit "$c" "rclone webdav" skipped "not installed (bench-deps.sh)" 0
     fi
   fi
   if want lftp; then
@@ -509,7 +537,7 @@ for c in $cases; do
       PREP="sftp_dir $c-lftp" run "$c" "lftp mirror -R -P4" "$d" "$chk" "" bash -c 'lftp_push "$@"' _ "$s" "$d"
       rm -rf "$d"
     else
-      emit "$c" "lftp mirror -R -P4" skipped - "not installed (bench-deps.sh)" 0 ""
+      emit "$c" "lftp mirror -R -P4" skipped "not installed (bench-deps.sh)" 0
     fi
   fi
   if want curl; then
@@ -522,11 +550,13 @@ for c in $cases; do
     fi
     rm -rf "$d"
   fi
+  references "$c" " (end)"
 done
 
 echo
-echo "== summary (RTT $rtt ms; ratio: time / rsync's (small files) or scp's (big file); logs in $work)"
+echo "== summary (RTT $rtt ms; ratio: time / rsync's (small files) or scp's (big file), the best of"
+echo "   their runs at the start and the end of the case; (N): best of N runs; logs in $work)"
 printf '%-9s %-30s %10s %8s  %-34s %8s  %s\n' case tool seconds ratio "server side" "link up" target
-printf '%s\n' "${lines[@]}"
+for i in "${!L_case[@]}"; do print_line "$i"; done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$rtt" = 50 ] || [ "$rtt" = 0 ] || echo "(the targets are set for RTT 50 ms; marked here anyway)"
