@@ -246,7 +246,7 @@ fmt_ratio() { # key ref-key -> "12.34x", ">12.3x" (cut off) or "-"
     echo "-"
   fi
 }
-ref_of() { [ "$1" = big ] && echo "$1/scp" || echo "$1/rsync"; }
+ref_of() { [ "$1" = big ] && echo "$1/scp*" || echo "$1/rsync*"; } # * = best run
 # Every line is kept (L_*) so that the summary can judge it again against the
 # final references (best of the start and the end of each case).
 L_case=() L_tool=() L_secs=() L_chk=() L_bytes=() L_key=() L_target=() L_tref=() L_note=()
@@ -295,7 +295,7 @@ run() {
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     chk=$(verify "$c" "$dir" "$check" "$before")
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-      TO[$key]=1 secs="timeout" best=""
+      TO[$key]=1 secs="timeout" best="" chk=${chk/#WRONG:/cut off:}
       break
     elif [ "$rc" != 0 ]; then
       secs="FAIL rc=$rc" best=""
@@ -315,6 +315,11 @@ run() {
   if [ -n "$best" ]; then
     T[$key]=$best secs=$best
     [ "$n" -gt 1 ] && secs="$best ($n)"
+    # a reference run (TREF = its own best, "CASE/TOOL*"): keep the best
+    local b=${key% (end)}*
+    if [ "${TREF:-}" = "$b" ] && { [ -z "${T[$b]:-}" ] || awk -v a="$best" -v x="${T[$b]}" 'BEGIN { exit !(a < x) }'; }; then
+      T[$b]=$best
+    fi
   else
     bytes=$((up1 - up0))
   fi
@@ -342,7 +347,7 @@ verify() { # case dir check before-stamp -> "ok ..." or what is wrong
   got=$(tree_sum "$dir")
   parts=$(find "$dir" -name '*.rsl-part' 2>/dev/null | wc -l)
   if [ "$got" != "$want" ]; then
-    echo "WRONG: ${got% *}/${want% *} files, ${got#* }/${want#* } B"
+    echo "WRONG: ${got% *}/${want% *} files, $(awk -v a="${got#* }" -v b="${want#* }" 'BEGIN { printf "%.1f/%.1f MiB", a / 1048576, b / 1048576 }')"
   elif [ "$check" = big ] && ! cmp -s "$s/big.bin" "$dir/big.bin"; then
     echo "WRONG: content differs"
   elif [ "$parts" != 0 ]; then
@@ -419,27 +424,21 @@ export -f curl_small lftp_push
 # again at the end of each case (SUFFIX " (end)"); the best of both is the
 # reference, so a load burst on a shared machine does not skew every ratio.
 references() {
-  local c=$1 sfx=$2 s d chk=tree k
+  local c=$1 sfx=$2 s d chk=tree
   s=$(src_of "$c")
   [ "$c" = big ] && chk=big
   if [ "$c" = big ]; then
     d=$(sftp_dir "$c-scp")
-    PREP="sftp_dir $c-scp" TREF="$c/scp" run "$c" "scp$sfx" "$d" big "" scp -q $sshargs -P "$SPORT" "$s/big.bin" "$SSH_USER@$h:$d/"
+    PREP="sftp_dir $c-scp" TREF="$c/scp*" run "$c" "scp$sfx" "$d" big "" scp -q $sshargs -P "$SPORT" "$s/big.bin" "$SSH_USER@$h:$d/"
     rm -rf "$d"
   fi
   if [ "$c" != big ] || want rsync; then
     d=$(sftp_dir "$c-rsync")
     PREP="sftp_dir $c-rsync" TREF="$(ref_of "$c")" run "$c" "rsync$sfx" "$d" "$chk" "" rsync -a -e "ssh -p $SPORT $sshargs" "$s/" "$SSH_USER@$h:$d/"
     [ "$c" != big ] && [ -n "${T[$c/rsync$sfx]}" ] &&
-      TREF="$c/rsync no-change" run "$c" "rsync no-change$sfx" "$d" same "" rsync -a -e "ssh -p $SPORT $sshargs" "$s/" "$SSH_USER@$h:$d/"
+      TREF="$c/rsync no-change*" run "$c" "rsync no-change$sfx" "$d" same "" rsync -a -e "ssh -p $SPORT $sshargs" "$s/" "$SSH_USER@$h:$d/"
     rm -rf "$d"
   fi
-  [ -n "$sfx" ] || return 0
-  for k in "$c/scp" "$c/rsync" "$c/rsync no-change"; do
-    if [ -n "${T[$k$sfx]:-}" ] && { [ -z "${T[$k]:-}" ] || awk -v a="${T[$k$sfx]}" -v b="${T[$k]}" 'BEGIN { exit !(a < b) }'; }; then
-      T[$k]=${T[$k$sfx]}
-    fi
-  done
 }
 # one rsyncd-lite variant: case tool-name dest-kind(sftp|dav) target-spec [extra remote lines]
 rsl_variant() {
@@ -461,9 +460,9 @@ rsl_variant() {
   if [ "$kind" = sftp ]; then prep+="sftp_dir '$name'"; else prep+="dav_dir '$name'"; fi
   PREP=$prep run "$c" "$tool" "$d" "$( [ "$c" = big ] && echo big || echo tree)" "$target" "$bin" run "$f"
   if [ -n "${T[$c/$tool]}" ] && [ "$c" != big ]; then
-    local nct="" rs_nochg=${T[$c/rsync no-change]:-}
+    local nct="" rs_nochg=${T[$c/rsync no-change*]:-}
     [ "$kind" = sftp ] && [ -n "$rs_nochg" ] && nct="ratio:0.5"
-    TREF="$c/rsync no-change" run "$c" "$tool no-change" "$d" same "$nct" "$bin" run "$f"
+    TREF="$c/rsync no-change*" run "$c" "$tool no-change" "$d" same "$nct" "$bin" run "$f"
   fi
   rm -rf "$d"
 }
