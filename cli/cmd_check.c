@@ -3,8 +3,9 @@
  * depends on, each reported PASS / FAIL (with the catalog's remediation) /
  * WARN / SKIP: config valid, source readable, DNS, TCP connect, trust (TLS
  * certificate or SSH host key) and authentication (the transport's connect),
- * remote root exists, remote root writable (a probe file uploaded under its
- * temp name, renamed, checked and removed), rename and resume supported.
+ * remote root exists, then the capability steps, each proven with probe files
+ * (cli/check_probe.h: writable, rename over an existing file, mtime, resume
+ * at an offset, permission bits, server checksum, read back; all removed).
  *
  * Owns: the step list and its output. Must not touch: the state db (a check
  * changes nothing but the probe file, which it removes).
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/check_probe.h"
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/netcheck.h"
@@ -76,35 +78,6 @@ static const char *fix_of(rsl_code c)
     return ce ? ce->remediation : NULL;
 }
 
-/* ---- a memory source for the probe upload ---- */
-typedef struct mem_src {
-    const char *buf;
-    size_t len, pos;
-} mem_src;
-
-static ssize_t mem_read(rsl_source *s, void *buf, size_t n, rsl_err *err)
-{
-    (void)err;
-    mem_src *m = s->ud;
-    if (n > m->len - m->pos)
-        n = m->len - m->pos;
-    memcpy(buf, m->buf + m->pos, n);
-    m->pos += n;
-    return (ssize_t)n;
-}
-
-static ssize_t mem_pread(rsl_source *s, void *buf, size_t n, uint64_t off, rsl_err *err)
-{
-    (void)err;
-    mem_src *m = s->ud;
-    if (off >= m->len)
-        return 0;
-    if (n > m->len - off)
-        n = (size_t)(m->len - off);
-    memcpy(buf, m->buf + off, n);
-    return (ssize_t)n;
-}
-
 static void log_note(void *ud, int level, const char *msg)
 {
     (void)ud;
@@ -115,9 +88,11 @@ static void log_note(void *ud, int level, const char *msg)
 static const char check_usage[] =
     "usage: rsyncd-lite check JOB.conf [--json] [--strict]\n"
     "  Checks, step by step, everything a run needs: config valid, source readable, DNS,\n"
-    "  TCP connect, TLS certificate / SSH host key, authentication, remote root exists,\n"
-    "  remote root writable (creates and removes a probe file), rename and resume\n"
-    "  supported. Each step: PASS, FAIL (with the fix), WARN or SKIP.\n"
+    "  TCP connect, TLS certificate / SSH host key, authentication, remote root exists;\n"
+    "  then, with probe files it removes again, what the server really does: remote root\n"
+    "  writable, rename supported (over an existing file), mtime set, resume supported\n"
+    "  (continued at an offset), permission bits, server checksum, read back.\n"
+    "  Each step: PASS, FAIL (with the fix), WARN or SKIP.\n"
     "  --json    one JSON object per step, then a summary (docs/json.md: \"check_step\")\n"
     "  --strict  a WARN (e.g. no resume support) fails the check too\n"
     "exit: 0 every step passed, 1 the job file is invalid, 5 a step failed\n";
@@ -128,18 +103,20 @@ static const char *const later[] = {"DNS",
                                     "trust (TLS certificate / SSH host key)",
                                     "authentication",
                                     "remote root exists",
-                                    "remote root writable",
-                                    "rename supported",
-                                    "resume supported"};
+                                    RSL_PROBE_STEP_WRITABLE,
+                                    RSL_PROBE_STEP_RENAME,
+                                    RSL_PROBE_STEP_MTIME,
+                                    RSL_PROBE_STEP_RESUME,
+                                    RSL_PROBE_STEP_MODE,
+                                    RSL_PROBE_STEP_CHECKSUM,
+                                    RSL_PROBE_STEP_READ};
 enum {
     L_DNS,
     L_TCP,
     L_TRUST,
     L_AUTH,
     L_ROOT,
-    L_WRITABLE,
-    L_RENAME,
-    L_RESUME,
+    L_WRITABLE, /* the first of the RSL_PROBE_NSTEPS probe steps */
     L_COUNT = sizeof(later) / sizeof(later[0])
 };
 
@@ -300,85 +277,36 @@ static int step_root(check_ctx *c)
     return 0;
 }
 
-/* 9. the probe, uploaded to tmp, is renamed to final (see step_probe). */
-static void step_rename(check_ctx *c, const char *tmp, const char *final, size_t len)
+static void probe_report(void *ud, int status, const char *name, const char *detail,
+                         const char *fix)
 {
-    const rsl_transport_ops *ops = c->ops;
-    rsl_rstat st;
-    if (ops->finish(c->conn, tmp, final, len, (int64_t)time(NULL), &c->err) != RSL_OK) {
-        step_err(&c->u, later[L_RENAME], &c->err);
-        rsl_err e2;
-        ops->remove(c->conn, tmp, 0, &e2);
-    } else if (ops->stat(c->conn, final, &st, &c->err) != RSL_OK || !st.exists || st.size != len) {
-        snprintf(c->d, sizeof(c->d), "probe %s: after the rename the server reports %s", final,
-                 st.exists ? "a different size" : "no file");
-        step(&c->u, ST_FAIL, later[L_RENAME], c->d, fix_of(RSL_E_REMOTE_RENAME_FAILED));
-    } else {
-        unsigned caps = ops->caps_of(c->conn);
-        snprintf(c->d, sizeof(c->d), "%s -> %s%s", tmp, final,
-                 caps & RSL_CAP_ATOMIC_RENAME ? " (atomic replace)"
-                                              : " (replace is NOT atomic on this server: a "
-                                                "reader may briefly see no file)");
-        step(&c->u, caps & RSL_CAP_ATOMIC_RENAME ? ST_PASS : ST_WARN, later[L_RENAME], c->d, NULL);
-    }
+    check_ctx *c = ud;
+    step(&c->u, status, name, detail, fix);
 }
 
-/* 8-9. writable + rename: a probe file through upload + finish, then
- * removed. */
+/* 8-14. the capability steps, proven with probe files (check_probe.h).
+ * Returns 0, or the index in later[] from which the steps are skipped. */
 static int step_probe(check_ctx *c)
 {
-    const rsl_transport_ops *ops = c->ops;
-    char final[128], tmp[4096];
-    snprintf(final, sizeof(final), ".rsyncd-lite-check-%ld", (long)getpid());
-    snprintf(tmp, sizeof(tmp), "%s%s", final, c->job.temp_suffix);
-    static const char probe[] = "rsyncd-lite check probe: safe to delete\n";
-    mem_src m = {.buf = probe, .len = sizeof(probe) - 1};
-    rsl_source src = {.read = mem_read, .pread = mem_pread, .ud = &m};
-    if (ops->upload(c->conn, tmp, 0, m.len, &src, &c->err) != RSL_OK) {
-        step_err(&c->u, later[L_WRITABLE], &c->err);
-        ops->remove(c->conn, tmp, 0, &c->err);
-        return L_RENAME;
-    }
-    snprintf(c->d, sizeof(c->d), "wrote probe %s (%zu bytes)", tmp, m.len);
-    step(&c->u, ST_PASS, later[L_WRITABLE], c->d, NULL);
-    step_rename(c, tmp, final, m.len);
-    rsl_err e3;
-    if (ops->remove(c->conn, final, 0, &e3) != RSL_OK) {
-        snprintf(c->d, sizeof(c->d), "could not remove the probe file %s: %s; remove it by hand",
-                 final, e3.msg);
-        step(&c->u, ST_FAIL, "probe removed", c->d, fix_of(e3.code));
-    }
-    return 0;
+    rsl_probe_env env = {.ops = c->ops,
+                         .conn = c->conn,
+                         .temp_suffix = c->job.temp_suffix,
+                         .local_root = strcmp(c->ops->name, "file") == 0 ? c->rm.ep.path : NULL,
+                         .perms = c->job.perms,
+                         .report = probe_report,
+                         .ud = c};
+    int done = rsl_probe_run(&env);
+    return done > 0 ? L_WRITABLE + done : 0;
 }
 
-/* 10. resume. */
-static void step_resume(check_ctx *c)
-{
-    unsigned caps = c->ops->caps_of(c->conn);
-    char desc[512] = "";
-    c->ops->describe(c->conn, desc, sizeof(desc));
-    if (caps & RSL_CAP_RESUME) {
-        snprintf(c->d, sizeof(c->d), "interrupted uploads continue where they stopped; %s", desc);
-        step(&c->u, ST_PASS, later[L_RESUME], c->d, NULL);
-        return;
-    }
-    snprintf(c->d, sizeof(c->d),
-             "this server cannot resume: an interrupted upload restarts from zero; %s", desc);
-    step(&c->u, ST_WARN, later[L_RESUME], c->d,
-         "Use a server or protocol that supports resume (SFTP, FTPS with REST, WebDAV "
-         "with partial PUT) if large files get cut.");
-}
-
-/* Steps 2-10 for a valid job; the ones after a failed step are skipped. */
+/* Steps 2-14 for a valid job; the ones after a failed step are skipped. */
 static void run_steps(check_ctx *c)
 {
     size_t skip;
     step_source(c);
     if ((skip = (size_t)step_network(c)) == 0 && (skip = (size_t)step_connect(c)) == 0 &&
-        (skip = (size_t)step_root(c)) == 0 && (skip = (size_t)step_probe(c)) == 0) {
-        step_resume(c);
+        (skip = (size_t)step_root(c)) == 0 && (skip = (size_t)step_probe(c)) == 0)
         skip = L_COUNT;
-    }
     for (size_t i = skip; i < L_COUNT; i++)
         step(&c->u, ST_SKIP, later[i], "needs the failed step above", NULL);
 }

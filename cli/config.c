@@ -399,6 +399,24 @@ static rsl_code apply_transport_keys(rsl_job *job, const tkeys *tk, const char *
     return rc;
 }
 
+/* The transport's check of its settings as a whole (with the shared keys);
+ * the error names the line of the key it is about. */
+static rsl_code check_transport_keys(rsl_job *job, const parse_ctx *c, const char *path,
+                                     rsl_err *err)
+{
+    rsl_remote_opts shared = {.username = job->username, .password_file = job->password_file};
+    const char *key = NULL;
+    rsl_err e;
+    rsl_err_clear(&e);
+    if (rsl_transport_cfg_check(job->transport, job->transport_cfg, &shared, &key, &e) == RSL_OK)
+        return RSL_OK;
+    int line = key ? line_of(c, key) : 0;
+    for (size_t i = 0; c != NULL && key != NULL && i < c->tk.n; i++)
+        if (strcmp(c->tk.v[i].key, key) == 0)
+            line = c->tk.v[i].line;
+    return rsl_err_set(err, e.code, 0, "%s:%d: %s: %s", path, line, key ? key : "[remote]", e.msg);
+}
+
 /* A schedule the daemon could not follow is a config error for every
  * command; "schedule =" (empty) means none. */
 static rsl_code check_schedule(rsl_job *job, const char *path, int line, rsl_err *err)
@@ -446,6 +464,8 @@ static rsl_code rsl_config_finish_at(rsl_job *job, const char *path, const parse
                            "%s:%d: temp_suffix: must be non-empty and contain no '/'", path,
                            line_of(c, "temp_suffix"));
     rsl_code rc = apply_transport_keys(job, c ? &c->tk : NULL, path, c ? c->base_dir : NULL, err);
+    if (rc == RSL_OK)
+        rc = check_transport_keys(job, c, path, err);
     if (rc != RSL_OK)
         return rc;
     rc = check_schedule(job, path, line_of(c, "schedule"), err);

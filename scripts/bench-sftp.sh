@@ -12,9 +12,13 @@
 # libssh2 1.10 has no AES-GCM, so rsyncd-lite runs aes128-ctr + hmac-sha2-256:
 # the pipe limit is printed for both cipher suites.
 #
+# rsyncd-lite runs twice: on its embedded SSH client (libssh2 carrier) and
+# with ssh_command (OpenSSH's ssh as the carrier, aes128-gcm like the peers).
+#
 # Env: RSL_BIN (default build/rsyncd-lite), BIG_MB (1024), SMALL_N (10000),
 #      TRANSFERS (rsyncd-lite transfers, default 4), REPEAT (3: best of N),
-#      KEEP=1 keeps the generated data.
+#      SKIP ("rclone lftp sftp" skips those peers), KEEP=1 keeps the
+#      generated data.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/rsl-bench-sftp}
@@ -71,9 +75,11 @@ transfers = $transfers
 identity_file = $SSH_KEY
 known_hosts = $SSH_KNOWN_HOSTS
 CONF
-  rm -f "$work/state-$1.db"*
+  rm -f "$work/state-$1.db"* "$work/state-$1-ssh.db"*
+  sed -e "s|state-$1.db|state-$1-ssh.db|" "$work/job-$1.conf" >"$work/job-$1-ssh.conf"
+  echo "ssh_command = ssh -F /dev/null -c aes128-gcm@openssh.com" >>"$work/job-$1-ssh.conf"
 }
-have() { command -v "$1" >/dev/null 2>&1; }
+have() { command -v "$1" >/dev/null 2>&1 && case " ${SKIP:-} " in *" $1 "*) return 1 ;; esac; }
 rclone_conf=$work/rclone.conf
 cat >"$rclone_conf" <<CONF
 [b]
@@ -97,7 +103,7 @@ tool() { # set name first-cmd... (uses $d for the remote dir, set by prep)
     t=${T[$s/$name]}; [ -n "$t" ] && { [ -z "$best1" ] || (( $(echo "$t < $best1" | bc) )); } && best1=$t
     timeit "$s/$name re-run" "$@" || true
     t=${T[$s/$name re-run]}; [ -n "$t" ] && { [ -z "$best2" ] || (( $(echo "$t < $best2" | bc) )); } && best2=$t
-    if [ "$name" = rsyncd-lite ] && ! cmp_tree "$src" "$d"; then echo "  !! rsyncd-lite result differs"; fi
+    case $name in rsyncd-lite*) cmp_tree "$src" "$d" || echo "  !! $name result differs" ;; esac
   done
   T[$s/$name]=$best1
   T[$s/$name re-run]=$best2
@@ -108,8 +114,11 @@ run_set() { # set_name local_dir; each snippet is eval'ed with $d = fresh remote
   src=$2
   echo "== $s =="
   tool "$s" rsyncd-lite eval '"$bin" run "$work/job-$s.conf"'
+  tool "$s" "rsyncd-lite ssh" eval '"$bin" run "$work/job-$s-ssh.conf"'
   tool "$s" rsync eval 'rsync -a -e "$sshcmd" "$src/" "$u@$h:$d/"'
-  tool "$s" "sftp -b" eval 'sftp -q "${sshopts[@]}" -P "$SSH_PORT" -b "$work/sftp.batch" "$u@$h"'
+  if have sftp; then
+    tool "$s" "sftp -b" eval 'sftp -q "${sshopts[@]}" -P "$SSH_PORT" -b "$work/sftp.batch" "$u@$h"'
+  fi
   tool "$s" "scp -r" eval 'scp -q -r "${sshopts[@]}" -P "$SSH_PORT" "$src/." "$u@$h:$d/"'
   if have rclone; then
     tool "$s" "rclone sync" eval 'rclone --config "$rclone_conf" sync "$src" "b:$d"'
@@ -146,6 +155,10 @@ run_set small "$data/small"
 
 echo "== ratios (time / time; lower is better for rsyncd-lite) =="
 ratio "big/rsyncd-lite" "big/sftp -b"
+ratio "big/rsyncd-lite ssh" "big/scp -r"
+ratio "big/rsyncd-lite ssh" "big/rsync"
+ratio "small/rsyncd-lite ssh" "small/rsync"
+ratio "small/rsyncd-lite ssh" "small/scp -r"
 ratio "big/rsyncd-lite" "big/scp -r"
 ratio "big/rsyncd-lite" "big/rsync"
 ratio "big/rsyncd-lite" "pipe aes128-gcm"

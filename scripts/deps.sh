@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything rsyncd-lite needs to build and to run its whole test
 # suite on Debian 12: compilers, libraries, Criterion, and the real servers
-# the transport tests start on 127.0.0.1 (sshd, vsftpd, Apache, nginx).
+# the transport tests start on 127.0.0.1 (sshd, vsftpd, Apache, nginx, and
+# rclone's SFTP server: one that cannot write at an offset).
 # Idempotent. Needs root (or sudo).
 set -euo pipefail
 pkgs=(
@@ -9,7 +10,7 @@ pkgs=(
   libssh2-1-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libsqlite3-dev sqlite3 libexpat1-dev
   libcriterion-dev
   openssh-server openssh-client vsftpd apache2-bin nginx libnginx-mod-http-dav-ext
-  openssl procps psmisc iproute2 python3 rsync curl
+  openssl procps psmisc iproute2 python3 rsync curl rclone
 )
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

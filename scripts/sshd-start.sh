@@ -9,10 +9,13 @@
 # root (owned by the test user), one sshd_config per instance, and DIR/env.
 # Instances: "main" for ordinary tests, "kill" and "stall" for fault tests
 # that kill or stop the server's session processes (they must not disturb
-# tests running in parallel against "main"), and "single" with MaxSessions 1
-# (one channel per connection, as some hardened servers: no side channel, so
-# the transport's non-atomic rename fallback runs), and as root "kbd": PAM
-# keyboard-interactive only (no "password" method), as many hosted servers.
+# tests running in parallel against "main"), "single" with MaxSessions 1 and
+# posix-rename@openssh.com refused (sftp-server -P posix-rename; OpenSSH 9.2
+# then does not list it), as some hardened servers: the transport's
+# non-atomic rename fallback runs, and as root "kbd": PAM keyboard-interactive only
+# (no "password" method), as many hosted servers, and "slowauth", whose
+# public-key check never answers (an AuthorizedKeysCommand that sleeps 30 s): a
+# server that stops in the middle of authentication.
 #
 # As root it creates the user `rsltest` (RSL_SSH_USER) if missing and sets its
 # password; as a normal user it logs in as that user (no password auth tests).
@@ -22,7 +25,7 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 sshd=${SSHD:-/usr/sbin/sshd}
 instances="main kill stall single"
-[ "$(id -u)" = 0 ] && instances="$instances kbd"
+[ "$(id -u)" = 0 ] && instances="$instances kbd slowauth"
 
 if [ "$(id -u)" = 0 ]; then
   user=${RSL_SSH_USER:-rsltest}
@@ -112,7 +115,7 @@ Port $port
 ListenAddress 127.0.0.1
 HostKey $dir/host_ed25519
 PidFile $pidf
-AuthorizedKeysFile $dir/authorized_keys
+AuthorizedKeysFile $([ "$inst" = slowauth ] && echo none || echo "$dir/authorized_keys")
 StrictModes no
 PubkeyAuthentication yes
 PasswordAuthentication $([ "$inst" = kbd ] && echo no || echo yes)
@@ -124,8 +127,9 @@ MaxSessions $([ "$inst" = single ] && echo 1 || echo 20)
 MaxStartups 100:30:200
 LoginGraceTime 60
 ClientAliveInterval 0
-Subsystem sftp internal-sftp
+Subsystem sftp internal-sftp$([ "$inst" = single ] && echo ' -P posix-rename')
 LogLevel ERROR
+$([ "$inst" = slowauth ] && printf 'AuthorizedKeysCommand /usr/bin/sleep 30\nAuthorizedKeysCommandUser nobody\n')
 CONF
     "$sshd" -t -f "$conf"
     "$sshd" -f "$conf" -E "$dir/sshd.$inst.log"
@@ -150,6 +154,7 @@ SSH_PORT_KILL=${ports[kill]}
 SSH_PORT_STALL=${ports[stall]}
 SSH_PORT_SINGLE=${ports[single]}
 SSH_PORT_KBD=${ports[kbd]:-}
+SSH_PORT_SLOWAUTH=${ports[slowauth]:-}
 SSH_PID_FILE=$dir/sshd.main.pid
 SSH_PID_FILE_KILL=$dir/sshd.kill.pid
 SSH_PID_FILE_STALL=$dir/sshd.stall.pid

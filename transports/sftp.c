@@ -1,19 +1,13 @@
 /*
- * sftp.c - the sftp:// transport on libssh2. See sftp.h.
+ * sftp.c - the sftp:// transport over our SFTP client. See sftp.h.
  *
- * One rsl_conn = one TCP connection, one SSH session, one libssh2 SFTP
- * channel for everything, plus (when the server allows a second session
- * channel) a small hand-written SFTP channel for OpenSSH extensions that
- * libssh2 1.10 has no call for (sftp_side.c): posix-rename@openssh.com, which
- * replaces the final name atomically. Without it, finish() falls back to a
- * two-step rename (documented in docs/transport-sftp.md and in describe()).
- * Host-key trust and authentication are sftp_auth.c; the shared state, TCP
- * and error mapping sftp_conn.c.
- *
- * Blocking libssh2 with libssh2_session_set_timeout(): every wait is bounded
- * by opts->timeout_sec. Uploads hand libssh2_sftp_write() a large buffer so
- * it keeps ~INFLIGHT / 30000 write requests in flight (as OpenSSH's 64 x
- * 32 KiB), and send keepalives as they go.
+ * One rsl_conn = one SFTP session over one carrier: a channel of a libssh2
+ * session that we connected (TCP), verified (host key) and authenticated
+ * ourselves under one deadline (sftp_auth.c), or OpenSSH's ssh as a child
+ * (ssh_command), which does all of that itself. Everything after that is
+ * our client: the simple operations here (sftp_sync.h), the data calls in
+ * sftp_io.c (writing) and sftp_get.c (reading), the pipelined run in
+ * sftp_put.c. No libssh2 SFTP call is made.
  */
 #define _GNU_SOURCE
 #include "sftp.h"
@@ -31,17 +25,14 @@
 #include "keys.h"
 #include "knownhosts.h"
 #include "sftp_auth.h"
+#include "sftp_carrier.h"
 #include "sftp_conn.h"
-#include "sftp_side.h"
+#include "sftp_get.h"
+#include "sftp_io.h"
+#include "sftp_put.h"
+#include "sftp_sync.h"
+#include "xfer.h"
 
-#ifndef INFLIGHT
-#define INFLIGHT (4u << 20) /* most bytes of write requests awaiting an ack */
-#endif
-#define TAIL_CHECK (64u << 10) /* bytes of a temp file's tail checked before resuming */
-#define SMALL_MAX (256u << 10) /* uploads up to this size go in one batch */
-#ifndef READ_CHUNK
-#define READ_CHUNK (1u << 20) /* bytes pulled from the source at a time */
-#endif
 #define KEEPALIVE_MIN 5
 
 /* ------------------------------------------------------------------ */
@@ -64,6 +55,7 @@ static const rsl_key sftp_keys[] = {
      .type = RSL_KEY_BOOL,
      .off = offsetof(rsl_sftp_cfg, strict_host_key_checking)},
     {.name = "use_agent", .type = RSL_KEY_BOOL, .off = offsetof(rsl_sftp_cfg, use_agent)},
+    {.name = "ssh_command", .type = RSL_KEY_STR, .off = offsetof(rsl_sftp_cfg, ssh_command)},
 };
 
 static const rsl_sftp_cfg sftp_defaults = {.strict_host_key_checking = 1, .use_agent = 1};
@@ -87,6 +79,28 @@ static const char *sftp_unverified(const rsl_scheme *s, const void *cfg)
     return "strict_host_key_checking = no: the server's identity is NOT verified";
 }
 
+static int set(const char *v)
+{
+    return v != NULL && v[0] != '\0';
+}
+
+/* ssh_command with what ssh in batch mode cannot use: password_file,
+ * passphrase_file, host_key_fingerprint. *key names the key to change. */
+static rsl_code sftp_cfg_check(const void *cfgp, const rsl_remote_opts *opts, const char **key,
+                               rsl_err *err)
+{
+    const rsl_sftp_cfg *cfg = cfgp;
+    if (cfg == NULL || cfg->ssh_command == NULL)
+        return RSL_OK;
+    const char *pw = opts ? opts->password_file : NULL;
+    *key = set(pw)                          ? "password_file"
+           : set(cfg->passphrase_file)      ? "passphrase_file"
+           : set(cfg->host_key_fingerprint) ? "host_key_fingerprint"
+                                            : "ssh_command";
+    return rsl_sftp_exec_check_opts(cfg->ssh_command, pw, cfg->passphrase_file,
+                                    cfg->host_key_fingerprint, err);
+}
+
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_rc;
 
@@ -96,42 +110,44 @@ static void do_init(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* connect / disconnect */
+/* the connection's life */
 
 static void conn_free(rsl_conn *c)
 {
     if (c == NULL)
         return;
+    if (c->cl != NULL) {
+        if (rsl_sftp_client_dead(c->cl))
+            c->dead = 1;
+        rsl_sftp_client_close(c->cl); /* before the session: the carrier uses it */
+    }
     if (c->dead && c->sock >= 0)
         shutdown(c->sock, SHUT_RDWR); /* every libssh2 call below fails fast */
-    rsl_sftp_side_close(c);
-    for (int i = 0; i < c->nstash; i++)
-        free(c->stash[i].pkt);
-    if (c->sftp != NULL)
-        libssh2_sftp_shutdown(c->sftp);
     if (c->ss != NULL) {
-        if (!c->dead)
+        if (!c->dead) {
+            libssh2_session_set_blocking(c->ss, 1); /* bounded by the session's timeout */
             libssh2_session_disconnect(c->ss, "rsyncd-lite done");
+        }
         libssh2_session_free(c->ss);
     }
     if (c->sock >= 0)
         close(c->sock);
     rsl_dircache_clear(&c->dirs);
     free(c->last_tmp);
-    free(c->buf);
     free(c->root);
     free(c->host);
     free(c->user);
     free(c);
 }
 
-static void attrs_to_rstat(const LIBSSH2_SFTP_ATTRIBUTES *a, rsl_rstat *st)
+/* The user: the username key, else the URL's; NULL when neither (the
+ * libssh2 carrier then uses the local login name, as ssh does; ssh finds
+ * its own). */
+static const char *user_of(const rsl_endpoint *ep, const rsl_remote_opts *opts)
 {
-    st->exists = 1;
-    st->is_dir = (a->flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) &&
-                 (a->permissions & LIBSSH2_SFTP_S_IFMT) == LIBSSH2_SFTP_S_IFDIR;
-    st->size = (a->flags & LIBSSH2_SFTP_ATTR_SIZE) ? a->filesize : 0;
-    st->mtime = (a->flags & LIBSSH2_SFTP_ATTR_ACMODTIME) ? (int64_t)a->mtime : -1;
+    if (opts->username != NULL && opts->username[0] != '\0')
+        return opts->username;
+    return ep->user != NULL && ep->user[0] != '\0' ? ep->user : NULL;
 }
 
 /* A connection with its names from the endpoint (no I/O yet). */
@@ -146,31 +162,48 @@ static rsl_code conn_new(rsl_conn **out, const rsl_endpoint *ep, const rsl_remot
     c->opts = &c->o;
     c->cfg = opts->cfg ? opts->cfg : &sftp_defaults;
     c->strict = c->cfg->strict_host_key_checking != 0;
+    c->exec = c->cfg->ssh_command != NULL;
     c->port = rsl_endpoint_port(ep, opts);
-    const char *user = opts->username && opts->username[0] ? opts->username : ep->user;
+    c->tsec = opts->timeout_sec > 0 ? opts->timeout_sec : 60;
+    c->deadline = rsl_sftp_now() + c->tsec;
+    const char *user = user_of(ep, opts);
+    int want_user = user != NULL || !c->exec; /* ssh finds its own */
     char pwbuf[4096];
     struct passwd pwd, *pw = NULL;
-    if (user == NULL || user[0] == '\0') /* as ssh: the local login name */
+    if (user == NULL && !c->exec) /* as ssh: the local login name */
         getpwuid_r(getuid(), &pwd, pwbuf, sizeof(pwbuf), &pw);
-    c->user = strdup(user && user[0] ? user : pw ? pw->pw_name : "root");
+    if (want_user)
+        c->user = strdup(user ? user : pw ? pw->pw_name : "root");
     c->host = strdup(ep->host ? ep->host : "");
     c->root = strdup(ep->path && ep->path[0] ? ep->path : "/");
-    if (c->user == NULL || c->host == NULL || c->root == NULL)
+    if ((want_user && c->user == NULL) || c->host == NULL || c->root == NULL)
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    snprintf(c->hostport, sizeof(c->hostport), "%s:%d", c->host, c->port);
     if (c->host[0] == '\0')
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "sftp destination has no host");
     return RSL_OK;
 }
 
-/* The SSH session over c->sock: algorithms (host key types known_hosts
- * holds first), the handshake. */
-static rsl_code handshake(rsl_conn *c, const char *khfile, int tsec, rsl_err *err)
+static void client_cfg(rsl_conn *c, rsl_sftp_client_cfg *cc, int timeout)
+{
+    *cc = (rsl_sftp_client_cfg){.root = c->root,
+                                .host = c->hostport,
+                                .timeout_sec = timeout,
+                                .log = c->opts->log,
+                                .ud = c->opts->ud};
+}
+
+/* ---- the libssh2 carrier ---- */
+
+/* The SSH session over c->sock, non-blocking: algorithms (host key types
+ * known_hosts holds first), the handshake, under the deadline. */
+static rsl_code handshake(rsl_conn *c, const char *khfile, rsl_err *err)
 {
     c->ss = libssh2_session_init_ex(NULL, NULL, NULL, c);
     if (c->ss == NULL)
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "libssh2_session_init failed");
-    libssh2_session_set_blocking(c->ss, 1);
-    libssh2_session_set_timeout(c->ss, (long)tsec * 1000);
+    libssh2_session_set_blocking(c->ss, 0);
+    libssh2_session_set_timeout(c->ss, (long)c->tsec * 1000); /* the blocking goodbye */
     libssh2_session_flag(c->ss, LIBSSH2_FLAG_COMPRESS, 0);
     char known[256], prefs[256];
     rsl_knownhosts_types(khfile, c->host, c->port, known, sizeof(known));
@@ -183,7 +216,11 @@ static rsl_code handshake(rsl_conn *c, const char *khfile, int tsec, rsl_err *er
     libssh2_session_method_pref(c->ss, LIBSSH2_METHOD_CRYPT_SC, ciphers);
     libssh2_session_method_pref(c->ss, LIBSSH2_METHOD_MAC_CS, macs);
     libssh2_session_method_pref(c->ss, LIBSSH2_METHOD_MAC_SC, macs);
-    if (libssh2_session_handshake(c->ss, c->sock) == 0)
+    int r;
+    while ((r = libssh2_session_handshake(c->ss, c->sock)) == LIBSSH2_ERROR_EAGAIN)
+        if (rsl_sftp_wait(c) != 0)
+            return rsl_sftp_timed_out(c, err, "SSH handshake with");
+    if (r == 0)
         return RSL_OK;
     int e = libssh2_session_last_errno(c->ss);
     if (e != LIBSSH2_ERROR_SOCKET_DISCONNECT && e != LIBSSH2_ERROR_SOCKET_RECV &&
@@ -196,34 +233,197 @@ static rsl_code handshake(rsl_conn *c, const char *khfile, int tsec, rsl_err *er
                        c->host, c->port);
 }
 
-/* The SFTP subsystem, and the remote root: it must exist and be a directory. */
-static rsl_code open_sftp(rsl_conn *c, rsl_err *err)
+/* Seconds left before the deadline, at least 1. */
+static int left_s(const rsl_conn *c)
 {
-    c->sftp = libssh2_sftp_init(c->ss);
-    if (c->sftp == NULL) {
-        rsl_code rc = rsl_sftp_map_ssh(c, err, "start SFTP subsystem on", c->host);
-        if (rc != RSL_E_CONNECTION_LOST || rsl_sftp_broken(c))
-            return rc;
-        c->dead = 0;
-        return rsl_err_set(err, RSL_E_PROTOCOL, libssh2_session_last_errno(c->ss),
-                           "%s:%d refused the SFTP subsystem (SFTP disabled for this account?)",
-                           c->host, c->port);
-    }
-    LIBSSH2_SFTP_ATTRIBUTES a;
-    if (libssh2_sftp_stat_ex(c->sftp, c->root, (unsigned)strlen(c->root), LIBSSH2_SFTP_STAT, &a) !=
-        0) {
-        rsl_code rc = rsl_sftp_map_ssh(c, err, "destination directory", c->root);
-        if (rc == RSL_E_REMOTE_NOT_FOUND || rc == RSL_E_REMOTE_PERMISSION)
-            rc = rsl_err_set(err, RSL_E_REMOTE_ROOT_MISSING, err->native,
-                             "destination directory '%s' on %s: %s", c->root, c->host,
-                             rc == RSL_E_REMOTE_NOT_FOUND ? "does not exist" : "permission denied");
+    int ms = rsl_sftp_left_ms(c);
+    return ms > 1000 ? (ms + 999) / 1000 : 1;
+}
+
+static rsl_code open_ssh2(rsl_conn *c, rsl_err *err)
+{
+    char *khfile = rsl_sftp_known_hosts(c->cfg);
+    if (khfile == NULL)
+        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    rsl_code rc = rsl_sftp_tcp_connect(c, err);
+    if (rc == RSL_OK)
+        rc = handshake(c, khfile, err);
+    if (rc == RSL_OK)
+        rc = rsl_sftp_verify_hostkey(c, khfile, err);
+    free(khfile);
+    if (rc == RSL_OK)
+        rc = rsl_sftp_authenticate(c, err);
+    if (rc != RSL_OK)
+        return rc;
+    int ka = c->tsec / 4 > KEEPALIVE_MIN ? c->tsec / 4 : KEEPALIVE_MIN;
+    libssh2_keepalive_config(c->ss, 1, (unsigned)ka);
+    rsl_sftp_carrier *car = NULL;
+    if (rsl_sftp_left_ms(c) <= 0)
+        return rsl_sftp_timed_out(c, err, "SFTP channel to");
+    if ((rc = rsl_sftp_carrier_ssh2(&car, c->ss, c->sock, left_s(c), err)) != RSL_OK) {
+        if (rc == RSL_E_TIMEOUT || rc == RSL_E_CONNECTION_LOST)
+            c->dead = 1;
         return rc;
     }
-    rsl_rstat st;
-    attrs_to_rstat(&a, &st);
-    if (!st.is_dir)
+    rsl_sftp_client_cfg cc;
+    client_cfg(c, &cc, left_s(c));
+    if ((rc = rsl_sftp_client_open(&c->cl, car, &cc, err)) != RSL_OK)
+        c->dead = 1; /* the carrier was closed with abort: the session can only be freed */
+    return rc;
+}
+
+/* ---- the exec carrier ---- */
+
+static rsl_code open_exec(rsl_conn *c, const rsl_endpoint *ep, rsl_err *err)
+{
+    const rsl_sftp_cfg *cfg = c->cfg;
+    const char *key = NULL;
+    rsl_code rc = sftp_cfg_check(cfg, c->opts, &key, err);
+    if (rc != RSL_OK)
+        return rc;
+    if (set(c->opts->password_env))
+        rsl_sftp_log(c, RSL_LOG_WARN,
+                     "sftp: RSYNCD_LITE_PASSWORD is set but password auth is not possible with "
+                     "ssh_command: it is not used");
+    char *kh = cfg->known_hosts ? rsl_sftp_known_hosts(cfg) : NULL;
+    rsl_sftp_exec_cfg x = {.ssh_command = cfg->ssh_command,
+                           .host = c->host,
+                           .port = ep->port, /* 0: ssh's own (~/.ssh/config, else 22) */
+                           .user = c->user,
+                           .identity_file = cfg->identity_file,
+                           .known_hosts = kh,
+                           .strict = c->strict,
+                           .no_agent = !cfg->use_agent,
+                           .timeout_sec = c->tsec,
+                           .log = c->opts->log,
+                           .ud = c->opts->ud};
+    rsl_sftp_carrier *car = NULL;
+    rc = rsl_sftp_carrier_exec(&car, &x, err);
+    free(kh);
+    if (rc != RSL_OK)
+        return rc;
+    snprintf(c->auth, sizeof(c->auth), "by ssh (ssh_command)");
+    snprintf(c->trust, sizeof(c->trust), "%s",
+             c->strict ? "checked by ssh against known_hosts"
+                       : "NOT VERIFIED (strict_host_key_checking = no)");
+    rsl_sftp_client_cfg cc;
+    client_cfg(c, &cc, c->tsec);
+    return rsl_sftp_client_open(&c->cl, car, &cc, err);
+}
+
+/* ---- after the carrier: the root, refused extensions, facts ---- */
+
+typedef struct first_look {
+    int left;
+    rsl_err root_err;
+    rsl_sftp_attrs root;
+    uint32_t rename_status;
+} first_look;
+
+static void on_root(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
+{
+    first_look *f = ud;
+    f->left--;
+    if (rsl_sftp_client_expect(s, r, RSL_FXP_ATTRS, "destination directory", "", &f->root_err) ==
+        RSL_OK)
+        f->root = r->attrs;
+}
+
+static void on_rename_probe(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
+{
+    (void)s;
+    first_look *f = ud;
+    f->left--;
+    f->rename_status = r->type == RSL_FXP_STATUS ? r->status : RSL_FX_OK;
+}
+
+/* One round trip: STAT of the root and, when posix-rename is offered, a
+ * posix-rename of a name that does not exist (NO_SUCH_FILE where it works;
+ * a server that lists it but refuses it, as older OpenSSH sftp-servers
+ * started with -P posix-rename did, answers PERMISSION_DENIED: then it is
+ * not used). */
+static rsl_code first_look_at(rsl_conn *c, first_look *f, rsl_err *err)
+{
+    rsl_sftp_client *s = c->cl;
+    char root[RSL_SFTP_PATH_BUF], a[RSL_SFTP_PATH_BUF + 64], b[RSL_SFTP_PATH_BUF + 80];
+    rsl_sftp_client_path(s, "", root, sizeof(root));
+    rsl_sftp_wire_stat(rsl_sftp_client_out(s), rsl_sftp_client_request(s, on_root, f), root);
+    f->left = 1;
+    if (rsl_sftp_client_exts(s) & RSL_SFTP_EXT_POSIX_RENAME) {
+        snprintf(a, sizeof(a), "%s/.rsl-no-such-file-%ld", strcmp(root, "/") ? root : "",
+                 (long)getpid());
+        snprintf(b, sizeof(b), "%s.x", a);
+        rsl_sftp_wire_posix_rename(rsl_sftp_client_out(s),
+                                   rsl_sftp_client_request(s, on_rename_probe, f), a, b);
+        f->left++;
+    }
+    while (f->left > 0) {
+        rsl_code rc = rsl_sftp_client_pump(s, 1, err);
+        if (rc != RSL_OK)
+            return rc;
+    }
+    if (f->rename_status == RSL_FX_PERMISSION_DENIED || f->rename_status == RSL_FX_OP_UNSUPPORTED) {
+        rsl_sftp_client_drop_exts(s, RSL_SFTP_EXT_POSIX_RENAME);
+        rsl_sftp_log(c, RSL_LOG_INFO,
+                     "sftp: %s lists posix-rename@openssh.com but refuses it (%s): files are "
+                     "replaced without it",
+                     c->hostport, rsl_sftp_wire_status_name(f->rename_status));
+    }
+    return RSL_OK;
+}
+
+/* The remote root must exist and be a directory. */
+static rsl_code check_root(rsl_conn *c, const first_look *f, rsl_err *err)
+{
+    rsl_code rc = f->root_err.code;
+    if (rc == RSL_E_REMOTE_NOT_FOUND || rc == RSL_E_REMOTE_PERMISSION)
+        return rsl_err_set(err, RSL_E_REMOTE_ROOT_MISSING, f->root_err.native,
+                           "destination directory '%s' on %s: %s", c->root, c->host,
+                           rc == RSL_E_REMOTE_NOT_FOUND ? "does not exist" : "permission denied");
+    if (rc != RSL_OK) {
+        *err = f->root_err;
+        return rc;
+    }
+    if (!rsl_sftp_client_attrs_is_dir(&f->root))
         return rsl_err_set(err, RSL_E_REMOTE_ROOT_MISSING, 0,
                            "destination '%s' on %s is not a directory", c->root, c->host);
+    return RSL_OK;
+}
+
+static rsl_code after_open(rsl_conn *c, rsl_err *err)
+{
+    first_look f = {.left = 0};
+    rsl_code rc = first_look_at(c, &f, err);
+    if (rc == RSL_OK)
+        rc = check_root(c, &f, err);
+    if (rc != RSL_OK)
+        return rsl_sftp_after(c, rc);
+    rsl_sftp_client_set_timeout(c->cl, c->tsec);
+    if (!rsl_sftp_facts_load(c) && !c->opts->readonly && c->opts->cache_get == NULL)
+        rsl_sftp_io_probe_seek(c); /* nothing remembers an answer: ask now (check) */
+    if (rsl_sftp_client_dead(c->cl))
+        return rsl_sftp_after(c, rsl_sftp_client_error(c->cl, err));
+    return RSL_OK;
+}
+
+rsl_code rsl_sftp_conn_adopt(rsl_conn **out, rsl_sftp_client *cl, const rsl_endpoint *ep,
+                             const rsl_remote_opts *opts, rsl_err *err)
+{
+    static const rsl_remote_opts no_opts;
+    rsl_conn *c = NULL;
+    *out = NULL;
+    rsl_code rc = conn_new(&c, ep, opts ? opts : &no_opts, err);
+    if (c != NULL)
+        c->cl = cl;
+    else
+        rsl_sftp_client_close(cl);
+    if (rc == RSL_OK)
+        rc = after_open(c, err);
+    if (rc != RSL_OK) {
+        conn_free(c);
+        return rc;
+    }
+    *out = c;
     return RSL_OK;
 }
 
@@ -232,38 +432,23 @@ static rsl_code sftp_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_r
 {
     static const rsl_remote_opts no_opts;
     rsl_conn *c = NULL;
-    char *khfile = NULL;
     *out = NULL;
     if (opts == NULL)
         opts = &no_opts;
     pthread_once(&init_once, do_init);
     if (init_rc != 0)
         return rsl_err_set(err, RSL_E_INTERNAL, init_rc, "libssh2_init failed");
-    int tsec = opts->timeout_sec > 0 ? opts->timeout_sec : 60;
     rsl_code rc = conn_new(&c, ep, opts, err);
-    if (rc == RSL_OK && (khfile = rsl_sftp_known_hosts(c->cfg)) == NULL)
-        rc = rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
     if (rc == RSL_OK)
-        rc = rsl_sftp_tcp_connect(c, tsec * 1000, err);
+        rc = c->exec ? open_exec(c, ep, err) : open_ssh2(c, err);
     if (rc == RSL_OK)
-        rc = handshake(c, khfile, tsec, err);
-    if (rc == RSL_OK)
-        rc = rsl_sftp_verify_hostkey(c, khfile, err);
-    if (rc == RSL_OK)
-        rc = rsl_sftp_authenticate(c, err);
-    if (rc == RSL_OK)
-        rc = open_sftp(c, err);
-    if (rc == RSL_OK)
-        rc = rsl_sftp_side_open(c, err);
-    free(khfile);
+        rc = after_open(c, err);
     if (rc != RSL_OK) {
         if (c != NULL && (rc == RSL_E_TIMEOUT || rc == RSL_E_CONNECTION_LOST))
             c->dead = 1;
         conn_free(c);
         return rc;
     }
-    int ka = tsec / 4 > KEEPALIVE_MIN ? tsec / 4 : KEEPALIVE_MIN;
-    libssh2_keepalive_config(c->ss, 1, (unsigned)ka);
     *out = c;
     return RSL_OK;
 }
@@ -275,63 +460,65 @@ static void sftp_disconnect(rsl_conn *c)
 
 static unsigned sftp_caps_of(rsl_conn *c)
 {
-    return RSL_CAP_RESUME | RSL_CAP_SET_MTIME | (c->posix_rename ? RSL_CAP_ATOMIC_RENAME : 0);
+    unsigned caps = rsl_sftp_put_caps(c->cl) | RSL_CAP_SET_MODE;
+    if (c->no_seek)
+        caps &= ~(unsigned)RSL_CAP_RESUME;
+    if (rsl_sftp_get_can_hash(c))
+        caps |= RSL_CAP_CHECKSUM;
+    return caps;
 }
 
 static void sftp_describe(rsl_conn *c, char *buf, size_t n)
 {
-    const char *cs = libssh2_session_methods(c->ss, LIBSSH2_METHOD_CRYPT_CS);
-    const char *mac = libssh2_session_methods(c->ss, LIBSSH2_METHOD_MAC_CS);
+    char hash[120], cl[400], key[300];
+    rsl_sftp_get_hash_describe(c, hash, sizeof(hash));
+    if (c->keytype[0] != '\0')
+        snprintf(key, sizeof(key), "%s %s %s", c->keytype, c->hostfp, c->trust);
+    else
+        snprintf(key, sizeof(key), "%s", c->trust);
+    rsl_sftp_client_describe(c->cl, cl, sizeof(cl));
+    int posix = (rsl_sftp_client_exts(c->cl) & RSL_SFTP_EXT_POSIX_RENAME) != 0;
     snprintf(buf, n,
-             "sftp: %s@%s:%d%s; auth %s; host key %s %s %s; cipher %s/%s; "
-             "resume at temp size, %u KiB of writes in flight; %s; mtime set",
-             c->user, c->host, c->port, c->root, c->auth, c->keytype, c->hostfp, c->trust,
-             cs ? cs : "?", mac ? mac : "?", INFLIGHT >> 10,
-             c->posix_rename ? "atomic replace via posix-rename@openssh.com"
-                             : "NO atomic replace (server lacks posix-rename@openssh.com): the "
-                               "old file is moved aside, then the new one renamed in");
+             "sftp: %s@%s%s; auth %s; host key %s; %s; resume %s; permission bits set; "
+             "server-side hash: %s; %s",
+             c->user ? c->user : "(ssh's)", c->hostport, c->root, c->auth, key,
+             posix ? "atomic replace via posix-rename@openssh.com"
+                   : "NO atomic replace (server lacks posix-rename@openssh.com): the old file is "
+                     "moved aside, then the new one renamed in",
+             c->no_seek ? c->seek_note : "continues at the temp file's verified size", hash, cl);
 }
+
 /* ------------------------------------------------------------------ */
-/* operations */
+/* the simple operations */
 
 static rsl_code sftp_stat(rsl_conn *c, const char *rel, rsl_rstat *st, rsl_err *err)
 {
-    char path[RSL_SFTP_PATH_BUF];
-    int pl = rsl_sftp_path(c, rel, path, sizeof(path));
     memset(st, 0, sizeof(*st));
     st->mtime = -1;
-    if (pl < 0)
-        return rsl_sftp_path_too_long(c, err, rel);
-    LIBSSH2_SFTP_ATTRIBUTES a;
-    if (libssh2_sftp_stat_ex(c->sftp, path, (unsigned)pl, LIBSSH2_SFTP_LSTAT, &a) != 0) {
-        rsl_code rc = rsl_sftp_map_ssh(c, err, "stat", rel);
-        if (rc == RSL_E_REMOTE_NOT_FOUND) {
-            rsl_err_clear(err);
-            return RSL_OK;
-        }
-        return rc;
-    }
-    attrs_to_rstat(&a, st);
-    return RSL_OK;
+    rsl_sftp_attrs a;
+    int exists = 0;
+    /* the root is what the URL names: a link to a directory is fine there */
+    rsl_code rc = rsl_sftp_sync_stat(c->cl, rel, rel[0] != '\0', &a, &exists, err);
+    if (rc == RSL_OK && exists)
+        rsl_sftp_client_attrs_to_rstat(&a, st);
+    return rsl_sftp_after(c, rc);
 }
 
 static rsl_code sftp_mkdir(rsl_conn *c, const char *rel, rsl_err *err)
 {
     if (rel[0] == '\0' || rsl_dircache_has(&c->dirs, rel))
         return RSL_OK;
-    char path[RSL_SFTP_PATH_BUF];
-    int pl = rsl_sftp_path(c, rel, path, sizeof(path));
-    if (pl < 0)
-        return rsl_sftp_path_too_long(c, err, rel);
-    if (libssh2_sftp_mkdir_ex(c->sftp, path, (unsigned)pl, 0755) == 0) {
+    rsl_code rc = rsl_sftp_sync_mkdir(c->cl, rel, 0755, err);
+    if (rc == RSL_OK) {
         rsl_dircache_add(&c->dirs, rel);
         return RSL_OK;
     }
-    rsl_code rc = rsl_sftp_map_ssh(c, err, "mkdir", rel);
+    if (rc == RSL_E_REMOTE_NOT_FOUND) /* the parent is gone */
+        rsl_dircache_missing(&c->dirs, rel);
     if (rc != RSL_E_REMOTE_IO && rc != RSL_E_REMOTE_TYPE_CONFLICT && rc != RSL_E_REMOTE_PERMISSION)
-        return rc;
+        return rsl_sftp_after(c, rc);
     /* FAILURE is how OpenSSH says EEXIST (and EACCES may hide an existing dir) */
-    rsl_err e2;
+    rsl_err e2 = {0};
     rsl_rstat st;
     if (sftp_stat(c, rel, &st, &e2) != RSL_OK) {
         if (rsl_code_class(e2.code) == RSL_CLASS_SESSION) {
@@ -347,416 +534,116 @@ static rsl_code sftp_mkdir(rsl_conn *c, const char *rel, rsl_err *err)
     }
     if (st.exists)
         return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, err->native,
-                           "mkdir '%s' on %s: a file of that name exists", rel, c->host);
-    if (rc == RSL_E_REMOTE_NOT_FOUND) /* the parent is gone */
-        rsl_dircache_missing(&c->dirs, rel);
+                           "mkdir '%s' on %s: a file of that name exists", rel, c->hostport);
     return rc;
 }
 
-/* Compares the last `n` bytes before `end` of the remote temp file with the
- * source (pread). Returns 1 if equal, 0 if not (or unreadable), or -1 with
- * *err set when the session failed. */
-static int tail_matches(rsl_conn *c, const char *tmp_rel, uint64_t end, size_t n, rsl_source *src,
-                        rsl_err *err)
+static rsl_code sftp_set_mode(rsl_conn *c, const char *rel, uint32_t mode, rsl_err *err)
 {
-    char path[RSL_SFTP_PATH_BUF];
-    int pl = rsl_sftp_path(c, tmp_rel, path, sizeof(path));
-    unsigned char *remote = malloc(2 * n), *local = remote + n;
-    int ok = 0;
-    if (pl < 0 || remote == NULL) {
-        free(remote);
-        return 0;
-    }
-    LIBSSH2_SFTP_HANDLE *h = libssh2_sftp_open_ex(c->sftp, path, (unsigned)pl, LIBSSH2_FXF_READ, 0,
-                                                  LIBSSH2_SFTP_OPENFILE);
-    if (h == NULL) {
-        rsl_sftp_map_ssh(c, err, "read", tmp_rel);
-        ok = c->dead ? -1 : 0;
-        goto done;
-    }
-    libssh2_sftp_seek64(h, end - n);
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = libssh2_sftp_read(h, (char *)remote + got, n - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    if (got < n && c->dead) {
-        rsl_sftp_map_ssh(c, err, "read", tmp_rel);
-        ok = -1;
-    } else if (got == n) {
-        rsl_err lerr;
-        size_t lgot = 0;
-        while (lgot < n) {
-            ssize_t r = src->pread(src, local + lgot, n - lgot, end - n + lgot, &lerr);
-            if (r <= 0)
-                break;
-            lgot += (size_t)r;
-        }
-        ok = lgot == n && memcmp(remote, local, n) == 0;
-    }
-    if (c->dead)
-        shutdown(c->sock, SHUT_RDWR);
-    libssh2_sftp_close_handle(h);
-done:
-    free(remote);
-    return ok;
-}
-
-static rsl_code sftp_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total,
-                                   rsl_source *src, uint64_t *have, rsl_err *err)
-{
-    *have = 0;
-    rsl_rstat st;
-    rsl_code rc = sftp_stat(c, tmp_rel, &st, err);
-    if (rc != RSL_OK)
-        return rc;
-    if (!st.exists || st.is_dir || st.size > total || st.size == 0)
-        return RSL_OK;
-    /* the temp file must end with the bytes the source has there: else it
-     * belongs to another version of the file and is not resumed */
-    if (src != NULL && src->pread != NULL) {
-        size_t n = st.size < TAIL_CHECK ? (size_t)st.size : TAIL_CHECK;
-        int m = tail_matches(c, tmp_rel, st.size, n, src, err);
-        if (m < 0)
-            return err->code;
-        if (m == 0) {
-            rsl_sftp_log(
-                c, RSL_LOG_INFO,
-                "sftp: '%s': the last %zu bytes of the %llu-byte temp file differ from the "
-                "local file: not resuming",
-                tmp_rel, n, (unsigned long long)st.size);
-            rsl_err_clear(err);
-            return RSL_OK;
-        }
-    }
-    *have = st.size;
-    return RSL_OK;
-}
-
-/* Refines a write failure: OpenSSH reports ENOSPC/EDQUOT as plain FAILURE,
- * so ask statvfs@openssh.com (on the file, else the root) whether the file
- * system is full. */
-static void refine_no_space(rsl_conn *c, rsl_err *err, const char *rel)
-{
-    if (err->code != RSL_E_REMOTE_IO || c->dead)
-        return;
-    char path[RSL_SFTP_PATH_BUF];
-    int pl = rsl_sftp_path(c, rel, path, sizeof(path));
-    LIBSSH2_SFTP_STATVFS vfs;
-    if ((pl < 0 || libssh2_sftp_statvfs(c->sftp, path, (size_t)pl, &vfs) != 0) &&
-        libssh2_sftp_statvfs(c->sftp, c->root, strlen(c->root), &vfs) != 0)
-        return;
-    if (vfs.f_bavail == 0 || (vfs.f_favail == 0 && vfs.f_files > 0))
-        rsl_err_set(err, RSL_E_REMOTE_NO_SPACE, err->native,
-                    "write '%s' on %s: the remote file system is full (%llu blocks free)", rel,
-                    c->host, (unsigned long long)vfs.f_bavail);
-}
-
-/* An open for writing failed with rc: a directory in the way is a type
- * conflict (OpenSSH says FAILURE for EISDIR). */
-static rsl_code open_failed(rsl_conn *c, rsl_code rc, const char *rel, rsl_err *err)
-{
-    if (rc != RSL_E_REMOTE_IO)
-        return rc;
-    rsl_rstat st;
-    rsl_err e2;
-    if (sftp_stat(c, rel, &st, &e2) == RSL_OK && st.exists && st.is_dir)
-        return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, err->native,
-                           "open '%s' on %s: a directory of that name exists", rel, c->host);
-    refine_no_space(c, err, rel);
-    return err->code;
-}
-
-/* Pulls exactly n bytes from src into buf; LOCAL_CHANGED when it ends
- * early (at `pos` of `total`). */
-static rsl_code pull(rsl_source *src, unsigned char *buf, size_t n, const char *tmp_rel,
-                     uint64_t pos, uint64_t total, rsl_err *err)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = src->read(src, buf + got, n - got, err);
-        if (r < 0)
-            return err->code;
-        if (r == 0)
-            return rsl_err_set(err, RSL_E_LOCAL_CHANGED, 0,
-                               "'%s': local file ended at %llu of %llu bytes", tmp_rel,
-                               (unsigned long long)(pos + got), (unsigned long long)total);
-        got += (size_t)r;
-    }
-    return RSL_OK;
-}
-
-/* Streams [offset, total) through an open handle. libssh2_sftp_write()
- * copies what it is given into write requests and keeps them queued until
- * acknowledged; on the next call it skips (never reads) the first `queued`
- * bytes of the buffer it is passed. So fresh bytes always land at
- * c->buf + INFLIGHT and the call is handed c->buf + INFLIGHT - queued: no
- * copying of unacknowledged data. Requests in flight stay between
- * INFLIGHT - READ_CHUNK and INFLIGHT bytes. */
-static rsl_code write_stream(rsl_conn *c, LIBSSH2_SFTP_HANDLE *h, const char *tmp_rel,
-                             uint64_t offset, uint64_t total, rsl_source *src, rsl_err *err)
-{
-    size_t queued = 0;
-    uint64_t pos = offset, pulled = offset;
-    rsl_code rc;
-    while (pos < total) {
-        size_t fresh = 0;
-        if (queued + READ_CHUNK <= INFLIGHT && pulled < total) {
-            fresh = total - pulled > READ_CHUNK ? READ_CHUNK : (size_t)(total - pulled);
-            if ((rc = pull(src, c->buf + INFLIGHT, fresh, tmp_rel, pulled, total, err)) != RSL_OK)
-                return rc;
-            pulled += fresh;
-        }
-        ssize_t w = libssh2_sftp_write(h, (const char *)c->buf + INFLIGHT - queued, queued + fresh);
-        if (w < 0) {
-            rsl_sftp_map_ssh(c, err, "write", tmp_rel);
-            refine_no_space(c, err, tmp_rel);
-            return err->code;
-        }
-        queued = queued + fresh - (size_t)w;
-        pos += (uint64_t)w;
-        int next = 0;
-        if (libssh2_keepalive_send(c->ss, &next) != 0)
-            return rsl_sftp_map_ssh(c, err, "keepalive during", tmp_rel);
-    }
-    return RSL_OK;
-}
-
-/* Closes the handle after an upload that ended with rc; on success keeps the
- * size after the last write (fstat) for finish()'s size check. */
-static rsl_code close_upload(rsl_conn *c, LIBSSH2_SFTP_HANDLE *h, const char *tmp_rel, rsl_code rc,
-                             rsl_err *err)
-{
-    if (c->dead) {
-        /* fail every further I/O at once; close_handle still frees the
-         * handle and its queued write requests */
-        shutdown(c->sock, SHUT_RDWR);
-        libssh2_sftp_close_handle(h);
-        return rc;
-    }
-    if (rc == RSL_OK) {
-        LIBSSH2_SFTP_ATTRIBUTES a;
-        if (libssh2_sftp_fstat(h, &a) == 0 && (a.flags & LIBSSH2_SFTP_ATTR_SIZE)) {
-            c->last_tmp = strdup(tmp_rel);
-            c->last_size = a.filesize;
-        } else if (c->dead) {
-            return rsl_sftp_map_ssh(c, err, "stat", tmp_rel);
-        }
-    }
-    if (libssh2_sftp_close_handle(h) != 0 && rc == RSL_OK) {
-        rsl_sftp_map_ssh(c, err, "close", tmp_rel);
-        refine_no_space(c, err, tmp_rel);
-        rc = err->code;
-        free(c->last_tmp);
-        c->last_tmp = NULL;
-    }
-    return rc;
-}
-
-/* A large upload on the main channel: open, keep exactly `offset` bytes,
- * stream the rest, close. */
-static rsl_code upload_main(rsl_conn *c, const char *path, int pl, const char *tmp_rel,
-                            uint64_t offset, uint64_t total, rsl_source *src, rsl_err *err)
-{
-    unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT;
-    if (offset == 0)
-        flags |= LIBSSH2_FXF_TRUNC;
-    LIBSSH2_SFTP_HANDLE *h =
-        libssh2_sftp_open_ex(c->sftp, path, (unsigned)pl, flags, 0644, LIBSSH2_SFTP_OPENFILE);
-    if (h == NULL)
-        return open_failed(c, rsl_sftp_map_ssh(c, err, "open", tmp_rel), tmp_rel, err);
-    rsl_code rc = RSL_OK;
-    if (offset > 0) {
-        /* keep exactly the first `offset` bytes: anything beyond is unverified */
-        LIBSSH2_SFTP_ATTRIBUTES a = {.flags = LIBSSH2_SFTP_ATTR_SIZE, .filesize = offset};
-        if (libssh2_sftp_fsetstat(h, &a) != 0)
-            rc = rsl_sftp_map_ssh(c, err, "truncate", tmp_rel);
-        else
-            libssh2_sftp_seek64(h, offset);
-    }
-    if (rc == RSL_OK)
-        rc = write_stream(c, h, tmp_rel, offset, total, src, err);
-    return close_upload(c, h, tmp_rel, rc, err);
-}
-
-static rsl_code sftp_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint64_t total,
-                            rsl_source *src, rsl_err *err)
-{
-    char path[RSL_SFTP_PATH_BUF];
-    int pl = rsl_sftp_path(c, tmp_rel, path, sizeof(path));
-    if (pl < 0)
-        return rsl_sftp_path_too_long(c, err, tmp_rel);
-    if (c->buf == NULL && (c->buf = malloc(INFLIGHT + READ_CHUNK)) == NULL)
-        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
-    free(c->last_tmp);
-    c->last_tmp = NULL;
-    rsl_code rc;
-    if (c->xch != NULL && total - offset <= SMALL_MAX) {
-        /* small: the whole rest in one batch on the side channel */
-        rc = pull(src, c->buf, (size_t)(total - offset), tmp_rel, offset, total, err);
-        if (rc == RSL_OK)
-            rc = rsl_sftp_side_upload(c, path, tmp_rel, offset, total, c->buf, err);
-        if (rc == RSL_E_REMOTE_IO)
-            rc = open_failed(c, rc, tmp_rel, err);
-    } else {
-        rc = upload_main(c, path, pl, tmp_rel, offset, total, src, err);
-    }
-    if (rc == RSL_E_REMOTE_NOT_FOUND)
-        rsl_dircache_missing(&c->dirs, tmp_rel);
-    return rc;
-}
-
-/* Renames without posix-rename: SFTP v3 rename refuses an existing target
- * on OpenSSH, so move the old file aside, rename in, then remove the old.
- * Window: between the two renames the final name is briefly absent (never
- * half-written). */
-static rsl_code rename_fallback(rsl_conn *c, const char *from, const char *to,
-                                const char *final_rel, rsl_err *err)
-{
-    long flags =
-        LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE;
-    if (libssh2_sftp_rename_ex(c->sftp, from, (unsigned)strlen(from), to, (unsigned)strlen(to),
-                               flags) == 0)
-        return RSL_OK;
-    rsl_code rc = rsl_sftp_map_ssh(c, err, "rename to", final_rel);
-    if (rc != RSL_E_REMOTE_IO && rc != RSL_E_REMOTE_TYPE_CONFLICT)
-        return rc;
-    char aside[RSL_SFTP_PATH_BUF];
-    int al = snprintf(aside, sizeof(aside), "%s.rsl-old", to);
-    if (al < 0 || (size_t)al >= sizeof(aside))
-        return rsl_sftp_path_too_long(c, err, final_rel);
-    libssh2_sftp_unlink_ex(c->sftp, aside, (unsigned)al); /* stale from a crash */
-    if (libssh2_sftp_rename_ex(c->sftp, to, (unsigned)strlen(to), aside, (unsigned)al, flags) != 0)
-        return rsl_sftp_map_ssh(c, err, "move aside", final_rel);
-    if (libssh2_sftp_rename_ex(c->sftp, from, (unsigned)strlen(from), to, (unsigned)strlen(to),
-                               flags) != 0) {
-        rc = rsl_sftp_map_ssh(c, err, "rename to", final_rel);
-        if (!c->dead) /* put the old file back */
-            libssh2_sftp_rename_ex(c->sftp, aside, (unsigned)al, to, (unsigned)strlen(to), flags);
-        return rc;
-    }
-    libssh2_sftp_unlink_ex(c->sftp, aside, (unsigned)al);
-    return RSL_OK;
-}
-
-static rsl_code sftp_finish(rsl_conn *c, const char *tmp_rel, const char *final_rel, uint64_t size,
-                            int64_t mtime, rsl_err *err)
-{
-    char from[RSL_SFTP_PATH_BUF], to[RSL_SFTP_PATH_BUF];
-    int fl = rsl_sftp_path(c, tmp_rel, from, sizeof(from)),
-        tl = rsl_sftp_path(c, final_rel, to, sizeof(to));
-    if (fl < 0 || tl < 0)
-        return rsl_sftp_path_too_long(c, err, final_rel);
-    /* the size check: upload() fstat'ed the temp file after its last write;
-     * otherwise (finish without upload on this connection) lstat it now */
-    uint64_t have = 0;
-    int known = c->last_tmp != NULL && strcmp(c->last_tmp, tmp_rel) == 0;
-    have = c->last_size;
-    free(c->last_tmp);
-    c->last_tmp = NULL;
-    if (!known) {
-        LIBSSH2_SFTP_ATTRIBUTES a;
-        if (libssh2_sftp_stat_ex(c->sftp, from, (unsigned)fl, LIBSSH2_SFTP_LSTAT, &a) != 0)
-            return rsl_sftp_map_ssh(c, err, "stat", tmp_rel);
-        have = (a.flags & LIBSSH2_SFTP_ATTR_SIZE) ? a.filesize : UINT64_MAX;
-    }
-    if (have != size)
-        return rsl_err_set(err, RSL_E_REMOTE_SIZE_MISMATCH, 0,
-                           "'%s' on %s: remote temp file has %llu bytes, expected %llu", tmp_rel,
-                           c->host, (unsigned long long)have, (unsigned long long)size);
-    rsl_code rc;
-    if (c->xch != NULL) {
-        /* mtime on the temp file (the final name never shows a wrong one)
-         * and the atomic rename, in one round trip */
-        rc = rsl_sftp_side_finish(c, from, to, mtime, tmp_rel, final_rel, err);
-    } else {
-        if (mtime >= 0) {
-            LIBSSH2_SFTP_ATTRIBUTES m = {.flags = LIBSSH2_SFTP_ATTR_ACMODTIME,
-                                         .atime = (unsigned long)mtime,
-                                         .mtime = (unsigned long)mtime};
-            if (libssh2_sftp_stat_ex(c->sftp, from, (unsigned)fl, LIBSSH2_SFTP_SETSTAT, &m) != 0)
-                return rsl_sftp_map_ssh(c, err, "set mtime", tmp_rel);
-        }
-        rc = rename_fallback(c, from, to, final_rel, err);
-    }
-    if (rc == RSL_E_REMOTE_IO || rc == RSL_E_REMOTE_TYPE_CONFLICT) {
-        rsl_rstat st;
-        rsl_err e2;
-        if (sftp_stat(c, final_rel, &st, &e2) == RSL_OK && st.exists && st.is_dir)
-            return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, err->native,
-                               "rename '%s' -> '%s' on %s: a directory of that name exists",
-                               tmp_rel, final_rel, c->host);
-        err->code = rc = RSL_E_REMOTE_RENAME_FAILED;
-    }
-    return rc;
+    rsl_sftp_attrs a = {.flags = RSL_SFTP_ATTR_PERMISSIONS, .perm = mode & 07777};
+    return rsl_sftp_after(c, rsl_sftp_sync_setstat(c->cl, rel, &a, err));
 }
 
 static rsl_code sftp_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *err)
 {
-    char path[RSL_SFTP_PATH_BUF];
-    int pl = rsl_sftp_path(c, rel, path, sizeof(path));
-    if (pl < 0)
-        return rsl_sftp_path_too_long(c, err, rel);
-    int r = is_dir ? libssh2_sftp_rmdir_ex(c->sftp, path, (unsigned)pl)
-                   : libssh2_sftp_unlink_ex(c->sftp, path, (unsigned)pl);
+    rsl_code rc =
+        is_dir ? rsl_sftp_sync_rmdir(c->cl, rel, err) : rsl_sftp_sync_remove(c->cl, rel, err);
     if (is_dir)
         rsl_dircache_forget(&c->dirs, rel); /* and everything under it */
-    if (r == 0)
-        return RSL_OK;
-    rsl_code rc = rsl_sftp_map_ssh(c, err, "delete", rel);
     if (rc == RSL_E_REMOTE_NOT_FOUND) {
         rsl_err_clear(err);
         return RSL_OK;
     }
     if (rc == RSL_E_REMOTE_IO || rc == RSL_E_REMOTE_TYPE_CONFLICT)
         err->code = rc = RSL_E_REMOTE_DELETE_FAILED;
-    return rc;
+    return rsl_sftp_after(c, rc);
+}
+
+typedef struct list_ud {
+    rsl_list_cb cb;
+    void *ud;
+} list_ud;
+
+static int list_entry(void *ud, const char *name, const rsl_sftp_attrs *a)
+{
+    list_ud *l = ud;
+    rsl_rstat st;
+    rsl_sftp_client_attrs_to_rstat(a, &st);
+    return l->cb(l->ud, name, &st);
 }
 
 static rsl_code sftp_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud, rsl_err *err)
 {
-    char path[RSL_SFTP_PATH_BUF];
-    int pl = rsl_sftp_path(c, rel, path, sizeof(path));
-    if (pl < 0)
-        return rsl_sftp_path_too_long(c, err, rel);
-    LIBSSH2_SFTP_HANDLE *h =
-        libssh2_sftp_open_ex(c->sftp, path, (unsigned)pl, 0, 0, LIBSSH2_SFTP_OPENDIR);
-    if (h == NULL)
-        return rsl_sftp_map_ssh(c, err, "list", rel);
-    rsl_code rc = RSL_OK;
-    char name[4096];
-    for (;;) {
-        LIBSSH2_SFTP_ATTRIBUTES a;
-        int n = libssh2_sftp_readdir_ex(h, name, sizeof(name), NULL, 0, &a);
-        if (n == 0)
-            break;
-        if (n < 0) {
-            rc = rsl_sftp_map_ssh(c, err, "list", rel);
-            break;
-        }
-        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-            continue;
-        rsl_rstat st;
-        attrs_to_rstat(&a, &st);
-        if (cb(ud, name, &st) != 0)
-            break;
-    }
-    if (c->dead)
-        shutdown(c->sock, SHUT_RDWR); /* fail fast; closedir still frees h */
-    libssh2_sftp_closedir(h);
-    return rc;
+    list_ud l = {.cb = cb, .ud = ud};
+    return rsl_sftp_after(c, rsl_sftp_sync_readdir(c->cl, rel, list_entry, &l, err));
 }
+
+/* ------------------------------------------------------------------ */
+/* the pipelined run: sftp_put.c, with this connection's directory cache
+ * and facts around it */
+
+typedef struct run_feed {
+    rsl_conn *c;
+    const rsl_feed *in;
+} run_feed;
+
+/* A MKDIR of a directory this connection made or found completes at once. */
+static rsl_op *rf_next(void *ud, int wait)
+{
+    run_feed *f = ud;
+    for (;;) {
+        rsl_op *op = f->in->next(f->in->ud, wait);
+        if (op == NULL || op->kind != RSL_OP_MKDIR || !rsl_dircache_has(&f->c->dirs, op->path))
+            return op;
+        rsl_err_clear(&op->err);
+        f->in->done(f->in->ud, op);
+    }
+}
+
+static void rf_done(void *ud, rsl_op *op)
+{
+    run_feed *f = ud;
+    rsl_dircache *d = &f->c->dirs;
+    if (op->err.code == RSL_OK && op->kind == RSL_OP_MKDIR)
+        rsl_dircache_add(d, op->path);
+    else if (op->kind == RSL_OP_REMOVE && op->is_dir)
+        rsl_dircache_forget(d, op->path);
+    else if (op->err.code == RSL_E_REMOTE_NOT_FOUND && op->kind != RSL_OP_STAT)
+        rsl_dircache_missing(d, op->path);
+    f->in->done(f->in->ud, op); /* the engine's from here on */
+}
+
+static int rf_cancelled(void *ud)
+{
+    run_feed *f = ud;
+    return f->in->cancelled != NULL && f->in->cancelled(f->in->ud);
+}
+
+static void rf_no_seek(void *ud, const char *why)
+{
+    rsl_sftp_learn_no_seek(ud, why);
+}
+
+static rsl_code sftp_run(rsl_conn *c, const rsl_feed *feed, rsl_err *err)
+{
+    run_feed f = {.c = c, .in = feed};
+    rsl_feed wrapped = {.next = rf_next, .done = rf_done, .cancelled = rf_cancelled, .ud = &f};
+    rsl_sftp_put_opts o = {.no_seek = c->no_seek, .no_seek_learnt = rf_no_seek, .ud = c};
+    return rsl_sftp_after(c, rsl_sftp_put_run(c->cl, &o, &wrapped, err));
+}
+
+/* ------------------------------------------------------------------ */
 
 const rsl_transport_ops rsl_transport_sftp = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "sftp",
-    .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME,
+    .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME | RSL_CAP_SET_MODE |
+            RSL_CAP_CHECKSUM,
     .keys = sftp_keys,
     .n_keys = sizeof(sftp_keys) / sizeof(sftp_keys[0]),
     .cfg_size = sizeof(rsl_sftp_cfg),
     .cfg_init = cfg_init,
+    .cfg_check = sftp_cfg_check,
     .unverified = sftp_unverified,
     .connect = sftp_connect,
     .disconnect = sftp_disconnect,
@@ -764,9 +651,13 @@ const rsl_transport_ops rsl_transport_sftp = {
     .describe = sftp_describe,
     .stat = sftp_stat,
     .mkdir = sftp_mkdir,
-    .resume_offset = sftp_resume_offset,
-    .upload = sftp_upload,
-    .finish = sftp_finish,
+    .resume_offset = rsl_sftp_get_resume_offset,
+    .upload = rsl_sftp_io_upload,
+    .finish = rsl_sftp_io_finish,
     .remove = sftp_remove,
     .list = sftp_list,
+    .run = sftp_run,
+    .set_mode = sftp_set_mode,
+    .read = rsl_sftp_get_read,
+    .hash = rsl_sftp_get_hash,
 };

@@ -101,7 +101,9 @@ static rsl_code check_pin(rsl_conn *c, const char *pin, const char *hostport, ch
 }
 
 /* known_hosts decides: match, unknown (with the line to add), changed or
- * revoked. */
+ * revoked. The line to add goes into the error message once; only when it
+ * is too long for the message (RSA) does the run log get it instead (a
+ * debug copy otherwise, for -v). */
 static rsl_code check_known_hosts(rsl_conn *c, const unsigned char *k, size_t klen,
                                   const char *khfile, const char *hostport, char *why, size_t whysz)
 {
@@ -110,7 +112,8 @@ static rsl_code check_known_hosts(rsl_conn *c, const unsigned char *k, size_t kl
     char add[2048], hint[400];
     int addok = rsl_knownhosts_line(c->host, c->port, k, klen, add, sizeof(add)) == 0;
     /* err->msg is 512 bytes: a long (RSA) line goes to the log only */
-    if (addok && strlen(add) + strlen(khfile) < 300)
+    int fits = addok && strlen(add) + strlen(khfile) < 300;
+    if (fits)
         memcpy(hint, add, strlen(add) + 1);
     else
         snprintf(hint, sizeof(hint),
@@ -135,8 +138,8 @@ static rsl_code check_known_hosts(rsl_conn *c, const unsigned char *k, size_t kl
              hostport, r == RSL_KH_OTHER_TYPE ? " (only keys of other types are known)" : "",
              c->keytype, c->hostfp, missing ? " and known_hosts does not exist" : "", khfile, hint);
     if (addok)
-        rsl_sftp_log(c, RSL_LOG_ERROR, "sftp: to trust %s add this line to %s: %s", hostport,
-                     khfile, add);
+        rsl_sftp_log(c, fits ? RSL_LOG_DEBUG : RSL_LOG_ERROR,
+                     "sftp: to trust %s add this line to %s: %s", hostport, khfile, add);
     return RSL_E_HOSTKEY_UNKNOWN;
 }
 
@@ -171,7 +174,9 @@ rsl_code rsl_sftp_verify_hostkey(rsl_conn *c, const char *khfile, rsl_err *err)
 }
 
 /* ------------------------------------------------------------------ */
-/* authentication */
+/* authentication: every libssh2 call non-blocking, waiting on the socket
+ * until the connect deadline (a server that stops answering mid-auth gives
+ * TIMEOUT, never a hang) */
 
 static void kbd_cb(const char *name, int name_len, const char *instruction, int instruction_len,
                    int num_prompts, const LIBSSH2_USERAUTH_KBDINT_PROMPT *prompts,
@@ -199,7 +204,8 @@ typedef struct auth_state {
     const char *offered; /* the server's method list */
     char tried[256];     /* what we tried, for the message */
     size_t tl;
-    char keynote[300]; /* why identity_file could not be used */
+    char keynote[400]; /* why identity_file did not do */
+    int timed_out;     /* the deadline passed in a call */
 } auth_state;
 
 static void tried(auth_state *a, const char *what)
@@ -209,11 +215,45 @@ static void tried(auth_state *a, const char *what)
         a->tl += (size_t)w;
 }
 
-/* After a refused attempt: the session's failure, or AUTH_FAILED to go on. */
-static rsl_code refused(rsl_conn *c, rsl_err *err)
+/* Waits after LIBSSH2_ERROR_EAGAIN; 0 to call again, -1 at the deadline. */
+static int again(rsl_conn *c, auth_state *a, int r)
 {
+    if (r != LIBSSH2_ERROR_EAGAIN)
+        return -1;
+    if (rsl_sftp_wait(c) == 0)
+        return 0;
+    a->timed_out = 1;
+    return -1;
+}
+
+/* After a refused attempt: the session's failure, TIMEOUT, or AUTH_FAILED
+ * to go on. */
+static rsl_code refused(rsl_conn *c, auth_state *a, rsl_err *err)
+{
+    if (a->timed_out)
+        return rsl_sftp_timed_out(c, err, "authentication on");
     return rsl_sftp_broken(c) ? rsl_sftp_map_ssh(c, err, "authentication as", c->user)
                               : RSL_E_AUTH_FAILED;
+}
+
+/* Why identity_file did not do, from libssh2's answer r: the key could not
+ * be loaded (no server involved), or the server did not accept it. */
+static void key_note(rsl_conn *c, auth_state *a, int r)
+{
+    const char *id = c->cfg->identity_file;
+    if (r == LIBSSH2_ERROR_FILE)
+        snprintf(a->keynote, sizeof(a->keynote),
+                 "; identity_file '%s' could not be loaded (a wrong or missing passphrase_file, "
+                 "or a key format libssh2 cannot read)",
+                 id);
+    else if (r == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED || r == LIBSSH2_ERROR_AUTHENTICATION_FAILED)
+        snprintf(a->keynote, sizeof(a->keynote),
+                 "; the server did not accept key %s for user %s: add its public key (%s.pub) "
+                 "to ~/.ssh/authorized_keys there",
+                 id, c->user, id);
+    else if (r == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED)
+        snprintf(a->keynote, sizeof(a->keynote),
+                 "; identity_file '%s': its key type is not one libssh2 can sign with", id);
 }
 
 /* identity_file (+ passphrase_file). RSL_OK, AUTH_FAILED to go on, or an
@@ -231,20 +271,18 @@ static rsl_code try_identity(rsl_conn *c, auth_state *a, rsl_err *err)
         (rc = rsl_secret_read(cfg->passphrase_file, "passphrase_file", &secret, err)) != RSL_OK)
         return rc;
     tried(a, "publickey (identity_file)");
-    int r = libssh2_userauth_publickey_fromfile_ex(c->ss, c->user, (unsigned)strlen(c->user), NULL,
+    int r;
+    do
+        r = libssh2_userauth_publickey_fromfile_ex(c->ss, c->user, (unsigned)strlen(c->user), NULL,
                                                    cfg->identity_file, secret);
+    while (again(c, a, r) == 0);
     rsl_secret_free(secret);
     if (r == 0) {
         snprintf(c->auth, sizeof(c->auth), "publickey (identity_file)");
         return RSL_OK;
     }
-    if (r == LIBSSH2_ERROR_FILE || r == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED ||
-        r == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED)
-        snprintf(a->keynote, sizeof(a->keynote),
-                 "; identity_file '%s' could not be used (wrong or missing passphrase_file, "
-                 "or a key format libssh2 cannot read)",
-                 cfg->identity_file);
-    return refused(c, err);
+    key_note(c, a, r);
+    return refused(c, a, err);
 }
 
 /* Every key the agent holds, in turn. */
@@ -257,9 +295,13 @@ static rsl_code try_agent(rsl_conn *c, auth_state *a, rsl_err *err)
         return rc;
     if (libssh2_agent_connect(ag) == 0 && libssh2_agent_list_identities(ag) == 0) {
         struct libssh2_agent_publickey *id = NULL, *prev = NULL;
-        while (rc != RSL_OK && libssh2_agent_get_identity(ag, &id, prev) == 0) {
+        while (rc != RSL_OK && !a->timed_out && libssh2_agent_get_identity(ag, &id, prev) == 0) {
             any = 1;
-            if (libssh2_agent_userauth(ag, c->user, id) == 0)
+            int r;
+            do
+                r = libssh2_agent_userauth(ag, c->user, id);
+            while (again(c, a, r) == 0);
+            if (r == 0)
                 rc = RSL_OK;
             else if (rsl_sftp_broken(c))
                 break;
@@ -274,7 +316,20 @@ static rsl_code try_agent(rsl_conn *c, auth_state *a, rsl_err *err)
     }
     if (any)
         tried(a, "ssh-agent");
-    return refused(c, err);
+    return refused(c, a, err);
+}
+
+/* keyboard-interactive with the password: hidden prompts get it. */
+static int kbd_with(rsl_conn *c, auth_state *a, const char *secret)
+{
+    int r;
+    c->kbd_password = secret;
+    do
+        r = libssh2_userauth_keyboard_interactive_ex(c->ss, c->user, (unsigned)strlen(c->user),
+                                                     kbd_cb);
+    while (again(c, a, r) == 0);
+    c->kbd_password = NULL;
+    return r;
 }
 
 /* password, then keyboard-interactive, with the same secret. */
@@ -289,22 +344,24 @@ static rsl_code try_password(rsl_conn *c, auth_state *a, rsl_err *err)
     rc = RSL_E_AUTH_FAILED;
     if (in_list(a->offered, "password")) {
         tried(a, "password");
-        if (libssh2_userauth_password_ex(c->ss, c->user, ulen, secret, (unsigned)strlen(secret),
-                                         NULL) == 0) {
+        int r;
+        do
+            r = libssh2_userauth_password_ex(c->ss, c->user, ulen, secret, (unsigned)strlen(secret),
+                                             NULL);
+        while (again(c, a, r) == 0);
+        if (r == 0) {
             snprintf(c->auth, sizeof(c->auth), "password");
             rc = RSL_OK;
         } else {
-            rc = refused(c, err);
+            rc = refused(c, a, err);
         }
     }
     if (rc == RSL_E_AUTH_FAILED && in_list(a->offered, "keyboard-interactive")) {
         tried(a, "keyboard-interactive");
-        c->kbd_password = secret;
-        int r = libssh2_userauth_keyboard_interactive_ex(c->ss, c->user, ulen, kbd_cb);
-        c->kbd_password = NULL;
+        int r = kbd_with(c, a, secret);
         if (r == 0)
             snprintf(c->auth, sizeof(c->auth), "keyboard-interactive");
-        rc = r == 0 ? RSL_OK : refused(c, err);
+        rc = r == 0 ? RSL_OK : refused(c, a, err);
     }
     rsl_secret_free(secret);
     return rc;
@@ -325,20 +382,40 @@ static rsl_code auth_failed(rsl_conn *c, const auth_state *a, rsl_err *err)
                        c->port, c->user, a->tried, a->offered, a->keynote);
 }
 
+/* The methods the server accepts for c->user (the "none" request); NULL
+ * with *rc set when already authenticated (RSL_OK) or failed. */
+static char *methods(rsl_conn *c, auth_state *a, rsl_code *rc, rsl_err *err)
+{
+    char *list;
+    for (;;) {
+        list = libssh2_userauth_list(c->ss, c->user, (unsigned)strlen(c->user));
+        if (list != NULL || again(c, a, libssh2_session_last_errno(c->ss)) != 0)
+            break;
+    }
+    if (list != NULL)
+        return list;
+    if (a->timed_out)
+        *rc = rsl_sftp_timed_out(c, err, "authentication on");
+    else if (!libssh2_userauth_authenticated(c->ss))
+        *rc = rsl_sftp_map_ssh(c, err, "authentication as", c->user);
+    else {
+        snprintf(c->auth, sizeof(c->auth), "none");
+        *rc = RSL_OK;
+    }
+    return NULL;
+}
+
 rsl_code rsl_sftp_authenticate(rsl_conn *c, rsl_err *err)
 {
     const rsl_remote_opts *o = c->opts;
-    char *list = libssh2_userauth_list(c->ss, c->user, (unsigned)strlen(c->user));
-    if (list == NULL) {
-        if (!libssh2_userauth_authenticated(c->ss))
-            return rsl_sftp_map_ssh(c, err, "authentication as", c->user);
-        snprintf(c->auth, sizeof(c->auth), "none");
-        return RSL_OK;
-    }
+    auth_state a = {.offered = ""};
+    rsl_code rc = RSL_E_AUTH_FAILED;
+    char *list = methods(c, &a, &rc, err);
+    if (list == NULL)
+        return rc;
     char offered[256];
     snprintf(offered, sizeof(offered), "%s", list);
-    auth_state a = {.offered = offered};
-    rsl_code rc = RSL_E_AUTH_FAILED;
+    a.offered = offered;
     if (c->cfg->identity_file != NULL && c->cfg->identity_file[0] != '\0')
         rc = try_identity(c, &a, err);
     if (rc == RSL_E_AUTH_FAILED && c->cfg->use_agent && getenv("SSH_AUTH_SOCK") != NULL &&

@@ -3,7 +3,10 @@
  * checked against known_hosts or the pinned host_key_fingerprint (with
  * strict_host_key_checking = no: warned about on every connect), and
  * authentication by identity_file (+ passphrase_file), ssh-agent, then
- * password / keyboard-interactive (password_file or RSYNCD_LITE_PASSWORD).
+ * password / keyboard-interactive (password_file or RSYNCD_LITE_PASSWORD),
+ * on the libssh2 carrier (with ssh_command, ssh does both). The session is
+ * non-blocking: every call waits on the socket until the connect deadline
+ * (c->deadline), so a server that stops mid-auth gives TIMEOUT.
  * Part of the sftp transport (see sftp_conn.h).
  *
  * Owns: the secrets it reads (secret.h), wiped after use. Must not touch:
@@ -27,7 +30,9 @@ void rsl_sftp_hostkey_prefs(const char *known, char *buf, size_t n);
 rsl_code rsl_sftp_verify_hostkey(rsl_conn *c, const char *khfile, rsl_err *err);
 /* Authenticates as c->user with what is configured; fills c->auth.
  * SECRET_MISSING when nothing usable is configured, AUTH_FAILED naming what
- * was tried, SECRET_UNREADABLE for a bad secret file. */
+ * was tried (and why the identity_file did not do: it could not be loaded,
+ * or the server did not accept it), SECRET_UNREADABLE for a bad secret
+ * file, TIMEOUT at the deadline. */
 rsl_code rsl_sftp_authenticate(rsl_conn *c, rsl_err *err);
 
 #endif

@@ -95,6 +95,7 @@ typedef struct rsl_sftp_exec_cfg {
      * turned off). NULL: ssh's own files. */
     const char *known_hosts;
     int strict;      /* 1: StrictHostKeyChecking=yes (the default and the norm) */
+    int no_agent;    /* 1: IdentityAgent=none (use_agent = no) */
     int timeout_sec; /* ConnectTimeout and keepalive; 0: 60 */
     void (*log)(void *ud, int level, const char *msg);
     void *ud;
@@ -114,8 +115,8 @@ rsl_code rsl_sftp_carrier_exec(rsl_sftp_carrier **out, const rsl_sftp_exec_cfg *
 pid_t rsl_sftp_carrier_exec_pid(rsl_sftp_carrier *c);
 
 /* For the config code: a job that sets ssh_command may not set what ssh
- * cannot use in batch mode: password_file (password auth is impossible
- * there), passphrase_file (load the key into ssh-agent instead) and
+ * cannot use in batch mode: password_file ("password auth is not possible
+ * with ssh_command"), passphrase_file (load the key into ssh-agent instead) and
  * host_key_fingerprint (put the key in known_hosts instead); pass each
  * key's value or NULL. Also checks that ssh_command splits. Returns RSL_OK
  * or CONFIG_BAD_VALUE with a message naming the key and what to do. */

@@ -160,10 +160,10 @@ rsl_code rsl_sftp_exec_check_opts(const char *ssh_command, const char *password_
     static const char tail[] = "ssh_command runs OpenSSH's ssh in batch mode, which cannot use it";
     if (password_file != NULL && password_file[0] != '\0')
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
-                           "password_file cannot be used with ssh_command: %s (password "
-                           "authentication is impossible there); use identity_file or "
-                           "ssh-agent, or remove ssh_command to use the embedded SSH client",
-                           tail);
+                           "password_file cannot be used with ssh_command: password auth is "
+                           "not possible with ssh_command (OpenSSH's ssh runs in batch mode, "
+                           "where password authentication is impossible); use identity_file "
+                           "or ssh-agent, or remove ssh_command to use the embedded SSH client");
     if (passphrase_file != NULL && passphrase_file[0] != '\0')
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "passphrase_file cannot be used with ssh_command: %s; load the key "
@@ -278,6 +278,8 @@ static rsl_code our_options(argb *a, const rsl_sftp_exec_cfg *cfg, rsl_err *err)
     arg_add(a, "-oForwardAgent=no");
     arg_add(a, "-oClearAllForwardings=yes");
     arg_add(a, "-oPermitLocalCommand=no");
+    if (cfg->no_agent)
+        arg_add(a, "-oIdentityAgent=none");
     arg_add(a, "-oRequestTTY=no");
     arg_add(a, "-oConnectTimeout=%d", t);
     arg_add(a, "-oServerAliveInterval=%d", t / 3 > 5 ? t / 3 : 5);

@@ -123,6 +123,16 @@ unsigned rsl_sftp_client_exts(const rsl_sftp_client *s)
     return s->exts;
 }
 
+void rsl_sftp_client_drop_exts(rsl_sftp_client *s, unsigned bits)
+{
+    s->exts &= ~bits;
+}
+
+void rsl_sftp_client_set_timeout(rsl_sftp_client *s, int timeout_sec)
+{
+    s->timeout_sec = timeout_sec > 0 ? timeout_sec : DEFAULT_TIMEOUT;
+}
+
 uint32_t rsl_sftp_client_server_version(const rsl_sftp_client *s)
 {
     return s->version;

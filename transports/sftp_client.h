@@ -93,6 +93,13 @@ rsl_code rsl_sftp_client_open(rsl_sftp_client **out, rsl_sftp_carrier *car,
 void rsl_sftp_client_close(rsl_sftp_client *s);
 
 unsigned rsl_sftp_client_exts(const rsl_sftp_client *s);
+/* Forgets extensions the server advertised but refuses to serve (an
+ * OpenSSH sftp-server started with -P lists posix-rename and answers
+ * PERMISSION_DENIED): later calls act as if it never offered them. */
+void rsl_sftp_client_drop_exts(rsl_sftp_client *s, unsigned bits);
+/* Changes the deadline of later waits (connect uses what is left of its
+ * own deadline, then the connection's timeout). */
+void rsl_sftp_client_set_timeout(rsl_sftp_client *s, int timeout_sec);
 /* The data of an extension pair from VERSION ("1", "2", an algorithm list),
  * NUL-terminated, or NULL when not offered. */
 const char *rsl_sftp_client_ext_data(const rsl_sftp_client *s, const char *name);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 void rsl_sftp_log(rsl_conn *c, int level, const char *fmt, ...)
@@ -29,88 +30,55 @@ void rsl_sftp_log(rsl_conn *c, int level, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------ */
-/* error mapping: the one place libssh2 and SFTP codes become catalog codes */
+/* the connect deadline */
 
-static const char *fx_name(unsigned long fx)
+double rsl_sftp_now(void)
 {
-    static const char *const names[] = {"OK",
-                                        "EOF",
-                                        "NO_SUCH_FILE",
-                                        "PERMISSION_DENIED",
-                                        "FAILURE",
-                                        "BAD_MESSAGE",
-                                        "NO_CONNECTION",
-                                        "CONNECTION_LOST",
-                                        "OP_UNSUPPORTED",
-                                        "INVALID_HANDLE",
-                                        "NO_SUCH_PATH",
-                                        "FILE_ALREADY_EXISTS",
-                                        "WRITE_PROTECT",
-                                        "NO_MEDIA",
-                                        "NO_SPACE_ON_FILESYSTEM",
-                                        "QUOTA_EXCEEDED",
-                                        "UNKNOWN_PRINCIPAL",
-                                        "LOCK_CONFLICT",
-                                        "DIR_NOT_EMPTY",
-                                        "NOT_A_DIRECTORY",
-                                        "INVALID_FILENAME",
-                                        "LINK_LOOP"};
-    return fx < sizeof(names) / sizeof(names[0]) ? names[fx] : "UNKNOWN";
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-rsl_code rsl_sftp_map_fx(rsl_conn *c, rsl_err *err, unsigned long fx, const char *what,
-                         const char *rel)
+int rsl_sftp_left_ms(const rsl_conn *c)
 {
-    rsl_code code;
-    switch (fx) {
-    case LIBSSH2_FX_NO_SUCH_FILE:
-    case LIBSSH2_FX_NO_SUCH_PATH:
-        code = RSL_E_REMOTE_NOT_FOUND;
-        break;
-    case LIBSSH2_FX_PERMISSION_DENIED:
-    case LIBSSH2_FX_WRITE_PROTECT:
-        code = RSL_E_REMOTE_PERMISSION;
-        break;
-    case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:
-    case LIBSSH2_FX_QUOTA_EXCEEDED:
-        code = RSL_E_REMOTE_NO_SPACE;
-        break;
-    case LIBSSH2_FX_INVALID_FILENAME:
-    case LIBSSH2_FX_BAD_MESSAGE: /* OpenSSH: ENAMETOOLONG, EINVAL */
-        code = RSL_E_REMOTE_NAME_REFUSED;
-        break;
-    case LIBSSH2_FX_FILE_ALREADY_EXISTS:
-    case LIBSSH2_FX_NOT_A_DIRECTORY:
-    case 24: /* FX_FILE_IS_A_DIRECTORY (v6) */
-        code = RSL_E_REMOTE_TYPE_CONFLICT;
-        break;
-    case LIBSSH2_FX_LOCK_CONFLICT:
-        code = RSL_E_REMOTE_LOCKED;
-        break;
-    case LIBSSH2_FX_NO_CONNECTION:
-    case LIBSSH2_FX_CONNECTION_LOST:
-        code = RSL_E_CONNECTION_LOST;
-        c->dead = 1;
-        break;
-    default:
-        code = RSL_E_REMOTE_IO;
-        break;
-    }
-    return rsl_err_set(err, code, (long)fx, "%s '%s' on %s: SFTP status %s (%lu)", what, rel,
-                       c->host, fx_name(fx), fx);
+    double left = c->deadline - rsl_sftp_now();
+    return left > 0 ? (int)(left * 1000.0) + 1 : 0;
 }
 
-/* Maps the session's last error after a failed libssh2 call. SFTP status
- * errors go to rsl_sftp_map_fx; everything else means the session is unusable. */
+int rsl_sftp_wait(rsl_conn *c)
+{
+    int ms = rsl_sftp_left_ms(c);
+    if (ms <= 0)
+        return -1;
+    int dir = libssh2_session_block_directions(c->ss);
+    struct pollfd pfd = {.fd = c->sock, .events = 0};
+    if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
+        pfd.events |= POLLIN;
+    if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+        pfd.events |= POLLOUT;
+    if (pfd.events == 0)
+        pfd.events = POLLIN;
+    int r;
+    do
+        r = poll(&pfd, 1, ms);
+    while (r < 0 && errno == EINTR && (ms = rsl_sftp_left_ms(c)) > 0);
+    return r == 0 && rsl_sftp_left_ms(c) <= 0 ? -1 : 0;
+}
+
+rsl_code rsl_sftp_timed_out(rsl_conn *c, rsl_err *err, const char *what)
+{
+    c->dead = 1;
+    return rsl_err_set(err, RSL_E_TIMEOUT, ETIMEDOUT, "%s %s:%d: no answer within %d s", what,
+                       c->host, c->port, c->tsec);
+}
+
+/* ------------------------------------------------------------------ */
+/* libssh2 errors: the one place they become catalog codes */
+
 rsl_code rsl_sftp_map_ssh(rsl_conn *c, rsl_err *err, const char *what, const char *rel)
 {
     char *m = NULL;
     int e = libssh2_session_last_error(c->ss, &m, NULL, 0);
-    if (e == LIBSSH2_ERROR_SFTP_PROTOCOL && c->sftp != NULL)
-        return rsl_sftp_map_fx(c, err, libssh2_sftp_last_error(c->sftp), what, rel);
-    if (e == LIBSSH2_ERROR_BUFFER_TOO_SMALL) /* a name longer than our buffer */
-        return rsl_err_set(err, RSL_E_REMOTE_NAME_REFUSED, e, "%s '%s' on %s: a name is too long",
-                           what, rel, c->host);
     rsl_code code;
     switch (e) {
     case LIBSSH2_ERROR_TIMEOUT:
@@ -127,15 +95,14 @@ rsl_code rsl_sftp_map_ssh(rsl_conn *c, rsl_err *err, const char *what, const cha
     case LIBSSH2_ERROR_PROTO:
         code = RSL_E_PROTOCOL;
         break;
-    default: /* socket errors, closed channel, bad MAC, ... */
+    default: /* socket errors, closed connection, bad MAC, ... */
         code = RSL_E_CONNECTION_LOST;
         break;
     }
     c->dead = 1;
     if (code == RSL_E_TIMEOUT)
         return rsl_err_set(err, code, e, "%s '%s' on %s:%d: no answer within %d s (%s)", what, rel,
-                           c->host, c->port, c->opts->timeout_sec > 0 ? c->opts->timeout_sec : 60,
-                           m ? m : "timeout");
+                           c->host, c->port, c->tsec, m ? m : "timeout");
     return rsl_err_set(err, code, e, "%s '%s' on %s:%d: %s (libssh2 error %d)", what, rel, c->host,
                        c->port, m && *m ? m : "session failed", e);
 }
@@ -149,31 +116,42 @@ int rsl_sftp_broken(rsl_conn *c)
 }
 
 /* ------------------------------------------------------------------ */
-/* paths */
+/* after an operation, paths */
 
-int rsl_sftp_path(rsl_conn *c, const char *rel, char *buf, size_t n)
+rsl_code rsl_sftp_after(rsl_conn *c, rsl_code rc)
 {
-    int w;
-    if (rel[0] == '\0')
-        w = snprintf(buf, n, "%s", c->root);
-    else if (strcmp(c->root, "/") == 0)
-        w = snprintf(buf, n, "/%s", rel);
-    else
-        w = snprintf(buf, n, "%s/%s", c->root, rel);
-    return (w < 0 || (size_t)w >= n) ? -1 : w;
+    if (rc != RSL_OK && c->cl != NULL && rsl_sftp_client_dead(c->cl))
+        c->dead = 1;
+    return rc;
 }
 
 rsl_code rsl_sftp_path_too_long(rsl_conn *c, rsl_err *err, const char *rel)
 {
     return rsl_err_set(err, RSL_E_REMOTE_NAME_REFUSED, ENAMETOOLONG,
-                       "'%s' on %s: remote path longer than %d bytes", rel, c->host,
+                       "'%.200s' on %s: remote path longer than %d bytes", rel, c->host,
                        RSL_SFTP_PATH_BUF - 1);
 }
 
 /* ------------------------------------------------------------------ */
 /* TCP */
 
-rsl_code rsl_sftp_tcp_connect(rsl_conn *c, int timeout_ms, rsl_err *err)
+/* Waits for a non-blocking connect on s; 0 or an errno (ETIMEDOUT). */
+static int connect_wait(rsl_conn *c, int s)
+{
+    struct pollfd pfd = {.fd = s, .events = POLLOUT};
+    int p, ms;
+    do
+        p = (ms = rsl_sftp_left_ms(c)) > 0 ? poll(&pfd, 1, ms) : 0;
+    while (p < 0 && errno == EINTR);
+    if (p <= 0)
+        return ETIMEDOUT;
+    int soerr = 0;
+    socklen_t sl = sizeof(soerr);
+    getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+    return soerr;
+}
+
+rsl_code rsl_sftp_tcp_connect(rsl_conn *c, rsl_err *err)
 {
     char portstr[16];
     snprintf(portstr, sizeof(portstr), "%d", c->port);
@@ -182,52 +160,99 @@ rsl_code rsl_sftp_tcp_connect(rsl_conn *c, int timeout_ms, rsl_err *err)
     if (g != 0)
         return rsl_err_set(err, RSL_E_DNS_FAILED, g, "cannot resolve '%s': %s", c->host,
                            gai_strerror(g));
-    rsl_code rc = RSL_E_CONNECT_REFUSED;
     int last = ECONNREFUSED;
-    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+    for (struct addrinfo *ai = res; ai != NULL && c->sock < 0; ai = ai->ai_next) {
         int s =
             socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
         if (s < 0) {
             last = errno;
             continue;
         }
-        int r = connect(s, ai->ai_addr, ai->ai_addrlen);
-        if (r != 0 && errno == EINPROGRESS) {
-            struct pollfd pfd = {.fd = s, .events = POLLOUT};
-            int p;
-            do
-                p = poll(&pfd, 1, timeout_ms);
-            while (p < 0 && errno == EINTR);
-            if (p == 0) {
-                close(s);
-                last = ETIMEDOUT;
-                rc = RSL_E_TIMEOUT;
-                continue;
-            }
-            int soerr = 0;
-            socklen_t sl = sizeof(soerr);
-            getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-            r = soerr ? -1 : 0;
-            errno = soerr;
-        }
-        if (r != 0) {
-            last = errno;
+        int e = connect(s, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
+        if (e == EINPROGRESS)
+            e = connect_wait(c, s);
+        if (e != 0) {
+            last = e;
             close(s);
+            if (e == ETIMEDOUT)
+                break; /* the deadline is for the whole connect */
             continue;
         }
         int one = 1;
         setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
         c->sock = s;
-        rc = RSL_OK;
-        break;
     }
     freeaddrinfo(res);
-    if (rc == RSL_E_TIMEOUT && c->sock < 0)
-        return rsl_err_set(err, RSL_E_TIMEOUT, last, "connect to %s:%d: no answer within %d ms",
-                           c->host, c->port, timeout_ms);
-    if (c->sock < 0)
-        return rsl_err_set(err, RSL_E_CONNECT_REFUSED, last, "connect to %s:%d: %s", c->host,
-                           c->port, strerror(last));
-    return RSL_OK;
+    if (c->sock >= 0)
+        return RSL_OK;
+    if (last == ETIMEDOUT)
+        return rsl_err_set(err, RSL_E_TIMEOUT, last, "connect to %s:%d: no answer within %d s",
+                           c->host, c->port, c->tsec);
+    return rsl_err_set(err, RSL_E_CONNECT_REFUSED, last, "connect to %s:%d: %s", c->host, c->port,
+                       strerror(last));
+}
+
+/* ------------------------------------------------------------------ */
+/* facts */
+
+static void fact_key(const rsl_conn *c, char *buf, size_t n)
+{
+    snprintf(buf, n, RSL_SFTP_SEEK_FACT, c->host, c->port);
+}
+
+int rsl_sftp_facts_load(rsl_conn *c)
+{
+    const rsl_remote_opts *o = c->opts;
+    char key[400], val[64];
+    fact_key(c, key, sizeof(key));
+    if (o->cache_get == NULL || !o->cache_get(o->ud, key, val, sizeof(val)))
+        return 0;
+    long long when = 0;
+    char what[8] = "";
+    if (sscanf(val, "%7s %lld", what, &when) < 1)
+        return 0;
+    long long age = (long long)time(NULL) - when;
+    if (strcmp(what, "no") == 0 && age >= 0 && age < RSL_SFTP_FACT_MAX_AGE) {
+        c->no_seek = 1;
+        snprintf(c->seek_note, sizeof(c->seek_note),
+                 "learnt %lld day(s) ago that it cannot write at an offset", age / 86400);
+        return 1;
+    }
+    if (strcmp(what, "yes") == 0) {
+        snprintf(c->seek_note, sizeof(c->seek_note), "writes at an offset (probed)");
+        return 1;
+    }
+    return 0; /* an old "no": resume is tried again and the answer learnt anew */
+}
+
+static void fact_set(rsl_conn *c, const char *what)
+{
+    const rsl_remote_opts *o = c->opts;
+    if (o->cache_set == NULL)
+        return;
+    char key[400], val[64];
+    fact_key(c, key, sizeof(key));
+    snprintf(val, sizeof(val), "%s %lld", what, (long long)time(NULL));
+    o->cache_set(o->ud, key, val);
+}
+
+void rsl_sftp_learn_no_seek(rsl_conn *c, const char *why)
+{
+    if (c->no_seek)
+        return;
+    c->no_seek = 1;
+    snprintf(c->seek_note, sizeof(c->seek_note), "cannot write at an offset (%.120s)", why);
+    fact_set(c, "no");
+    rsl_sftp_log(c, RSL_LOG_WARN,
+                 "sftp: %s cannot write at an offset (%s): resume is off for this server, an "
+                 "interrupted upload restarts from zero (remembered for %d days)",
+                 c->hostport, why, RSL_SFTP_FACT_MAX_AGE / 86400);
+}
+
+void rsl_sftp_learn_seek_ok(rsl_conn *c)
+{
+    c->no_seek = 0;
+    snprintf(c->seek_note, sizeof(c->seek_note), "writes at an offset (probed)");
+    fact_set(c, "yes");
 }

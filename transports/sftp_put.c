@@ -14,9 +14,13 @@
  * other files (OPEN, CLOSE, rename) never wait behind megabytes of data in
  * our own output buffer, and only within the byte budget (one file may use
  * at most 3/4 of it, leaving room for small files).
+ *
+ * The types and the helpers shared with sftp_put_resume.c (the kept prefix
+ * of a resumed PUT, and the fresh start on a server that cannot write at
+ * an offset) are in sftp_put_job.h.
  */
 #define _GNU_SOURCE
-#include "sftp_put.h"
+#include "sftp_put_job.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -24,73 +28,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PATH_BUF 4096
 #define LOWAT (512u << 10) /* queued-unsent bytes under which writes are added */
 #define DEF_OPS 128
 #define DEF_BYTES (8ull << 20)
 #define DEF_WRITES 64
 
-enum phase {
-    P_SIMPLE,  /* MKDIR / REMOVE / STAT: one request (and maybe a refining stat) */
-    P_RSTAT,   /* resume: LSTAT of the temp file */
-    P_ROPEN,   /* resume: OPEN of the temp file for reading */
-    P_SAMPLE,  /* resume: READs of the sampled blocks */
-    P_OPEN,    /* OPEN of the temp file for writing */
-    P_DATA,    /* WRITEs */
-    P_TRAILER, /* FSETSTAT, [fsync], FSTAT, CLOSE sent */
-    P_RENAME,  /* posix-rename (or REMOVE + RENAME) sent */
-    P_FIXUP    /* after a failure: truncate and close sent */
-};
-
-typedef struct wslot {
-    uint32_t id, len;
-    uint64_t off;
-    int state; /* 0 in flight, 1 acknowledged, 2 failed */
-} wslot;
-
-typedef struct sample {
-    uint32_t id, len, got, good;
-    uint64_t off;
-    int bad;
-} sample;
-
-typedef struct run run;
-
-typedef struct job {
-    struct job *prev, *next;
-    run *R;
-    rsl_op *op;
-    int phase, inflight, failed;
-    char *wpath, *wtmp; /* wire paths of op->path and op->tmp */
-    rsl_sftp_handle h, rh;
-    int hopen, rhopen, close_sent, truncated, refine_rename, refined;
-    uint64_t tmp_size, kept, next_off, acked, wbytes;
-    wslot *ring;
-    uint32_t rcap, rhead, rn;
-    rsl_sftp_attrs fattrs;
-    int have_fstat;
-    sample smp[RSL_SFTP_RESUME_SAMPLES + 4];
-    int nsmp, whole;
-} job;
-
-struct run {
-    rsl_sftp_client *s;
-    const rsl_feed *feed;
-    rsl_sftp_put_opts o;
-    uint32_t write_len, read_len, max_ops;
-    job *head, *tail, *done_head, *done_tail;
-    size_t njobs;
-    uint64_t wbytes;
-    unsigned char *scratch;
-    int cancelled;
-};
-
-static void step(job *j);
-
 /* ------------------------------------------------------------------ */
 /* small things */
 
-static void job_fail(job *j, const rsl_err *e)
+void rsl_sftp_put_fail(job *j, const rsl_err *e)
 {
     if (j->failed)
         return;
@@ -110,22 +56,22 @@ static void job_failf(job *j, rsl_code code, long native, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
     va_end(ap);
-    job_fail(j, &e);
+    rsl_sftp_put_fail(j, &e);
 }
 
 /* Registers a request of job j (counted until its reply). */
-static uint32_t req(job *j, rsl_sftp_cb cb)
+uint32_t rsl_sftp_put_req(job *j, rsl_sftp_cb cb)
 {
     j->inflight++;
     return rsl_sftp_client_request(j->R->s, cb, j);
 }
 
-static rsl_sftp_buf *out(job *j)
+rsl_sftp_buf *rsl_sftp_put_out(job *j)
 {
     return rsl_sftp_client_out(j->R->s);
 }
 
-static void on_ignore(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
+void rsl_sftp_put_ignore(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     (void)r;
@@ -140,7 +86,7 @@ static int status_ok(job *j, const rsl_sftp_reply *r, const char *what, const ch
     rsl_err e = {0};
     if (rsl_sftp_client_status(j->R->s, r, what, rel, &e) == RSL_OK)
         return 1;
-    job_fail(j, &e);
+    rsl_sftp_put_fail(j, &e);
     return 0;
 }
 
@@ -154,6 +100,8 @@ static void complete(job *j)
         op->sent = j->acked > j->kept ? j->acked - j->kept : 0;
     if (!j->failed)
         rsl_err_clear(&op->err);
+    if (!j->failed && j->redone)
+        rsl_sftp_put_learnt(j);
     if (j->prev)
         j->prev->next = j->next;
     else
@@ -288,7 +236,7 @@ static void on_stat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     if (rc == RSL_OK)
         rsl_sftp_client_attrs_to_rstat(&r->attrs, &j->op->st);
     else if (rc != RSL_E_REMOTE_NOT_FOUND)
-        job_fail(j, &e);
+        rsl_sftp_put_fail(j, &e);
     step(j);
 }
 
@@ -311,7 +259,7 @@ static void send_rename(job *j)
     if (rsl_sftp_client_exts(s) & RSL_SFTP_EXT_POSIX_RENAME) {
         rsl_sftp_wire_posix_rename(out(j), req(j, on_rename), j->wtmp, j->wpath);
     } else { /* not atomic: the final name is briefly absent (describe says so) */
-        rsl_sftp_wire_remove(out(j), req(j, on_ignore), j->wpath);
+        rsl_sftp_wire_remove(out(j), req(j, rsl_sftp_put_ignore), j->wpath);
         rsl_sftp_wire_rename(out(j), req(j, on_rename), j->wtmp, j->wpath);
     }
     j->phase = P_RENAME;
@@ -323,11 +271,18 @@ static void finish_put(job *j)
     rsl_op *op = j->op;
     rsl_err le = {0};
     if (op->src->verify != NULL && op->src->verify(op->src, &le) != RSL_OK) {
-        job_fail(j, &le);
+        rsl_sftp_put_fail(j, &le);
         complete(j);
         return;
     }
     if (!j->have_fstat || !(j->fattrs.flags & RSL_SFTP_ATTR_SIZE) || j->fattrs.size != op->size) {
+        char why[128];
+        snprintf(why, sizeof(why), "a resumed temp file had %llu bytes after its last write",
+                 (unsigned long long)(j->fattrs.flags & RSL_SFTP_ATTR_SIZE ? j->fattrs.size : 0));
+        if (j->have_fstat && rsl_sftp_put_suspect_seek(j, 0, why)) {
+            rsl_sftp_put_redo(j);
+            return;
+        }
         job_failf(j, RSL_E_REMOTE_SIZE_MISMATCH, 0,
                   "'%s' on %s: remote temp file has %llu bytes, expected %llu", op->tmp,
                   rsl_sftp_client_host(j->R->s),
@@ -342,7 +297,7 @@ static void finish_put(job *j)
         rsl_sftp_attrs a = {.flags = RSL_SFTP_ATTR_ACMODTIME,
                             .atime = (uint32_t)op->mtime,
                             .mtime = (uint32_t)op->mtime};
-        rsl_sftp_wire_setstat(out(j), req(j, on_ignore), j->wtmp, &a);
+        rsl_sftp_wire_setstat(out(j), req(j, rsl_sftp_put_ignore), j->wtmp, &a);
     }
     send_rename(j);
 }
@@ -353,8 +308,14 @@ static void on_tmp_status(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     (void)s;
     job *j = ud;
     j->inflight--;
-    status_ok(j, r, j->phase == P_TRAILER ? "set mtime/permissions or fsync of" : "truncate",
-              j->op->tmp);
+    int refused = r->type == RSL_FXP_STATUS && r->status != RSL_FX_OK;
+    int seek = refused && !j->redo && j->phase != P_TRAILER &&
+               rsl_sftp_put_suspect_seek(j, r->status,
+                                         "it refused to cut a temp file to the "
+                                         "kept prefix");
+    if (!j->redo && !seek) /* a file starting over ignores what its old attempt was told */
+        status_ok(j, r, j->phase == P_TRAILER ? "set mtime/permissions or fsync of" : "truncate",
+                  j->op->tmp);
     step(j);
 }
 
@@ -369,7 +330,7 @@ static void on_fstat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
         j->fattrs.ext.len = 0;
         j->have_fstat = 1;
     } else {
-        job_fail(j, &e);
+        rsl_sftp_put_fail(j, &e);
     }
     step(j);
 }
@@ -427,7 +388,13 @@ static void on_write(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     j->wbytes -= w->len;
     j->R->wbytes -= w->len;
     w->state = 1;
-    if (!status_ok(j, r, "write", j->op->tmp)) {
+    int refused = r->type == RSL_FXP_STATUS && r->status != RSL_FX_OK;
+    char why[96];
+    snprintf(why, sizeof(why), "it refused a write at offset %llu", (unsigned long long)w->off);
+    if (refused && (j->redo || (w->off == j->kept && j->acked == j->kept &&
+                                rsl_sftp_put_suspect_seek(j, r->status, why)))) {
+        w->state = 2; /* the file starts over from zero */
+    } else if (!status_ok(j, r, "write", j->op->tmp)) {
         w->state = 2;
         refine(j, j->wtmp, 0);
     }
@@ -448,7 +415,7 @@ static void check_source_end(job *j)
     rsl_err le = {0};
     ssize_t r = j->op->src->read(j->op->src, &one, 1, &le);
     if (r < 0)
-        job_fail(j, &le);
+        rsl_sftp_put_fail(j, &le);
     else if (r > 0)
         job_failf(j, RSL_E_LOCAL_CHANGED, 0,
                   "'%s' grew while it was being uploaded (over %llu bytes)", j->op->path,
@@ -476,7 +443,7 @@ static int issue_write(job *j, uint32_t n)
                 rsl_err_set(&le, RSL_E_LOCAL_CHANGED, 0,
                             "'%s': the local file ended at %llu of %llu bytes", op->path,
                             (unsigned long long)(j->next_off + got), (unsigned long long)op->size);
-            job_fail(j, &le);
+            rsl_sftp_put_fail(j, &le);
             return -1;
         }
         got += (size_t)r;
@@ -506,7 +473,7 @@ static void schedule(run *R)
     job *next;
     for (job *j = R->head; j != NULL; j = next) {
         next = j->next;
-        if (j->phase != P_DATA || j->failed)
+        if (j->phase != P_DATA || j->failed || j->redo)
             continue;
         if (R->cancelled) {
             job_failf(j, RSL_E_INTERRUPTED, 0, "'%s': stopped at %llu of %llu bytes; resumes there",
@@ -540,7 +507,14 @@ static void on_open(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     j->inflight--;
     rsl_err e = {0};
     if (rsl_sftp_client_expect(s, r, RSL_FXP_HANDLE, "open", j->op->tmp, &e) != RSL_OK) {
-        job_fail(j, &e);
+        if (r->type == RSL_FXP_STATUS && j->kept > 0 &&
+            rsl_sftp_put_suspect_seek(j, r->status,
+                                      "it refused to open a temp file without "
+                                      "truncating it")) {
+            step(j);
+            return;
+        }
+        rsl_sftp_put_fail(j, &e);
         refine(j, j->wtmp, 0);
         step(j);
         return;
@@ -554,7 +528,7 @@ static void on_open(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     }
     rsl_op *op = j->op;
     if (op->src->start != NULL && op->src->start(op->src, j->kept, &e) != RSL_OK) {
-        job_fail(j, &e);
+        rsl_sftp_put_fail(j, &e);
         step(j);
         return;
     }
@@ -568,7 +542,7 @@ static void on_open(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     step(j);
 }
 
-static void open_for_write(job *j, uint64_t kept)
+void rsl_sftp_put_open_write(job *j, uint64_t kept)
 {
     rsl_op *op = j->op;
     j->kept = op->offset = kept;
@@ -580,154 +554,6 @@ static void open_for_write(job *j, uint64_t kept)
 }
 
 /* ------------------------------------------------------------------ */
-/* PUT: resume (sampled blocks of the temp file against the source) */
-
-static void on_read(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r);
-
-static void send_read(job *j, sample *m)
-{
-    rsl_sftp_client *s = j->R->s;
-    m->id = req(j, on_read);
-    rsl_sftp_wire_read(rsl_sftp_client_out(s), m->id, &j->rh, m->off + m->got, m->len - m->got);
-}
-
-/* Compares data (remote bytes at m->off + m->got) with the source. Returns
- * 0, or -1 when the source failed (job failed). */
-static int compare(job *j, sample *m, rsl_sftp_str data)
-{
-    unsigned char *loc = j->R->scratch;
-    rsl_err le = {0};
-    size_t got = 0;
-    while (got < data.len) {
-        ssize_t r =
-            j->op->src->pread(j->op->src, loc + got, data.len - got, m->off + m->got + got, &le);
-        if (r < 0) {
-            job_fail(j, &le);
-            return -1;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    uint32_t same = 0;
-    while (same < got && loc[same] == data.p[same])
-        same++;
-    m->good = m->got + same;
-    if (same < data.len)
-        m->bad = 1;
-    m->got += data.len;
-    return 0;
-}
-
-static void on_read(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
-{
-    (void)s;
-    job *j = ud;
-    j->inflight--;
-    sample *m = NULL;
-    for (int i = 0; i < j->nsmp && m == NULL; i++)
-        if (j->smp[i].id == r->id)
-            m = &j->smp[i];
-    if (m == NULL || j->failed) {
-        step(j);
-        return;
-    }
-    if (r->type != RSL_FXP_DATA || r->data.len == 0 || r->data.len > m->len - m->got) {
-        m->bad = 1; /* EOF (the file shrank), an error, or nonsense */
-        m->good = m->got;
-    } else if (compare(j, m, r->data) == 0 && !m->bad && m->got < m->len) {
-        send_read(j, m); /* a short read: ask for the rest */
-    }
-    step(j);
-}
-
-/* All samples are in: keep the prefix before the first mismatch. */
-static void sampling_done(job *j)
-{
-    uint64_t kept = j->tmp_size;
-    for (int i = 0; i < j->nsmp; i++) {
-        if (!j->smp[i].bad)
-            continue;
-        if (j->whole || i == 0)
-            kept = j->smp[i].off + j->smp[i].good;
-        else
-            kept = j->smp[i - 1].off + j->smp[i - 1].len;
-        rsl_sftp_client_log(
-            j->R->s, RSL_LOG_INFO,
-            "sftp: '%s': the temp file differs from the local file at block %llu; %llu of "
-            "%llu bytes kept",
-            j->op->tmp, (unsigned long long)j->smp[i].off, (unsigned long long)kept,
-            (unsigned long long)j->tmp_size);
-        break;
-    }
-    rsl_sftp_wire_close(out(j), req(j, on_ignore), &j->rh);
-    j->rhopen = 0;
-    open_for_write(j, kept);
-}
-
-static void start_sampling(job *j)
-{
-    uint64_t size = j->tmp_size;
-    const uint64_t n = RSL_SFTP_RESUME_SAMPLES, b = RSL_SFTP_RESUME_BLOCK;
-    j->nsmp = 0;
-    j->whole = size <= n * b;
-    if (j->whole) { /* small: all of it, in READs of read_len */
-        for (uint64_t off = 0; off < size; off += j->R->read_len) {
-            sample *m = &j->smp[j->nsmp++];
-            memset(m, 0, sizeof(*m));
-            m->off = off;
-            m->len = (uint32_t)(size - off < j->R->read_len ? size - off : j->R->read_len);
-        }
-    } else { /* blocks spread over the whole prefix: first at 0, last ending at its end */
-        for (uint64_t i = 0; i < n; i++) {
-            sample *m = &j->smp[j->nsmp++];
-            memset(m, 0, sizeof(*m));
-            m->off = (size - b) * i / (n - 1);
-            m->len = (uint32_t)b;
-        }
-    }
-    for (int i = 0; i < j->nsmp; i++)
-        send_read(j, &j->smp[i]);
-    j->phase = P_SAMPLE;
-}
-
-static void on_ropen(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
-{
-    (void)s;
-    job *j = ud;
-    j->inflight--;
-    if (r->type != RSL_FXP_HANDLE) { /* unreadable: start over */
-        open_for_write(j, 0);
-        step(j);
-        return;
-    }
-    memcpy(j->rh.b, r->handle.p, r->handle.len);
-    j->rh.len = r->handle.len;
-    j->rhopen = 1;
-    start_sampling(j);
-    step(j);
-}
-
-static void on_rstat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
-{
-    (void)s;
-    job *j = ud;
-    j->inflight--;
-    const rsl_sftp_attrs *a = &r->attrs;
-    int regular =
-        !(a->flags & RSL_SFTP_ATTR_PERMISSIONS) || (a->perm & RSL_SFTP_S_IFMT) == RSL_SFTP_S_IFREG;
-    if (r->type == RSL_FXP_ATTRS && regular && (a->flags & RSL_SFTP_ATTR_SIZE) && a->size > 0 &&
-        a->size <= j->op->size && j->op->src->pread != NULL) {
-        j->tmp_size = a->size;
-        rsl_sftp_wire_open(out(j), req(j, on_ropen), j->wtmp, RSL_SFTP_PF_READ, NULL);
-        j->phase = P_ROPEN;
-    } else {
-        open_for_write(j, 0); /* absent, not a file, too large: from the start */
-    }
-    step(j);
-}
-
-/* ------------------------------------------------------------------ */
 /* the step function and the start of each op */
 
 /* After a failure, once no reply is outstanding: truncate the temp file to
@@ -736,20 +562,20 @@ static void cleanup(job *j)
 {
     int trunc = j->op->kind == RSL_OP_PUT && j->next_off > j->acked && !j->truncated;
     if (j->rhopen) {
-        rsl_sftp_wire_close(out(j), req(j, on_ignore), &j->rh);
+        rsl_sftp_wire_close(out(j), req(j, rsl_sftp_put_ignore), &j->rh);
         j->rhopen = 0;
     }
     if (j->hopen && !j->close_sent) {
         if (trunc) {
             rsl_sftp_attrs a = {.flags = RSL_SFTP_ATTR_SIZE, .size = j->acked};
-            rsl_sftp_wire_fsetstat(out(j), req(j, on_ignore), &j->h, &a);
+            rsl_sftp_wire_fsetstat(out(j), req(j, rsl_sftp_put_ignore), &j->h, &a);
         }
-        rsl_sftp_wire_close(out(j), req(j, on_ignore), &j->h);
+        rsl_sftp_wire_close(out(j), req(j, rsl_sftp_put_ignore), &j->h);
         j->close_sent = 1;
         j->truncated = 1;
     } else if (trunc && j->close_sent) {
         rsl_sftp_attrs a = {.flags = RSL_SFTP_ATTR_SIZE, .size = j->acked};
-        rsl_sftp_wire_setstat(out(j), req(j, on_ignore), j->wtmp, &a);
+        rsl_sftp_wire_setstat(out(j), req(j, rsl_sftp_put_ignore), j->wtmp, &a);
         j->truncated = 1;
     }
     j->phase = P_FIXUP;
@@ -757,10 +583,14 @@ static void cleanup(job *j)
         complete(j);
 }
 
-static void step(job *j)
+void rsl_sftp_put_step(job *j)
 {
     if (rsl_sftp_client_dead(j->R->s) || j->inflight > 0)
         return;
+    if (j->redo) {
+        rsl_sftp_put_redo(j);
+        return;
+    }
     if (j->failed) {
         cleanup(j);
         return;
@@ -772,7 +602,7 @@ static void step(job *j)
         complete(j);
         return;
     case P_SAMPLE:
-        sampling_done(j);
+        rsl_sftp_put_sampling_done(j);
         return;
     case P_TRAILER:
         finish_put(j);
@@ -809,11 +639,10 @@ static void start_put(job *j)
         job_failf(j, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
         return;
     }
-    if (op->resume && op->size > 0) {
-        rsl_sftp_wire_lstat(out(j), req(j, on_rstat), j->wtmp);
-        j->phase = P_RSTAT;
+    if (op->resume && op->size > 0 && !j->R->o.no_seek) {
+        rsl_sftp_put_resume_begin(j);
     } else {
-        open_for_write(j, 0);
+        rsl_sftp_put_open_write(j, 0);
     }
 }
 

@@ -51,6 +51,14 @@ typedef struct rsl_sftp_put_opts {
     uint32_t max_writes;     /* WRITE requests in flight per file; 0: 64 */
     int fsync;               /* 1: fsync@openssh.com before CLOSE where offered */
     uint32_t dir_mode;       /* MKDIR permission bits when op->mode is 0; 0: 0755 */
+    /* 1: the server cannot write at an offset: op->resume is ignored (every
+     * PUT starts from zero). Set by the run itself once it learns so. */
+    int no_seek;
+    /* Called (on the run's thread) when a resumed PUT showed that the server
+     * cannot write at an offset (why: what it did) and was then sent whole
+     * from zero. May be NULL. */
+    void (*no_seek_learnt)(void *ud, const char *why);
+    void *ud;
 } rsl_sftp_put_opts;
 
 /* Runs feed over s until the feed ends (RSL_OK), the run is cancelled

@@ -322,3 +322,135 @@ rsl_code rsl_sftp_sync_readdir(rsl_sftp_client *s, const char *rel, rsl_sftp_dir
                         &h); /* reply not needed */
     return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* handles */
+
+/* Waits for the reply of request y and expects type want (STATUS OK when
+ * want is RSL_FXP_STATUS). */
+static rsl_code wait_for(rsl_sftp_client *s, sync *y, uint8_t want, const char *what,
+                         const char *rel, rsl_sftp_reply *r, rsl_err *err)
+{
+    rsl_code rc = sync_wait(s, y, r, err);
+    if (rc != RSL_OK)
+        return rc;
+    if (want == RSL_FXP_STATUS)
+        return rsl_sftp_client_status(s, r, what, rel, err);
+    return rsl_sftp_client_expect(s, r, want, what, rel, err);
+}
+
+rsl_code rsl_sftp_sync_open(rsl_sftp_client *s, const char *rel, uint32_t pflags,
+                            const rsl_sftp_attrs *a, rsl_sftp_handle *h, rsl_err *err)
+{
+    char path[PATH_BUF];
+    if (rsl_sftp_client_path(s, rel, path, sizeof(path)) < 0)
+        return too_long(s, rel, err);
+    sync y = {0};
+    rsl_sftp_wire_open(rsl_sftp_client_out(s), rsl_sftp_client_request(s, sync_cb, &y), path,
+                       pflags, a);
+    rsl_sftp_reply r;
+    rsl_code rc = wait_for(s, &y, RSL_FXP_HANDLE, "open", rel, &r, err);
+    if (rc == RSL_OK) {
+        memcpy(h->b, r.handle.p, r.handle.len);
+        h->len = r.handle.len;
+    }
+    free(y.pkt);
+    return rc;
+}
+
+rsl_code rsl_sftp_sync_close(rsl_sftp_client *s, const rsl_sftp_handle *h, const char *rel,
+                             rsl_err *err)
+{
+    sync y = {0};
+    rsl_sftp_wire_close(rsl_sftp_client_out(s), rsl_sftp_client_request(s, sync_cb, &y), h);
+    rsl_sftp_reply r;
+    rsl_code rc = wait_for(s, &y, RSL_FXP_STATUS, "close", rel, &r, err);
+    free(y.pkt);
+    return rc;
+}
+
+rsl_code rsl_sftp_sync_write(rsl_sftp_client *s, const rsl_sftp_handle *h, uint64_t off,
+                             const void *data, uint32_t n, const char *rel, rsl_err *err)
+{
+    sync y = {0};
+    rsl_sftp_wire_write(rsl_sftp_client_out(s), rsl_sftp_client_request(s, sync_cb, &y), h, off,
+                        data, n);
+    rsl_sftp_reply r;
+    rsl_code rc = wait_for(s, &y, RSL_FXP_STATUS, "write", rel, &r, err);
+    free(y.pkt);
+    return rc;
+}
+
+rsl_code rsl_sftp_sync_fstat(rsl_sftp_client *s, const rsl_sftp_handle *h, const char *rel,
+                             rsl_sftp_attrs *a, rsl_err *err)
+{
+    sync y = {0};
+    rsl_sftp_wire_fstat(rsl_sftp_client_out(s), rsl_sftp_client_request(s, sync_cb, &y), h);
+    rsl_sftp_reply r;
+    rsl_code rc = wait_for(s, &y, RSL_FXP_ATTRS, "stat", rel, &r, err);
+    if (rc == RSL_OK) {
+        *a = r.attrs;
+        a->ext.p = NULL; /* points into the freed packet */
+        a->ext.len = 0;
+    }
+    free(y.pkt);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* server-side hashes */
+
+static rsl_code bad_reply(rsl_sftp_client *s, const char *why, rsl_err *err)
+{
+    rsl_sftp_client_fail(s, RSL_E_PROTOCOL, "%s: %s", rsl_sftp_client_host(s), why);
+    return rsl_sftp_client_error(s, err);
+}
+
+rsl_code rsl_sftp_sync_check_file(rsl_sftp_client *s, const char *rel, const char *algs, char *alg,
+                                  size_t algsz, unsigned char *digest, size_t *n, rsl_err *err)
+{
+    char path[PATH_BUF], why[200];
+    *n = 0;
+    if (rsl_sftp_client_path(s, rel, path, sizeof(path)) < 0)
+        return too_long(s, rel, err);
+    sync y = {0};
+    rsl_sftp_wire_check_file_name(rsl_sftp_client_out(s), rsl_sftp_client_request(s, sync_cb, &y),
+                                  path, algs, 0, 0, 0);
+    rsl_sftp_reply r;
+    rsl_sftp_str a, h;
+    rsl_code rc = ext_reply(s, &y, &r, "check-file", rel, err);
+    if (rc == RSL_OK && rsl_sftp_wire_check_file_reply(&a, &h, r.ext, why, sizeof(why)) != 0)
+        rc = bad_reply(s, why, err);
+    else if (rc == RSL_OK && (h.len == 0 || h.len > 64 || a.len >= algsz))
+        rc = bad_reply(s, "check-file reply with a digest of an impossible length", err);
+    if (rc == RSL_OK) {
+        memcpy(alg, a.p, a.len);
+        alg[a.len] = '\0';
+        memcpy(digest, h.p, h.len);
+        *n = h.len;
+    }
+    free(y.pkt);
+    return rc;
+}
+
+rsl_code rsl_sftp_sync_md5(rsl_sftp_client *s, const char *rel, unsigned char digest[16],
+                           rsl_err *err)
+{
+    char path[PATH_BUF], why[200];
+    if (rsl_sftp_client_path(s, rel, path, sizeof(path)) < 0)
+        return too_long(s, rel, err);
+    sync y = {0};
+    rsl_sftp_wire_md5_hash(rsl_sftp_client_out(s), rsl_sftp_client_request(s, sync_cb, &y), path, 0,
+                           0, "", 0);
+    rsl_sftp_reply r;
+    rsl_sftp_str h;
+    rsl_code rc = ext_reply(s, &y, &r, "md5-hash", rel, err);
+    if (rc == RSL_OK && rsl_sftp_wire_md5_hash_reply(&h, r.ext, why, sizeof(why)) != 0)
+        rc = bad_reply(s, why, err);
+    else if (rc == RSL_OK && h.len != 16)
+        rc = bad_reply(s, "md5-hash reply without a hash", err);
+    if (rc == RSL_OK)
+        memcpy(digest, h.p, 16);
+    free(y.pkt);
+    return rc;
+}

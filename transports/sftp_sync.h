@@ -43,4 +43,31 @@ typedef int (*rsl_sftp_dir_cb)(void *ud, const char *name, const rsl_sftp_attrs 
 rsl_code rsl_sftp_sync_readdir(rsl_sftp_client *s, const char *rel, rsl_sftp_dir_cb cb, void *ud,
                                rsl_err *err);
 
+/* ---- handles (the paths that are not hot: probes, small reads) ---- */
+
+/* OPEN rel with pflags (RSL_SFTP_PF_*) and attrs a (NULL: none). */
+rsl_code rsl_sftp_sync_open(rsl_sftp_client *s, const char *rel, uint32_t pflags,
+                            const rsl_sftp_attrs *a, rsl_sftp_handle *h, rsl_err *err);
+/* CLOSE h (rel for messages). */
+rsl_code rsl_sftp_sync_close(rsl_sftp_client *s, const rsl_sftp_handle *h, const char *rel,
+                             rsl_err *err);
+/* One WRITE of n bytes at off. */
+rsl_code rsl_sftp_sync_write(rsl_sftp_client *s, const rsl_sftp_handle *h, uint64_t off,
+                             const void *data, uint32_t n, const char *rel, rsl_err *err);
+rsl_code rsl_sftp_sync_fstat(rsl_sftp_client *s, const rsl_sftp_handle *h, const char *rel,
+                             rsl_sftp_attrs *a, rsl_err *err);
+
+/* ---- server-side hashes ---- */
+
+/* check-file-name on rel over the whole file with the first algorithm of
+ * algs (a comma list, strongest first) the server has: *alg (NUL-ended)
+ * and the digest's bytes (at most 64: *n). Errors: the server's status
+ * (OP_UNSUPPORTED maps to REMOTE_IO with err->native 8), PROTOCOL for a
+ * malformed reply. */
+rsl_code rsl_sftp_sync_check_file(rsl_sftp_client *s, const char *rel, const char *algs, char *alg,
+                                  size_t algsz, unsigned char *digest, size_t *n, rsl_err *err);
+/* md5-hash on rel over the whole file: 16 bytes into digest. */
+rsl_code rsl_sftp_sync_md5(rsl_sftp_client *s, const char *rel, unsigned char digest[16],
+                           rsl_err *err);
+
 #endif

@@ -283,6 +283,15 @@ void rsl_transport_cfg_free(const rsl_transport_ops *ops, void *cfg)
     free(cfg);
 }
 
+rsl_code rsl_transport_cfg_check(const rsl_transport_ops *ops, const void *cfg,
+                                 const rsl_remote_opts *opts, const char **key, rsl_err *err)
+{
+    *key = NULL;
+    if (ops == NULL || ops->cfg_check == NULL)
+        return RSL_OK;
+    return ops->cfg_check(cfg, opts, key, err);
+}
+
 void rsl_transport_secret_paths(const rsl_transport_ops *ops, const void *cfg,
                                 void (*cb)(void *ud, const char *key, const char *path), void *ud)
 {

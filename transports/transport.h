@@ -168,6 +168,13 @@ typedef struct rsl_transport_ops {
     size_t cfg_size;
     void (*cfg_init)(void *cfg);
     void (*cfg_free)(void *cfg);
+    /* Checks the settings as a whole once the job file is read, with the
+     * keys every transport shares (opts: username, password_file; nothing
+     * is opened or read). Returns RSL_OK, or CONFIG_BAD_VALUE with err->msg
+     * the reason alone and *key the [remote] key it is about (the config
+     * names that key's line). NULL: nothing to check. */
+    rsl_code (*cfg_check)(const void *cfg, const rsl_remote_opts *opts, const char **key,
+                          rsl_err *err);
     /* The warning for every run when these settings turn off checking the
      * server's identity (e.g. "tls_verify = no: the server's certificate is
      * NOT verified"), or NULL when they do not. cfg may be NULL (defaults).
@@ -300,6 +307,10 @@ rsl_code rsl_transport_cfg_new(const rsl_transport_ops *ops, void **out, rsl_err
 rsl_code rsl_transport_cfg_set(const rsl_transport_ops *ops, void *cfg, const char *key,
                                const char *value, const char *base_dir, rsl_err *err);
 void rsl_transport_cfg_free(const rsl_transport_ops *ops, void *cfg);
+/* ops->cfg_check when the transport has one (cfg NULL: its defaults);
+ * RSL_OK otherwise. */
+rsl_code rsl_transport_cfg_check(const rsl_transport_ops *ops, const void *cfg,
+                                 const rsl_remote_opts *opts, const char **key, rsl_err *err);
 /* Calls cb for every key of cfg that names a file holding a secret (an SSH
  * key, a passphrase, a token), with the key's name and the path. */
 void rsl_transport_secret_paths(const rsl_transport_ops *ops, const void *cfg,

@@ -63,14 +63,23 @@ Test(check, all_steps_pass_on_a_good_file_destination)
     cr_assert(strstr(out, "(atomic replace)") != NULL, "%s", out);
     cr_assert(strstr(out, "[PASS] resume supported") != NULL, "%s", out);
     cr_assert(strstr(out, "[PASS] secret files private") != NULL, "%s", out);
-    cr_assert(strstr(out, "check: 7 passed, 0 failed") != NULL, "%s", out);
+    /* every capability is proven with a probe on file:// */
+    cr_assert(strstr(out, "[PASS] mtime set") != NULL, "%s", out);
+    cr_assert(strstr(out, "[PASS] permission bits: sent .rsyncd-lite-check-") != NULL, "%s", out);
+    cr_assert(strstr(out, "with mode 0600, it has 0600") != NULL, "%s", out);
+    cr_assert(strstr(out, "[PASS] server checksum") != NULL, "%s", out);
+    cr_assert(strstr(out, "[PASS] read back") != NULL, "%s", out);
+    cr_assert(strstr(out, "the server kept 100000, continued from there: 200000 bytes, read back "
+                          "identical") != NULL,
+              "%s", out);
+    cr_assert(strstr(out, "check: 11 passed, 0 failed") != NULL, "%s", out);
     cr_assert(strstr(out, "FAIL") == NULL, "%s", out);
     cr_assert_eq(entries(f.dst), 0, "the probe file was left behind");
     free(out);
     /* --json: one object per step */
     out = NULL;
     cr_assert_eq(rslt_sh(&out, NULL, "%s check --json %s", rslt_bin(), f.conf), 0);
-    cr_assert_eq(rslt_count(out, "{\"type\":\"check_step\",\"step\":"), 11, "%s", out);
+    cr_assert_eq(rslt_count(out, "{\"type\":\"check_step\",\"step\":"), 15, "%s", out);
     cr_assert(strstr(out, "\"ok\":true") != NULL, "%s", out);
     free(out);
     rslt_rmrf(f.d);

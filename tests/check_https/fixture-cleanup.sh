@@ -1,4 +1,8 @@
 #!/usr/bin/env bash
-# Stops the nginx fixture-setup.sh started.
+# Stops the nginx and Apache fixture-setup.sh started.
 set -uo pipefail
-exec bash "$(dirname "$0")/../../scripts/nginx-stop.sh" "$1"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+rc=0
+bash "$top/scripts/apache-stop.sh" "$1/apache" || rc=1
+bash "$top/scripts/nginx-stop.sh" "$1" || rc=1
+exit $rc

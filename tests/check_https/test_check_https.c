@@ -18,11 +18,20 @@ static char *fx(const char *k)
     return v;
 }
 
-/* A job file for /dav/<tag>; remote: the [remote] lines. Returns its path. */
-static char *job(const char *tag, const char *remote, char **dir_out)
+/* fx(pre + k): pre "" for nginx, "APACHE_" for Apache. */
+static char *fxp(const char *pre, const char *k)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "%s%s", pre, k);
+    return fx(key);
+}
+
+/* A job file for /dav/<tag> on the server of prefix pre; remote: the
+ * [remote] lines. Returns its path. */
+static char *job_on(const char *pre, const char *tag, const char *remote, char **dir_out)
 {
     char *d = rslt_tmpdir(tag);
-    char *www = fx("WWW"), *port = fx("PORT"), *user = fx("USER");
+    char *www = fxp(pre, "WWW"), *port = fxp(pre, "PORT"), *user = fxp(pre, "USER");
     char p[8300];
     snprintf(p, sizeof(p), "%s/src/a.txt", d);
     rslt_write(p, "alpha\n");
@@ -43,6 +52,21 @@ static char *job(const char *tag, const char *remote, char **dir_out)
     return conf;
 }
 
+static char *job(const char *tag, const char *remote, char **dir_out)
+{
+    return job_on("", tag, remote, dir_out);
+}
+
+/* Nothing the probes wrote is left in the remote root of job tag. */
+static void probe_gone(const char *pre, const char *tag)
+{
+    char *www = fxp(pre, "WWW"), *out = NULL;
+    cr_assert_eq(rslt_sh(&out, NULL, "ls -A '%s/%s-%d' | wc -l", www, tag, (int)getpid()), 0);
+    cr_assert_eq(strtol(out, NULL, 10), 0, "probe files left behind in %s", www);
+    free(out);
+    free(www);
+}
+
 Test(check_https, steps_pass_resume_warns_strict_fails)
 {
     char *pw = fx("PASSWORD_FILE"), *ca = fx("CA_FILE"), remote[9000], *d;
@@ -60,6 +84,18 @@ Test(check_https, steps_pass_resume_warns_strict_fails)
     snprintf(want, sizeof(want), "TLS verified against %s", ca);
     cr_assert(strstr(out, want) != NULL, "describe() after connect: %s", out);
     cr_assert(strstr(out, "0 failed, 1 warning(s)") != NULL, "%s", out);
+    /* issue 11.3: every step is a probe; issue 10.4: WebDAV sets no modes */
+    cr_assert(strstr(out, "[PASS] rename supported: ") != NULL, "%s", out);
+    cr_assert(strstr(out, "then again over the existing file") != NULL, "%s", out);
+    cr_assert(strstr(out, "[SKIP] mtime set: this server cannot set modification times") != NULL,
+              "%s", out);
+    cr_assert(strstr(out, "[SKIP] permission bits: this server cannot set permission bits: new "
+                          "files get the server's defaults whatever perms says") != NULL,
+              "%s", out);
+    cr_assert(strstr(out, "[SKIP] server checksum: this server offers no checksum") != NULL, "%s",
+              out);
+    cr_assert(strstr(out, "[PASS] read back: ") != NULL, "%s", out);
+    probe_gone("", "hok");
     free(out);
     out = NULL;
     rc = rslt_sh(&out, NULL, "%s check --strict %s", rslt_bin(), conf);
@@ -106,6 +142,37 @@ Test(check_https, untrusted_certificate_and_wrong_password)
     rslt_rmrf(d0);
     free(d);
     free(d0);
+    free(conf);
+    free(pw);
+    free(ca);
+}
+
+/* Apache has partial PUT: resume is claimed, so it is probed (half a temp
+ * file, resume_offset, a Content-Range PUT of the rest, HEAD, GET). */
+Test(check_https, apache_resume_is_probed_not_assumed)
+{
+    char *pw = fx("APACHE_PASSWORD_FILE"), *ca = fx("APACHE_CA_FILE"), remote[9000], *d;
+    snprintf(remote, sizeof(remote), "password_file = %s\nca_file = %s\nperms = 0644\n", pw, ca);
+    char *conf = job_on("APACHE_", "hap", remote, &d);
+    char *out = NULL;
+    int rc = rslt_sh(&out, NULL, "%s check %s", rslt_bin(), conf);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "[PASS] resume supported: wrote 100000 of 200000 bytes to ") != NULL,
+              "%s", out);
+    cr_assert(strstr(out, "the server kept 100000, continued from there: 200000 bytes, read back "
+                          "identical") != NULL,
+              "%s", out);
+    /* the job names a mode WebDAV cannot set: a warning with the reason */
+    cr_assert(strstr(out, "[WARN] permission bits: this server cannot set permission bits: new "
+                          "files get the server's defaults whatever perms says (the https "
+                          "transport has no way to set them; perms names a mode: it is not "
+                          "applied)") != NULL,
+              "%s", out);
+    cr_assert(strstr(out, "FAIL") == NULL, "%s", out);
+    probe_gone("APACHE_", "hap");
+    free(out);
+    rslt_rmrf(d);
+    free(d);
     free(conf);
     free(pw);
     free(ca);

@@ -84,6 +84,13 @@ Test(check_sftp, every_step_passes)
     cr_assert(strstr(out, "[PASS] remote root writable") != NULL, "%s", out);
     cr_assert(strstr(out, "rename supported") != NULL, "%s", out);
     cr_assert(strstr(out, "[PASS] resume supported") != NULL, "%s", out);
+    /* issue 11.3: resume is probed at an offset, the mtime read back */
+    cr_assert(strstr(out, "[PASS] resume supported: wrote 100000 of 200000 bytes to ") != NULL,
+              "%s", out);
+    cr_assert(strstr(out, "the server kept 100000, continued from there: 200000 bytes") != NULL,
+              "%s", out);
+    cr_assert(strstr(out, "[PASS] mtime set: set 2009-02-13 23:31:30Z on ") != NULL, "%s", out);
+    cr_assert(strstr(out, "over the existing file (atomic replace)") != NULL, "%s", out);
     cr_assert(strstr(out, "FAIL") == NULL, "%s", out);
     free(out);
     /* the probe is gone */

@@ -61,7 +61,9 @@ Test(engine_pipeline, ops_complete_out_of_order_and_every_result_is_recorded_onc
     eng e;
     eng_setup(&e, "eng-p1");
     rslt_fake_pipeline(16);
-    e.job.transfers = 2;
+    /* one connection: with two, the other could drain the queue while the
+     * held one waits for its 16th op (a race that made this test flaky) */
+    e.job.transfers = 1;
     put_files(&e, "", 180);
     rslt_fake_hold(16);
 
@@ -78,7 +80,7 @@ Test(engine_pipeline, ops_complete_out_of_order_and_every_result_is_recorded_onc
     }
     cr_assert_eq(e.rec.counts.files_applied, 180);
     cr_assert_eq(rslt_fake_calls(RSLT_FAKE_UPLOAD), 180, "each file once");
-    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_CONNECT), 2);
+    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_CONNECT), 1);
     rsl_state *st = eng_state(&e);
     cr_assert_eq(synced_but_missing(&e, st), 0);
     int pending = 1;

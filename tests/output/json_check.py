@@ -32,10 +32,23 @@ SCHEMA = {
     "check_step": ["type", "step", "status", "detail", "fix"],
     "check": ["summary", "type", "passed", "failed", "warnings", "skipped", "ok", "exit_code"],
     "verify_entry": ["type", "kind", "path", "path_bytes?", "manifest_type", "manifest_size",
-                     "manifest_mtime", "remote_type", "remote_size", "remote_mtime", "detail"],
+                     "manifest_mtime", "remote_type", "remote_size", "remote_mtime",
+                     "compared_by", "digest_alg", "expected_digest", "remote_digest", "detail"],
     "verify": ["summary", "type", "identical", "manifest_items", "remote_items", "missing",
-               "extra", "different", "temps", "pending", "repaired", "checksum", "exit_code"],
+               "extra", "different", "temps", "pending", "repaired", "checksum", "read_back",
+               "content_compared", "content_different", "content_unchecked", "extra_removed",
+               "exit_code"],
 }
+VERIFY_KINDS = {"missing", "extra", "type", "size", "mtime", "content", "unchecked", "temp",
+                "pending", "removed", "remove_failed"}
+COMPARED_BY = {None, "server_checksum", "read_back"}
+ALGS = {None, "sha256", "sha512", "sha1", "md5", "adler32"}
+HEX = re.compile(r"^[0-9a-f]+$")
+CHECK_STEPS = {"config valid", "secret files private", "source readable", "DNS", "TCP connect",
+               "trust (TLS certificate / SSH host key)", "connect (protocol handshake)",
+               "authentication", "remote root exists", "remote root writable",
+               "rename supported", "mtime set", "resume supported", "permission bits",
+               "server checksum", "read back", "probe removed"}
 FAILING = ["path", "path_bytes?", "action", "code", "code_number", "class", "message", "attempts",
            "first_failed", "last_failed", "next_retry"]
 TIMES = {"time", "started", "ended", "next_run", "first_failed", "last_failed", "next_retry",
@@ -89,6 +102,38 @@ def walk(obj, where):
             raise Bad("%s.%s: a time must be a string or null" % (where, k))
 
 
+def verify_entry(rec, where):
+    if rec["kind"] not in VERIFY_KINDS:
+        raise Bad("%s: verify kind %r" % (where, rec["kind"]))
+    if rec["compared_by"] not in COMPARED_BY or rec["digest_alg"] not in ALGS:
+        raise Bad("%s: compared_by %r, digest_alg %r" % (where, rec["compared_by"],
+                                                         rec["digest_alg"]))
+    for k in ("expected_digest", "remote_digest"):
+        if rec[k] is not None and not HEX.match(rec[k]):
+            raise Bad("%s: %s %r is not lower-case hex" % (where, k, rec[k]))
+    if rec["kind"] == "content" and (rec["compared_by"] is None or rec["remote_digest"] is None
+                                     and "read back" not in (rec["detail"] or "")):
+        raise Bad("%s: a content difference must say how it was compared" % where)
+    if rec["kind"] == "unchecked" and (rec["compared_by"] is not None or not rec["detail"]):
+        raise Bad("%s: a file not compared has no method and says why" % where)
+
+
+def verify_summary(rec, where):
+    counts = ("content_compared", "content_different", "content_unchecked")
+    if rec["checksum"] and (rec["content_unchecked"] or 0) != 0:
+        raise Bad("%s: checksum true while %r files were not compared" %
+                  (where, rec["content_unchecked"]))
+    if rec["read_back"] and rec["content_compared"] is None:
+        raise Bad("%s: read_back without content counts" % where)
+    if any(rec[k] is None for k in counts) and any(rec[k] is not None for k in counts):
+        raise Bad("%s: content counts all null (no --checksum) or all numbers" % where)
+    if rec["identical"] != (rec["missing"] + rec["extra"] + rec["different"] == 0):
+        raise Bad("%s: identical does not match the counts" % where)
+    if rec["exit_code"] not in (5, 0 if rec["identical"] else 23):
+        raise Bad("%s: exit_code %r with identical %r" % (where, rec["exit_code"],
+                                                          rec["identical"]))
+
+
 def check(rec, n):
     where = "line %d" % n
     if not isinstance(rec, dict) or "type" not in rec:
@@ -102,6 +147,12 @@ def check(rec, n):
         raise Bad("%s: outcome %r" % (where, rec["outcome"]))
     if t == "item" and rec["outcome"] == "planned" and not rec["dry_run"]:
         raise Bad("%s: planned outside a dry run" % where)
+    if t == "verify_entry":
+        verify_entry(rec, where)
+    if t == "verify":
+        verify_summary(rec, where)
+    if t == "check_step" and rec["step"] not in CHECK_STEPS:
+        raise Bad("%s: unknown check step %r" % (where, rec["step"]))
     if t == "status":
         if SEVERITY.get(rec["severity"]) != rec["exit_code"]:
             raise Bad("%s: severity %r with exit_code %r" % (where, rec["severity"],

@@ -5,6 +5,10 @@
  *
  *   sftp_put_bench CARRIER PORT USER KEY KNOWN_HOSTS REMOTE_ROOT LOCAL_DIR [SSH_COMMAND]
  *
+ * CARRIER libssh2 or exec: the client alone; sftp: the whole sftp://
+ * transport (its connect, then ops->run(): what the engine's pipelined path
+ * calls), over libssh2, or over ssh when SSH_COMMAND is given.
+ *
  * Env: RSL_BENCH_OPS (operations in flight), RSL_BENCH_MIB (write budget),
  * RSL_BENCH_FSYNC (set: fsync@openssh.com before each close).
  *
@@ -31,6 +35,7 @@
 
 #include "transports/sftp_carrier.h"
 #include "transports/sftp_client.h"
+#include "transports/sftp.h"
 #include "transports/sftp_put.h"
 
 typedef struct fsrc {
@@ -210,11 +215,45 @@ static LIBSSH2_SESSION *ssh2_session(int port, const char *user, const char *key
     return ss;
 }
 
+/* The whole transport: connect, then ops->run. Returns the exit code. */
+static int via_transport(int argc, char **argv, list *l)
+{
+    const rsl_transport_ops *ops = rsl_transport_find("sftp");
+    rsl_sftp_cfg cfg;
+    rsl_sftp_cfg_init(&cfg);
+    cfg.identity_file = argv[4];
+    cfg.known_hosts = argv[5];
+    cfg.use_agent = 0;
+    cfg.ssh_command = argc > 8 ? argv[8] : NULL;
+    rsl_remote_opts o = {.timeout_sec = 60, .cfg = &cfg};
+    char url[8192];
+    snprintf(url, sizeof(url), "sftp://%s@127.0.0.1:%s%s", argv[3], argv[2], argv[6]);
+    rsl_endpoint ep;
+    rsl_err err = {0};
+    rsl_conn *c = NULL;
+    double t0 = now();
+    if (rsl_endpoint_parse(&ep, url, &err) != RSL_OK || ops->connect(&c, &ep, &o, &err) != RSL_OK)
+        return fprintf(stderr, "%s\n", err.msg), 1;
+    double t1 = now();
+    rsl_feed feed = {.next = next, .done = done, .ud = l};
+    rsl_code rc = ops->run(c, &feed, &err);
+    double t2 = now();
+    char d[2048];
+    ops->describe(c, d, sizeof(d));
+    ops->disconnect(c);
+    rsl_endpoint_free(&ep);
+    printf("sftp transport%s: %d ops, %d failed, rc %s; connect %.2f s, run %.2f s, total %.2f s\n",
+           cfg.ssh_command ? " (ssh_command)" : "", l->n, l->failed, rsl_code_name(rc), t1 - t0,
+           t2 - t1, t2 - t0);
+    fprintf(stderr, "%s\n", d);
+    return rc == RSL_OK && l->failed == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 8) {
         fprintf(stderr,
-                "usage: %s libssh2|exec PORT USER KEY KNOWN_HOSTS REMOTE_ROOT LOCAL_DIR "
+                "usage: %s libssh2|exec|sftp PORT USER KEY KNOWN_HOSTS REMOTE_ROOT LOCAL_DIR "
                 "[SSH_COMMAND]\n",
                 argv[0]);
         return 2;
@@ -233,6 +272,8 @@ int main(int argc, char **argv)
     }
     l.done = calloc((size_t)l.n + 1, sizeof(int));
     l.taken = calloc((size_t)l.n + 1, sizeof(int));
+    if (strcmp(argv[1], "sftp") == 0)
+        return via_transport(argc, argv, &l);
     double t0 = now();
     rsl_sftp_carrier *car = NULL;
     rsl_err err = {0};

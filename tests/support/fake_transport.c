@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "transports/transport.h"
 #include "transports/xfer.h"
 
@@ -80,6 +82,13 @@ static struct {
 
 /* The call the current thread is in (its index in g.calls). */
 static __thread size_t tl_call;
+/* read/hash and lying capabilities (under g.mu; cleared by setup) */
+static struct {
+    char hash_alg[16]; /* "" : no digest offered */
+    int hash_lies;
+    rslt_fake_resume resume;
+    int ignore_mtime;
+} lie;
 
 /* ---- the tree (callers hold g.mu) ---- */
 
@@ -337,7 +346,8 @@ static rsl_code f_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total
     *have = 0;
     rsl_code rc = enter(RSLT_FAKE_RESUME_OFFSET, c, tmp_rel, NULL, err);
     node *n = rc == RSL_OK ? find(tmp_rel) : NULL;
-    if (n && !n->is_dir && n->len <= total && (g.caps & RSL_CAP_RESUME))
+    if (n && !n->is_dir && n->len <= total && (g.caps & RSL_CAP_RESUME) &&
+        lie.resume != RSLT_FAKE_RESUME_FORGETS)
         *have = n->len;
     return leave(rc);
 }
@@ -357,6 +367,10 @@ static rsl_code open_temp(const char *rel, uint64_t offset, rsl_err *err)
     if (n == NULL)
         n = add(rel, 0);
     set_len(n, (size_t)offset);
+    if (offset > 0 && lie.resume == RSLT_FAKE_RESUME_RESTARTS)
+        set_len(n, 0);
+    if (offset > 0 && lie.resume == RSLT_FAKE_RESUME_ZEROFILLS)
+        memset(n->data, 0, n->len);
     n->mtime = (int64_t)time(NULL);
     return RSL_OK;
 }
@@ -444,7 +458,7 @@ static rsl_code f_finish(rsl_conn *c, const char *tmp_rel, const char *final_rel
         abort();
     free(t->rel);
     t->rel = name;
-    if (mtime >= 0 && (g.caps & RSL_CAP_SET_MTIME))
+    if (mtime >= 0 && (g.caps & RSL_CAP_SET_MTIME) && !lie.ignore_mtime)
         t->mtime = mtime;
     return leave(RSL_OK);
 }
@@ -700,6 +714,64 @@ static rsl_code f_run(rsl_conn *c, const rsl_feed *feed, rsl_err *err)
     return rc;
 }
 
+/* A copy of file rel's bytes (caller frees), or NULL with err set. Holds g.mu. */
+static unsigned char *snapshot(const char *rel, size_t *len, rsl_err *err)
+{
+    node *n = find(rel);
+    if (n == NULL)
+        return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: no '%s'", rel), NULL;
+    if (n->is_dir)
+        return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0, "fake: '%s' is a directory", rel),
+               NULL;
+    unsigned char *d = malloc(n->len + 1);
+    if (d == NULL)
+        abort();
+    if (n->len)
+        memcpy(d, n->data, n->len);
+    *len = n->len;
+    return d;
+}
+
+static rsl_code f_read(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, rsl_err *err)
+{
+    rsl_code rc = enter(RSLT_FAKE_READ, c, rel, NULL, err);
+    size_t len = 0;
+    unsigned char *d = rc == RSL_OK ? snapshot(rel, &len, err) : NULL;
+    if (rc == RSL_OK && d == NULL)
+        rc = err->code;
+    leave(RSL_OK);
+    for (size_t at = 0; rc == RSL_OK && at < len; at += CHUNK)
+        if (cb(ud, d + at, len - at < CHUNK ? len - at : CHUNK) != 0)
+            break;
+    free(d);
+    return rc;
+}
+
+static rsl_code f_hash(rsl_conn *c, const char *rel, const char *want, rsl_rhash *out, rsl_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    rsl_code rc = enter(RSLT_FAKE_HASH, c, rel, NULL, err);
+    if (rc != RSL_OK)
+        return leave(rc);
+    if (lie.hash_alg[0] == '\0' || (want && strcmp(want, lie.hash_alg) != 0))
+        return leave(rsl_err_set(err, RSL_E_CHECKSUM_UNAVAILABLE, 0, "fake: no %s digest of '%s'",
+                                 want ? want : "", rel));
+    size_t len = 0;
+    unsigned char *d = snapshot(rel, &len, err), md[EVP_MAX_MD_SIZE];
+    if (d == NULL)
+        return leave(err->code);
+    if (lie.hash_lies && len > 0)
+        d[0] ^= 0xff;
+    unsigned mdlen = 0;
+    if (EVP_Digest(d, len, md, &mdlen, EVP_get_digestbyname(lie.hash_alg), NULL) != 1)
+        abort();
+    free(d);
+    snprintf(out->alg, sizeof(out->alg), "%s", lie.hash_alg);
+    for (unsigned i = 0; i < mdlen; i++)
+        snprintf(out->hex + 2 * i, 3, "%02x", md[i]);
+    return leave(RSL_OK);
+}
+
 static const rsl_transport_ops fake_ops = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "fake",
@@ -715,6 +787,8 @@ static const rsl_transport_ops fake_ops = {
     .finish = f_finish,
     .remove = f_remove,
     .list = f_list,
+    .read = f_read,
+    .hash = f_hash,
 };
 
 static const rsl_transport_ops fake_ops_pipelined = {
@@ -732,6 +806,8 @@ static const rsl_transport_ops fake_ops_pipelined = {
     .finish = f_finish,
     .remove = f_remove,
     .list = f_list,
+    .read = f_read,
+    .hash = f_hash,
     .run = f_run,
 };
 
@@ -809,6 +885,7 @@ void rslt_fake_setup(void)
     if (g.window > 0)
         g.live = 0;
     g.window = 0;
+    memset(&lie, 0, sizeof(lie));
     add("", 1);
     if (!g.live && rsl_scheme_register(&fake_scheme) != 0) {
         fprintf(stderr, "fake transport: cannot register the \"fake\" scheme\n");
@@ -1104,4 +1181,32 @@ int rslt_fake_hold_reached(void)
     int r = g.hold_reached;
     pthread_mutex_unlock(&g.mu);
     return r;
+}
+
+void rslt_fake_set_hash(const char *alg)
+{
+    pthread_mutex_lock(&g.mu);
+    snprintf(lie.hash_alg, sizeof(lie.hash_alg), "%s", alg ? alg : "");
+    pthread_mutex_unlock(&g.mu);
+}
+
+void rslt_fake_hash_lies(int on)
+{
+    pthread_mutex_lock(&g.mu);
+    lie.hash_lies = on;
+    pthread_mutex_unlock(&g.mu);
+}
+
+void rslt_fake_resume_fault(rslt_fake_resume f)
+{
+    pthread_mutex_lock(&g.mu);
+    lie.resume = f;
+    pthread_mutex_unlock(&g.mu);
+}
+
+void rslt_fake_ignore_mtime(int on)
+{
+    pthread_mutex_lock(&g.mu);
+    lie.ignore_mtime = on;
+    pthread_mutex_unlock(&g.mu);
 }

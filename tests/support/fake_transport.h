@@ -5,12 +5,15 @@
  * asked the remote to do: call counts, upload offsets, reconnects.
  *
  * It implements every rsl_transport_ops call faithfully (directories, temp
- * files with their sizes, rename replacing the final name, mtime, list) and
+ * files with their sizes, rename replacing the final name, mtime, list, read,
+ * and hash in an algorithm the test picks) and
  * injects faults on cue: the Nth call of an op fails, every call for a path
  * fails, connect fails K times, a connection is cut after N upload bytes
  * (the bytes up to the cut stay in the temp file, as on a real server; the
  * call in flight and every later call on that connection return
- * CONNECTION_LOST).
+ * CONNECTION_LOST); and it can claim a capability it does not honour (a
+ * resume that forgets, restarts or zero-fills the kept part, an mtime it
+ * ignores, a checksum that lies), for check's probes and verify --checksum.
  *
  * Pipelined: rslt_fake_pipeline(N) registers a table with a run()
  * (transports/xfer.h) that takes up to N ops, moves them on a step at a time
@@ -50,6 +53,8 @@ typedef enum rslt_fake_op {
     RSLT_FAKE_FINISH,
     RSLT_FAKE_REMOVE,
     RSLT_FAKE_LIST,
+    RSLT_FAKE_READ,
+    RSLT_FAKE_HASH,
     RSLT_FAKE_NOPS
 } rslt_fake_op;
 
@@ -142,5 +147,24 @@ void rslt_fake_hold(int n);
 int rslt_fake_hold_reached(void);
 /* Every item of the remote tree (the root excluded), type 'f' or 'd'. */
 void rslt_fake_foreach(void (*cb)(void *ud, const char *rel, int type), void *ud);
+/* ---- read, hash, and capabilities that lie (verify and check) ---- */
+/* read() streams a file's bytes. hash() gives the digest in algorithm alg
+ * ("sha256", "sha512", "sha1", "md5"; NULL, the default: the server offers
+ * none, RSL_E_CHECKSUM_UNAVAILABLE), or none when the caller wants another. */
+void rslt_fake_set_hash(const char *alg);
+/* 1: hash() answers the digest of other bytes (a checksum that lies). */
+void rslt_fake_hash_lies(int on);
+
+/* A server that claims RSL_CAP_RESUME while its resume fails. */
+typedef enum rslt_fake_resume {
+    RSLT_FAKE_RESUME_WORKS = 0,
+    RSLT_FAKE_RESUME_FORGETS,  /* resume_offset always says 0 (the temp is never kept) */
+    RSLT_FAKE_RESUME_RESTARTS, /* an upload at an offset drops the kept bytes first */
+    RSLT_FAKE_RESUME_ZEROFILLS /* an upload at an offset zero-fills the kept bytes
+                                  (a write cache that lost them, as rclone's did) */
+} rslt_fake_resume;
+void rslt_fake_resume_fault(rslt_fake_resume f);
+/* 1: finish() ignores the mtime even when RSL_CAP_SET_MTIME is claimed. */
+void rslt_fake_ignore_mtime(int on);
 
 #endif

@@ -1,7 +1,10 @@
 /* End to end: the built binary (RSL_BIN) runs job files whose destination is
  * sftp:// on the fixture's sshd: a first push and a no-change re-run, an
  * unknown host key (exit 5, fingerprint printed), a silent server (exit 30),
- * and a run SIGKILLed mid-upload whose next run sends only the rest. */
+ * and a run SIGKILLed mid-upload whose next run sends only the rest; then
+ * over OpenSSH's ssh (ssh_command): a push, unknown and changed host keys
+ * (exit 5), and a job with password_file refused with its line (exit 1,
+ * and check says why). */
 #include "sftp_test.h"
 
 #include <fcntl.h>
@@ -185,4 +188,89 @@ Test(sftp_e2e, remote_disk_full_fails_each_item_exit_23)
     char *all = NULL;
     cr_assert(asprintf(&all, "%s%s", out, err) > 0);
     cr_assert_eq(rslt_count(all, "REMOTE_NO_SPACE"), 3, "%s", all);
+}
+
+/* ---- the same over OpenSSH's ssh (ssh_command) ---- */
+
+/* Adds lines to the job's [remote] section (the file ends with it). */
+static void remote_add(const struct job *j, const char *lines)
+{
+    char *text = rslt_read(j->conf, NULL), *t2 = NULL;
+    cr_assert(asprintf(&t2, "%s%s", text, lines) > 0);
+    rslt_write(j->conf, t2);
+    free(text);
+    free(t2);
+}
+
+Test(sftp_e2e, run_over_ssh_command)
+{
+    struct job j = make_job("e2e-exec", fx_int("SSH_PORT"), NULL);
+    remote_add(&j, "ssh_command = ssh -F /dev/null\nuse_agent = no\n");
+    rslt_write_random(sub(j.src, "a/b/big.bin"), 3u << 20, 6);
+    rslt_write(sub(j.src, "top.txt"), "top\n");
+    char *out = NULL, *err = NULL;
+    int rc = rslt_sh(&out, &err, "'%s' run '%s'", rslt_bin(), j.conf);
+    cr_assert_eq(rc, 0, "exit %d\n%s\n%s", rc, out, err);
+    cr_assert_eq(rslt_sh(NULL, NULL, "diff -r '%s' '%s'", j.src, j.root), 0, "trees differ");
+    rc = rslt_sh(&out, &err, "'%s' run -v '%s'", rslt_bin(), j.conf);
+    cr_assert_eq(rc, 0, "exit %d\n%s\n%s", rc, out, err);
+    cr_assert(strstr(out, "applied: 0 files") != NULL, "%s", out);
+}
+
+Test(sftp_e2e, ssh_command_host_keys_exit_5)
+{
+    struct job j = make_job("e2e-exec-hk", fx_int("SSH_PORT"), NULL);
+    rslt_write(sub(j.src, "f"), "x");
+    char *kh = sub(j.dir, "kh");
+    rslt_write(kh, "");
+    char *lines = NULL;
+    cr_assert(asprintf(&lines, "ssh_command = ssh -F /dev/null\n") > 0);
+    remote_add(&j, lines);
+    /* known_hosts appears once in make_job's [remote]: point it elsewhere */
+    char *text = rslt_read(j.conf, NULL), *k = strstr(text, "known_hosts = "), *t2 = NULL;
+    cr_assert_not_null(k);
+    *k = '\0';
+    char *rest = strchr(k + 1, '\n');
+    cr_assert(asprintf(&t2, "%sknown_hosts = %s%s", text, kh, rest) > 0);
+    rslt_write(j.conf, t2);
+    char *out = NULL, *err = NULL;
+    int rc = rslt_sh(&out, &err, "'%s' run '%s'", rslt_bin(), j.conf);
+    cr_assert_eq(rc, 5, "exit %d\n%s\n%s", rc, out, err);
+    cr_assert(strstr(err, "HOSTKEY_UNKNOWN") != NULL, "%s", err);
+    cr_assert(strstr(err, "ssh-keyscan") != NULL, "says how to get the line: %s", err);
+    cr_assert_eq(rslt_sh(NULL, NULL,
+                         "ssh-keygen -q -t ed25519 -N '' -f '%s/k' && "
+                         "printf '[127.0.0.1]:%d %%s\\n' \"$(cut -d' ' -f1,2 '%s/k.pub')\" > '%s'",
+                         j.dir, fx_int("SSH_PORT"), j.dir, kh),
+                 0);
+    rc = rslt_sh(&out, &err, "'%s' run '%s'", rslt_bin(), j.conf);
+    cr_assert_eq(rc, 5, "exit %d\n%s\n%s", rc, out, err);
+    cr_assert(strstr(err, "HOSTKEY_CHANGED") != NULL, "%s", err);
+    cr_assert_eq(rslt_exists(sub(j.root, "f")), 0, "nothing uploaded");
+}
+
+Test(sftp_e2e, ssh_command_with_password_file_is_refused)
+{
+    struct job j = make_job("e2e-exec-pw", fx_int("SSH_PORT"), NULL);
+    char *pw = sub(j.dir, "pw");
+    rslt_write(pw, "secret\n");
+    chmod(pw, 0600);
+    char *lines = NULL;
+    cr_assert(asprintf(&lines, "ssh_command = ssh\npassword_file = %s\n", pw) > 0);
+    remote_add(&j, lines);
+    char *text = rslt_read(j.conf, NULL);
+    int line = 1;
+    for (const char *p = text; (p = strchr(p, '\n')) && strncmp(p + 1, "password_file", 13); p++)
+        line++;
+    char want[4096];
+    snprintf(want, sizeof(want), "%s:%d: password_file: ", j.conf, line + 1);
+    char *out = NULL, *err = NULL;
+    int rc = rslt_sh(&out, &err, "'%s' run '%s'", rslt_bin(), j.conf);
+    cr_assert_eq(rc, 1, "exit %d\n%s\n%s", rc, out, err);
+    cr_assert(strstr(err, want) != NULL, "%s\nwant %s", err, want);
+    cr_assert(strstr(err, "password auth is not possible with ssh_command") != NULL, "%s", err);
+    rc = rslt_sh(&out, &err, "'%s' check '%s'", rslt_bin(), j.conf);
+    cr_assert_eq(rc, 1, "exit %d\n%s\n%s", rc, out, err);
+    cr_assert(strstr(out, "[FAIL] config valid") != NULL, "%s", out);
+    cr_assert(strstr(out, "password auth is not possible with ssh_command") != NULL, "%s", out);
 }

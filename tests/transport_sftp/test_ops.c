@@ -445,8 +445,9 @@ Test(sftp_ops, four_connections_in_four_threads)
 
 Test(sftp_ops, one_channel_server_uses_two_step_rename)
 {
-    /* MaxSessions 1: no second channel, so no posix-rename: the fallback
-     * moves the old file aside, renames the new one in, removes the old */
+    /* a server without posix-rename@openssh.com (the "single" instance runs
+     * sftp-server -P posix-rename): the fallback moves the old file aside,
+     * renames the new one in, removes the old */
     char *root = mkroot("single");
     char *p = at(root, "doc.txt");
     rslt_write(p, "old content");

@@ -441,3 +441,55 @@ Test(sftp_trust, server_closing_at_once_is_refused)
     close(s);
     cr_assert_eq(rc, RSL_E_CONNECT_REFUSED, "%s %s", rsl_code_name(rc), err.msg);
 }
+
+Test(sftp_trust, unknown_host_line_printed_once)
+{
+    /* the line to add is in the error; a run prints warnings and errors of
+     * the log too, so the log has it only at debug level (for -v) */
+    rsl_remote_opts o;
+    tlog log;
+    opts_init(&o, &log);
+    scfg(&o)->known_hosts = tmpfile_with("kh-once", "");
+    rsl_err err;
+    cr_assert_eq(try_connect(&o, &err), RSL_E_HOSTKEY_UNKNOWN);
+    char *line = expected_line();
+    cr_assert_eq(rslt_count(err.msg, line), 1, "%s", err.msg);
+    cr_assert_eq(log.warns, 0, "nothing a run prints besides the error: %s", log.text);
+    char debug_line[4096];
+    snprintf(debug_line, sizeof(debug_line), "%d sftp: to trust", RSL_LOG_DEBUG);
+    cr_assert(strstr(log.text, debug_line) != NULL, "%s", log.text);
+}
+
+Test(sftp_trust, a_key_the_server_does_not_accept)
+{
+    char *d = rslt_tmpdir("notauth");
+    cr_assert_eq(rslt_sh(NULL, NULL, "ssh-keygen -q -t ed25519 -N '' -f '%s/other'", d), 0);
+    char *key = NULL;
+    cr_assert(asprintf(&key, "%s/other", d) > 0);
+    rsl_remote_opts o;
+    opts_init(&o, NULL);
+    scfg(&o)->identity_file = key;
+    rsl_err err;
+    rsl_code rc = try_connect(&o, &err);
+    cr_assert_eq(rc, RSL_E_AUTH_FAILED, "%s %s", rsl_code_name(rc), err.msg);
+    char *user = fx("SSH_USER");
+    char want[4096];
+    snprintf(want, sizeof(want), "the server did not accept key %s for user %s", key, user);
+    cr_assert(strstr(err.msg, want) != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "authorized_keys") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "passphrase") == NULL, "not a passphrase problem: %s", err.msg);
+}
+
+Test(sftp_trust, a_key_that_cannot_be_loaded)
+{
+    rsl_remote_opts o;
+    opts_init(&o, NULL);
+    scfg(&o)->identity_file = fx("SSH_KEY_ENC");
+    scfg(&o)->passphrase_file = tmpfile_with("badpp2", "not-the-passphrase-78\n");
+    rsl_err err;
+    rsl_code rc = try_connect(&o, &err);
+    cr_assert_eq(rc, RSL_E_AUTH_FAILED, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert(strstr(err.msg, "could not be loaded") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "passphrase") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "did not accept") == NULL, "the server never saw it: %s", err.msg);
+}
