@@ -190,6 +190,7 @@ static void client_cfg(rsl_conn *c, rsl_sftp_client_cfg *cc, int timeout)
                                 .host = c->hostport,
                                 .timeout_sec = timeout,
                                 .log = c->opts->log,
+                                .defer_limits = 1,
                                 .ud = c->opts->ud};
 }
 
@@ -394,6 +395,8 @@ static rsl_code after_open(rsl_conn *c, rsl_err *err)
 {
     first_look f = {.left = 0};
     rsl_code rc = first_look_at(c, &f, err);
+    if (rc == RSL_OK) /* the limits answer came with the first look's */
+        rc = rsl_sftp_client_settle(c->cl, err);
     if (rc == RSL_OK)
         rc = check_root(c, &f, err);
     if (rc != RSL_OK)
