@@ -192,3 +192,27 @@ Test(sftp_remote_check, an_empty_source_and_a_missing_destination_is_not_success
     cr_assert(strstr(t, "REMOTE_ROOT_MISSING") != NULL, "%s", t);
     free(t);
 }
+
+/* HOSTKEY_UNKNOWN: the known_hosts line to add is printed once (the run's
+ * summary refers to the error above instead of repeating it). */
+Test(sftp_remote_check, an_unknown_host_key_prints_the_line_to_add_once)
+{
+    struct job j = pushed_job("rc-unknown");
+    char *kh = sub(j.dir, "empty_known_hosts");
+    rslt_write(kh, "");
+    write_conf(&j, NULL, kh, NULL);
+    char *t = NULL;
+    int rc = run(&t, "run", &j);
+    cr_assert_eq(rc, 5, "exit %d\n%s", rc, t);
+    cr_assert(strstr(t, "HOSTKEY_UNKNOWN") != NULL, "%s", t);
+    const char *first = strstr(t, "add this line");
+    cr_assert(first != NULL, "%s", t);
+    cr_assert_null(strstr(first + 1, "add this line"), "printed twice:\n%s", t);
+    char *line = NULL;
+    cr_assert(asprintf(&line, "[127.0.0.1]:%d ssh-ed25519 ", fx_int("SSH_PORT")) > 0);
+    first = strstr(t, line);
+    cr_assert(first != NULL, "%s", t);
+    cr_assert_null(strstr(first + 1, line), "the line twice:\n%s", t);
+    free(line);
+    free(t);
+}
