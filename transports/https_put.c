@@ -33,9 +33,11 @@ enum {
 };
 
 /* Blocks of a temp file compared before a resume keeps it (resume_sample.h):
- * a prefix of up to 4 x 64 KiB whole, else 4 blocks spread over all of it,
- * the first at byte 0 and the last ending at its end; one ranged GET each. */
-#define HTTPS_RESUME_SAMPLES 4
+ * a prefix of up to 5 x 64 KiB whole, else 5 blocks spread over all of it,
+ * the first at byte 0 and the last ending at its end (so the places the
+ * older tail + 1/4, 1/2, 3/4 check looked at are all still covered); one
+ * ranged GET each. */
+#define HTTPS_RESUME_SAMPLES 5
 
 static rsl_code oom(rsl_err *err)
 {

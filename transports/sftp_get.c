@@ -21,8 +21,9 @@
 #include "sftp_sync.h"
 
 /* blocks of a temp file read back before resuming (resume_sample.h): all
- * of a prefix up to 4 x 64 KiB, else 4 spread over it from byte 0 to its end */
-#define RESUME_SAMPLES 4
+ * of a prefix up to 5 x 64 KiB, else 5 spread over it from byte 0 to its end
+ * (the tail and the quarter points included) */
+#define RESUME_SAMPLES 5
 #define READ_BYTES (4u << 20) /* read bytes in flight (and buffered) per read */
 #define READ_SLOTS 64
 
