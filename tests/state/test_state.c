@@ -196,7 +196,10 @@ Test(state, migrates_a_version_1_db_in_place)
     sqlite3 *db;
     sqlite3_open(p, &db);
     cr_assert_eq(sqlite3_exec(db,
-                              "DROP INDEX manifest_inode; ALTER TABLE manifest DROP COLUMN digest;"
+                              "DROP INDEX manifest_inode; ALTER TABLE manifest DROP COLUMN target;"
+                              "ALTER TABLE runs DROP COLUMN moves;"
+                              "ALTER TABLE results DROP COLUMN from_path;"
+                              "ALTER TABLE manifest DROP COLUMN digest;"
                               "ALTER TABLE manifest DROP COLUMN ino;"
                               "ALTER TABLE manifest DROP COLUMN dev;"
                               "ALTER TABLE uploads DROP COLUMN done;"
@@ -293,7 +296,10 @@ Test(state, migrates_a_version_2_db_in_place)
     sqlite3 *db;
     sqlite3_open(p, &db);
     cr_assert_eq(sqlite3_exec(db,
-                              "DROP INDEX manifest_inode; ALTER TABLE manifest DROP COLUMN digest;"
+                              "DROP INDEX manifest_inode; ALTER TABLE manifest DROP COLUMN target;"
+                              "ALTER TABLE runs DROP COLUMN moves;"
+                              "ALTER TABLE results DROP COLUMN from_path;"
+                              "ALTER TABLE manifest DROP COLUMN digest;"
                               "ALTER TABLE manifest DROP COLUMN ino;"
                               "ALTER TABLE manifest DROP COLUMN dev;"
                               "ALTER TABLE uploads DROP COLUMN done; PRAGMA user_version = 2;",
