@@ -36,8 +36,9 @@ typedef enum {
     K_LONG, /* integer with range */
     K_SIZE, /* bytes with K/M/G suffixes */
     K_SECS, /* duration */
-    K_LIST, /* repeated string (exclude) */
-    K_PERMS /* source | server | octal mode */
+    K_LIST, /* repeated string (exclude, append): off is the array, off_n its count */
+    K_PERMS, /* source | server | octal mode */
+    K_LINKS  /* symlinks = skip | follow | as-links; follow_symlinks = yes/no */
 } ktype;
 
 typedef struct key_def {
@@ -46,32 +47,35 @@ typedef struct key_def {
     ktype type;
     size_t off; /* offset in rsl_job */
     long min, max;
+    size_t off_n; /* K_LIST: offset of the count */
 } key_def;
 
 #define OFF(f) offsetof(rsl_job, f)
 static const key_def keys[] = {
-    {"job", "name", K_STR, OFF(name), 0, 0},
-    {"job", "source", K_PATH, OFF(source), 0, 0},
-    {"job", "destination", K_URL, OFF(destination), 0, 0},
-    {"job", "state", K_PATH, OFF(state_path), 0, 0},
-    {"job", "delete", K_BOOL, OFF(delete_), 0, 0},
-    {"job", "max_delete", K_LONG, OFF(max_delete), 0, LONG_MAX},
-    {"job", "exclude", K_LIST, 0, 0, 0},
-    {"job", "bwlimit", K_SIZE, OFF(bwlimit), 0, 0},
-    {"job", "follow_symlinks", K_BOOL, OFF(follow_symlinks), 0, 0},
-    {"job", "transfers", K_LONG, OFF(transfers), 1, 64},
-    {"job", "timeout", K_SECS, OFF(timeout_sec), 1, 86400},
-    {"job", "schedule", K_STR, OFF(schedule), 0, 0},
-    {"job", "metrics_file", K_PATH, OFF(metrics_file), 0, 0},
-    {"remote", "forbidden_chars", K_STR, OFF(forbidden_chars), 0, 0},
-    {"remote", "max_name_length", K_LONG, OFF(max_name_length), 1, 65535},
-    {"remote", "max_path_length", K_LONG, OFF(max_path_length), 1, 1000000},
-    {"remote", "temp_suffix", K_STR, OFF(temp_suffix), 0, 0},
-    {"remote", "max_file_size", K_SIZE, OFF(max_file_size), 0, 0},
-    {"remote", "allow_empty_files", K_BOOL, OFF(allow_empty_files), 0, 0},
-    {"remote", "perms", K_PERMS, OFF(perms), 0, 07777},
-    {"remote", "username", K_STR, OFF(username), 0, 0},
-    {"remote", "password_file", K_PATH, OFF(password_file), 0, 0},
+    {"job", "name", K_STR, OFF(name), 0, 0, 0},
+    {"job", "source", K_PATH, OFF(source), 0, 0, 0},
+    {"job", "destination", K_URL, OFF(destination), 0, 0, 0},
+    {"job", "state", K_PATH, OFF(state_path), 0, 0, 0},
+    {"job", "delete", K_BOOL, OFF(delete_), 0, 0, 0},
+    {"job", "max_delete", K_LONG, OFF(max_delete), 0, LONG_MAX, 0},
+    {"job", "exclude", K_LIST, OFF(excludes), 0, 0, OFF(n_excludes)},
+    {"job", "append", K_LIST, OFF(appends), 0, 0, OFF(n_appends)},
+    {"job", "bwlimit", K_SIZE, OFF(bwlimit), 0, 0, 0},
+    {"job", "symlinks", K_LINKS, OFF(symlinks), 0, 0, 0},
+    {"job", "follow_symlinks", K_LINKS, OFF(follow_symlinks), 0, 0, 0},
+    {"job", "transfers", K_LONG, OFF(transfers), 1, 64, 0},
+    {"job", "timeout", K_SECS, OFF(timeout_sec), 1, 86400, 0},
+    {"job", "schedule", K_STR, OFF(schedule), 0, 0, 0},
+    {"job", "metrics_file", K_PATH, OFF(metrics_file), 0, 0, 0},
+    {"remote", "forbidden_chars", K_STR, OFF(forbidden_chars), 0, 0, 0},
+    {"remote", "max_name_length", K_LONG, OFF(max_name_length), 1, 65535, 0},
+    {"remote", "max_path_length", K_LONG, OFF(max_path_length), 1, 1000000, 0},
+    {"remote", "temp_suffix", K_STR, OFF(temp_suffix), 0, 0, 0},
+    {"remote", "max_file_size", K_SIZE, OFF(max_file_size), 0, 0, 0},
+    {"remote", "allow_empty_files", K_BOOL, OFF(allow_empty_files), 0, 0, 0},
+    {"remote", "perms", K_PERMS, OFF(perms), 0, 07777, 0},
+    {"remote", "username", K_STR, OFF(username), 0, 0, 0},
+    {"remote", "password_file", K_PATH, OFF(password_file), 0, 0, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -136,6 +140,34 @@ static rsl_code set_perms(rsl_job *job, const key_def *k, const char *val, const
                            "%s:%d: %s: '%s' is not source, server or an octal mode (e.g. 0640)",
                            path, line, k->key, val);
     job->perms = (int)v;
+    return RSL_OK;
+}
+
+/* symlinks = skip | follow | as-links, and its old spelling follow_symlinks
+ * = yes (follow) / no (skip). */
+static rsl_code set_links(rsl_job *job, const key_def *k, const char *val, const char *path,
+                          int line, rsl_err *err)
+{
+    int v = -1;
+    if (strcmp(k->key, "follow_symlinks") == 0) {
+        int b = rsl_config_parse_bool(val);
+        v = b < 0 ? -1 : b ? RSL_SYMLINKS_FOLLOW : RSL_SYMLINKS_SKIP;
+        if (v < 0)
+            return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: %s: '%s' is not yes or no",
+                               path, line, k->key, val);
+    } else if (strcasecmp(val, "skip") == 0) {
+        v = RSL_SYMLINKS_SKIP;
+    } else if (strcasecmp(val, "follow") == 0) {
+        v = RSL_SYMLINKS_FOLLOW;
+    } else if (strcasecmp(val, "as-links") == 0) {
+        v = RSL_SYMLINKS_AS_LINKS;
+    } else {
+        return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
+                           "%s:%d: %s: '%s' is not skip, follow or as-links", path, line, k->key,
+                           val);
+    }
+    job->symlinks = v;
+    job->follow_symlinks = v == RSL_SYMLINKS_FOLLOW;
     return RSL_OK;
 }
 
@@ -216,17 +248,21 @@ static rsl_code set_key(rsl_job *job, const key_def *k, const char *val, const c
     }
     case K_PERMS:
         return set_perms(job, k, val, path, line, err);
+    case K_LINKS:
+        return set_links(job, k, val, path, line, err);
     case K_LIST: {
         if (val[0] == '\0')
             return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: %s: pattern is empty", path,
                                line, k->key);
-        char **n = realloc(job->excludes, (job->n_excludes + 1) * sizeof(*n));
+        char ***list = (char ***)(void *)field;
+        size_t *count = (size_t *)(void *)((char *)job + k->off_n);
+        char **n = realloc(*list, (*count + 1) * sizeof(*n));
         if (n == NULL)
             return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
-        job->excludes = n;
-        if ((n[job->n_excludes] = strdup(val)) == NULL)
+        *list = n;
+        if ((n[*count] = strdup(val)) == NULL)
             return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
-        job->n_excludes++;
+        (*count)++;
         return RSL_OK;
     }
     }
@@ -499,6 +535,12 @@ static rsl_code on_item(void *ud, const char *section, const char *key, const ch
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "%s:%d: %s: set twice (first at line %d)", c->path, line, key,
                            c->seen[i]);
+    for (size_t j = 0; keys[i].type == K_LINKS && j < NKEYS; j++)
+        if (j != i && keys[j].type == K_LINKS && c->seen[j])
+            return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
+                               "%s:%d: %s: %s was set at line %d (follow_symlinks is the old "
+                               "spelling of symlinks; keep one)",
+                               c->path, line, key, keys[j].key, c->seen[j]);
     c->seen[i] = line;
     return set_key(c->job, &keys[i], val, c->base_dir, c->path, line, err);
 }
