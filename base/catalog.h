@@ -126,11 +126,11 @@ typedef enum rsl_stage {
     X(SYMLINK_SKIPPED, 208, INFO, KEEP, OK, NONE,                                                  \
       "The item is a symbolic link and symlinks = skip (follow_symlinks = no).",                   \
       "None if intended. Set symlinks = follow to upload what links inside the source point to, "  \
-      "or symlinks = as-links to create the links themselves (SFTP, file://).")                     \
+      "or symlinks = as-links to create the links themselves (SFTP, file://).")                    \
     X(SYMLINK_OUTSIDE, 209, INFO, KEEP, OK, NONE,                                                  \
       "The symbolic link points outside the source root (or is broken, loops, or is absolute "     \
       "with symlinks = as-links) and is not followed or created.",                                 \
-      "Copy the target into the source tree, or make the link relative and inside the tree.")     \
+      "Copy the target into the source tree, or make the link relative and inside the tree.")      \
     X(SPECIAL_SKIPPED, 210, INFO, KEEP, OK, NONE,                                                  \
       "The item is a socket, FIFO or device; only files and directories are synced.",              \
       "None. Exclude it to silence this notice.")                                                  \
@@ -157,7 +157,7 @@ typedef enum rsl_stage {
     X(NAME_RESERVED, 217, PERSISTENT, KEEP, PARTIAL, ITEM,                                         \
       "The name ends with temp_suffix, which is reserved for partial uploads of other files.",     \
       "Rename the item, or choose another [remote] temp_suffix.")                                  \
-    X(HEAD_CHANGED, 218, TRANSIENT, KEEP, PARTIAL, ITEM,                                          \
+    X(HEAD_CHANGED, 218, TRANSIENT, KEEP, PARTIAL, ITEM,                                           \
       "A file matching `append` changed before its old end (a rotated or rewritten log), so its "  \
       "new tail alone would be wrong.",                                                            \
       "None; the file is sent whole through the temp name instead.")                               \
@@ -211,14 +211,15 @@ typedef enum rsl_stage {
       "The remote server offers no checksum of this item in a form rsyncd-lite reads.",            \
       "None; compare by reading the file back (verify --checksum falls back to it where it can).") \
     X(REMOTE_UNSUPPORTED, 315, PERSISTENT, KEEP, PARTIAL, ITEM,                                    \
-      "The remote protocol or server cannot do what this item needs (a symbolic link over FTPS or " \
+      "The remote protocol or server cannot do what this item needs (a symbolic link over FTPS "   \
+      "or "                                                                                        \
       "WebDAV).",                                                                                  \
-      "Set symlinks = follow (send what the link points to) or symlinks = skip for this "         \
+      "Set symlinks = follow (send what the link points to) or symlinks = skip for this "          \
       "destination, or use SFTP or file://.")                                                      \
     X(REMOTE_EXISTS, 316, TRANSIENT, KEEP, PARTIAL, ITEM,                                          \
-      "The remote already has an item where a move or a link was to be created.",                 \
-      "None; the engine sends the item instead. If it repeats, run `rsyncd-lite verify JOB.conf`." \
-      )                                                                                            \
+      "The remote already has an item where a move or a link was to be created.",                  \
+      "None; the engine sends the item instead. If it repeats, run `rsyncd-lite verify "           \
+      "JOB.conf`.")                                                                                \
     /* ---- 4xx session ---- */                                                                    \
     X(DNS_FAILED, 401, SESSION, STOP, SESSION, NETWORK,                                            \
       "The remote host name could not be resolved.",                                               \

@@ -29,14 +29,14 @@
 #include <strings.h>
 
 typedef enum {
-    K_STR,  /* any string */
-    K_PATH, /* a path, made absolute against the job file's directory */
-    K_URL,  /* destination */
-    K_BOOL, /* yes/no */
-    K_LONG, /* integer with range */
-    K_SIZE, /* bytes with K/M/G suffixes */
-    K_SECS, /* duration */
-    K_LIST, /* repeated string (exclude, append): off is the array, off_n its count */
+    K_STR,   /* any string */
+    K_PATH,  /* a path, made absolute against the job file's directory */
+    K_URL,   /* destination */
+    K_BOOL,  /* yes/no */
+    K_LONG,  /* integer with range */
+    K_SIZE,  /* bytes with K/M/G suffixes */
+    K_SECS,  /* duration */
+    K_LIST,  /* repeated string (exclude, append): off is the array, off_n its count */
     K_PERMS, /* source | server | octal mode */
     K_LINKS  /* symlinks = skip | follow | as-links; follow_symlinks = yes/no */
 } ktype;

@@ -299,8 +299,7 @@ int rsl_detect_item(rsl_detect *d, rsl_item *it, const rsl_manifest_row *mr, rsl
     if (it->type == RSL_TYPE_LINK && !(d->c->caps & RSL_CAP_SYMLINK))
         return link_unsupported(d, it);
     int r = 0;
-    if (d->moves && (it->action == RSL_ACT_CREATE || it->action == RSL_ACT_MKDIR) &&
-        covered(d, it))
+    if (d->moves && (it->action == RSL_ACT_CREATE || it->action == RSL_ACT_MKDIR) && covered(d, it))
         r = 1;
     else if (d->moves && it->action == RSL_ACT_CREATE && it->type == RSL_TYPE_FILE)
         r = file_move(d, it, mr);

@@ -132,7 +132,7 @@ void rsl_dirtimes_done(rsl_disp *d, rsl_task *t, int conn_err)
     if (rc == RSL_OK)
         rsl_recorder_dir_time(d->r, t->it.path, t->it.mtime_ns);
     else if (rc != RSL_E_REMOTE_UNSUPPORTED || conn_err)
-        rsl_run_log(d->r, RSL_LOG_WARN, "the mtime of directory '%s' was not set: %s",
-                    t->it.path, t->op.err.msg);
+        rsl_run_log(d->r, RSL_LOG_WARN, "the mtime of directory '%s' was not set: %s", t->it.path,
+                    t->op.err.msg);
     rsl_disp_finish(d, t);
 }

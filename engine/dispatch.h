@@ -79,12 +79,12 @@ typedef struct rsl_disp {
     rsl_task *held;  /* deletes: the next one, waiting for those below it */
     rsl_task **busy; /* deletes queued or in flight */
     size_t n_busy, cap_busy;
-    size_t stale_next; /* stale temps fed so far */
+    size_t stale_next;    /* stale temps fed so far */
     rsl_pathset dirtimes; /* directories whose mtime is set at the end (dirtimes.c) */
     const char **dt;      /* ... listed, deepest first, for the phase */
     size_t n_dt, dt_next;
-    int stopped;       /* feeding has been stopped */
-    rsl_err dead_err;  /* why the last worker that left could not connect */
+    int stopped;      /* feeding has been stopped */
+    rsl_err dead_err; /* why the last worker that left could not connect */
     int64_t files_total;
 } rsl_disp;
 

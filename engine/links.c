@@ -67,7 +67,7 @@ void rsl_links_done(rsl_disp *d, rsl_task *t, int conn_err)
         rsl_recorder_link_ok(r, &t->it);
     else
         rsl_recorder_failure(r, t->it.path, rsl_action_name(t->it.action), rc, t->op.err.msg,
-                             t->it.prev_attempts, t->it.first_failed_ms, t->it.size,
-                             t->it.mtime_ns, 0);
+                             t->it.prev_attempts, t->it.first_failed_ms, t->it.size, t->it.mtime_ns,
+                             0);
     rsl_disp_finish(d, t);
 }

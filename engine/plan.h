@@ -119,7 +119,7 @@ typedef struct rsl_plan_ctx {
     rsl_plan_note_cb note;
     void *ud;
     volatile sig_atomic_t *cancel; /* read atomically; set by a signal handler */
-    unsigned caps; /* what the destination's transport can ever do (RSL_CAP_*) */
+    unsigned caps;                 /* what the destination's transport can ever do (RSL_CAP_*) */
 } rsl_plan_ctx;
 
 /* Builds the plan. Returns RSL_OK, or a session code (SOURCE_MISSING,

@@ -336,8 +336,8 @@ void rsl_recorder_link_ok(rsl_run *r, const rsl_item *it)
     if (it->prev_attempts > 0)
         rsl_recorder_clear_failure(r, it->path);
     r->rec.counts.files_applied++;
-    result_row(r, it->path, NULL, rsl_action_name(it->action), "ok", 0, "",
-               it->prev_attempts + 1, 0);
+    result_row(r, it->path, NULL, rsl_action_name(it->action), "ok", 0, "", it->prev_attempts + 1,
+               0);
 }
 
 void rsl_recorder_dir_time(rsl_run *r, const char *path, int64_t mtime_ns)

@@ -346,8 +346,8 @@ static void visit(walker *w, int dfd, const char *name, size_t plen, size_t rple
         goto out;
     }
     if ((is_link = S_ISLNK(sb.st_mode)) != 0 && w->o->as_links) {
-        if (w->o->n_excludes && rsl_scan_excluded(w->o->excludes, w->o->n_excludes, w->path,
-                                                  e.name, 0)) {
+        if (w->o->n_excludes &&
+            rsl_scan_excluded(w->o->excludes, w->o->n_excludes, w->path, e.name, 0)) {
             e.kind = RSL_ENT_EXCLUDED;
             emit(w, &e);
         } else {

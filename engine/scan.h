@@ -40,10 +40,10 @@ typedef struct rsl_entry {
      * is how the upload opens it (no symlink followed then). NULL when it is
      * `path` itself. Valid during the callback. */
     const char *resolved;
-    uint64_t dev, ino; /* FILE/DIR: its identity (of the link's target when followed) */
-    uint32_t mode;     /* FILE/DIR: its permission bits (st_mode & 07777) */
+    uint64_t dev, ino;  /* FILE/DIR: its identity (of the link's target when followed) */
+    uint32_t mode;      /* FILE/DIR: its permission bits (st_mode & 07777) */
     const char *target; /* LINK: what it points to (relative, inside the tree) */
-    rsl_code code;     /* for SKIPPED / ERROR / unreadable dirs */
+    rsl_code code;      /* for SKIPPED / ERROR / unreadable dirs */
     const char *detail;
 } rsl_entry;
 

@@ -4,8 +4,8 @@
  * and where it stands in its short chain of operations (a big file: remove
  * the stale temp, then PUT; a replacement: remove what the remote has
  * there, then MKDIR; a growing file: APPEND, or the PUT chain when that
- * is refused; a move: MOVE, or the PUT chain when that is refused). The dispatcher creates tasks from the plan's spool,
- * the queue carries their ops to the workers and back.
+ * is refused; a move: MOVE, or the PUT chain when that is refused). The dispatcher creates tasks
+ * from the plan's spool, the queue carries their ops to the workers and back.
  *
  * Owns: the item's copies of its strings, the temp name and the local
  * source (rsl_local_src). Must not touch: the state db, the transport.

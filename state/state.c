@@ -42,9 +42,10 @@ static const char *const sql_text[S_COUNT] = {
                   "pending, dev, ino, digest, target) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
                   "?10, ?11)",
     [S_MAN_DEL] = "DELETE FROM manifest WHERE skey = ?1",
-    [S_RESULT_ADD] = "INSERT INTO results(run_id, skey, path, action, outcome, code, message, "
-                     "attempts, bytes, ts_ms, from_path) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                     "?10, ?11)",
+    [S_RESULT_ADD] =
+        "INSERT INTO results(run_id, skey, path, action, outcome, code, message, "
+        "attempts, bytes, ts_ms, from_path) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+        "?10, ?11)",
     [S_FAIL_PUT] = "INSERT OR REPLACE INTO failures(skey, path, action, code, message, attempts, "
                    "first_ms, last_ms, next_retry_ms, local_size, local_mtime_ns) "
                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -568,10 +569,11 @@ rsl_code rsl_state_run_end(rsl_state *st, const rsl_run_record *r, rsl_err *err)
     sqlite3_bind_int(s, 4, r->exit_code);
     sqlite3_bind_int(s, 5, r->code);
     sqlite3_bind_text(s, 6, r->message, -1, SQLITE_STATIC);
-    int64_t v[] = {c->files_applied, c->dirs_applied,      c->deletes_applied,   c->bytes_applied,
-                   c->item_errors,   c->transferred_files, c->transferred_bytes, c->failed_files,
-                   c->failed_bytes,  c->scanned_files,     c->scanned_dirs,      c->unchanged,
-                   c->skipped,       c->vanished,          c->moves};
+    int64_t v[] = {c->files_applied,     c->dirs_applied, c->deletes_applied,
+                   c->bytes_applied,     c->item_errors,  c->transferred_files,
+                   c->transferred_bytes, c->failed_files, c->failed_bytes,
+                   c->scanned_files,     c->scanned_dirs, c->unchanged,
+                   c->skipped,           c->vanished,     c->moves};
     for (int i = 0; i < 15; i++)
         sqlite3_bind_int64(s, 7 + i, v[i]);
     int rc = sqlite3_step(s);

@@ -171,8 +171,8 @@ static int move_row(void *ud, const rsl_manifest_row *row)
     } else {
         m->rc = rsl_state_manifest_put_pending(m->st, np, row->type, m->run_id, m->err);
         if (m->rc == RSL_OK)
-            m->rc = exec_key(m->st, "UPDATE manifest SET pending = 1 WHERE skey = ?1",
-                             row->path, 0, m->err);
+            m->rc = exec_key(m->st, "UPDATE manifest SET pending = 1 WHERE skey = ?1", row->path, 0,
+                             m->err);
     }
     free(np);
     return m->rc != RSL_OK;

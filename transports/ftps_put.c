@@ -536,8 +536,7 @@ static void set_mtime_of(rsl_conn *c, const char *rel, const char *p, int64_t mt
     char ts[32];
     gmtime_r(&tt, &tm);
     strftime(ts, sizeof(ts), "%Y%m%d%H%M%S", &tm);
-    if (rsl_ftps_add(&b, NULL, rel, &e, "%s %s %s", c->has_mfmt ? "MFMT" : "MDTM", ts, p) ==
-        RSL_OK)
+    if (rsl_ftps_add(&b, NULL, rel, &e, "%s %s %s", c->has_mfmt ? "MFMT" : "MDTM", ts, p) == RSL_OK)
         rsl_ftps_send(c, &b, "set mtime", rel, &e);
     rsl_ftps_cmds_free(&b);
 }
@@ -588,8 +587,8 @@ static rsl_code target_exists(rsl_conn *c, const char *rel, const char *p, int *
         rc = rsl_ftps_add(&b, NULL, rel, err, "SIZE %s", p);
     if (rc == RSL_OK)
         rc = rsl_ftps_send(c, &b, "move", rel, err);
-    *exists = rc == RSL_OK && (rsl_ftps_code(c, b.v[0], NULL) == 250 ||
-                               rsl_ftps_code(c, b.v[1], NULL) == 213);
+    *exists = rc == RSL_OK &&
+              (rsl_ftps_code(c, b.v[0], NULL) == 250 || rsl_ftps_code(c, b.v[1], NULL) == 213);
     rsl_ftps_cmds_free(&b);
     return rc;
 }
@@ -606,8 +605,8 @@ rsl_code rsl_ftps_move(rsl_conn *c, const char *from, const char *to, int is_dir
     /* RNTO replaces a file on most servers: a move must not, unless told */
     if (rc == RSL_OK && !overwrite && (rc = target_exists(c, to, tp, &exists, err)) == RSL_OK &&
         exists)
-        rc = rsl_err_set(err, RSL_E_REMOTE_EXISTS, 0, "move '%s' -> '%s': the target exists",
-                         from, to);
+        rc = rsl_err_set(err, RSL_E_REMOTE_EXISTS, 0, "move '%s' -> '%s': the target exists", from,
+                         to);
     if (rc == RSL_OK && (rc = rsl_ftps_add(&b, NULL, from, err, "RNFR %s", fp)) == RSL_OK &&
         (rc = rsl_ftps_add(&b, NULL, to, err, "RNTO %s", tp)) == RSL_OK)
         rc = rsl_ftps_send(c, &b, "move", to, err);
@@ -615,10 +614,10 @@ rsl_code rsl_ftps_move(rsl_conn *c, const char *from, const char *to, int is_dir
         const char *t = NULL;
         int code = rsl_ftps_code(c, b.v[0], &t);
         if (code != 350)
-            rc = code == 550 ? rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, code,
-                                           "move '%s': not on the remote (RNFR: %s)", from,
-                                           t ? t : "")
-                             : rsl_ftpctl_map(err, code, t, "move (RNFR)", from);
+            rc = code == 550
+                     ? rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, code,
+                                   "move '%s': not on the remote (RNFR: %s)", from, t ? t : "")
+                     : rsl_ftpctl_map(err, code, t, "move (RNFR)", from);
         else if ((code = rsl_ftps_code(c, b.v[1], &t)) != 250)
             rc = rsl_ftpctl_map(err, code, t, "move (RNTO)", to);
     }

@@ -481,8 +481,8 @@ static rsl_code https_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *
 
 /* The classic move (run() does the same as one op of its window). A
  * growing file's append has no classic call here: run() carries it. */
-static rsl_code https_move(rsl_conn *c, const char *from, const char *to, int is_dir,
-                           int overwrite, rsl_err *err)
+static rsl_code https_move(rsl_conn *c, const char *from, const char *to, int is_dir, int overwrite,
+                           rsl_err *err)
 {
     rsl_op op = {
         .kind = RSL_OP_MOVE, .path = to, .from = from, .is_dir = is_dir, .overwrite = overwrite};
@@ -605,8 +605,8 @@ done:
 const rsl_transport_ops rsl_transport_https = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "https",
-    .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_CHECKSUM | RSL_CAP_MOVE |
-            RSL_CAP_APPEND,
+    .caps =
+        RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_CHECKSUM | RSL_CAP_MOVE | RSL_CAP_APPEND,
     .keys = https_keys,
     .n_keys = sizeof(https_keys) / sizeof(https_keys[0]),
     .cfg_size = sizeof(rsl_https_cfg),

@@ -96,8 +96,7 @@ static rsl_code head_stated(rsl_https_op *h, uint64_t *size)
         return h->st_rc;
     if (!h->st.exists || h->st.is_dir)
         return rsl_err_set(&h->op->err, RSL_E_PROTOCOL, 0,
-                           "HEAD '%s' on %s: no Content-Length in the answer", h->tgt,
-                           h->c->host);
+                           "HEAD '%s' on %s: no Content-Length in the answer", h->tgt, h->c->host);
     *size = h->st.size;
     return RSL_OK;
 }
@@ -595,14 +594,12 @@ static void append_sized(rsl_https_op *h, int exists, uint64_t size)
 {
     rsl_op *op = h->op;
     if (!exists || size != op->old_size) {
-        rsl_https_op_complete(h, rsl_err_set(&op->err,
-                                             exists ? RSL_E_REMOTE_SIZE_MISMATCH
-                                                    : RSL_E_REMOTE_NOT_FOUND,
-                                             0,
-                                             "append '%s' on %s: the remote file has %s%" PRIu64
-                                             " bytes, not the %" PRIu64 " recorded",
-                                             op->path, h->c->host, exists ? "" : "(absent) ", size,
-                                             op->old_size));
+        rsl_https_op_complete(
+            h,
+            rsl_err_set(&op->err, exists ? RSL_E_REMOTE_SIZE_MISMATCH : RSL_E_REMOTE_NOT_FOUND, 0,
+                        "append '%s' on %s: the remote file has %s%" PRIu64
+                        " bytes, not the %" PRIu64 " recorded",
+                        op->path, h->c->host, exists ? "" : "(absent) ", size, op->old_size));
         return;
     }
     start_send(h);

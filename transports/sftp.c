@@ -612,8 +612,7 @@ static void rf_done(void *ud, rsl_op *op)
     else if (op->err.code == RSL_OK && op->kind == RSL_OP_MOVE && op->is_dir) {
         rsl_dircache_forget(d, op->from); /* what it knew of both places */
         rsl_dircache_forget(d, op->path);
-    }
-    else if (op->err.code == RSL_E_REMOTE_NOT_FOUND && op->kind != RSL_OP_STAT)
+    } else if (op->err.code == RSL_E_REMOTE_NOT_FOUND && op->kind != RSL_OP_STAT)
         rsl_dircache_missing(d, op->path);
     f->in->done(f->in->ud, op); /* the engine's from here on */
 }

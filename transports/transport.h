@@ -146,10 +146,10 @@ typedef struct rsl_rhash {
  * links, reports the item. A transport's static caps say what it can ever
  * do (the plan decides on them before any connection); caps_of() what this
  * server does. */
-#define RSL_CAP_MOVE 0x40      /* RSL_OP_MOVE: files and whole directories in one request */
-#define RSL_CAP_SYMLINK 0x80   /* RSL_OP_SYMLINK */
+#define RSL_CAP_MOVE 0x40       /* RSL_OP_MOVE: files and whole directories in one request */
+#define RSL_CAP_SYMLINK 0x80    /* RSL_OP_SYMLINK */
 #define RSL_CAP_DIR_MTIME 0x100 /* RSL_OP_SETTIME on directories */
-#define RSL_CAP_APPEND 0x200   /* RSL_OP_APPEND: writes a file's tail in place */
+#define RSL_CAP_APPEND 0x200    /* RSL_OP_APPEND: writes a file's tail in place */
 
 typedef struct rsl_conn rsl_conn; /* a transport's private connection state */
 struct rsl_scheme;

@@ -100,14 +100,14 @@ typedef struct rsl_op {
     int is_dir;         /* REMOVE, MOVE */
     int overwrite;      /* MOVE: an item at `path` may be replaced (else REMOTE_EXISTS) */
     uint64_t old_size;  /* APPEND: bytes the remote file holds already */
-    int resume;       /* PUT: an upload record says tmp may hold a prefix of this file */
-    uint64_t size;    /* PUT, APPEND: bytes of the local file */
-    int64_t mtime;    /* PUT, APPEND, SETTIME: seconds since the epoch, < 0 to leave it */
-    uint32_t mode;    /* PUT, MKDIR: permission bits for the new item, 0 for the server's
-                         default (the serial adapter passes it as src->mode, or calls
-                         set_mode after the mkdir) */
-    rsl_source *src;  /* PUT, APPEND: the bytes */
-    void *ud;         /* the engine's */
+    int resume;         /* PUT: an upload record says tmp may hold a prefix of this file */
+    uint64_t size;      /* PUT, APPEND: bytes of the local file */
+    int64_t mtime;      /* PUT, APPEND, SETTIME: seconds since the epoch, < 0 to leave it */
+    uint32_t mode;      /* PUT, MKDIR: permission bits for the new item, 0 for the server's
+                           default (the serial adapter passes it as src->mode, or calls
+                           set_mode after the mkdir) */
+    rsl_source *src;    /* PUT, APPEND: the bytes */
+    void *ud;           /* the engine's */
     /* results, set by the transport before feed->done */
     rsl_err err;     /* err.code is RSL_OK on success */
     rsl_rstat st;    /* STAT */
