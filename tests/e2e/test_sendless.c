@@ -115,3 +115,38 @@ Test(e2e_sendless, sigkill_while_moving_converges, .timeout = 120)
     free(out);
     sl_free(&e);
 }
+
+/* The exact crash window: the remote move done and its write-ahead rows
+ * committed (the new path pending, the old row marked pending), the
+ * process gone before the manifest was updated. The next run converges:
+ * the new path is on the remote with the right content, the old one gone,
+ * nothing pending; the run after it does nothing. */
+Test(e2e_sendless, crash_between_remote_move_and_manifest_converges, .timeout = 60)
+{
+    sl_env e = file_env("sl-window");
+    sl_conf(&e, "delete = yes");
+    rslt_write(sl_path(e.src, "a.txt"), "content of a\n");
+    free(sl_json(&e));
+    SL_SH("mv '%s/a.txt' '%s/b.txt'", e.src, e.src);
+    SL_SH("mv '%s/a.txt' '%s/b.txt'", e.root, e.root); /* the remote move */
+    char *db = sl_path(e.dir, "state.db");
+    SL_SH("sqlite3 '%s' \"UPDATE manifest SET pending = 1 WHERE path = 'a.txt'; INSERT INTO "
+          "manifest(skey, path, type, size, mtime_ns, run_id, pending) VALUES(CAST('b.txt' AS "
+          "BLOB), 'b.txt', 102, 0, 0, 2, 1);\"",
+          db);
+    char *out = sl_json(&e);
+    cr_assert_eq(sl_num(out, "item_errors"), 0, "%s", out);
+    free(out);
+    sl_same_tree(&e);
+    cr_assert_eq(
+        rslt_sh(&out, NULL, "sqlite3 '%s' 'SELECT count(*) FROM manifest WHERE pending'", db), 0);
+    cr_assert_eq(strtol(out, NULL, 10), 0, "pending rows left: %s", out);
+    free(out);
+    out = sl_json(&e);
+    cr_assert_eq(sl_num(out, "transferred_files") + sl_num(out, "moves") +
+                     sl_num(out, "deletes_applied"),
+                 0, "%s", out);
+    free(out);
+    free(db);
+    sl_free(&e);
+}
