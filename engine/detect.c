@@ -263,8 +263,9 @@ static int grows(rsl_detect *d, rsl_item *it, const rsl_manifest_row *mr)
     const rsl_job *job = d->c->job;
     const char *name = strrchr(it->path, '/');
     name = name ? name + 1 : it->path;
-    if (mr == NULL || mr->pending || mr->type != RSL_TYPE_FILE || it->size <= mr->size ||
-        !rsl_scan_excluded(job->appends, job->n_appends, it->path, name, 0))
+    /* an empty file has no head to keep: it is sent whole */
+    if (mr == NULL || mr->pending || mr->type != RSL_TYPE_FILE || mr->size == 0 ||
+        it->size <= mr->size || !rsl_scan_excluded(job->appends, job->n_appends, it->path, name, 0))
         return 0;
     rsl_manifest_row r;
     if (!rsl_state_manifest_get(d->c->st, it->path, &r) || r.digest == NULL || r.size != mr->size)
@@ -313,6 +314,8 @@ int rsl_detect_item(rsl_detect *d, rsl_item *it, const rsl_manifest_row *mr, rsl
     }
     if (it->action == RSL_ACT_MOVE && !it->covered)
         d->p->n_moves++;
+    else if (it->action == RSL_ACT_MOVE)
+        d->p->n_covered++;
     return 0;
 }
 

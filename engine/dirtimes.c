@@ -47,9 +47,7 @@ void rsl_dirtimes_touched(rsl_disp *d, const rsl_op *op)
         if (op->path[0] != '\0')
             add_parent(d, op->path);
         break;
-    case RSL_OP_MOVE:
-        if (op->is_dir)
-            rsl_dirtimes_add(d, op->path);
+    case RSL_OP_MOVE: /* a directory moved keeps its mtime: only both parents changed */
         add_parent(d, op->path);
         add_parent(d, op->from);
         break;

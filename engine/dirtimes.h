@@ -1,8 +1,9 @@
 /*
  * dirtimes.h - directory mtimes on the remote (SFTP, file://): the last
- * phase of a run sets the mtime of every directory that was created or
- * moved, whose remote contents changed (a file put, moved, deleted, a
- * link made: each changes the mtime of the directory it is in), or whose
+ * phase of a run sets the mtime of every directory that was created,
+ * whose remote contents changed (a file put, moved in or out, deleted, a
+ * link made: each changes the mtime of the directory it is in; a directory
+ * moved keeps its own), or whose
  * local mtime is no longer the one recorded (a SETTIME item of the plan),
  * to the local directory's mtime read then, deepest first, once everything
  * inside is done. The manifest keeps the mtime set.

@@ -90,9 +90,10 @@ typedef struct rsl_plan {
     /* send less: the old paths of the moves planned (a directory stands for
      * all below it); their deletes are not fed while they are here, and a
      * move that falls back to upload + delete takes its path out again.
-     * n_moves: moves planned (a directory moved as a whole once). */
+     * n_moves: moves planned (a directory moved as a whole once);
+     * n_covered: items carried by a directory's move (no op of their own). */
     struct rsl_pathset *moved_from;
-    int64_t n_moves;
+    int64_t n_moves, n_covered;
 } rsl_plan;
 
 void rsl_plan_free(rsl_plan *p);

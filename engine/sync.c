@@ -297,7 +297,8 @@ static rsl_code apply_all(rsl_run *r, rsl_conn **conn, rsl_err *err)
     r->caps = r->ops->caps_of(*conn);
     if ((r->srcfd = rsl_source_root_open(r->job->source, err)) < 0)
         return err->code;
-    int64_t ops = p->n_items + p->n_replace_del + (int64_t)p->stale_temps.n +
+    /* items a directory's move carries need no connection of their own */
+    int64_t ops = p->n_items - p->n_covered + p->n_replace_del + (int64_t)p->stale_temps.n +
                   (r->job->delete_ ? p->n_deletes : 0);
     int n = r->job->transfers < 1 ? 1 : r->job->transfers;
     if (ops < n)
