@@ -46,3 +46,39 @@ SFTP_CASE(no_delete_uploads)
 SFTP_CASE(append)
 SFTP_CASE(dir_mtimes)
 SFTP_CASE(links)
+
+/* The server refuses the move (the old directory is read-only for the SSH
+ * user): recorded as a refused move, the file sent to its new path, the
+ * old one's delete fails alone (exit 23); once the directory is writable
+ * again, the next run deletes it and converges. */
+Test(sftp_sendless, server_refuses_the_move, .timeout = 90)
+{
+    if (fx_int("SSH_CAN_CHMOD") == 0)
+        cr_skip_test("the SSH user is root: nothing is refused");
+    sl_env e = sftp_env("sl-refuse");
+    sl_conf(&e, "delete = yes");
+    rslt_write_random(sl_path(e.src, "a/f.bin"), 20000, 12);
+    rslt_write(sl_path(e.src, "b/keep.txt"), "k\n");
+    free(sl_json(&e));
+    SL_SH("mv '%s/a/f.bin' '%s/b/f.bin'", e.src, e.src);
+    SL_SH("chmod 555 '%s/a'", e.root);
+    char *out = NULL;
+    cr_assert_eq(sl_run(&e, "--json", &out), 23, "%s", out);
+    cr_assert_eq(sl_num(out, "moves"), 0, "%s", out);
+    cr_assert_eq(sl_num(out, "transferred_files"), 1, "%s", out);
+    cr_assert(strstr(out, "\"path\":\"b/f.bin\",\"from\":\"a/f.bin\",\"action\":\"move\","
+                          "\"outcome\":\"skipped\",\"code\":\"REMOTE_PERMISSION\"") != NULL,
+              "%s", out);
+    free(out);
+    char *want = rslt_read(sl_path(e.src, "b/f.bin"), NULL), *got = NULL;
+    size_t n = 0;
+    got = rslt_read(sl_path(e.root, "b/f.bin"), &n);
+    cr_assert(got && n == 20000 && memcmp(got, want, n) == 0, "b/f.bin was not sent");
+    free(want);
+    free(got);
+    cr_assert(sl_has(e.root, "a/f.bin"), "the refused directory kept its file");
+    SL_SH("chmod 755 '%s/a'", e.root);
+    free(sl_json(&e));
+    sl_same_tree(&e);
+    sl_free(&e);
+}
