@@ -82,3 +82,14 @@ Test(sftp_sendless, server_refuses_the_move, .timeout = 90)
     sl_same_tree(&e);
     sl_free(&e);
 }
+
+SFTP_CASE(crash_window)
+
+/* A run of this size takes about 240 ms over SFTP here: killed at 0, 45, ... 225 ms,
+ * from before the connection to the last moves. */
+Test(sftp_sendless, sigkill_while_moving, .timeout = 120)
+{
+    sl_env e = sftp_env("sl-kill");
+    sl_case_sigkill_while_moving(&e, 45000000L);
+    sl_free(&e);
+}
