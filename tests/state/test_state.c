@@ -426,3 +426,39 @@ Test(state, move_rows_pending_then_commit)
     rslt_rmrf(d);
     free(d);
 }
+
+/* A read-only open (a dry run) of a db an older version wrote: the file is
+ * left as it is (still version 3) and its rows are read through a migrated
+ * copy in memory. */
+Test(state, read_only_open_of_an_older_db_reads_a_migrated_copy)
+{
+    char *d = rslt_tmpdir("state");
+    char *p = db_path(d);
+    rsl_state *st;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_put(st, "kept.txt", RSL_TYPE_FILE, 5, 9, 1, &e), RSL_OK);
+    rsl_state_close(st);
+    sqlite3 *db;
+    sqlite3_open(p, &db);
+    cr_assert_eq(sqlite3_exec(db,
+                              "ALTER TABLE manifest DROP COLUMN target;"
+                              "ALTER TABLE runs DROP COLUMN moves;"
+                              "ALTER TABLE results DROP COLUMN from_path; PRAGMA user_version = 3;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_READONLY, &e), RSL_OK, "%s", e.msg);
+    rsl_manifest_row r;
+    cr_assert_eq(rsl_state_manifest_get(st, "kept.txt", &r), 1);
+    cr_assert_eq(r.size, 5);
+    cr_assert_null(r.target);
+    rsl_state_close(st);
+    char *out = NULL;
+    cr_assert_eq(rslt_sh(&out, NULL, "sqlite3 '%s' 'PRAGMA user_version'", p), 0);
+    cr_assert_eq(strtol(out, NULL, 10), 3, "the file was migrated by a read-only open");
+    free(out);
+    free(p);
+    rslt_rmrf(d);
+    free(d);
+}
