@@ -88,18 +88,46 @@ void rsl_moves_file(rsl_disp *d, const rsl_item *it, uint64_t idx)
     rsl_disp_push(d, t, t->idx);
 }
 
-/* The server refused the move: recorded as such; the old path is deleted
- * in the deletes phase and the new one sent. */
+static int count_row(void *ud, const rsl_manifest_row *row)
+{
+    (void)row;
+    (*(int64_t *)ud)++;
+    return 0;
+}
+
+/* The deletes a fallback adds count against max_delete as the plan's did:
+ * 1 when they fit (counted in), 0 when the old path must stay on the
+ * remote (its rows are pending: a later run deletes it, within the limit). */
+static int deletes_fit(rsl_run *r, const rsl_task *t)
+{
+    long limit = r->o->max_delete_override >= 0 ? r->o->max_delete_override : r->job->max_delete;
+    int64_t n = 1;
+    rsl_err e;
+    if (t->it.type == RSL_TYPE_DIR &&
+        rsl_state_manifest_subtree(r->st, t->it.from, count_row, &n, &e) != RSL_OK)
+        return 0;
+    if (r->plan.n_deletes + r->plan.n_replace_del + n > limit)
+        return 0;
+    r->plan.n_deletes += n;
+    return 1;
+}
+
+/* The server refused the move: recorded as such; the new path is sent and
+ * the old one deleted in the deletes phase (within max_delete). */
 static void fall_back(rsl_disp *d, rsl_task *t)
 {
     rsl_run *r = d->r;
     char msg[700];
-    snprintf(msg, sizeof(msg), "the move from '%s' was refused (%s: %s); sent and deleted instead",
-             t->it.from, rsl_code_name(t->op.err.code), t->op.err.msg);
+    int del = deletes_fit(r, t);
+    snprintf(msg, sizeof(msg), "the move from '%s' was refused (%s: %s); sent instead, %s",
+             t->it.from, rsl_code_name(t->op.err.code), t->op.err.msg,
+             del ? "and the old path deleted"
+                 : "the old path kept on the remote until a run within max_delete deletes it");
     rsl_run_log(r, RSL_LOG_WARN, "'%s': %s", t->it.path, msg);
     rsl_recorder_result_from(r, t->it.path, t->it.from, "move", "skipped", t->op.err.code, msg,
                              t->it.prev_attempts + 1);
-    rsl_pathset_del(r->plan.moved_from, t->it.from);
+    if (del) /* else it stays in the set: its deletes are not fed */
+        rsl_pathset_del(r->plan.moved_from, t->it.from);
     if (t->it.type == RSL_TYPE_DIR) {
         as_mkdir(d, t, 1);
         return;

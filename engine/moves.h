@@ -11,10 +11,11 @@
  * A move the server refuses (it cannot move, the target exists, the source
  * is not there) is recorded as such (a "move" result with outcome
  * "skipped" and the server's reason) and falls back: the old path leaves
- * the plan's moved_from set (its delete is fed in the deletes phase) and
- * the new path is sent: a file through the PUT chain, a directory by its
- * MKDIR, after which what it carried is sent item by item (the covered
- * items of the spool).
+ * the plan's moved_from set (its delete is fed in the deletes phase, when
+ * it fits max_delete with the plan's deletes; else it stays on the remote,
+ * its rows pending, for a later run) and the new path is sent: a file through the PUT chain, a
+ * directory by its MKDIR, after which what it carried is sent item by item (the covered items of
+ * the spool).
  *
  * Owns: MOVE tasks. Must not touch: the workers, the transport.
  */

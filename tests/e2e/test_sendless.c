@@ -67,3 +67,30 @@ Test(e2e_sendless, sigkill_while_moving, .timeout = 120)
     sl_case_sigkill_while_moving(&e, 3000000L);
     sl_free(&e);
 }
+
+/* A refused move's fallback deletes count against max_delete: with
+ * max_delete = 0 the old path stays on the remote (said so); the next run
+ * plans its delete and is refused as any run over the limit would be; run
+ * once with --max-delete 1, it goes. */
+Test(e2e_sendless, fallback_deletes_stay_within_max_delete, .timeout = 60)
+{
+    sl_env e = file_env("sl-maxdel");
+    sl_conf(&e, "delete = yes\nmax_delete = 0");
+    rslt_write(sl_path(e.src, "a.txt"), "the content\n");
+    free(sl_json(&e));
+    SL_SH("mv '%s/a.txt' '%s/b.txt'", e.src, e.src);
+    rslt_write(sl_path(e.root, "b.txt"), "a stray file\n"); /* the move is refused */
+    char *out = sl_json(&e);
+    cr_assert_eq(sl_num(out, "deletes_applied"), 0, "%s", out);
+    cr_assert(strstr(out, "until a run within max_delete deletes it") != NULL, "%s", out);
+    free(out);
+    cr_assert(sl_has(e.root, "a.txt"), "deleted past max_delete = 0");
+    char *got = rslt_read(sl_path(e.root, "b.txt"), NULL);
+    cr_assert_str_eq(got, "the content\n");
+    free(got);
+    cr_assert_eq(sl_run(&e, NULL, NULL), 5, "the pending old path is a delete over the limit");
+    cr_assert_eq(sl_run(&e, "--max-delete 1", NULL), 0);
+    cr_assert_not(sl_has(e.root, "a.txt"));
+    sl_same_tree(&e);
+    sl_free(&e);
+}

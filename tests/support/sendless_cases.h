@@ -71,8 +71,8 @@ static inline int sl_run(sl_env *e, const char *args, char **out)
 {
     char *err = NULL, *o = NULL;
     int rc = rslt_sh(&o, &err, "'%s' run %s '%s'", rslt_bin(), args ? args : "", e->conf);
-    if (rc != 0 && rc != 23)
-        cr_log_warn("run %s: exit %d\n%s\n%s", args ? args : "", rc, o, err);
+    if (rc != 0 && rc != 23) /* for the reader of a failure (not cr_log: it fails the run) */
+        fprintf(stderr, "run %s: exit %d\n%s\n%s\n", args ? args : "", rc, o, err);
     free(err);
     if (out)
         *out = o;
