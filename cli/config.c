@@ -29,16 +29,16 @@
 #include <strings.h>
 
 typedef enum {
-    K_STR,   /* any string */
-    K_PATH,  /* a path, made absolute against the job file's directory */
-    K_URL,   /* destination */
-    K_BOOL,  /* yes/no */
-    K_LONG,  /* integer with range */
-    K_SIZE,  /* bytes with K/M/G suffixes */
-    K_SECS,  /* duration */
-    K_LIST,  /* repeated string (exclude, append): off is the array, off_n its count */
-    K_PERMS, /* source | server | octal mode */
-    K_LINKS  /* symlinks = skip | follow | as-links; follow_symlinks = yes/no */
+    K_STR,  /* any string */
+    K_PATH, /* a path, made absolute against the job file's directory */
+    K_URL,  /* destination */
+    K_BOOL, /* yes/no */
+    K_LONG, /* integer with range */
+    K_SIZE, /* bytes with K/M/G suffixes */
+    K_SECS, /* duration */
+    K_LIST, /* repeated string (exclude, append; the count is the n_ field beside it) */
+    K_LNK,  /* symlinks = skip | follow | as-links; follow_symlinks = yes/no */
+    K_PERMS /* source | server | octal mode */
 } ktype;
 
 typedef struct key_def {
@@ -47,35 +47,34 @@ typedef struct key_def {
     ktype type;
     size_t off; /* offset in rsl_job */
     long min, max;
-    size_t off_n; /* K_LIST: offset of the count */
 } key_def;
 
 #define OFF(f) offsetof(rsl_job, f)
 static const key_def keys[] = {
-    {"job", "name", K_STR, OFF(name), 0, 0, 0},
-    {"job", "source", K_PATH, OFF(source), 0, 0, 0},
-    {"job", "destination", K_URL, OFF(destination), 0, 0, 0},
-    {"job", "state", K_PATH, OFF(state_path), 0, 0, 0},
-    {"job", "delete", K_BOOL, OFF(delete_), 0, 0, 0},
-    {"job", "max_delete", K_LONG, OFF(max_delete), 0, LONG_MAX, 0},
-    {"job", "exclude", K_LIST, OFF(excludes), 0, 0, OFF(n_excludes)},
-    {"job", "append", K_LIST, OFF(appends), 0, 0, OFF(n_appends)},
-    {"job", "bwlimit", K_SIZE, OFF(bwlimit), 0, 0, 0},
-    {"job", "symlinks", K_LINKS, OFF(symlinks), 0, 0, 0},
-    {"job", "follow_symlinks", K_LINKS, OFF(follow_symlinks), 0, 0, 0},
-    {"job", "transfers", K_LONG, OFF(transfers), 1, 64, 0},
-    {"job", "timeout", K_SECS, OFF(timeout_sec), 1, 86400, 0},
-    {"job", "schedule", K_STR, OFF(schedule), 0, 0, 0},
-    {"job", "metrics_file", K_PATH, OFF(metrics_file), 0, 0, 0},
-    {"remote", "forbidden_chars", K_STR, OFF(forbidden_chars), 0, 0, 0},
-    {"remote", "max_name_length", K_LONG, OFF(max_name_length), 1, 65535, 0},
-    {"remote", "max_path_length", K_LONG, OFF(max_path_length), 1, 1000000, 0},
-    {"remote", "temp_suffix", K_STR, OFF(temp_suffix), 0, 0, 0},
-    {"remote", "max_file_size", K_SIZE, OFF(max_file_size), 0, 0, 0},
-    {"remote", "allow_empty_files", K_BOOL, OFF(allow_empty_files), 0, 0, 0},
-    {"remote", "perms", K_PERMS, OFF(perms), 0, 07777, 0},
-    {"remote", "username", K_STR, OFF(username), 0, 0, 0},
-    {"remote", "password_file", K_PATH, OFF(password_file), 0, 0, 0},
+    {"job", "name", K_STR, OFF(name), 0, 0},
+    {"job", "source", K_PATH, OFF(source), 0, 0},
+    {"job", "destination", K_URL, OFF(destination), 0, 0},
+    {"job", "state", K_PATH, OFF(state_path), 0, 0},
+    {"job", "delete", K_BOOL, OFF(delete_), 0, 0},
+    {"job", "max_delete", K_LONG, OFF(max_delete), 0, LONG_MAX},
+    {"job", "exclude", K_LIST, OFF(excludes), 0, 0},
+    {"job", "append", K_LIST, OFF(appends), 0, 0},
+    {"job", "bwlimit", K_SIZE, OFF(bwlimit), 0, 0},
+    {"job", "symlinks", K_LNK, OFF(symlinks), 0, 0},
+    {"job", "follow_symlinks", K_LNK, OFF(follow_symlinks), 0, 0},
+    {"job", "transfers", K_LONG, OFF(transfers), 1, 64},
+    {"job", "timeout", K_SECS, OFF(timeout_sec), 1, 86400},
+    {"job", "schedule", K_STR, OFF(schedule), 0, 0},
+    {"job", "metrics_file", K_PATH, OFF(metrics_file), 0, 0},
+    {"remote", "forbidden_chars", K_STR, OFF(forbidden_chars), 0, 0},
+    {"remote", "max_name_length", K_LONG, OFF(max_name_length), 1, 65535},
+    {"remote", "max_path_length", K_LONG, OFF(max_path_length), 1, 1000000},
+    {"remote", "temp_suffix", K_STR, OFF(temp_suffix), 0, 0},
+    {"remote", "max_file_size", K_SIZE, OFF(max_file_size), 0, 0},
+    {"remote", "allow_empty_files", K_BOOL, OFF(allow_empty_files), 0, 0},
+    {"remote", "perms", K_PERMS, OFF(perms), 0, 07777},
+    {"remote", "username", K_STR, OFF(username), 0, 0},
+    {"remote", "password_file", K_PATH, OFF(password_file), 0, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -248,14 +247,14 @@ static rsl_code set_key(rsl_job *job, const key_def *k, const char *val, const c
     }
     case K_PERMS:
         return set_perms(job, k, val, path, line, err);
-    case K_LINKS:
+    case K_LNK:
         return set_links(job, k, val, path, line, err);
     case K_LIST: {
         if (val[0] == '\0')
             return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: %s: pattern is empty", path,
                                line, k->key);
         char ***list = (char ***)(void *)field;
-        size_t *count = (size_t *)(void *)((char *)job + k->off_n);
+        size_t *count = k->off == OFF(appends) ? &job->n_appends : &job->n_excludes;
         char **n = realloc(*list, (*count + 1) * sizeof(*n));
         if (n == NULL)
             return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
@@ -535,8 +534,8 @@ static rsl_code on_item(void *ud, const char *section, const char *key, const ch
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "%s:%d: %s: set twice (first at line %d)", c->path, line, key,
                            c->seen[i]);
-    for (size_t j = 0; keys[i].type == K_LINKS && j < NKEYS; j++)
-        if (j != i && keys[j].type == K_LINKS && c->seen[j])
+    for (size_t j = 0; keys[i].type == K_LNK && j < NKEYS; j++)
+        if (j != i && keys[j].type == K_LNK && c->seen[j])
             return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                                "%s:%d: %s: %s was set at line %d (follow_symlinks is the old "
                                "spelling of symlinks; keep one)",
