@@ -211,9 +211,8 @@ typedef enum rsl_stage {
       "The remote server offers no checksum of this item in a form rsyncd-lite reads.",            \
       "None; compare by reading the file back (verify --checksum falls back to it where it can).") \
     X(REMOTE_UNSUPPORTED, 315, PERSISTENT, KEEP, PARTIAL, ITEM,                                    \
-      "The remote protocol or server cannot do what this item needs (a symbolic link over FTPS "   \
-      "or "                                                                                        \
-      "WebDAV).",                                                                                  \
+      "The remote protocol or server cannot do what this item needs: a symbolic link over FTPS "   \
+      "or WebDAV (a move or an in-place append it cannot do is sent whole instead).",              \
       "Set symlinks = follow (send what the link points to) or symlinks = skip for this "          \
       "destination, or use SFTP or file://.")                                                      \
     X(REMOTE_EXISTS, 316, TRANSIENT, KEEP, PARTIAL, ITEM,                                          \
