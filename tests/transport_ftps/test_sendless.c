@@ -43,6 +43,7 @@ FTPS_CASE(dir_rename)
 FTPS_CASE(move_across_dirs)
 FTPS_CASE(refused_move_falls_back)
 FTPS_CASE(append)
+FTPS_CASE(append_remote_changed)
 
 /* symlinks = as-links over FTP: each link is a per-item error, the rest goes. */
 Test(ftps_sendless, links_are_an_item_error, .timeout = 60)

@@ -44,6 +44,7 @@ SFTP_CASE(same_inode_other_content)
 SFTP_CASE(refused_move_falls_back)
 SFTP_CASE(no_delete_uploads)
 SFTP_CASE(append)
+SFTP_CASE(append_remote_changed)
 SFTP_CASE(dir_mtimes)
 SFTP_CASE(links)
 
