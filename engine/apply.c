@@ -288,6 +288,22 @@ static int read_delete(rsl_disp *d, rsl_task **out)
     return 1;
 }
 
+/* A pending file's delete removes the temp a killed upload may have left
+ * first (before its directory's delete): 0, or -1 out of memory. */
+static int temp_first(rsl_disp *d, rsl_task *t)
+{
+    size_t n = strlen(t->it.path) + strlen(d->r->job->temp_suffix) + 1;
+    if ((t->tmp = malloc(n)) == NULL) {
+        busy_del(d, t);
+        rsl_run_session_error(d->r, RSL_E_NO_MEMORY, "out of memory");
+        rsl_disp_finish(d, t);
+        return -1;
+    }
+    snprintf(t->tmp, n, "%s%s", t->it.path, d->r->job->temp_suffix);
+    rsl_task_op(t, RSL_OP_REMOVE, t->tmp, 0);
+    return 0;
+}
+
 rsl_feed_state rsl_apply_deletes_feed(rsl_disp *d)
 {
     if (open_cursor(d, d->r->plan.deletes, 1) < 0)
@@ -314,7 +330,10 @@ rsl_feed_state rsl_apply_deletes_feed(rsl_disp *d)
             rsl_disp_finish(d, t);
             return RSL_FEED_END;
         }
-        rsl_task_op(t, RSL_OP_REMOVE, t->it.path, is_dir);
+        if (!is_dir && t->it.overwrite && temp_first(d, t) != 0)
+            return RSL_FEED_END;
+        if (t->tmp == NULL)
+            rsl_task_op(t, RSL_OP_REMOVE, t->it.path, is_dir);
         if (rsl_disp_push(d, t, -1) != 0)
             busy_del(d, t);
     }
@@ -352,6 +371,10 @@ void rsl_apply_delete_done(rsl_disp *d, rsl_task *t, int conn_err)
     if (t->kind == RSL_TASK_STALE) {
         if (rc == RSL_OK) /* else: tried again on a later run */
             rsl_recorder_upload_end(r, t->it.path);
+    } else if (rc == RSL_OK && t->tmp != NULL && t->op.path == t->tmp) {
+        rsl_task_op(t, RSL_OP_REMOVE, t->it.path, 0); /* the temp is gone: now the file */
+        rsl_disp_push_next(d, t);
+        return;
     } else {
         busy_del(d, t);
         if (rc == RSL_OK)

@@ -121,6 +121,7 @@ typedef struct merger {
     char full[8192];
     unsigned char *ups_planned; /* per upload record: its file is planned this run */
     rsl_detect *det;            /* send less: moves, appends, links, dir times (detect.h) */
+    int del_temp;               /* the delete being spooled is of a pending file (plan.h) */
 } merger;
 
 static int m_next(merger *m)
@@ -183,7 +184,8 @@ static int add_delete(merger *m, int replaced, const char *path, int type, uint6
                   .type = type,
                   .old_type = type,
                   .size = size,
-                  .prev_attempts = prev_attempts};
+                  .prev_attempts = prev_attempts,
+                  .overwrite = m->del_temp};
     if (!replaced) {
         m->p->n_deletes++;
         if ((m->rc = rsl_spool_put(m->p->deletes, &d, m->err)) != RSL_OK)
@@ -212,7 +214,11 @@ static int missing_row(merger *m)
     /* the walk is the evidence, but a delete is irreversible: check once more */
     if (local_exists(m, m->m_path))
         return 0;
-    return add_delete(m, 0, m->m_path, m->m_type, m->m_size, 0);
+    /* a pending file may have left its temp (a run killed mid-upload) */
+    m->del_temp = m->m_pending && m->m_type == RSL_TYPE_FILE;
+    int r = add_delete(m, 0, m->m_path, m->m_type, m->m_size, 0);
+    m->del_temp = 0;
+    return r;
 }
 
 /* Consumes manifest rows before key (they are gone locally). */

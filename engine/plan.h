@@ -66,7 +66,9 @@ typedef struct rsl_item {
     uint64_t old_size; /* APPEND: the length the remote holds (its digest is recorded) */
     int covered;       /* MOVE: moves along with a directory above it (no op of its own
                           unless that directory's move fails) */
-    int overwrite;     /* MOVE: the new path may hold remains of a killed run */
+    int overwrite;     /* MOVE: the new path may hold remains of a killed run; DELETE of a
+                          pending file: its temp may remain from a killed upload (removed
+                          first) */
 } rsl_item;
 
 typedef struct rsl_item_vec {

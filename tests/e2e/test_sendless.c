@@ -95,3 +95,28 @@ Test(e2e_sendless, fallback_deletes_stay_within_max_delete, .timeout = 60)
     sl_same_tree(&e);
     sl_free(&e);
 }
+
+/* A run killed mid-upload of a small file leaves its temp and a pending
+ * row; once the file's directory is gone locally, the next run removes the
+ * temp before the file and the directory: nothing is left, exit 0. */
+Test(e2e_sendless, a_pending_files_temp_goes_before_its_directory, .timeout = 60)
+{
+    sl_env e = file_env("sl-temp");
+    sl_conf(&e, "delete = yes");
+    rslt_write(sl_path(e.src, "d/x.txt"), "x\n");
+    rslt_write(sl_path(e.src, "keep.txt"), "k\n");
+    free(sl_json(&e));
+    rslt_write(sl_path(e.root, "d/y.txt.rsl-part"), "half of y"); /* the killed upload */
+    char *db = sl_path(e.dir, "state.db");
+    SL_SH("sqlite3 '%s' \"INSERT INTO manifest(skey, path, type, size, mtime_ns, run_id, pending) "
+          "VALUES(X'6400792E747874', 'd/y.txt', 102, 0, 0, 2, 1);\"",
+          db);
+    SL_SH("rm -r '%s/d'", e.src);
+    char *out = sl_json(&e);
+    cr_assert_eq(sl_num(out, "item_errors"), 0, "%s", out);
+    free(out);
+    cr_assert_not(sl_has(e.root, "d"), "the directory (and the temp in it) stayed");
+    sl_same_tree(&e);
+    free(db);
+    sl_free(&e);
+}
