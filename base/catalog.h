@@ -126,13 +126,13 @@ typedef enum rsl_stage {
       "Remove the empty file, add content, or set allow_empty_files = yes if the remote accepts "  \
       "them.")                                                                                     \
     X(SYMLINK_SKIPPED, 208, INFO, KEEP, OK, NONE,                                                  \
-      "The item is a symbolic link and follow_symlinks = no.",                                     \
-      "None if intended. Set follow_symlinks = yes to upload what links inside the source point "  \
-      "to.")                                                                                       \
+      "The item is a symbolic link and symlinks = skip (follow_symlinks = no).",                   \
+      "None if intended. Set symlinks = follow to upload what links inside the source point to, "  \
+      "or symlinks = as-links to create the links themselves (SFTP, file://).")                    \
     X(SYMLINK_OUTSIDE, 209, INFO, KEEP, OK, NONE,                                                  \
-      "The symbolic link points outside the source root (or is broken or loops) and is not "       \
-      "followed.",                                                                                 \
-      "Copy the target into the source tree, or fix the link.")                                    \
+      "The symbolic link points outside the source root (or is broken, loops, or is absolute "     \
+      "with symlinks = as-links) and is not followed or created.",                                 \
+      "Copy the target into the source tree, or make the link relative and inside the tree.")      \
     X(SPECIAL_SKIPPED, 210, INFO, KEEP, OK, NONE,                                                  \
       "The item is a socket, FIFO or device; only files and directories are synced.",              \
       "None. Exclude it to silence this notice.")                                                  \
@@ -163,6 +163,10 @@ typedef enum rsl_stage {
       "The directory tree is deeper than 256 levels; what lies below is not scanned.",             \
       "Exclude the deep part (exclude = PATTERN in [job]) or flatten the tree; permissions are "   \
       "not the cause.")                                                                            \
+    X(HEAD_CHANGED, 219, TRANSIENT, KEEP, PARTIAL, ITEM,                                           \
+      "A file matching `append` changed before its old end (a rotated or rewritten log), so its "  \
+      "new tail alone would be wrong.",                                                            \
+      "None; the file is sent whole through the temp name instead.")                               \
     /* ---- 3xx per-item, remote side ---- */                                                      \
     X(REMOTE_PERMISSION, 301, PERSISTENT, KEEP, PARTIAL, ITEM,                                     \
       "The remote server denied permission for this item.",                                        \
@@ -212,6 +216,15 @@ typedef enum rsl_stage {
     X(CHECKSUM_UNAVAILABLE, 314, INFO, KEEP, OK, ITEM,                                             \
       "The remote server offers no checksum of this item in a form rsyncd-lite reads.",            \
       "None; compare by reading the file back (verify --checksum falls back to it where it can).") \
+    X(REMOTE_UNSUPPORTED, 315, PERSISTENT, KEEP, PARTIAL, ITEM,                                    \
+      "The remote protocol or server cannot do what this item needs: a symbolic link over FTPS "   \
+      "or WebDAV (a move or an in-place append it cannot do is sent whole instead).",              \
+      "Set symlinks = follow (send what the link points to) or symlinks = skip for this "          \
+      "destination, or use SFTP or file://.")                                                      \
+    X(REMOTE_EXISTS, 316, TRANSIENT, KEEP, PARTIAL, ITEM,                                          \
+      "The remote already has an item where a move or a link was to be created.",                  \
+      "None; the engine sends the item instead. If it repeats, run `rsyncd-lite verify "           \
+      "JOB.conf`.")                                                                                \
     /* ---- 4xx session ---- */                                                                    \
     X(DNS_FAILED, 401, SESSION, STOP, SESSION, NETWORK,                                            \
       "The remote host name could not be resolved.",                                               \

@@ -78,6 +78,15 @@ static void ui_plan(void *ud, const char *verb, const char *path, const char *de
         rsl_out_plan_text(u->out, verb, path, detail);
 }
 
+static void ui_plan_move(void *ud, const char *from, const char *to, const char *detail)
+{
+    run_ui *u = ud;
+    if (u->json)
+        rsl_out_plan_json_from(u->out, "move", to, from, detail);
+    else
+        rsl_out_move_text(u->out, from, to, detail);
+}
+
 static void ui_log(void *ud, int level, const char *msg)
 {
     run_ui *u = ud;
@@ -261,6 +270,7 @@ static int execute(rsl_job *job, const run_flags *fl)
                       .cancel = &g_cancel,
                       .on_result = ui_result,
                       .on_plan = ui_plan,
+                      .on_plan_move = ui_plan_move,
                       .on_log = ui_log,
                       .on_progress = prog.mode != RSL_PROGRESS_OFF ? ui_progress : NULL,
                       .ud = &ui};

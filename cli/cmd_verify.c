@@ -240,6 +240,7 @@ static rsl_code load_manifest(verify_ctx *v)
             break;
         }
         e->pending = row.pending;
+        e->is_link = row.type == RSL_TYPE_LINK;
         e->mtime_ns = row.mtime_ns;
         if (row.digest != NULL && row.digest_len == RSL_DIGEST_LEN) {
             memcpy(e->digest, row.digest, RSL_DIGEST_LEN);
@@ -321,7 +322,7 @@ static const char *difference(const rsl_ventry *m, const rsl_ventry *r, int cmp_
                  (unsigned long long)r->size);
         return "size";
     }
-    if (!m->is_dir && cmp_mtime && r->mtime >= 0 && m->mtime >= 0 &&
+    if (!m->is_dir && !m->is_link && cmp_mtime && r->mtime >= 0 && m->mtime >= 0 &&
         (r->mtime - m->mtime > 1 || m->mtime - r->mtime > 1)) {
         char a[40], b[40];
         fmt_mtime(a, sizeof(a), m->mtime);
@@ -396,7 +397,7 @@ static rsl_code compare_one(verify_ctx *v, rsl_ventry *m, rsl_ventry *r)
     char note[200] = "";
     const char *kind = difference(m, r, (v->caps & RSL_CAP_SET_MTIME) != 0, note, sizeof(note));
     if (kind == NULL)
-        return v->checksum && !m->is_dir ? content_one(v, m, r) : RSL_OK;
+        return v->checksum && !m->is_dir && !m->is_link ? content_one(v, m, r) : RSL_OK;
     rsl_verify_report(&v->u, kind, m ? m->path : r->path, m, r, NULL, note);
     if (m == NULL) {
         v->u.extra++;

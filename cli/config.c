@@ -36,7 +36,8 @@ typedef enum {
     K_LONG,  /* integer with range */
     K_SIZE,  /* bytes with K/M/G suffixes */
     K_SECS,  /* duration */
-    K_LIST,  /* repeated string (exclude) */
+    K_LIST,  /* repeated string (exclude, append; the count is the n_ field beside it) */
+    K_LNK,   /* symlinks = skip | follow | as-links; follow_symlinks = yes/no */
     K_PERMS, /* source | server | octal mode */
     K_RCHECK /* every-run | never | a duration */
 } ktype;
@@ -57,9 +58,11 @@ static const key_def keys[] = {
     {"job", "state", K_PATH, OFF(state_path), 0, 0},
     {"job", "delete", K_BOOL, OFF(delete_), 0, 0},
     {"job", "max_delete", K_LONG, OFF(max_delete), 0, LONG_MAX},
-    {"job", "exclude", K_LIST, 0, 0, 0},
+    {"job", "exclude", K_LIST, OFF(excludes), 0, 0},
+    {"job", "append", K_LIST, OFF(appends), 0, 0},
     {"job", "bwlimit", K_SIZE, OFF(bwlimit), 0, 0},
-    {"job", "follow_symlinks", K_BOOL, OFF(follow_symlinks), 0, 0},
+    {"job", "symlinks", K_LNK, OFF(symlinks), 0, 0},
+    {"job", "follow_symlinks", K_LNK, OFF(follow_symlinks), 0, 0},
     {"job", "transfers", K_LONG, OFF(transfers), 1, 64},
     {"job", "timeout", K_SECS, OFF(timeout_sec), 1, 86400},
     {"job", "max_run_time", K_SECS, OFF(max_run_time), 0, RSL_MAX_RUN_TIME_MAX},
@@ -164,6 +167,34 @@ static rsl_code set_rcheck(rsl_job *job, const key_def *k, const char *val, cons
     return RSL_OK;
 }
 
+/* symlinks = skip | follow | as-links, and its old spelling follow_symlinks
+ * = yes (follow) / no (skip). */
+static rsl_code set_links(rsl_job *job, const key_def *k, const char *val, const char *path,
+                          int line, rsl_err *err)
+{
+    int v = -1;
+    if (strcmp(k->key, "follow_symlinks") == 0) {
+        int b = rsl_config_parse_bool(val);
+        v = b < 0 ? -1 : b ? RSL_SYMLINKS_FOLLOW : RSL_SYMLINKS_SKIP;
+        if (v < 0)
+            return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: %s: '%s' is not yes or no",
+                               path, line, k->key, val);
+    } else if (strcasecmp(val, "skip") == 0) {
+        v = RSL_SYMLINKS_SKIP;
+    } else if (strcasecmp(val, "follow") == 0) {
+        v = RSL_SYMLINKS_FOLLOW;
+    } else if (strcasecmp(val, "as-links") == 0) {
+        v = RSL_SYMLINKS_AS_LINKS;
+    } else {
+        return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
+                           "%s:%d: %s: '%s' is not skip, follow or as-links", path, line, k->key,
+                           val);
+    }
+    job->symlinks = v;
+    job->follow_symlinks = v == RSL_SYMLINKS_FOLLOW;
+    return RSL_OK;
+}
+
 static rsl_code set_key(rsl_job *job, const key_def *k, const char *val, const char *base_dir,
                         const char *path, int line, rsl_err *err)
 {
@@ -243,17 +274,21 @@ static rsl_code set_key(rsl_job *job, const key_def *k, const char *val, const c
         return set_perms(job, k, val, path, line, err);
     case K_RCHECK:
         return set_rcheck(job, k, val, path, line, err);
+    case K_LNK:
+        return set_links(job, k, val, path, line, err);
     case K_LIST: {
         if (val[0] == '\0')
             return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: %s: pattern is empty", path,
                                line, k->key);
-        char **n = realloc(job->excludes, (job->n_excludes + 1) * sizeof(*n));
+        char ***list = (char ***)(void *)field;
+        size_t *count = k->off == OFF(appends) ? &job->n_appends : &job->n_excludes;
+        char **n = realloc(*list, (*count + 1) * sizeof(*n));
         if (n == NULL)
             return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
-        job->excludes = n;
-        if ((n[job->n_excludes] = strdup(val)) == NULL)
+        *list = n;
+        if ((n[*count] = strdup(val)) == NULL)
             return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
-        job->n_excludes++;
+        (*count)++;
         return RSL_OK;
     }
     }
@@ -526,6 +561,12 @@ static rsl_code on_item(void *ud, const char *section, const char *key, const ch
         return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
                            "%s:%d: %s: set twice (first at line %d)", c->path, line, key,
                            c->seen[i]);
+    for (size_t j = 0; keys[i].type == K_LNK && j < NKEYS; j++)
+        if (j != i && keys[j].type == K_LNK && c->seen[j])
+            return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
+                               "%s:%d: %s: %s was set at line %d (follow_symlinks is the old "
+                               "spelling of symlinks; keep one)",
+                               c->path, line, key, keys[j].key, c->seen[j]);
     c->seen[i] = line;
     return set_key(c->job, &keys[i], val, c->base_dir, c->path, line, err);
 }

@@ -121,6 +121,8 @@ void rsl_out_result_json(FILE *f, const rsl_item_result *r, int dry_run)
     rsl_json j;
     rsl_json_begin(&j, f, "item");
     rsl_json_name(&j, "path", r->path);
+    if (r->from) /* a move: the old path */
+        rsl_json_name(&j, "from", r->from);
     rsl_json_str(&j, "action", r->action);
     rsl_json_str(&j, "outcome", r->outcome);
     rsl_json_str(&j, "code", r->code ? rsl_code_name((rsl_code)r->code) : "OK");
@@ -151,6 +153,12 @@ static const char *plan_outcome(const char *verb)
 
 void rsl_out_plan_json(FILE *f, const char *verb, const char *path, const char *detail)
 {
+    rsl_out_plan_json_from(f, verb, path, NULL, detail);
+}
+
+void rsl_out_plan_json_from(FILE *f, const char *verb, const char *path, const char *from,
+                            const char *detail)
+{
     const char *outcome = plan_outcome(verb);
     /* the engine hands over no action for a deferred or failing item, only
      * for a skipped one (whose action is "skip") */
@@ -170,6 +178,8 @@ void rsl_out_plan_json(FILE *f, const char *verb, const char *path, const char *
     rsl_json j;
     rsl_json_begin(&j, f, "item");
     rsl_json_name(&j, "path", path);
+    if (from)
+        rsl_json_name(&j, "from", from);
     rsl_json_str(&j, "action", action);
     rsl_json_str(&j, "outcome", outcome ? outcome : "planned");
     rsl_json_str(&j, "code", ce ? ce->name : "OK");
@@ -192,9 +202,18 @@ void rsl_out_plan_text(FILE *f, const char *verb, const char *path, const char *
     rsl_out_line(f, "%-8s %s  (%s)", verb, path, detail ? detail : "");
 }
 
+void rsl_out_move_text(FILE *f, const char *from, const char *to, const char *detail)
+{
+    rsl_out_line(f, "move     %s -> %s  (%s)", from, to, detail ? detail : "");
+}
+
 void rsl_out_result_text(FILE *f, const rsl_item_result *r)
 {
     fprintf(f, "%-8s %-11s ", r->action, r->outcome);
+    if (r->from) {
+        rsl_out_text(f, r->from);
+        fputs(" -> ", f);
+    }
     rsl_out_text(f, r->path);
     fputc('\n', f);
     if (r->code == 0 && r->message && r->message[0]) /* resolved: why */
@@ -226,8 +245,9 @@ void rsl_out_summary_text(FILE *f, const rsl_run_record *r)
                  r->exit_code);
     fprintf(f, "  started %s, ended %s (%.1f s)\n", a, b,
             r->ended_ms > r->started_ms ? (double)(r->ended_ms - r->started_ms) / 1000.0 : 0.0);
-    fprintf(f, "  applied: %lld files, %lld dirs, %lld deletes, %s\n", (long long)c->files_applied,
-            (long long)c->dirs_applied, (long long)c->deletes_applied, bytes);
+    fprintf(f, "  applied: %lld files, %lld dirs, %lld moves, %lld deletes, %s\n",
+            (long long)c->files_applied, (long long)c->dirs_applied, (long long)c->moves,
+            (long long)c->deletes_applied, bytes);
     fprintf(f, "  transferred: %lld files, %s sent; failed: %lld files, %s\n",
             (long long)c->transferred_files, sent, (long long)c->failed_files, failed);
     fprintf(f,
@@ -272,6 +292,7 @@ void rsl_out_run_members(rsl_json *j, const rsl_run_record *r, int dry_run)
     } n[] = {{"files_applied", c->files_applied},
              {"dirs_applied", c->dirs_applied},
              {"deletes_applied", c->deletes_applied},
+             {"moves", c->moves},
              {"bytes_applied", c->bytes_applied},
              {"item_errors", c->item_errors},
              {"transferred_files", c->transferred_files},

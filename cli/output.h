@@ -63,8 +63,14 @@ void rsl_out_result_json(FILE *f, const rsl_item_result *r, int dry_run);
  * "deferred" or "failed" (with the code and message taken from the detail
  * "NAME: message") for what it already knows it would not. */
 void rsl_out_plan_json(FILE *f, const char *verb, const char *path, const char *detail);
+/* The same with a "from" member (a planned move: verb "move", path the new
+ * path, from the old one; from NULL: none). */
+void rsl_out_plan_json_from(FILE *f, const char *verb, const char *path, const char *from,
+                            const char *detail);
 /* The same as text: "verb     path  (detail)". */
 void rsl_out_plan_text(FILE *f, const char *verb, const char *path, const char *detail);
+/* A planned move as text: "move     OLD -> NEW  (detail)". */
+void rsl_out_move_text(FILE *f, const char *from, const char *to, const char *detail);
 /* One per-item result as text: "action outcome path", then the code line. */
 void rsl_out_result_text(FILE *f, const rsl_item_result *r);
 /* One failed item as a single line, for stderr while a run goes on:

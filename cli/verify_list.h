@@ -24,6 +24,7 @@ typedef struct rsl_ventry {
     int64_t mtime_ns; /* manifest: the local mtime the row came from */
     int pending;      /* manifest: a change was started, its result not recorded */
     int has_digest;   /* manifest: digest holds the SHA-256 of what was sent */
+    int is_link;      /* manifest: a symbolic link made as a link (no content, mtime not set) */
     unsigned char digest[RSL_DIGEST_LEN];
     int mark; /* manifest: --repair forgets it; remote: an extra item */
 } rsl_ventry;

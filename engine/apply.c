@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect.h"
+#include "dirtimes.h"
+#include "moves.h"
 #include "recorder.h"
 #include "run_ctx.h"
 
@@ -85,6 +88,10 @@ static void start_dir(rsl_disp *d, rsl_task *t)
         replace_next(d, t);
         return;
     }
+    if (t->kind == RSL_TASK_MOVE) {
+        rsl_moves_start_dir(d, t);
+        return;
+    }
     rsl_task_op(t, RSL_OP_MKDIR, t->it.path, 1);
     rsl_disp_push(d, t, t->idx);
 }
@@ -127,11 +134,16 @@ static int read_dir(rsl_disp *d, rsl_task **out)
                 fail_run(d, &e);
             return k;
         }
-        if (it.action == RSL_ACT_MKDIR || it.action == RSL_ACT_REPLACE)
+        if (it.action == RSL_ACT_SETTIME)
+            rsl_dirtimes_add(d, it.path);
+        if (it.action == RSL_ACT_MKDIR || it.action == RSL_ACT_REPLACE ||
+            (it.action == RSL_ACT_MOVE && it.type == RSL_TYPE_DIR))
             break;
     }
-    rsl_task *t =
-        rsl_task_new(it.action == RSL_ACT_REPLACE ? RSL_TASK_REPLACE : RSL_TASK_MKDIR, &it);
+    rsl_task *t = rsl_task_new(it.action == RSL_ACT_REPLACE ? RSL_TASK_REPLACE
+                               : it.action == RSL_ACT_MOVE  ? RSL_TASK_MOVE
+                                                            : RSL_TASK_MKDIR,
+                               &it);
     if (t != NULL) /* the remote item's mode (job perms) */
         t->it.mode = rsl_job_remote_mode(d->r->job, it.mode, it.type == RSL_TYPE_DIR);
     if (t == NULL || (it.type == RSL_TYPE_DIR && rsl_pathset_add(&d->pending, it.path) != 0)) {
@@ -259,7 +271,10 @@ static int read_delete(rsl_disp *d, rsl_task **out)
 {
     rsl_item it;
     rsl_err e;
-    int k = rsl_spool_next(&d->cur, &it, NULL, &e);
+    int k;
+    do /* a path moved away is no delete (unless its move fell back) */
+        k = rsl_spool_next(&d->cur, &it, NULL, &e);
+    while (k > 0 && rsl_detect_moved(&d->r->plan, it.path));
     if (k <= 0) {
         if (k < 0)
             fail_run(d, &e);
@@ -271,6 +286,22 @@ static int read_delete(rsl_disp *d, rsl_task **out)
     }
     rsl_disp_adopt(d, *out);
     return 1;
+}
+
+/* A pending file's delete removes the temp a killed upload may have left
+ * first (before its directory's delete): 0, or -1 out of memory. */
+static int temp_first(rsl_disp *d, rsl_task *t)
+{
+    size_t n = strlen(t->it.path) + strlen(d->r->job->temp_suffix) + 1;
+    if ((t->tmp = malloc(n)) == NULL) {
+        busy_del(d, t);
+        rsl_run_session_error(d->r, RSL_E_NO_MEMORY, "out of memory");
+        rsl_disp_finish(d, t);
+        return -1;
+    }
+    snprintf(t->tmp, n, "%s%s", t->it.path, d->r->job->temp_suffix);
+    rsl_task_op(t, RSL_OP_REMOVE, t->tmp, 0);
+    return 0;
 }
 
 rsl_feed_state rsl_apply_deletes_feed(rsl_disp *d)
@@ -299,7 +330,10 @@ rsl_feed_state rsl_apply_deletes_feed(rsl_disp *d)
             rsl_disp_finish(d, t);
             return RSL_FEED_END;
         }
-        rsl_task_op(t, RSL_OP_REMOVE, t->it.path, is_dir);
+        if (!is_dir && t->it.overwrite && temp_first(d, t) != 0)
+            return RSL_FEED_END;
+        if (t->tmp == NULL)
+            rsl_task_op(t, RSL_OP_REMOVE, t->it.path, is_dir);
         if (rsl_disp_push(d, t, -1) != 0)
             busy_del(d, t);
     }
@@ -337,6 +371,10 @@ void rsl_apply_delete_done(rsl_disp *d, rsl_task *t, int conn_err)
     if (t->kind == RSL_TASK_STALE) {
         if (rc == RSL_OK) /* else: tried again on a later run */
             rsl_recorder_upload_end(r, t->it.path);
+    } else if (rc == RSL_OK && t->tmp != NULL && t->op.path == t->tmp) {
+        rsl_task_op(t, RSL_OP_REMOVE, t->it.path, 0); /* the temp is gone: now the file */
+        rsl_disp_push_next(d, t);
+        return;
     } else {
         busy_del(d, t);
         if (rc == RSL_OK)

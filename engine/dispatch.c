@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "apply.h"
+#include "dirtimes.h"
+#include "links.h"
+#include "moves.h"
 #include "recorder.h"
 #include "run_ctx.h"
 #include "upload.h"
@@ -111,6 +114,8 @@ static void on_done(rsl_disp *d, rsl_task *t)
     } else if (rc != RSL_OK && rsl_retry_stops_run(rc) && rc != RSL_E_INTERRUPTED) {
         rsl_run_session_error(r, rc, t->op.err.msg);
     }
+    if (rc == RSL_OK)
+        rsl_dirtimes_touched(d, &t->op);
     switch (t->kind) {
     case RSL_TASK_MKDIR:
     case RSL_TASK_REPLACE:
@@ -122,6 +127,15 @@ static void on_done(rsl_disp *d, rsl_task *t)
     case RSL_TASK_DELETE:
     case RSL_TASK_STALE:
         rsl_apply_delete_done(d, t, conn_err);
+        break;
+    case RSL_TASK_MOVE:
+        rsl_moves_done(d, t, conn_err);
+        break;
+    case RSL_TASK_LINK:
+        rsl_links_done(d, t, conn_err);
+        break;
+    case RSL_TASK_SETTIME:
+        rsl_dirtimes_done(d, t, conn_err);
         break;
     }
 }
@@ -191,6 +205,8 @@ static rsl_feed_state feed_phase(rsl_disp *d)
         return d->r->job->delete_ ? rsl_apply_deletes_feed(d) : RSL_FEED_END;
     case RSL_PHASE_STALE:
         return rsl_apply_stale_feed(d);
+    case RSL_PHASE_DIRTIMES:
+        return rsl_dirtimes_feed(d);
     case RSL_PHASE_END:
         break;
     }
@@ -263,6 +279,7 @@ void rsl_dispatch_run(rsl_run *r, int n_workers, rsl_conn **conn0)
     d.files_total = r->plan.n_files;
     rsl_pathset_init(&d.pending);
     rsl_pathset_init(&d.failed);
+    rsl_pathset_init(&d.dirtimes);
     rsl_workers *ws = NULL;
     rsl_err err;
     if (rsl_workers_start(&ws, r, n_workers, conn0, &err) != RSL_OK)
@@ -278,5 +295,7 @@ void rsl_dispatch_run(rsl_run *r, int n_workers, rsl_conn **conn0)
         rsl_spool_cursor_free(&d.cur);
     rsl_pathset_free(&d.pending);
     rsl_pathset_free(&d.failed);
+    rsl_pathset_free(&d.dirtimes);
+    free(d.dt);
     free(d.busy);
 }

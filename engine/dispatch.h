@@ -13,6 +13,13 @@
  *   deletes      REMOVE, deepest first; a directory once everything below
  *                it completed (apply.c; delete = yes)
  *   stale temps  REMOVE of temp files no upload wants any more (apply.c)
+ *   dir times    SETTIME of every directory created, moved, changed inside or
+ *                whose local mtime moved (dirtimes.c), deepest first, once
+ *                everything inside is done (SFTP, file://)
+ * Send less: a directory moved as a whole is a MOVE in the directories
+ * phase (in place of its MKDIR), a file moved a MOVE in the files phase,
+ * a growing file an APPEND there, a symbolic link a SYMLINK (moves.c,
+ * links.c, upload.c).
  * An op is queued only once the write-ahead pending row of its item is
  * committed (recorder.h). A session error, the all-writes-failed guard or a
  * signal stop the feeding: ops in flight complete and are recorded, queued
@@ -44,6 +51,7 @@ typedef enum rsl_phase {
     RSL_PHASE_FILES,
     RSL_PHASE_DELETES,
     RSL_PHASE_STALE,
+    RSL_PHASE_DIRTIMES,
     RSL_PHASE_END
 } rsl_phase;
 
@@ -71,9 +79,12 @@ typedef struct rsl_disp {
     rsl_task *held;  /* deletes: the next one, waiting for those below it */
     rsl_task **busy; /* deletes queued or in flight */
     size_t n_busy, cap_busy;
-    size_t stale_next; /* stale temps fed so far */
-    int stopped;       /* feeding has been stopped */
-    rsl_err dead_err;  /* why the last worker that left could not connect */
+    size_t stale_next;    /* stale temps fed so far */
+    rsl_pathset dirtimes; /* directories whose mtime is set at the end (dirtimes.c) */
+    const char **dt;      /* ... listed, deepest first, for the phase */
+    size_t n_dt, dt_next;
+    int stopped;      /* feeding has been stopped */
+    rsl_err dead_err; /* why the last worker that left could not connect */
     int64_t files_total;
 } rsl_disp;
 

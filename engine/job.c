@@ -40,6 +40,11 @@ void rsl_job_free(rsl_job *job)
     free(job->excludes);
     job->excludes = NULL;
     job->n_excludes = 0;
+    for (size_t i = 0; i < job->n_appends; i++)
+        free(job->appends[i]);
+    free(job->appends);
+    job->appends = NULL;
+    job->n_appends = 0;
     rsl_transport_cfg_free(job->transport, job->transport_cfg);
     job->transport = NULL;
     job->transport_cfg = NULL;

@@ -32,6 +32,10 @@
 #define RSL_RCHECK_NEVER (-1)
 /* the longest max_run_time (seconds): 30 days */
 #define RSL_MAX_RUN_TIME_MAX (30L * 86400)
+/* symlinks = skip | follow | as-links */
+#define RSL_SYMLINKS_SKIP 0
+#define RSL_SYMLINKS_FOLLOW 1
+#define RSL_SYMLINKS_AS_LINKS 2
 
 typedef struct rsl_job {
     char *conf_path; /* the job file, for messages; NULL for `push` */
@@ -45,7 +49,16 @@ typedef struct rsl_job {
     char **excludes;
     size_t n_excludes;
     uint64_t bwlimit; /* bytes/s; 0 = unlimited */
+    /* symlinks: RSL_SYMLINKS_SKIP, _FOLLOW or _AS_LINKS (follow_symlinks =
+     * yes/no is the old spelling of follow/skip); follow_symlinks is 1
+     * exactly when it is FOLLOW (what the walk reads) */
+    int symlinks;
     int follow_symlinks;
+    /* append = PATTERN (repeatable): files that only grow (logs); when one
+     * grew and its old length still has the recorded digest, only the new
+     * tail is sent, written in place */
+    char **appends;
+    size_t n_appends;
     int transfers;
     int timeout_sec;
     int max_run_time;   /* seconds a whole run may take; 0: no bound */

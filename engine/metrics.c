@@ -79,6 +79,8 @@ int rsl_metrics_render(FILE *f, const rsl_metrics_in *in)
     sample(f, "last_run_dirs", j, "kind", "scanned", (double)c->scanned_dirs);
     head(f, "last_run_deletes", "Remote deletions applied by the last run.");
     sample(f, "last_run_deletes", j, NULL, NULL, (double)c->deletes_applied);
+    head(f, "last_run_moves", "Remote moves (local renames) applied by the last run.");
+    sample(f, "last_run_moves", j, NULL, NULL, (double)c->moves);
     head(f, "last_run_bytes",
          "Bytes of the last run: applied (file sizes), transferred "
          "(actually sent), failed.");

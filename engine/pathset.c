@@ -124,3 +124,15 @@ int rsl_pathset_has_parent(const rsl_pathset *s, const char *path)
     const char *slash = strrchr(path, '/');
     return slash && s->n > 0 && find(s, path, (size_t)(slash - path)) != NULL;
 }
+
+size_t rsl_pathset_list(const rsl_pathset *s, const char ***out)
+{
+    *out = NULL;
+    if (s->n == 0 || (*out = malloc(s->n * sizeof(**out))) == NULL)
+        return 0;
+    size_t k = 0;
+    for (size_t i = 0; i < s->cap && k < s->n; i++)
+        if (s->slot[i] && s->slot[i] != GONE)
+            (*out)[k++] = s->slot[i];
+    return k;
+}

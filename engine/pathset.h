@@ -1,7 +1,8 @@
 /*
  * pathset.h - a set of relative paths (open addressing, FNV-1a), for the
- * dispatcher's small sets: directories of this run not yet created, and
- * items that failed (their contents are not attempted).
+ * dispatcher's small sets: directories of this run not yet created, items
+ * that failed (their contents are not attempted), the old paths of moves,
+ * the directories whose mtime is set at the end.
  *
  * Owns: its copies of the paths. Must not touch: anything else. Main thread.
  */
@@ -26,5 +27,9 @@ void rsl_pathset_del(rsl_pathset *s, const char *path);
 int rsl_pathset_has_ancestor(const rsl_pathset *s, const char *path);
 /* 1 when the parent directory of path is in the set ("" for a top-level path is never). */
 int rsl_pathset_has_parent(const rsl_pathset *s, const char *path);
+/* The paths in the set, in no order: a malloc'd array (caller frees it,
+ * not the strings, which stay the set's and valid until it changes) into
+ * *out; returns how many (0 with *out NULL when none or out of memory). */
+size_t rsl_pathset_list(const rsl_pathset *s, const char ***out);
 
 #endif

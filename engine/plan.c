@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "plan_fail.h"
+#include "detect.h"
+#include "pathset.h"
 #include "retry.h"
 #include "spool.h"
 
@@ -30,6 +32,12 @@ const char *rsl_action_name(rsl_action a)
         return "replace";
     case RSL_ACT_DELETE:
         return "delete";
+    case RSL_ACT_MOVE:
+        return "move";
+    case RSL_ACT_APPEND:
+        return "append";
+    case RSL_ACT_SETTIME:
+        return "settime";
     }
     return "?";
 }
@@ -67,6 +75,11 @@ void rsl_plan_free(rsl_plan *p)
     p->items = p->deletes = NULL;
     vec_free(&p->replace_del);
     vec_free(&p->stale_temps);
+    if (p->moved_from) {
+        rsl_pathset_free(p->moved_from);
+        free(p->moved_from);
+        p->moved_from = NULL;
+    }
 }
 
 static rsl_item *vec_push(rsl_item_vec *v, const char *path)
@@ -109,6 +122,8 @@ typedef struct merger {
     char full[8192];
     unsigned char *ups_planned; /* per upload record: its file is planned this run */
     rsl_plan_fail fails;        /* the failure rows the walk saw */
+    rsl_detect *det;            /* send less: moves, appends, links, dir times (detect.h) */
+    int del_temp;               /* the delete being spooled is of a pending file (plan.h) */
 } merger;
 
 static int m_next(merger *m)
@@ -173,7 +188,8 @@ static int add_delete(merger *m, int replaced, const char *path, int type, uint6
                   .type = type,
                   .old_type = type,
                   .size = size,
-                  .prev_attempts = prev_attempts};
+                  .prev_attempts = prev_attempts,
+                  .overwrite = m->del_temp};
     if (!replaced) {
         m->p->n_deletes++;
         if ((m->rc = rsl_spool_put(m->p->deletes, &d, m->err)) != RSL_OK)
@@ -206,7 +222,11 @@ static int missing_row(merger *m)
         return 0;
     rsl_failure *f =
         replaced || m->ctx->job->delete_ ? rsl_plan_fail_find(&m->fails, m->m_path) : NULL;
-    return add_delete(m, replaced, m->m_path, m->m_type, m->m_size, f ? f->attempts : 0);
+    /* a pending file may have left its temp (a run killed mid-upload) */
+    m->del_temp = !replaced && m->m_pending && m->m_type == RSL_TYPE_FILE;
+    int r = add_delete(m, replaced, m->m_path, m->m_type, m->m_size, f ? f->attempts : 0);
+    m->del_temp = 0;
+    return r;
 }
 
 /* Consumes manifest rows before key (they are gone locally). */
@@ -260,6 +280,17 @@ static void note(merger *m, const char *path, const char *action, const char *ou
         m->ctx->note(m->ctx->ud, path, action, outcome, e, it, f);
 }
 
+/* An unchanged directory whose mtime is to be set again (detect.h). */
+static int spool_dir_time(merger *m, const rsl_item *local)
+{
+    rsl_item it = *local;
+    it.action = RSL_ACT_SETTIME;
+    m->p->n_items++;
+    if ((m->rc = rsl_spool_put(m->p->items, &it, m->err)) != RSL_OK)
+        return -1;
+    return 0;
+}
+
 /* Plans one local file or directory against manifest row mr (NULL if none).
  * Returns 0 to descend (dirs), 1 to skip the subtree, -1 on error. */
 static int plan_entry(merger *m, const rsl_item *local, const rsl_manifest_row *mr)
@@ -283,7 +314,7 @@ static int plan_entry(merger *m, const rsl_item *local, const rsl_manifest_row *
         m->p->unchanged += type == RSL_TYPE_FILE;
         if (f != NULL)
             note(m, path, "none", "resolved", NULL, &tmp, f);
-        return 0;
+        return rsl_detect_dir_time(m->det, local, mr) ? spool_dir_time(m, local) : 0;
     }
     if (f && !c->only_failed && rsl_retry_is_deferred(f, size, mtime_ns, c->now_ms)) {
         rsl_err d;
@@ -306,8 +337,16 @@ static int plan_entry(merger *m, const rsl_item *local, const rsl_manifest_row *
         it.prev_attempts = f->attempts;
         it.first_failed_ms = f->first_ms;
     }
-    if (type == RSL_TYPE_FILE) {
-        m->p->bytes_to_send += size;
+    int k = rsl_detect_item(m->det, &it, mr, m->err);
+    if (k != 0) {
+        if (k < 0)
+            m->rc = m->err->code;
+        return k;
+    }
+    if (it.action == RSL_ACT_MOVE || type == RSL_TYPE_LINK) {
+        /* nothing to send */
+    } else if (type == RSL_TYPE_FILE) {
+        m->p->bytes_to_send += it.action == RSL_ACT_APPEND ? size - it.old_size : size;
         m->p->n_files++;
         rsl_upload_rec *u = find_upload(c, path);
         if (u) {
@@ -350,7 +389,10 @@ static int scan_item(merger *m, const rsl_entry *e, size_t kl, int match)
                            .pending = m->m_pending};
     rsl_item local = {.path = (char *)e->path,
                       .src_rel = (char *)e->resolved,
-                      .type = e->kind == RSL_ENT_DIR ? RSL_TYPE_DIR : RSL_TYPE_FILE,
+                      .type = e->kind == RSL_ENT_DIR    ? RSL_TYPE_DIR
+                              : e->kind == RSL_ENT_LINK ? RSL_TYPE_LINK
+                                                        : RSL_TYPE_FILE,
+                      .target = (char *)e->target,
                       .size = e->size,
                       .mtime_ns = e->mtime_ns,
                       .followed = e->followed || e->resolved != NULL,
@@ -360,8 +402,8 @@ static int scan_item(merger *m, const rsl_entry *e, size_t kl, int match)
     int r = plan_entry(m, &local, match ? &mr : NULL);
     if (r != 0 || !match)
         return r;
-    if (m->m_type == RSL_TYPE_DIR && e->kind == RSL_ENT_FILE) {
-        /* directory replaced by a file: its remote contents must go first */
+    if (m->m_type == RSL_TYPE_DIR && e->kind != RSL_ENT_DIR) {
+        /* directory replaced by a file (or a link): its remote contents must go first */
         memcpy(m->rp, m->ekey, kl);
         m->rp_len = kl;
         m->rp_active = 1;
@@ -449,6 +491,25 @@ static int resolve_beneath(const char *root_real, const char *full, const char *
     return 0;
 }
 
+/* A failed item that is a symbolic link kept as a link (as-links). */
+static int failed_link(merger *m, const rsl_failure *f)
+{
+    rsl_item local;
+    char target[PATH_MAX];
+    if (rsl_detect_link(m->ctx, f->path, &local, target, sizeof(target)) != 0) {
+        note(m, f->path, "none", "resolved", NULL, NULL, f); /* leads outside: not created */
+        return 0;
+    }
+    rsl_manifest_row row;
+    int in_manifest = rsl_state_manifest_get(m->ctx->st, f->path, &row);
+    rsl_manifest_row mr = {.type = in_manifest ? row.type : 0,
+                           .size = in_manifest ? row.size : 0,
+                           .mtime_ns = in_manifest ? row.mtime_ns : 0,
+                           .pending = in_manifest ? row.pending : 0};
+    m->p->scanned_files++;
+    return plan_entry(m, &local, in_manifest ? &mr : NULL) < 0 ? -1 : 0;
+}
+
 /* One row of the failures table, planned against the local file and the
  * manifest. Returns 0, or -1 with m->rc set. */
 static int failed_item(merger *m, const rsl_failure *f, const char *root_real)
@@ -459,6 +520,8 @@ static int failed_item(merger *m, const rsl_failure *f, const char *root_real)
     snprintf(m->full, sizeof(m->full), "%s/%s", c->job->source, f->path);
     int r = lstat(m->full, &sb);
     resolved[0] = '\0';
+    if (r == 0 && S_ISLNK(sb.st_mode) && c->job->symlinks == RSL_SYMLINKS_AS_LINKS)
+        return failed_link(m, f);
     if (r == 0 && S_ISLNK(sb.st_mode) && !c->job->follow_symlinks) {
         note(m, f->path, "none", "resolved", NULL, NULL, f); /* the walk skips links */
         return 0;
@@ -547,7 +610,8 @@ static rsl_code plan_walk(merger *m)
         return m->rc;
     rsl_scan_opts so = {.excludes = c->job->excludes,
                         .n_excludes = c->job->n_excludes,
-                        .follow_symlinks = c->job->follow_symlinks};
+                        .follow_symlinks = c->job->follow_symlinks,
+                        .as_links = c->job->symlinks == RSL_SYMLINKS_AS_LINKS};
     rc = rsl_scan(c->job->source, &so, scan_cb, m, m->err);
     if (rc != RSL_OK)
         return m->rc != RSL_OK ? m->rc : rc;
@@ -589,14 +653,18 @@ rsl_code rsl_plan_build(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *err)
     if ((rc = rsl_spool_open(&p->items, c->spool_dir, err)) != RSL_OK ||
         (rc = rsl_spool_open(&p->deletes, c->spool_dir, err)) != RSL_OK)
         goto done;
+    if ((rc = rsl_detect_new(&m->det, c, p, err)) != RSL_OK)
+        goto done;
     rc = c->only_failed ? plan_only_failed(m) : plan_walk(m);
     if (!c->only_failed)
         rsl_state_manifest_iter_end(c->st);
     if (rc == RSL_OK && (rc = rsl_spool_seal(p->items, err)) == RSL_OK &&
-        (rc = rsl_spool_seal(p->deletes, err)) == RSL_OK)
+        (rc = rsl_spool_seal(p->deletes, err)) == RSL_OK &&
+        (rc = rsl_detect_finish(m->det, err)) == RSL_OK)
         rc = finish_stale_temps(p, c, m->ups_planned, err);
 done:
     rsl_plan_fail_free(&m->fails);
+    rsl_detect_free(m->det);
     free(m->ups_planned);
     free(m->m_path);
     free(m->m_skey);

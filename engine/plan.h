@@ -37,6 +37,10 @@ typedef enum rsl_action {
     RSL_ACT_MKDIR,   /* new directory */
     RSL_ACT_REPLACE, /* type changed: remove the remote item, then create */
     RSL_ACT_DELETE,  /* gone locally: remove remotely (delete = yes) */
+    /* send less (detect.h) */
+    RSL_ACT_MOVE,    /* a file or a whole directory moved locally: moved on the remote */
+    RSL_ACT_APPEND,  /* a file matching `append` that only grew: its new tail, in place */
+    RSL_ACT_SETTIME, /* a directory whose local mtime differs from the one recorded */
 } rsl_action;
 
 const char *rsl_action_name(rsl_action a);
@@ -46,7 +50,7 @@ typedef struct rsl_item {
     char *src_rel; /* the local path beneath the source root with followed links resolved
                       (scan.h), or NULL when it is `path` */
     rsl_action action;
-    int type;     /* RSL_TYPE_FILE / RSL_TYPE_DIR: the local (new) type */
+    int type;     /* RSL_TYPE_FILE / _DIR / _LINK: the local (new) type */
     int old_type; /* manifest type for REPLACE / DELETE, else 0 */
     uint64_t size;
     int64_t mtime_ns;
@@ -57,6 +61,15 @@ typedef struct rsl_item {
     int64_t first_failed_ms;
     int has_upload_rec;     /* an upload record exists for this path */
     int upload_rec_matches; /* ... and was made for this size/mtime: resume allowed */
+    /* send less (detect.h) */
+    char *from;        /* MOVE: the old path on the remote */
+    char *target;      /* RSL_TYPE_LINK: what the link points to */
+    uint64_t old_size; /* APPEND: the length the remote holds (its digest is recorded) */
+    int covered;       /* MOVE: moves along with a directory above it (no op of its own
+                          unless that directory's move fails) */
+    int overwrite;     /* MOVE: the new path may hold remains of a killed run; DELETE of a
+                          pending file: its temp may remain from a killed upload (removed
+                          first) */
 } rsl_item;
 
 typedef struct rsl_item_vec {
@@ -78,6 +91,13 @@ typedef struct rsl_plan {
     int64_t unchanged; /* files in sync (directories are not counted) */
     int64_t manifest_files;
     uint64_t bytes_to_send;
+    /* send less: the old paths of the moves planned (a directory stands for
+     * all below it); their deletes are not fed while they are here, and a
+     * move that falls back to upload + delete takes its path out again.
+     * n_moves: moves planned (a directory moved as a whole once);
+     * n_covered: items carried by a directory's move (no op of their own). */
+    struct rsl_pathset *moved_from;
+    int64_t n_moves, n_covered;
 } rsl_plan;
 
 void rsl_plan_free(rsl_plan *p);
@@ -111,6 +131,7 @@ typedef struct rsl_plan_ctx {
     void (*on_row)(void *row_ud, const rsl_manifest_row *row);
     void *row_ud;
     const rsl_stop *stop; /* the run's stop condition (stop.h), or NULL */
+    unsigned caps;        /* what the destination's transport can ever do (RSL_CAP_*) */
 } rsl_plan_ctx;
 
 /* Builds the plan. Failure rows whose path the walk no longer finds in the

@@ -47,10 +47,11 @@ void rsl_recorder_maybe_commit(rsl_run *r)
         rsl_recorder_commit(r);
 }
 
-void rsl_recorder_result(rsl_run *r, const char *path, const char *action, const char *outcome,
-                         int code, const char *msg, int attempts, int64_t bytes)
+static void result_row(rsl_run *r, const char *path, const char *from, const char *action,
+                       const char *outcome, int code, const char *msg, int attempts, int64_t bytes)
 {
     rsl_item_result res = {.path = path,
+                           .from = from,
                            .action = action,
                            .outcome = outcome,
                            .code = code,
@@ -65,6 +66,18 @@ void rsl_recorder_result(rsl_run *r, const char *path, const char *action, const
     }
     if (r->o->on_result)
         r->o->on_result(r->o->ud, &res, rsl_class_name(rsl_code_class((rsl_code)code)));
+}
+
+void rsl_recorder_result(rsl_run *r, const char *path, const char *action, const char *outcome,
+                         int code, const char *msg, int attempts, int64_t bytes)
+{
+    result_row(r, path, NULL, action, outcome, code, msg, attempts, bytes);
+}
+
+void rsl_recorder_result_from(rsl_run *r, const char *path, const char *from, const char *action,
+                              const char *outcome, int code, const char *msg, int attempts)
+{
+    result_row(r, path, from, action, outcome, code, msg, attempts, 0);
 }
 
 void rsl_recorder_failure(rsl_run *r, const char *path, const char *action, rsl_code code,
@@ -182,6 +195,10 @@ rsl_code rsl_recorder_pending_upto(rsl_run *r, uint64_t idx)
                 break;
             }
             r->pend_done++;
+            if (it.action == RSL_ACT_MOVE && !it.covered) { /* both paths, and all below */
+                rsl_recorder_begin(r);
+                check(r, rsl_state_move_pending(r->st, it.from, it.path, r->run_id, &e), &e);
+            }
             if (it.action != RSL_ACT_CREATE && it.action != RSL_ACT_MKDIR)
                 continue;
             rsl_recorder_begin(r);
@@ -210,9 +227,14 @@ void rsl_recorder_pending_one(rsl_run *r, const char *path, int type)
 void rsl_recorder_dir_ok(rsl_run *r, const rsl_item *it)
 {
     rsl_err e;
+    /* the identity too: a directory renamed later keeps its inode (detect.h) */
+    rsl_manifest_row row = {.path = it->path,
+                            .type = RSL_TYPE_DIR,
+                            .mtime_ns = it->mtime_ns,
+                            .dev = it->dev,
+                            .ino = it->ino};
     rsl_recorder_begin(r);
-    check(r, rsl_state_manifest_put(r->st, it->path, RSL_TYPE_DIR, 0, it->mtime_ns, r->run_id, &e),
-          &e);
+    check(r, rsl_state_manifest_put_row(r->st, &row, r->run_id, &e), &e);
     if (it->prev_attempts > 0)
         rsl_recorder_clear_failure(r, it->path);
     r->rec.counts.dirs_applied++;
@@ -314,4 +336,43 @@ void rsl_recorder_run_end(rsl_run *r)
     if (rsl_state_run_end(r->st, &r->rec, &e) != RSL_OK)
         rsl_run_log(r, RSL_LOG_ERROR, "%s", e.msg);
     rsl_recorder_commit(r);
+}
+
+void rsl_recorder_moved(rsl_run *r, const rsl_item *it)
+{
+    rsl_err e;
+    rsl_recorder_begin(r);
+    check(r, rsl_state_move_commit(r->st, it->from, it->path, r->run_id, &e), &e);
+    if (it->prev_attempts > 0)
+        rsl_recorder_clear_failure(r, it->path);
+    r->rec.counts.moves++;
+    result_row(r, it->path, it->from, "move", "ok", 0, "", it->prev_attempts + 1, 0);
+}
+
+void rsl_recorder_link_ok(rsl_run *r, const rsl_item *it)
+{
+    rsl_err e;
+    rsl_manifest_row row = {.path = it->path,
+                            .type = RSL_TYPE_LINK,
+                            .size = it->size,
+                            .mtime_ns = it->mtime_ns,
+                            .dev = it->dev,
+                            .ino = it->ino,
+                            .target = it->target};
+    rsl_recorder_begin(r);
+    check(r, rsl_state_manifest_put_row(r->st, &row, r->run_id, &e), &e);
+    if (it->prev_attempts > 0)
+        rsl_recorder_clear_failure(r, it->path);
+    r->rec.counts.files_applied++;
+    result_row(r, it->path, NULL, rsl_action_name(it->action), "ok", 0, "", it->prev_attempts + 1,
+               0);
+}
+
+void rsl_recorder_dir_time(rsl_run *r, const char *path, int64_t mtime_ns)
+{
+    rsl_err e;
+    if (path[0] == '\0')
+        return; /* the root has no row */
+    rsl_recorder_begin(r);
+    check(r, rsl_state_manifest_set_mtime(r->st, path, mtime_ns, &e), &e);
 }

@@ -44,6 +44,9 @@ void rsl_recorder_maybe_commit(rsl_run *r);
 /* One result row, and on_result. */
 void rsl_recorder_result(rsl_run *r, const char *path, const char *action, const char *outcome,
                          int code, const char *msg, int attempts, int64_t bytes);
+/* The same for a move (from: its old path). */
+void rsl_recorder_result_from(rsl_run *r, const char *path, const char *from, const char *action,
+                              const char *outcome, int code, const char *msg, int attempts);
 /* An item failed: counters, result row, failure row with its next retry.
  * prev_attempts/first_ms come from the failures table (0: first failure);
  * size/mtime_ns are the local file's at failure time. */
@@ -57,10 +60,11 @@ void rsl_recorder_clear_failure(rsl_run *r, const char *path);
 void rsl_recorder_plan_note(void *ud, const char *path, const char *action, const char *outcome,
                             const rsl_err *e, const rsl_item *it, const rsl_failure *prev);
 
-/* Write-ahead: a pending manifest row for every item the plan may create,
- * committed for every spool record up to and including index idx (batches
- * of RSL_PENDING_BATCH). Returns RSL_OK, or the code that stopped the run:
- * the op this guards must then not be fed. */
+/* Write-ahead: a pending manifest row for every item the plan may create
+ * (for a move: its new paths, and its old rows marked pending), committed
+ * for every spool record up to and including index idx (batches of
+ * RSL_PENDING_BATCH). Returns RSL_OK, or the code that stopped the run: the
+ * op this guards must then not be fed. */
 rsl_code rsl_recorder_pending_upto(rsl_run *r, uint64_t idx);
 /* Frees the pending rows' cursor. */
 void rsl_recorder_pending_free(rsl_run *r);
@@ -80,6 +84,13 @@ void rsl_recorder_upload_end(rsl_run *r, const char *path);
 void rsl_recorder_file(rsl_run *r, const rsl_file_result *res);
 /* A value of the state db's kv table (the remote check's last time). */
 void rsl_recorder_kv(rsl_run *r, const char *key, const char *value);
+/* A remote move is done: the manifest rows at and below it->from moved to
+ * it->path (their digests kept), counted in moves, a "move" result. */
+void rsl_recorder_moved(rsl_run *r, const rsl_item *it);
+/* A symbolic link was made: its row (type 'l', target). */
+void rsl_recorder_link_ok(rsl_run *r, const rsl_item *it);
+/* A directory's remote mtime was set to mtime_ns (the local one). */
+void rsl_recorder_dir_time(rsl_run *r, const char *path, int64_t mtime_ns);
 /* The run row's end (outcome, counts, code) and the server facts; commits. */
 void rsl_recorder_run_end(rsl_run *r);
 

@@ -186,6 +186,54 @@ static long set_rpath(walker *w, size_t rplen, const char *name, const char *rea
     return (long)(off + nl);
 }
 
+int rsl_scan_link_inside(const char *rel, const char *target)
+{
+    if (target[0] == '\0' || target[0] == '/')
+        return 0;
+    long depth = 0; /* components of rel's directory */
+    for (const char *p = rel; *p; p++)
+        depth += *p == '/';
+    for (const char *p = target; *p;) {
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (--depth < 0)
+                return 0;
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+            depth++;
+        }
+        p += n + (end != NULL);
+    }
+    return 1;
+}
+
+/* A symlink kept as a link (as_links): emitted as LINK with its target, or
+ * SKIPPED when the target leads outside the tree. */
+static void emit_link(walker *w, int dfd, const char *name, rsl_entry *e, const struct stat *sb)
+{
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(dfd, name, target, sizeof(target) - 1);
+    if (n < 0) {
+        e->kind = RSL_ENT_ERROR;
+        e->code = errno == ENOENT ? RSL_E_LOCAL_VANISHED : RSL_E_LOCAL_UNREADABLE;
+        e->detail = strerror(errno);
+    } else if (target[n] = '\0', !rsl_scan_link_inside(w->path, target)) {
+        e->kind = RSL_ENT_SKIPPED;
+        e->code = RSL_E_SYMLINK_OUTSIDE;
+        e->detail = target[0] == '/' ? "absolute link target (symlinks = as-links creates only "
+                                       "relative links inside the tree)"
+                                     : "link target leads outside the source tree";
+    } else {
+        e->kind = RSL_ENT_LINK;
+        e->target = target;
+        e->size = (uint64_t)n;
+        e->mtime_ns = mtime_ns_of(sb);
+        e->dev = (uint64_t)sb->st_dev;
+        e->ino = (uint64_t)sb->st_ino;
+    }
+    emit(w, e);
+}
+
 /* A symlink at w->path: skipped (emitted; returns 1) unless links are
  * followed and it stays inside the root (returns 0 with *sb the target's
  * and real its resolved path). */
@@ -198,7 +246,7 @@ static int visit_link(walker *w, rsl_entry *e, struct stat *sb, const char *root
     e->kind = RSL_ENT_SKIPPED;
     if (!w->o->follow_symlinks) {
         e->code = RSL_E_SYMLINK_SKIPPED;
-        e->detail = "symbolic link (follow_symlinks = no)";
+        e->detail = "symbolic link (symlinks = skip)";
     } else if (follow_link(w, full, sb, &why, real) != 0) {
         e->code = RSL_E_SYMLINK_OUTSIDE;
         e->detail = why;
@@ -297,7 +345,17 @@ static void visit(walker *w, int dfd, const char *name, size_t plen, size_t rple
         emit(w, &e);
         goto out;
     }
-    if ((is_link = S_ISLNK(sb.st_mode)) != 0 && visit_link(w, &e, &sb, root, real) != 0)
+    if ((is_link = S_ISLNK(sb.st_mode)) != 0 && w->o->as_links) {
+        if (w->o->n_excludes &&
+            rsl_scan_excluded(w->o->excludes, w->o->n_excludes, w->path, e.name, 0)) {
+            e.kind = RSL_ENT_EXCLUDED;
+            emit(w, &e);
+        } else {
+            emit_link(w, dfd, name, &e, &sb);
+        }
+        goto out;
+    }
+    if (is_link && visit_link(w, &e, &sb, root, real) != 0)
         goto out;
     if (is_link && (saved = strndup(w->rpath, rplen)) == NULL) {
         w->stopped = 1;

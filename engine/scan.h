@@ -22,7 +22,8 @@ typedef enum rsl_ent_kind {
     RSL_ENT_DIR,
     RSL_ENT_SKIPPED,  /* symlink not followed, special file: see code */
     RSL_ENT_EXCLUDED, /* matched an exclude pattern; not descended */
-    RSL_ENT_ERROR     /* could not be stat'ed: see code */
+    RSL_ENT_ERROR,    /* could not be stat'ed: see code */
+    RSL_ENT_LINK      /* a symbolic link kept as a link (as_links): see target */
 } rsl_ent_kind;
 
 typedef struct rsl_entry {
@@ -40,9 +41,10 @@ typedef struct rsl_entry {
      * is how the upload opens it (no symlink followed then). NULL when it is
      * `path` itself. Valid during the callback. */
     const char *resolved;
-    uint64_t dev, ino; /* FILE/DIR: its identity (of the link's target when followed) */
-    uint32_t mode;     /* FILE/DIR: its permission bits (st_mode & 07777) */
-    rsl_code code;     /* for SKIPPED / ERROR / unreadable dirs */
+    uint64_t dev, ino;  /* FILE/DIR: its identity (of the link's target when followed) */
+    uint32_t mode;      /* FILE/DIR: its permission bits (st_mode & 07777) */
+    const char *target; /* LINK: what it points to (relative, inside the tree) */
+    rsl_code code;      /* for SKIPPED / ERROR / unreadable dirs */
     const char *detail;
 } rsl_entry;
 
@@ -53,11 +55,22 @@ typedef struct rsl_scan_opts {
     char *const *excludes;
     size_t n_excludes;
     int follow_symlinks;
+    /* symlinks = as-links: a link is an entry of its own (RSL_ENT_LINK, its
+     * size the target's length, mtime and identity the link's), never
+     * followed; one whose target is absolute or leads outside the root
+     * (resolved lexically from the link's directory) is SKIPPED with
+     * SYMLINK_OUTSIDE */
+    int as_links;
 } rsl_scan_opts;
 
 /* Walks root. Returns RSL_OK, RSL_E_SOURCE_MISSING when root is not a readable
  * directory, or RSL_E_INTERRUPTED when the callback returned -1. */
 rsl_code rsl_scan(const char *root, const rsl_scan_opts *o, rsl_scan_cb cb, void *ud, rsl_err *err);
+
+/* 1 when a link at rel pointing to target (as readlink(2) gives it) stays
+ * inside the root: relative, and no ".." climbs above the root from rel's
+ * directory (lexically, as the remote resolves it). */
+int rsl_scan_link_inside(const char *rel, const char *target);
 
 /* 1 when rel (is_dir: a directory) matches one of the exclude patterns:
  * "name*" matches the last component anywhere; a pattern with a '/' inside

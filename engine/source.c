@@ -227,6 +227,25 @@ static rsl_code hash_prefix(rsl_local_src *s, uint64_t offset, rsl_err *err)
     return rc;
 }
 
+/* The head just hashed is the one the remote holds (append). */
+static rsl_code check_head(rsl_local_src *s, rsl_err *err)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_MD_CTX *copy = EVP_MD_CTX_new();
+    int ok = copy != NULL && EVP_MD_CTX_copy_ex(copy, s->md) == 1 &&
+             EVP_DigestFinal_ex(copy, d, &len) == 1 && len == RSL_SOURCE_DIGEST_LEN;
+    EVP_MD_CTX_free(copy);
+    if (!ok)
+        return rsl_err_set(err, RSL_E_INTERNAL, 0, "SHA-256 unavailable");
+    if (memcmp(d, s->head, RSL_SOURCE_DIGEST_LEN) != 0)
+        return rsl_err_set(err, RSL_E_HEAD_CHANGED, 0,
+                           "'%s': its first %llu bytes are not what was sent before (rotated or "
+                           "rewritten); it is sent whole",
+                           s->name, (unsigned long long)s->head_len);
+    return RSL_OK;
+}
+
 /* rsl_source.start: read from offset; the digest restarts and covers the
  * kept prefix too. */
 static rsl_code src_start(rsl_source *src, uint64_t offset, rsl_err *err)
@@ -244,7 +263,10 @@ static rsl_code src_start(rsl_source *src, uint64_t offset, rsl_err *err)
         return rsl_err_set(err, RSL_E_INTERNAL, 0, "SHA-256 unavailable");
     s->hashed = 0;
     s->pos = offset;
-    return hash_prefix(s, offset, err);
+    rc = hash_prefix(s, offset, err);
+    if (rc == RSL_OK && s->head_len > 0 && offset == s->head_len)
+        rc = check_head(s, err);
+    return rc;
 }
 
 /* rsl_source.verify: after the last byte, before the rename: the file is
@@ -302,4 +324,26 @@ void rsl_local_src_close(rsl_local_src *s)
     s->fd = -1;
     EVP_MD_CTX_free(s->md);
     s->md = NULL;
+}
+
+void rsl_local_src_expect_head(rsl_local_src *s, uint64_t len,
+                               const unsigned char digest[RSL_SOURCE_DIGEST_LEN])
+{
+    s->head_len = len;
+    memcpy(s->head, digest, RSL_SOURCE_DIGEST_LEN);
+}
+
+rsl_code rsl_source_digest(int rootfd, const char *rel, uint64_t size, int64_t mtime_ns,
+                           uint64_t dev, uint64_t ino, uint64_t len,
+                           unsigned char out[RSL_SOURCE_DIGEST_LEN], rsl_err *err)
+{
+    rsl_local_src s;
+    rsl_local_src_cfg cfg = {.rootfd = rootfd};
+    rsl_local_src_init(&s, &cfg, rel, NULL, size, mtime_ns, dev, ino);
+    rsl_code rc = src_start(&s.src, len, err);
+    unsigned int dl = 0;
+    if (rc == RSL_OK && (EVP_DigestFinal_ex(s.md, out, &dl) != 1 || dl != RSL_SOURCE_DIGEST_LEN))
+        rc = rsl_err_set(err, RSL_E_INTERNAL, 0, "SHA-256 unavailable");
+    rsl_local_src_close(&s);
+    return rc;
 }

@@ -75,6 +75,10 @@ typedef struct rsl_local_src {
     int64_t sent;    /* bytes read() returned, every attempt together */
     void *md;        /* EVP_MD_CTX */
     uint64_t hashed; /* bytes hashed since the last start() */
+    /* append: start(head_len) checks that the first head_len bytes still
+     * have this digest (HEAD_CHANGED otherwise); head_len 0: no check */
+    uint64_t head_len;
+    unsigned char head[RSL_SOURCE_DIGEST_LEN];
 } rsl_local_src;
 
 /* Prepares s for the file `name` (opened as `rel`, NULL: name), as the scan
@@ -91,5 +95,19 @@ rsl_code rsl_local_src_open(rsl_local_src *s, rsl_err *err);
 int rsl_local_src_digest(rsl_local_src *s, unsigned char out[RSL_SOURCE_DIGEST_LEN]);
 /* Closes the file and frees the digest state. NULL-safe, idempotent. */
 void rsl_local_src_close(rsl_local_src *s);
+/* The next start(len) checks that the file's first len bytes have the
+ * SHA-256 `digest` (what the remote holds of a growing file); a mismatch is
+ * HEAD_CHANGED, before any byte is read for sending. */
+void rsl_local_src_expect_head(rsl_local_src *s, uint64_t len,
+                               const unsigned char digest[RSL_SOURCE_DIGEST_LEN]);
+
+/* The SHA-256 of the first len bytes of rel beneath rootfd (the file the
+ * scan saw: size, mtime, device and inode are checked as for an upload),
+ * read once, without bwlimit (for rename detection: cheap next to sending).
+ * RSL_OK with out filled, or the open's code (LOCAL_VANISHED,
+ * LOCAL_CHANGED, ...) with err set. */
+rsl_code rsl_source_digest(int rootfd, const char *rel, uint64_t size, int64_t mtime_ns,
+                           uint64_t dev, uint64_t ino, uint64_t len,
+                           unsigned char out[RSL_SOURCE_DIGEST_LEN], rsl_err *err);
 
 #endif

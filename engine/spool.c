@@ -4,8 +4,9 @@
  * Record: u32 n | payload (n bytes) | u32 n. Payload: action, type,
  * old_type, flags (u8 each), prev_attempts (u32), size, mtime_ns,
  * first_failed_ms, dev, ino (64 bits each), path length, src_rel length
- * (u16 each), then the two strings without their NULs. Native byte order:
- * the file never outlives the process that wrote it.
+ * (u16 each), mode (u32), old_size (64 bits), from length, target length
+ * (u16 each), then the four strings without their NULs. Native byte
+ * order: the file never outlives the process that wrote it.
  */
 #define _GNU_SOURCE
 #include "spool.h"
@@ -17,10 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FIXED 56
+#define FIXED 68
 #define MAXREC (RSL_SPOOL_BUFSZ - 8) /* a record always fits a cursor's buffer */
 
-enum { F_FOLLOWED = 1, F_HAS_REC = 2, F_REC_MATCHES = 4 };
+enum { F_FOLLOWED = 1, F_HAS_REC = 2, F_REC_MATCHES = 4, F_COVERED = 8, F_OVERWRITE = 16 };
 
 struct rsl_spool {
     int fd;
@@ -114,9 +115,10 @@ static unsigned char *put_bytes(unsigned char *p, const void *v, size_t n)
 rsl_code rsl_spool_put(rsl_spool *s, const rsl_item *it, rsl_err *err)
 {
     size_t pl = strlen(it->path), sl = it->src_rel ? strlen(it->src_rel) : 0;
-    if (FIXED + pl + sl > MAXREC || s->sealed)
+    size_t fl = it->from ? strlen(it->from) : 0, tl = it->target ? strlen(it->target) : 0;
+    if (FIXED + pl + sl + fl + tl > MAXREC || s->sealed)
         return rsl_err_set(err, RSL_E_INTERNAL, 0, "spool: record for '%s' refused", it->path);
-    uint32_t n = (uint32_t)(FIXED + pl + sl);
+    uint32_t n = (uint32_t)(FIXED + pl + sl + fl + tl);
     if (s->wlen + n + 8 > RSL_SPOOL_BUFSZ) {
         rsl_code rc = flush(s, err);
         if (rc != RSL_OK)
@@ -126,9 +128,10 @@ rsl_code rsl_spool_put(rsl_spool *s, const rsl_item *it, rsl_err *err)
     uint8_t b[4] = {(uint8_t)it->action, (uint8_t)it->type, (uint8_t)it->old_type,
                     (uint8_t)((it->followed ? F_FOLLOWED : 0) |
                               (it->has_upload_rec ? F_HAS_REC : 0) |
-                              (it->upload_rec_matches ? F_REC_MATCHES : 0))};
+                              (it->upload_rec_matches ? F_REC_MATCHES : 0) |
+                              (it->covered ? F_COVERED : 0) | (it->overwrite ? F_OVERWRITE : 0))};
     uint32_t prev = (uint32_t)it->prev_attempts;
-    uint16_t l16[2] = {(uint16_t)pl, (uint16_t)sl};
+    uint16_t l16[2] = {(uint16_t)pl, (uint16_t)sl}, x16[2] = {(uint16_t)fl, (uint16_t)tl};
     p = put_bytes(p, &n, 4);
     p = put_bytes(p, b, 4);
     p = put_bytes(p, &prev, 4);
@@ -139,9 +142,15 @@ rsl_code rsl_spool_put(rsl_spool *s, const rsl_item *it, rsl_err *err)
     p = put_bytes(p, &it->ino, 8);
     p = put_bytes(p, l16, 4);
     p = put_bytes(p, &it->mode, 4);
+    p = put_bytes(p, &it->old_size, 8);
+    p = put_bytes(p, x16, 4);
     p = put_bytes(p, it->path, pl);
     if (sl)
         p = put_bytes(p, it->src_rel, sl);
+    if (fl)
+        p = put_bytes(p, it->from, fl);
+    if (tl)
+        p = put_bytes(p, it->target, tl);
     put_bytes(p, &n, 4);
     s->wlen += n + 8;
     s->count++;
@@ -182,6 +191,8 @@ void rsl_spool_cursor_free(rsl_spool_cursor *c)
     free(c->buf);
     free(c->path);
     free(c->src_rel);
+    free(c->from);
+    free(c->target);
     memset(c, 0, sizeof(*c));
 }
 
@@ -236,7 +247,7 @@ static int decode(rsl_spool_cursor *c, const unsigned char *p, uint32_t n, rsl_i
                   rsl_err *err)
 {
     uint32_t prev;
-    uint16_t l16[2];
+    uint16_t l16[2], x16[2];
     memset(it, 0, sizeof(*it));
     it->action = (rsl_action)p[0];
     it->type = p[1];
@@ -244,6 +255,8 @@ static int decode(rsl_spool_cursor *c, const unsigned char *p, uint32_t n, rsl_i
     it->followed = (p[3] & F_FOLLOWED) != 0;
     it->has_upload_rec = (p[3] & F_HAS_REC) != 0;
     it->upload_rec_matches = (p[3] & F_REC_MATCHES) != 0;
+    it->covered = (p[3] & F_COVERED) != 0;
+    it->overwrite = (p[3] & F_OVERWRITE) != 0;
     memcpy(&prev, p + 4, 4);
     it->prev_attempts = (int)prev;
     memcpy(&it->size, p + 8, 8);
@@ -253,17 +266,25 @@ static int decode(rsl_spool_cursor *c, const unsigned char *p, uint32_t n, rsl_i
     memcpy(&it->ino, p + 40, 8);
     memcpy(l16, p + 48, 4);
     memcpy(&it->mode, p + 52, 4);
-    if ((uint32_t)FIXED + l16[0] + l16[1] != n) {
+    memcpy(&it->old_size, p + 56, 8);
+    memcpy(x16, p + 64, 4);
+    if ((uint32_t)FIXED + l16[0] + l16[1] + x16[0] + x16[1] != n) {
         rsl_err_set(err, RSL_E_STATE_IO, 0, "the plan's spool file is damaged");
         return -1;
     }
-    if (keep_str(&c->path, &c->path_cap, p + FIXED, l16[0]) != 0 ||
-        (l16[1] && keep_str(&c->src_rel, &c->src_cap, p + FIXED + l16[0], l16[1]) != 0)) {
+    const unsigned char *str = p + FIXED;
+    if (keep_str(&c->path, &c->path_cap, str, l16[0]) != 0 ||
+        (l16[1] && keep_str(&c->src_rel, &c->src_cap, str + l16[0], l16[1]) != 0) ||
+        (x16[0] && keep_str(&c->from, &c->from_cap, str + l16[0] + l16[1], x16[0]) != 0) ||
+        (x16[1] &&
+         keep_str(&c->target, &c->target_cap, str + l16[0] + l16[1] + x16[0], x16[1]) != 0)) {
         rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
         return -1;
     }
     it->path = c->path;
     it->src_rel = l16[1] ? c->src_rel : NULL;
+    it->from = x16[0] ? c->from : NULL;
+    it->target = x16[1] ? c->target : NULL;
     return 1;
 }
 

@@ -1,6 +1,6 @@
 /*
  * spool.h - the plan's items on disk instead of in memory: an unlinked
- * temp file of compact records (about 60 bytes plus the path each), written
+ * temp file of compact records (about 70 bytes plus the path each), written
  * while the scan runs and read back in order (or in reverse, for deletes)
  * as often as the run needs. A first run of a million files keeps a few
  * buffers in memory, not a million items.
@@ -29,8 +29,8 @@ typedef struct rsl_spool rsl_spool;
  * Returns RSL_OK, or STATE_WRITE with err set. */
 rsl_code rsl_spool_open(rsl_spool **out, const char *dir, rsl_err *err);
 void rsl_spool_free(rsl_spool *s);
-/* Appends one item (path and src_rel copied). STATE_WRITE when the disk is
- * full. Not after rsl_spool_seal. */
+/* Appends one item (path, src_rel, from and target copied). STATE_WRITE
+ * when the disk is full. Not after rsl_spool_seal. */
 rsl_code rsl_spool_put(rsl_spool *s, const rsl_item *it, rsl_err *err);
 /* Flushes what is buffered; cursors read only a sealed spool. */
 rsl_code rsl_spool_seal(rsl_spool *s, rsl_err *err);
@@ -47,8 +47,8 @@ typedef struct rsl_spool_cursor {
     unsigned char *buf;
     uint64_t buf_off; /* file offset of buf[0] */
     size_t buf_len;
-    char *path, *src_rel; /* the last record's strings (owned by the cursor) */
-    size_t path_cap, src_cap;
+    char *path, *src_rel, *from, *target; /* the last record's strings (owned by the cursor) */
+    size_t path_cap, src_cap, from_cap, target_cap;
 } rsl_spool_cursor;
 
 /* A cursor at the start (backward: at the end) of a sealed spool. */

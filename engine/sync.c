@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "connect.h"
+#include "detect.h"
 #include "dispatch.h"
 #include "lock.h"
 #include "recorder.h"
@@ -248,7 +249,8 @@ static rsl_code run_plan(rsl_run *r, rsl_err *err)
                        .ud = r,
                        .on_row = r->check_due ? offer_row : NULL,
                        .row_ud = &r->rcheck,
-                       .stop = &r->stop};
+                       .stop = &r->stop,
+                       .caps = r->ops->caps};
     rc = rsl_plan_build(&r->plan, &pc, err);
     r->rec.counts.scanned_files = r->plan.scanned_files;
     r->rec.counts.scanned_dirs = r->plan.scanned_dirs;
@@ -274,14 +276,47 @@ static rsl_code remote_check(rsl_run *r, rsl_conn *conn, rsl_err *err)
     return RSL_OK;
 }
 
+/* A planned move, as the dry run prints it ("move OLD -> NEW"). */
+static void move_line(const rsl_run *r, const rsl_item *it)
+{
+    char d[300];
+    if (it->type == RSL_TYPE_DIR) {
+        snprintf(d, sizeof(d), "directory, with all it holds; nothing sent");
+    } else {
+        rsl_fmt_bytes(d, sizeof(d), it->size);
+        strncat(d, "; nothing sent", sizeof(d) - strlen(d) - 1);
+    }
+    if (r->o->on_plan_move) {
+        r->o->on_plan_move(r->o->ud, it->from, it->path, d);
+        return;
+    }
+    char from[4200];
+    snprintf(from, sizeof(from), "from %s", it->from);
+    r->o->on_plan(r->o->ud, "move", it->path, from);
+}
+
 /* One planned item, as the dry run prints it. */
 static void plan_line(const rsl_run *r, const rsl_item *it)
 {
-    char d[128];
-    if (it->type == RSL_TYPE_FILE) {
+    char d[4200], tail[64];
+    if (it->action == RSL_ACT_SETTIME || (it->action == RSL_ACT_MOVE && it->covered))
+        return; /* a directory's mtime; an item its directory's move carries */
+    if (it->action == RSL_ACT_MOVE) {
+        move_line(r, it);
+        return;
+    }
+    if (it->type == RSL_TYPE_LINK) {
+        snprintf(d, sizeof(d), "symbolic link -> %s", it->target ? it->target : "");
+    } else if (it->type == RSL_TYPE_FILE) {
         rsl_fmt_bytes(d, sizeof(d), it->size);
         if (it->upload_rec_matches)
             strncat(d, ", resumable", sizeof(d) - strlen(d) - 1);
+        if (it->action == RSL_ACT_APPEND) {
+            rsl_fmt_bytes(tail, sizeof(tail), it->size - it->old_size);
+            snprintf(d + strlen(d), sizeof(d) - strlen(d),
+                     "; only the new %s when the first %llu bytes are unchanged", tail,
+                     (unsigned long long)it->old_size);
+        }
     } else {
         snprintf(d, sizeof(d), "directory");
     }
@@ -307,6 +342,8 @@ static rsl_code each_spooled(rsl_run *r, rsl_spool *s, int backward,
 
 static void delete_line(const rsl_run *r, const rsl_item *it)
 {
+    if (r->job->delete_ && rsl_detect_moved(&r->plan, it->path))
+        return; /* moved: its line is the move's */
     r->o->on_plan(r->o->ud, r->job->delete_ ? "delete" : "keep", it->path,
                   r->job->delete_ ? "gone locally" : "gone locally; delete = no");
 }
@@ -352,7 +389,8 @@ static rsl_code apply_all(rsl_run *r, rsl_conn **conn, rsl_err *err)
     r->caps = r->ops->caps_of(*conn);
     if ((r->srcfd = rsl_source_root_open(r->job->source, err)) < 0)
         return err->code;
-    int64_t ops = p->n_items + p->n_replace_del + (int64_t)p->stale_temps.n +
+    /* items a directory's move carries need no connection of their own */
+    int64_t ops = p->n_items - p->n_covered + p->n_replace_del + (int64_t)p->stale_temps.n +
                   (r->job->delete_ ? p->n_deletes : 0);
     int n = r->job->transfers < 1 ? 1 : r->job->transfers;
     if (ops < n)

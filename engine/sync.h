@@ -41,8 +41,11 @@ typedef struct rsl_run_opts {
     /* Each per-item result as it is recorded (class: "transient", ...). */
     void (*on_result)(void *ud, const rsl_item_result *r, const char *cls);
     /* Dry run: one line per planned action ("create", "update", "mkdir",
-     * "replace", "delete", "keep"), with a detail. */
+     * "replace", "delete", "keep", "append"), with a detail. */
     void (*on_plan)(void *ud, const char *verb, const char *path, const char *detail);
+    /* Dry run: a planned move of `from` to `to` ("move OLD -> NEW"). May be
+     * NULL: on_plan then gets verb "move", path `to`, detail "from OLD". */
+    void (*on_plan_move)(void *ud, const char *from, const char *to, const char *detail);
     /* Warnings and notes (transport warnings, resume decisions). Thread-safe. */
     void (*on_log)(void *ud, int level, const char *msg);
     /* Progress, at most a few times a second (main thread). May be NULL. */

@@ -17,7 +17,10 @@ rsl_task *rsl_task_new(rsl_task_kind kind, const rsl_item *it)
     t->it = *it;
     t->it.path = strdup(it->path);
     t->it.src_rel = it->src_rel ? strdup(it->src_rel) : NULL;
-    if (t->it.path == NULL || (it->src_rel && t->it.src_rel == NULL)) {
+    t->it.from = it->from ? strdup(it->from) : NULL;
+    t->it.target = it->target ? strdup(it->target) : NULL;
+    if (t->it.path == NULL || (it->src_rel && t->it.src_rel == NULL) ||
+        (it->from && t->it.from == NULL) || (it->target && t->it.target == NULL)) {
         rsl_task_free(t);
         return NULL;
     }
@@ -33,6 +36,8 @@ void rsl_task_free(rsl_task *t)
         rsl_local_src_close(&t->src);
     free(t->it.path);
     free(t->it.src_rel);
+    free(t->it.from);
+    free(t->it.target);
     free(t->tmp);
     free(t);
 }

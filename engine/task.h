@@ -3,8 +3,9 @@
  * transport runs now (an rsl_op, transports/xfer.h), the item it is for,
  * and where it stands in its short chain of operations (a big file: remove
  * the stale temp, then PUT; a replacement: remove what the remote has
- * there, then MKDIR). The dispatcher creates tasks from the plan's spool,
- * the queue carries their ops to the workers and back.
+ * there, then MKDIR; a growing file: APPEND, or the PUT chain when that
+ * is refused; a move: MOVE, or the PUT chain when that is refused). The dispatcher creates tasks
+ * from the plan's spool, the queue carries their ops to the workers and back.
  *
  * Owns: the item's copies of its strings, the temp name and the local
  * source (rsl_local_src). Must not touch: the state db, the transport.
@@ -25,7 +26,10 @@ typedef enum rsl_task_kind {
                            a file's PUT follows in the files phase */
     RSL_TASK_PUT,       /* a file: [remove the stale temp, upload record,] PUT */
     RSL_TASK_DELETE,    /* a remote item gone locally */
-    RSL_TASK_STALE      /* the temp file of an upload that is no longer wanted */
+    RSL_TASK_STALE,     /* the temp file of an upload that is no longer wanted */
+    RSL_TASK_MOVE,      /* a file or directory moved locally: MOVE (moves.c) */
+    RSL_TASK_LINK,      /* a symbolic link: [REMOVE,] SYMLINK (links.c) */
+    RSL_TASK_SETTIME    /* a directory's mtime (dirtimes.c) */
 } rsl_task_kind;
 
 typedef struct rsl_task {

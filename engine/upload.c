@@ -8,11 +8,13 @@
 #include <string.h>
 
 #include "apply.h"
+#include "links.h"
+#include "moves.h"
 #include "recorder.h"
 #include "run_ctx.h"
 
 /* PUT steps */
-enum { P_CLEAR = 1, P_PUT };
+enum { P_CLEAR = 1, P_PUT, P_APPEND };
 
 /* Seconds of a nanosecond time, rounded down (also before 1970). */
 static int64_t floor_sec(int64_t ns)
@@ -33,11 +35,46 @@ static void put_op(rsl_task *t, int resume)
     t->op.src = &t->src.src;
 }
 
+/* The APPEND op: the tail [old_size, size) written in place. */
+static void append_op(rsl_task *t)
+{
+    t->step = P_APPEND;
+    rsl_task_op(t, RSL_OP_APPEND, t->it.path, 0);
+    t->op.old_size = t->it.old_size;
+    t->op.size = t->it.size;
+    t->op.mtime = floor_sec(t->it.mtime_ns);
+    t->op.src = &t->src.src;
+}
+
 void rsl_upload_retry(rsl_disp *d, rsl_task *t)
 {
     (void)d;
     if (t->step == P_PUT)
         t->op.resume = t->resumable && t->record_ok;
+}
+
+/* The first op of the PUT chain: the stale temp's REMOVE (a fresh start of
+ * a resumable file) or the PUT. */
+static void put_chain(rsl_task *t)
+{
+    if (t->resumable && !t->record_ok) { /* a fresh start: the old temp goes first */
+        t->step = P_CLEAR;
+        rsl_task_op(t, RSL_OP_REMOVE, t->tmp, 0);
+    } else {
+        put_op(t, t->resumable && t->record_ok);
+    }
+}
+
+/* An APPEND needs what the remote holds of the file: its recorded digest
+ * (the source checks the head against it). 0 when there is none. */
+static int expect_head(rsl_run *r, rsl_task *t)
+{
+    rsl_manifest_row row;
+    if (!rsl_state_manifest_get(r->st, t->it.path, &row) || row.digest == NULL ||
+        row.size != t->it.old_size || row.pending)
+        return 0;
+    rsl_local_src_expect_head(&t->src, t->it.old_size, row.digest);
+    return 1;
 }
 
 /* A file that is not attempted: recorded like a failed upload. */
@@ -79,13 +116,31 @@ static rsl_task *new_put(rsl_disp *d, const rsl_item *it, uint64_t idx)
     t->opened = 1;
     t->resumable = t->it.size >= RSL_RESUME_MIN && (r->caps & RSL_CAP_RESUME);
     t->record_ok = t->it.upload_rec_matches;
-    if (t->resumable && !t->record_ok) { /* a fresh start: the old temp goes first */
-        t->step = P_CLEAR;
-        rsl_task_op(t, RSL_OP_REMOVE, t->tmp, 0);
-    } else {
-        put_op(t, t->resumable && t->record_ok);
-    }
+    if (t->it.action == RSL_ACT_APPEND && (r->caps & RSL_CAP_APPEND) && expect_head(r, t))
+        append_op(t);
+    else
+        put_chain(t);
     return t;
+}
+
+void rsl_upload_start(rsl_disp *d, const rsl_item *it, uint64_t idx, int next)
+{
+    rsl_task *t = new_put(d, it, idx);
+    if (t == NULL)
+        return;
+    rsl_disp_adopt(d, t);
+    if (next)
+        rsl_disp_push_next(d, t);
+    else
+        rsl_disp_push(d, t, t->idx);
+}
+
+/* An APPEND that cannot be one: the file goes whole through the temp. */
+static int append_refused(rsl_code rc)
+{
+    return rc == RSL_E_HEAD_CHANGED || rc == RSL_E_REMOTE_UNSUPPORTED ||
+           rc == RSL_E_REMOTE_SIZE_MISMATCH || rc == RSL_E_REMOTE_NOT_FOUND ||
+           rc == RSL_E_REMOTE_TYPE_CONFLICT;
 }
 
 rsl_feed_state rsl_upload_feed(rsl_disp *d)
@@ -110,13 +165,14 @@ rsl_feed_state rsl_upload_feed(rsl_disp *d)
             d->eof = 1;
             break;
         }
-        if (it.type != RSL_TYPE_FILE)
+        if (it.type == RSL_TYPE_DIR || it.action == RSL_ACT_SETTIME)
             continue;
-        rsl_task *t = new_put(d, &it, idx);
-        if (t == NULL)
-            continue;
-        rsl_disp_adopt(d, t);
-        rsl_disp_push(d, t, t->idx);
+        if (it.action == RSL_ACT_MOVE)
+            rsl_moves_file(d, &it, idx);
+        else if (it.type == RSL_TYPE_LINK)
+            rsl_links_start(d, &it, idx);
+        else
+            rsl_upload_start(d, &it, idx, 0);
     }
     return RSL_FEED_END;
 }
@@ -134,6 +190,15 @@ void rsl_upload_done(rsl_disp *d, rsl_task *t, int conn_err)
         t->record_ok = 1;
         t->recorded = 1;
         put_op(t, 0); /* the temp was just removed: nothing to resume yet */
+        rsl_disp_push_next(d, t);
+        return;
+    }
+    if (t->step == P_APPEND && !conn_err && append_refused(rc)) {
+        rsl_run_log(r, RSL_LOG_INFO, "'%s': %s; sent whole", t->it.path, t->op.err.msg);
+        t->it.action = RSL_ACT_UPDATE;
+        rsl_local_src_close(&t->src); /* reopened (and hashed) from the start */
+        t->src.head_len = 0;
+        put_chain(t);
         rsl_disp_push_next(d, t);
         return;
     }

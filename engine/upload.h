@@ -14,8 +14,15 @@
  * files, and every file on a server that cannot resume, get no record and
  * no temp remove: they restart from zero.
  *
+ * Growing files (`append`, an APPEND item of the plan): one APPEND op
+ * writes the new tail in place, after the source checked that the head
+ * still has the digest recorded (HEAD_CHANGED otherwise). Refused (the head
+ * changed, the remote size is not the recorded one, the server cannot
+ * write in place), the task goes on as the PUT chain: the whole file
+ * through the temp name.
+ *
  * On success the manifest row gets the file's size, mtime, device, inode
- * and the SHA-256 of what was sent.
+ * and the SHA-256 of what was sent (of the whole file, for an APPEND too).
  *
  * Owns: the PUT chain and the file's result. Must not touch: the workers,
  * the transport.
@@ -25,8 +32,13 @@
 
 #include "dispatch.h"
 
-/* Feeds the files phase. */
+/* Feeds the files phase: PUT tasks here; moves (moves.h) and links
+ * (links.h) go to their modules. */
 rsl_feed_state rsl_upload_feed(rsl_disp *d);
+/* Starts the PUT (or APPEND) task of a file item with spool index idx
+ * (next: ahead of the others, for an item already begun, e.g. a move that
+ * fell back). A file that is not attempted is recorded. */
+void rsl_upload_start(rsl_disp *d, const rsl_item *it, uint64_t idx, int next);
 /* A PUT task's op completed (or, conn_err set, ended with a connection
  * error that is not retried; also for a task dropped after one). */
 void rsl_upload_done(rsl_disp *d, rsl_task *t, int conn_err);

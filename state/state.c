@@ -3,6 +3,8 @@
  */
 #include "state.h"
 
+#include "state_db.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -12,7 +14,7 @@
 #include <unistd.h>
 
 /* The manifest columns every read returns, in fill_row()'s order. */
-#define MAN_COLS "path, skey, type, size, mtime_ns, pending, dev, ino, digest"
+#define MAN_COLS RSL_STATE_MAN_COLS
 
 enum {
     S_MAN_ITER,
@@ -37,10 +39,13 @@ static const char *const sql_text[S_COUNT] = {
     [S_MAN_INO] = "SELECT " MAN_COLS " FROM manifest WHERE dev = ?1 AND ino = ?2 AND type = ?3 "
                   "AND pending = 0 LIMIT 1",
     [S_MAN_PUT] = "INSERT OR REPLACE INTO manifest(skey, path, type, size, mtime_ns, run_id, "
-                  "pending, dev, ino, digest) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                  "pending, dev, ino, digest, target) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                  "?10, ?11)",
     [S_MAN_DEL] = "DELETE FROM manifest WHERE skey = ?1",
-    [S_RESULT_ADD] = "INSERT INTO results(run_id, skey, path, action, outcome, code, message, "
-                     "attempts, bytes, ts_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [S_RESULT_ADD] =
+        "INSERT INTO results(run_id, skey, path, action, outcome, code, message, "
+        "attempts, bytes, ts_ms, from_path) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+        "?10, ?11)",
     [S_FAIL_PUT] = "INSERT OR REPLACE INTO failures(skey, path, action, code, message, attempts, "
                    "first_ms, last_ms, next_retry_ms, local_size, local_mtime_ns) "
                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -89,6 +94,11 @@ static const char *const migrations[] = {
     "ALTER TABLE manifest ADD COLUMN digest BLOB;"
     "CREATE INDEX manifest_inode ON manifest(dev, ino) WHERE ino != 0;"
     "ALTER TABLE uploads ADD COLUMN done TEXT;",
+    /* 3 -> 4: send less: a symbolic link's target (type 'l'), moves counted
+     * apart from deletes, and the old path of a move in its result. */
+    "ALTER TABLE manifest ADD COLUMN target TEXT;"
+    "ALTER TABLE runs ADD COLUMN moves INTEGER DEFAULT 0;"
+    "ALTER TABLE results ADD COLUMN from_path TEXT;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -176,6 +186,31 @@ static int user_version(rsl_state *st)
     return v;
 }
 
+/* A read-only open of a db written by an older version (a dry run right
+ * after an upgrade): the file is left as it is and a copy in memory is
+ * migrated and read instead. */
+static rsl_code copy_to_memory(rsl_state *st, rsl_err *err)
+{
+    sqlite3 *mem = NULL;
+    if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        sqlite3_close(mem);
+        return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "state db: cannot make an in-memory copy");
+    }
+    sqlite3_backup *b = sqlite3_backup_init(mem, "main", st->db, "main");
+    int r = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+    sqlite3_backup_finish(b);
+    if (r != SQLITE_DONE) {
+        rsl_code c = db_err(st, err, "copying an older schema to memory");
+        sqlite3_close(mem);
+        return c;
+    }
+    sqlite3_close(st->db);
+    st->db = mem;
+    st->readonly = 0;
+    return RSL_OK;
+}
+
 static rsl_code migrate(rsl_state *st, rsl_err *err)
 {
     int v = user_version(st);
@@ -185,10 +220,12 @@ static rsl_code migrate(rsl_state *st, rsl_err *err)
         return rsl_err_set(err, RSL_E_STATE_TOO_NEW, v,
                            "state db schema version %d is newer than this rsyncd-lite's %d", v,
                            N_MIGRATIONS);
-    if (v == N_MIGRATIONS || st->readonly)
+    if (v == N_MIGRATIONS)
         return RSL_OK;
-    rsl_code rc = exec(st, "BEGIN IMMEDIATE", err);
-    if (rc != RSL_OK)
+    rsl_code rc;
+    if (st->readonly && (rc = copy_to_memory(st, err)) != RSL_OK)
+        return rc;
+    if ((rc = exec(st, "BEGIN IMMEDIATE", err)) != RSL_OK)
         return rc;
     for (int i = v; i < N_MIGRATIONS; i++)
         if ((rc = exec(st, migrations[i], err)) != RSL_OK)
@@ -356,6 +393,12 @@ static void fill_row(sqlite3_stmt *s, rsl_manifest_row *row)
         row->digest = NULL;
         row->digest_len = 0;
     }
+    row->target = (const char *)sqlite3_column_text(s, 9);
+}
+
+void rsl_state_db_fill_row(sqlite3_stmt *s, rsl_manifest_row *row)
+{
+    fill_row(s, row);
 }
 
 int rsl_state_manifest_iter_next(rsl_state *st, rsl_manifest_row *row, rsl_err *err)
@@ -408,6 +451,10 @@ static rsl_code manifest_put(rsl_state *st, const rsl_manifest_row *r, int64_t r
             sqlite3_bind_blob(s, 10, r->digest, RSL_DIGEST_LEN, SQLITE_STATIC);
         else
             sqlite3_bind_null(s, 10);
+        if (r->target)
+            sqlite3_bind_text(s, 11, r->target, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s, 11);
     }
     return step_done(st, s, err, "manifest write");
 }
@@ -436,6 +483,12 @@ rsl_code rsl_state_manifest_put_pending(rsl_state *st, const char *path, int typ
 
 int rsl_state_manifest_find_inode(rsl_state *st, uint64_t dev, uint64_t ino, rsl_manifest_row *row)
 {
+    return rsl_state_manifest_find_inode_of(st, dev, ino, RSL_TYPE_FILE, row);
+}
+
+int rsl_state_manifest_find_inode_of(rsl_state *st, uint64_t dev, uint64_t ino, int type,
+                                     rsl_manifest_row *row)
+{
     if (ino == 0)
         return 0;
     sqlite3_stmt *s = prep(st, S_MAN_INO);
@@ -443,7 +496,7 @@ int rsl_state_manifest_find_inode(rsl_state *st, uint64_t dev, uint64_t ino, rsl
         return 0;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)dev);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)ino);
-    sqlite3_bind_int(s, 3, RSL_TYPE_FILE);
+    sqlite3_bind_int(s, 3, type);
     if (sqlite3_step(s) == SQLITE_ROW) {
         fill_row(s, row);
         return 1;
@@ -506,7 +559,7 @@ rsl_code rsl_state_run_end(rsl_state *st, const rsl_run_record *r, rsl_err *err)
             " files_applied=?7, dirs_applied=?8, deletes_applied=?9, bytes_applied=?10,"
             " item_errors=?11, transferred_files=?12, transferred_bytes=?13, failed_files=?14,"
             " failed_bytes=?15, scanned_files=?16, scanned_dirs=?17, unchanged=?18, skipped=?19,"
-            " vanished=?20 WHERE id=?1",
+            " vanished=?20, moves=?21 WHERE id=?1",
             -1, &s, NULL) != SQLITE_OK)
         return db_err(st, err, "run end");
     const rsl_counts *c = &r->counts;
@@ -516,11 +569,12 @@ rsl_code rsl_state_run_end(rsl_state *st, const rsl_run_record *r, rsl_err *err)
     sqlite3_bind_int(s, 4, r->exit_code);
     sqlite3_bind_int(s, 5, r->code);
     sqlite3_bind_text(s, 6, r->message, -1, SQLITE_STATIC);
-    int64_t v[] = {c->files_applied, c->dirs_applied,      c->deletes_applied,   c->bytes_applied,
-                   c->item_errors,   c->transferred_files, c->transferred_bytes, c->failed_files,
-                   c->failed_bytes,  c->scanned_files,     c->scanned_dirs,      c->unchanged,
-                   c->skipped,       c->vanished};
-    for (int i = 0; i < 14; i++)
+    int64_t v[] = {c->files_applied,     c->dirs_applied, c->deletes_applied,
+                   c->bytes_applied,     c->item_errors,  c->transferred_files,
+                   c->transferred_bytes, c->failed_files, c->failed_bytes,
+                   c->scanned_files,     c->scanned_dirs, c->unchanged,
+                   c->skipped,           c->vanished,     c->moves};
+    for (int i = 0; i < 15; i++)
         sqlite3_bind_int64(s, 7 + i, v[i]);
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
@@ -536,7 +590,7 @@ int rsl_state_run_get(rsl_state *st, int64_t id, rsl_run_record *r, rsl_err *err
         "SELECT id, started_ms, ended_ms, mode, outcome, exit_code, code, message,"
         " files_applied, dirs_applied, deletes_applied, bytes_applied, item_errors,"
         " transferred_files, transferred_bytes, failed_files, failed_bytes, scanned_files,"
-        " scanned_dirs, unchanged, skipped, vanished FROM runs";
+        " scanned_dirs, unchanged, skipped, vanished, moves FROM runs";
     char buf[1024];
     snprintf(buf, sizeof(buf), "%s %s", sql, id > 0 ? "WHERE id = ?1" : "ORDER BY id DESC LIMIT 1");
     if (sqlite3_prepare_v2(st->db, buf, -1, &s, NULL) != SQLITE_OK) {
@@ -563,8 +617,8 @@ int rsl_state_run_get(rsl_state *st, int64_t id, rsl_run_record *r, rsl_err *err
             &r->counts.bytes_applied,     &r->counts.item_errors,  &r->counts.transferred_files,
             &r->counts.transferred_bytes, &r->counts.failed_files, &r->counts.failed_bytes,
             &r->counts.scanned_files,     &r->counts.scanned_dirs, &r->counts.unchanged,
-            &r->counts.skipped,           &r->counts.vanished};
-        for (int i = 0; i < 14; i++)
+            &r->counts.skipped,           &r->counts.vanished,     &r->counts.moves};
+        for (int i = 0; i < 15; i++)
             *v[i] = sqlite3_column_int64(s, 8 + i);
     }
     sqlite3_finalize(s);
@@ -598,6 +652,10 @@ rsl_code rsl_state_result_add(rsl_state *st, int64_t run_id, const rsl_item_resu
         sqlite3_bind_int(s, 8, r->attempts);
         sqlite3_bind_int64(s, 9, r->bytes);
         sqlite3_bind_int64(s, 10, r->ts_ms);
+        if (r->from)
+            sqlite3_bind_text(s, 11, r->from, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s, 11);
     }
     return step_done(st, s, err, "result write");
 }
@@ -607,11 +665,11 @@ rsl_code rsl_state_results_foreach(rsl_state *st, int64_t run_id, int failed_onl
 {
     sqlite3_stmt *s = NULL;
     const char *sql = failed_only
-                          ? "SELECT path, action, outcome, code, message, attempts, bytes, ts_ms "
-                            "FROM results WHERE run_id = ?1 AND outcome IN ('failed','deferred') "
-                            "ORDER BY skey"
-                          : "SELECT path, action, outcome, code, message, attempts, bytes, ts_ms "
-                            "FROM results WHERE run_id = ?1 ORDER BY skey";
+                          ? "SELECT path, action, outcome, code, message, attempts, bytes, ts_ms, "
+                            "from_path FROM results WHERE run_id = ?1 AND outcome IN "
+                            "('failed','deferred') ORDER BY skey"
+                          : "SELECT path, action, outcome, code, message, attempts, bytes, ts_ms, "
+                            "from_path FROM results WHERE run_id = ?1 ORDER BY skey";
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return db_err(st, err, "results read");
     sqlite3_bind_int64(s, 1, run_id);
@@ -625,6 +683,7 @@ rsl_code rsl_state_results_foreach(rsl_state *st, int64_t run_id, int failed_onl
             .attempts = sqlite3_column_int(s, 5),
             .bytes = sqlite3_column_int64(s, 6),
             .ts_ms = sqlite3_column_int64(s, 7),
+            .from = (const char *)sqlite3_column_text(s, 8),
         };
         if (cb(ud, &r) != 0)
             break;
@@ -869,4 +928,16 @@ int rsl_state_integrity_ok(rsl_state *st)
         ok = strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0;
     sqlite3_finalize(s);
     return ok;
+}
+
+/* ---- for the other files of the state module (state_db.h) ---- */
+
+sqlite3 *rsl_state_db(rsl_state *st)
+{
+    return st->db;
+}
+
+rsl_code rsl_state_db_err(rsl_state *st, rsl_err *err, const char *what)
+{
+    return db_err(st, err, what);
 }

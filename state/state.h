@@ -23,7 +23,7 @@
 
 #include "base/catalog.h"
 
-#define RSL_STATE_SCHEMA_VERSION 3
+#define RSL_STATE_SCHEMA_VERSION 4
 
 /* Bytes of a content digest (SHA-256). */
 #define RSL_DIGEST_LEN 32
@@ -50,19 +50,20 @@ rsl_code rsl_state_begin(rsl_state *st, rsl_err *err);
 rsl_code rsl_state_commit(rsl_state *st, rsl_err *err);
 
 /* ---- manifest ---- */
-enum { RSL_TYPE_FILE = 'f', RSL_TYPE_DIR = 'd' };
+enum { RSL_TYPE_FILE = 'f', RSL_TYPE_DIR = 'd', RSL_TYPE_LINK = 'l' };
 
 typedef struct rsl_manifest_row {
     const char *path; /* valid until the next iter call */
     const unsigned char *skey;
     size_t skey_len;
-    int type; /* RSL_TYPE_FILE / RSL_TYPE_DIR */
+    int type; /* RSL_TYPE_FILE / RSL_TYPE_DIR / RSL_TYPE_LINK (symlinks = as-links) */
     uint64_t size;
     int64_t mtime_ns;
     int pending;                 /* 1: a remote change was started but its result not recorded */
     uint64_t dev, ino;           /* the local file's identity when it was sent; 0 if unknown */
     const unsigned char *digest; /* SHA-256 of the content sent (RSL_DIGEST_LEN), or NULL */
     size_t digest_len;
+    const char *target; /* RSL_TYPE_LINK: what the link points to; else NULL */
 } rsl_manifest_row;
 
 /* Iterates the manifest in sort-key order. next returns 1 with *row filled,
@@ -74,14 +75,18 @@ void rsl_state_manifest_iter_end(rsl_state *st);
 int rsl_state_manifest_get(rsl_state *st, const char *path, rsl_manifest_row *row);
 rsl_code rsl_state_manifest_put(rsl_state *st, const char *path, int type, uint64_t size,
                                 int64_t mtime_ns, int64_t run_id, rsl_err *err);
-/* Writes a complete, non-pending row: path, type, size, mtime_ns, dev, ino
- * and digest (NULL: unknown) from *row; row->pending is ignored. */
+/* Writes a complete, non-pending row: path, type, size, mtime_ns, dev, ino,
+ * digest (NULL: unknown) and target from *row; row->pending is ignored. */
 rsl_code rsl_state_manifest_put_row(rsl_state *st, const rsl_manifest_row *row, int64_t run_id,
                                     rsl_err *err);
 /* A non-pending file row whose local identity was (dev, ino): 1 found (row
  * strings valid until the next state call), 0 none (or ino == 0). For rename
  * detection: a new path with the inode of a recorded one may be a move. */
 int rsl_state_manifest_find_inode(rsl_state *st, uint64_t dev, uint64_t ino, rsl_manifest_row *row);
+/* The same for a row of `type` (RSL_TYPE_DIR: a renamed directory keeps its
+ * inode). */
+int rsl_state_manifest_find_inode_of(rsl_state *st, uint64_t dev, uint64_t ino, int type,
+                                     rsl_manifest_row *row);
 /* Records, before a remote change, that `path` may exist remotely as `type`
  * once the change is done. A pending row is never taken as "in sync": the
  * next run re-uploads it, or deletes it remotely when it is gone locally. */
@@ -91,6 +96,32 @@ rsl_code rsl_state_manifest_del(rsl_state *st, const char *path, rsl_err *err);
 /* Number of files and directories in the manifest. */
 rsl_code rsl_state_manifest_count(rsl_state *st, int64_t *files, int64_t *dirs, rsl_err *err);
 
+/* ---- moves (send less) ---- */
+
+/* Calls cb for every manifest row strictly below directory `path` (its
+ * subtree), in sort-key order; cb returns non-zero to stop. The row's
+ * strings are valid during the call only. Reads a snapshot in batches, so
+ * cb may write to the state db. */
+rsl_code rsl_state_manifest_subtree(rsl_state *st, const char *path,
+                                    int (*cb)(void *ud, const rsl_manifest_row *row), void *ud,
+                                    rsl_err *err);
+/* Write-ahead for a remote move of `from` (and, for a directory, all the
+ * rows below it) to `to`: a pending row at each new path, and the old rows
+ * marked pending (their other columns kept). A crash after the remote move
+ * leaves both sides pending: the next run uploads the new paths and deletes
+ * the old ones, whichever the remote holds. */
+rsl_code rsl_state_move_pending(rsl_state *st, const char *from, const char *to, int64_t run_id,
+                                rsl_err *err);
+/* The remote move is done: every row at or below `from` is written at its
+ * new path under `to` with its size, mtime, device, inode, digest and
+ * target, not pending, and the old row deleted. */
+rsl_code rsl_state_move_commit(rsl_state *st, const char *from, const char *to, int64_t run_id,
+                               rsl_err *err);
+/* Sets the recorded mtime of the row at path (a directory whose remote
+ * mtime was set). */
+rsl_code rsl_state_manifest_set_mtime(rsl_state *st, const char *path, int64_t mtime_ns,
+                                      rsl_err *err);
+
 /* ---- runs ---- */
 typedef struct rsl_counts {
     int64_t files_applied, dirs_applied, deletes_applied, bytes_applied;
@@ -98,6 +129,7 @@ typedef struct rsl_counts {
     int64_t transferred_files, transferred_bytes; /* bytes actually sent */
     int64_t failed_files, failed_bytes;
     int64_t scanned_files, scanned_dirs, unchanged, skipped, vanished;
+    int64_t moves; /* remote moves (a directory moved as a whole counts once); not deletes */
 } rsl_counts;
 
 typedef struct rsl_run_record {
@@ -122,13 +154,15 @@ rsl_code rsl_state_runs_close_stale(rsl_state *st, int64_t now_ms, rsl_err *err)
 /* ---- per-item results of a run ---- */
 typedef struct rsl_item_result {
     const char *path;
-    const char *action;  /* "create", "update", "mkdir", "delete", "skip", "replace" */
+    const char *action;  /* "create", "update", "mkdir", "delete", "skip", "replace", "move",
+                            "append", "link" */
     const char *outcome; /* "ok", "failed", "skipped", "deferred" */
     int code;            /* catalog code, 0 for ok */
     const char *message;
     int attempts;
     int64_t bytes; /* bytes sent for this item in this run */
     int64_t ts_ms;
+    const char *from; /* "move": the old path; else NULL */
 } rsl_item_result;
 
 rsl_code rsl_state_result_add(rsl_state *st, int64_t run_id, const rsl_item_result *r,

@@ -158,7 +158,8 @@ static void file_disconnect(rsl_conn *c)
 static unsigned file_caps_of(rsl_conn *c)
 {
     (void)c;
-    return RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME | RSL_CAP_SET_MODE;
+    return RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME | RSL_CAP_SET_MODE |
+           RSL_CAP_MOVE | RSL_CAP_SYMLINK | RSL_CAP_DIR_MTIME | RSL_CAP_APPEND;
 }
 
 static void file_describe(rsl_conn *c, char *buf, size_t n)
@@ -575,10 +576,108 @@ static rsl_code file_hash(rsl_conn *c, const char *rel, const char *want, rsl_rh
     return rc;
 }
 
+/* ---- send less (xfer.h): move, symlink, directory mtime, append ---- */
+
+static rsl_code file_move(rsl_conn *c, const char *from, const char *to, int is_dir, int overwrite,
+                          rsl_err *err)
+{
+    (void)is_dir; /* rename(2) moves a directory with all it holds */
+    const char *fleaf, *tleaf;
+    int ffd = parent_of(c, from, &fleaf);
+    if (ffd < 0)
+        return parent_failed(err, "move", from);
+    int tfd = parent_of(c, to, &tleaf);
+    if (tfd < 0) {
+        rsl_code rc = parent_failed(err, "move", to);
+        close(ffd);
+        return rc;
+    }
+    /* a move never replaces what stands at the target unless told */
+    int r = renameat2(ffd, fleaf, tfd, tleaf, overwrite ? 0 : RENAME_NOREPLACE);
+    int e = errno;
+    if (r != 0 && e == EINVAL && !overwrite) { /* a file system without NOREPLACE */
+        struct stat sb;
+        if (fstatat(tfd, tleaf, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+            e = EEXIST;
+        else
+            e = (r = renameat(ffd, fleaf, tfd, tleaf)) == 0 ? 0 : errno;
+    }
+    close(ffd);
+    close(tfd);
+    if (r == 0)
+        return RSL_OK;
+    if (e == EEXIST || e == ENOTEMPTY)
+        return rsl_err_set(err, RSL_E_REMOTE_EXISTS, e, "move '%s' -> '%s': the target exists",
+                           from, to);
+    if (e == ENOENT)
+        return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, e, "move '%s': not on the remote", from);
+    return map_errno(err, e, "move", to);
+}
+
+static rsl_code file_symlink(rsl_conn *c, const char *rel, const char *target, rsl_err *err)
+{
+    const char *leaf;
+    int pfd = parent_of(c, rel, &leaf);
+    if (pfd < 0)
+        return parent_failed(err, "symlink", rel);
+    int r = symlinkat(target, pfd, leaf);
+    int e = errno;
+    close(pfd);
+    if (r == 0)
+        return RSL_OK;
+    if (e == EEXIST)
+        return rsl_err_set(err, RSL_E_REMOTE_EXISTS, e, "symlink '%s': an item of that name exists",
+                           rel);
+    return map_errno(err, e, "symlink", rel);
+}
+
+static rsl_code file_set_mtime(rsl_conn *c, const char *rel, int64_t mtime, rsl_err *err)
+{
+    struct timespec ts[2] = {{.tv_sec = mtime, .tv_nsec = 0}, {.tv_sec = mtime, .tv_nsec = 0}};
+    if (rel[0] == '\0')
+        return futimens(c->rootfd, ts) == 0 ? RSL_OK : map_errno(err, errno, "set mtime", rel);
+    const char *leaf;
+    int pfd = parent_of(c, rel, &leaf);
+    if (pfd < 0)
+        return parent_failed(err, "set mtime", rel);
+    int r = utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW);
+    int e = errno;
+    close(pfd);
+    return r == 0 ? RSL_OK : map_errno(err, e, "set mtime", rel);
+}
+
+/* The tail of a growing file, written in place at old_size (the source is
+ * started at old_size by the caller): the file must hold old_size bytes. */
+static rsl_code file_append(rsl_conn *c, const char *rel, uint64_t old_size, uint64_t total,
+                            int64_t mtime, rsl_source *src, rsl_err *err)
+{
+    struct stat sb;
+    int r = stat_beneath(c, rel, &sb);
+    if (r < 0)
+        return map_errno(err, errno, "append", rel);
+    if (r == 0)
+        return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "append '%s': not on the remote", rel);
+    if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != old_size)
+        return rsl_err_set(err, RSL_E_REMOTE_SIZE_MISMATCH, 0,
+                           "append '%s': the remote file has %llu bytes, not the %llu recorded",
+                           rel, (unsigned long long)sb.st_size, (unsigned long long)old_size);
+    rsl_code rc = file_upload(c, rel, old_size, total, src, err);
+    if (rc != RSL_OK)
+        return rc;
+    const char *leaf;
+    int pfd = parent_of(c, rel, &leaf);
+    if (pfd < 0)
+        return parent_failed(err, "append", rel);
+    rc = check_temp(pfd, leaf, rel, total, mtime, err);
+    close(pfd);
+    return rc;
+}
+
 const rsl_transport_ops rsl_transport_file = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "file",
-    .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME | RSL_CAP_SET_MODE,
+    .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME | RSL_CAP_SET_MODE |
+            RSL_CAP_MOVE | RSL_CAP_SYMLINK | RSL_CAP_DIR_MTIME | RSL_CAP_APPEND,
     .connect = file_connect,
     .disconnect = file_disconnect,
     .caps_of = file_caps_of,
@@ -593,4 +692,8 @@ const rsl_transport_ops rsl_transport_file = {
     .set_mode = file_set_mode,
     .read = file_read,
     .hash = file_hash,
+    .move = file_move,
+    .symlink = file_symlink,
+    .set_mtime = file_set_mtime,
+    .append = file_append,
 };

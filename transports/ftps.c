@@ -103,7 +103,8 @@ static void ftps_disconnect(rsl_conn *c)
  * a vsftpd/ProFTPD extension many servers refuse), so none is claimed. */
 static unsigned ftps_caps_of(rsl_conn *c)
 {
-    unsigned caps = RSL_CAP_RESUME | RSL_CAP_NO_MULTIPLEX;
+    /* RNFR/RNTO moves files and directories; APPE writes a growing file's tail */
+    unsigned caps = RSL_CAP_RESUME | RSL_CAP_NO_MULTIPLEX | RSL_CAP_MOVE | RSL_CAP_APPEND;
     if (c->rename_overwrites)
         caps |= RSL_CAP_ATOMIC_RENAME;
     if (c->has_mfmt || c->mdtm_write >= 0)
@@ -353,6 +354,14 @@ static rsl_code run_one(rsl_conn *c, rsl_op *op)
         return ftps_stat(c, op->path, &op->st, &op->err);
     case RSL_OP_PUT:
         return rsl_ftps_put(c, op); /* op->mode: no permission bits over FTP */
+    case RSL_OP_MOVE:
+        return rsl_ftps_move(c, op->from, op->path, op->is_dir, op->overwrite, &op->err);
+    case RSL_OP_APPEND:
+        return rsl_ftps_append_op(c, op);
+    case RSL_OP_SYMLINK: /* FTP has no links; its directories keep the server's mtimes */
+    case RSL_OP_SETTIME:
+        return rsl_err_set(&op->err, RSL_E_REMOTE_UNSUPPORTED, 0, "%s '%s': FTP cannot",
+                           rsl_op_kind_name(op->kind), op->path);
     }
     return rsl_err_set(&op->err, RSL_E_INTERNAL, op->kind, "unknown operation %d on '%s'",
                        (int)op->kind, op->path);
@@ -435,7 +444,7 @@ const rsl_transport_ops rsl_transport_ftps = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "ftps",
     .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME | RSL_CAP_CHECKSUM |
-            RSL_CAP_NO_MULTIPLEX,
+            RSL_CAP_NO_MULTIPLEX | RSL_CAP_MOVE | RSL_CAP_APPEND,
     .keys = ftps_keys,
     .n_keys = sizeof(ftps_keys) / sizeof(ftps_keys[0]),
     .cfg_size = sizeof(rsl_ftps_cfg),
@@ -456,4 +465,6 @@ const rsl_transport_ops rsl_transport_ftps = {
     .run = ftps_run,
     .read = ftps_read,
     .hash = ftps_hash,
+    .move = rsl_ftps_move,
+    .append = rsl_ftps_append,
 };

@@ -585,3 +585,113 @@ rsl_code rsl_ftps_put(rsl_conn *c, rsl_op *op)
     fin_free(&f);
     return rc;
 }
+
+/* ---- send less: APPEND and MOVE ------------------------------------------------------- */
+
+/* The mtime of final_rel (MFMT, or vsftpd's MDTM with a time), whatever the
+ * server answers: an append's content is in place already. */
+static void set_mtime_of(rsl_conn *c, const char *rel, const char *p, int64_t mtime)
+{
+    rsl_ftps_cmds b = {0};
+    rsl_err e;
+    if (mtime < 0 || !(c->has_mfmt || c->mdtm_write >= 0))
+        return;
+    time_t tt = (time_t)mtime;
+    struct tm tm;
+    char ts[32];
+    gmtime_r(&tt, &tm);
+    strftime(ts, sizeof(ts), "%Y%m%d%H%M%S", &tm);
+    if (rsl_ftps_add(&b, NULL, rel, &e, "%s %s %s", c->has_mfmt ? "MFMT" : "MDTM", ts, p) == RSL_OK)
+        rsl_ftps_send(c, &b, "set mtime", rel, &e);
+    rsl_ftps_cmds_free(&b);
+}
+
+rsl_code rsl_ftps_append(rsl_conn *c, const char *rel, uint64_t old_size, uint64_t total,
+                         int64_t mtime, rsl_source *src, rsl_err *err)
+{
+    char *p = NULL;
+    /* SIZE == old_size, APPE of the tail, SIZE after it (rsl_ftps_upload) */
+    rsl_code rc = rsl_ftps_upload(c, rel, old_size, total, src, err);
+    if (rc == RSL_OK && (rc = rsl_ftps_path(c, rel, &p, err)) == RSL_OK)
+        rc = check_temp_size(c, rel, p, total, err);
+    if (rc == RSL_OK)
+        set_mtime_of(c, rel, p, mtime);
+    free(p);
+    return rc;
+}
+
+rsl_code rsl_ftps_append_op(rsl_conn *c, rsl_op *op)
+{
+    rsl_source *src = op->src;
+    rsl_code rc = RSL_OK;
+    op->offset = op->old_size;
+    op->sent = 0;
+    c->sent = 0;
+    if (src->start)
+        rc = src->start(src, op->old_size, &op->err);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_upload(c, op->path, op->old_size, op->size, src, &op->err);
+    op->sent = c->sent;
+    if (rc == RSL_OK && src->verify)
+        rc = src->verify(src, &op->err);
+    char *p = NULL;
+    if (rc == RSL_OK && (rc = rsl_ftps_path(c, op->path, &p, &op->err)) == RSL_OK &&
+        (rc = check_temp_size(c, op->path, p, op->size, &op->err)) == RSL_OK)
+        set_mtime_of(c, op->path, p, op->mtime);
+    free(p);
+    return rc;
+}
+
+/* Is there an item at p (CWD: a directory, SIZE: a file)? */
+static rsl_code target_exists(rsl_conn *c, const char *rel, const char *p, int *exists,
+                              rsl_err *err)
+{
+    rsl_ftps_cmds b = {0};
+    rsl_code rc = rsl_ftps_add(&b, NULL, rel, err, "CWD %s", p);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_add(&b, NULL, rel, err, "SIZE %s", p);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_send(c, &b, "move", rel, err);
+    *exists = rc == RSL_OK &&
+              (rsl_ftps_code(c, b.v[0], NULL) == 250 || rsl_ftps_code(c, b.v[1], NULL) == 213);
+    rsl_ftps_cmds_free(&b);
+    return rc;
+}
+
+rsl_code rsl_ftps_move(rsl_conn *c, const char *from, const char *to, int is_dir, int overwrite,
+                       rsl_err *err)
+{
+    char *fp = NULL, *tp = NULL;
+    rsl_ftps_cmds b = {0};
+    int exists = 0;
+    rsl_code rc = rsl_ftps_path(c, from, &fp, err);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_path(c, to, &tp, err);
+    /* RNTO replaces a file on most servers: a move must not, unless told */
+    if (rc == RSL_OK && !overwrite && (rc = target_exists(c, to, tp, &exists, err)) == RSL_OK &&
+        exists)
+        rc = rsl_err_set(err, RSL_E_REMOTE_EXISTS, 0, "move '%s' -> '%s': the target exists", from,
+                         to);
+    if (rc == RSL_OK && (rc = rsl_ftps_add(&b, NULL, from, err, "RNFR %s", fp)) == RSL_OK &&
+        (rc = rsl_ftps_add(&b, NULL, to, err, "RNTO %s", tp)) == RSL_OK)
+        rc = rsl_ftps_send(c, &b, "move", to, err);
+    if (rc == RSL_OK) {
+        const char *t = NULL;
+        int code = rsl_ftps_code(c, b.v[0], &t);
+        if (code != 350)
+            rc = code == 550
+                     ? rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, code,
+                                   "move '%s': not on the remote (RNFR: %s)", from, t ? t : "")
+                     : rsl_ftpctl_map(err, code, t, "move (RNFR)", from);
+        else if ((code = rsl_ftps_code(c, b.v[1], &t)) != 250)
+            rc = rsl_ftpctl_map(err, code, t, "move (RNTO)", to);
+    }
+    if (rc == RSL_OK && is_dir) { /* what this connection knew of both places */
+        rsl_dircache_forget(&c->made, from);
+        rsl_dircache_forget(&c->made, to);
+    }
+    rsl_ftps_cmds_free(&b);
+    free(fp);
+    free(tp);
+    return rc;
+}

@@ -38,4 +38,17 @@ rsl_code rsl_ftps_finish(rsl_conn *c, const char *tmp_rel, const char *final_rel
  * (op->err filled). */
 rsl_code rsl_ftps_put(rsl_conn *c, rsl_op *op);
 
+/* Send less (xfer.h). APPEND: SIZE must be old_size, then APPE of the tail
+ * [old_size, total) on the final name and SIZE after it, then the mtime
+ * (MFMT, or vsftpd's MDTM with a time). _op: one RSL_OP_APPEND, the
+ * source started at old_size first. */
+rsl_code rsl_ftps_append(rsl_conn *c, const char *rel, uint64_t old_size, uint64_t total,
+                         int64_t mtime, rsl_source *src, rsl_err *err);
+rsl_code rsl_ftps_append_op(rsl_conn *c, rsl_op *op);
+/* MOVE: RNFR + RNTO in one request; unless overwrite, CWD and SIZE of the
+ * target first (RNTO replaces files on most servers): REMOTE_EXISTS. A
+ * source the server does not have (550 to RNFR) is REMOTE_NOT_FOUND. */
+rsl_code rsl_ftps_move(rsl_conn *c, const char *from, const char *to, int is_dir, int overwrite,
+                       rsl_err *err);
+
 #endif

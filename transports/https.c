@@ -394,8 +394,10 @@ static rsl_code https_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_
 
 static unsigned https_caps_of(rsl_conn *c)
 {
-    /* no permission bits (WebDAV has none), no mtime (see docs) */
-    return RSL_CAP_ATOMIC_RENAME | (c->partial_put ? RSL_CAP_RESUME : 0) |
+    /* no permission bits (WebDAV has none), no mtime (see docs), no links; MOVE
+     * moves; a growing file's tail is written in place only with partial PUT */
+    return RSL_CAP_ATOMIC_RENAME | RSL_CAP_MOVE |
+           (c->partial_put ? RSL_CAP_RESUME | RSL_CAP_APPEND : 0) |
            (c->saw_checksum ? RSL_CAP_CHECKSUM : 0);
 }
 
@@ -474,6 +476,16 @@ static rsl_code https_mkdir(rsl_conn *c, const char *rel, rsl_err *err)
 static rsl_code https_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *err)
 {
     rsl_op op = {.kind = RSL_OP_REMOVE, .path = rel, .is_dir = is_dir};
+    return run_one(c, &op, 0, err);
+}
+
+/* The classic move (run() does the same as one op of its window). A
+ * growing file's append has no classic call here: run() carries it. */
+static rsl_code https_move(rsl_conn *c, const char *from, const char *to, int is_dir, int overwrite,
+                           rsl_err *err)
+{
+    rsl_op op = {
+        .kind = RSL_OP_MOVE, .path = to, .from = from, .is_dir = is_dir, .overwrite = overwrite};
     return run_one(c, &op, 0, err);
 }
 
@@ -593,7 +605,8 @@ done:
 const rsl_transport_ops rsl_transport_https = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "https",
-    .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_CHECKSUM,
+    .caps =
+        RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_CHECKSUM | RSL_CAP_MOVE | RSL_CAP_APPEND,
     .keys = https_keys,
     .n_keys = sizeof(https_keys) / sizeof(https_keys[0]),
     .cfg_size = sizeof(rsl_https_cfg),
@@ -613,4 +626,5 @@ const rsl_transport_ops rsl_transport_https = {
     .run = rsl_https_run,
     .read = rsl_https_read,
     .hash = rsl_https_hash,
+    .move = https_move,
 };

@@ -23,7 +23,8 @@ enum {
     MK_STATED,
     ST_STATED,
     RM_LISTED,
-    RM_DELETED
+    RM_DELETED,
+    MV_MOVED
 };
 
 /* A Depth 0 answer describes one item: a few KiB at most. */
@@ -357,6 +358,58 @@ static void remove_deleted(rsl_https_op *h)
     rsl_https_op_complete(h, rc);
 }
 
+/* ------------------------------------------------------------ move */
+
+/* MOVE from -> path in one request; never replacing unless told. */
+static void move_begin(rsl_https_op *h)
+{
+    rsl_op *op = h->op;
+    rsl_https_op_reset(h);
+    h->url = rsl_https_url(h->c, op->from, op->is_dir);
+    h->url2 = rsl_https_url(h->c, op->path, op->is_dir);
+    if (h->url == NULL || h->url2 == NULL || asprintf(&h->line, "Destination: %s", h->url2) < 0 ||
+        (h->hdrs = rsl_https_hdr(NULL, h->line)) == NULL ||
+        (h->hdrs = rsl_https_hdr(h->hdrs, op->overwrite ? "Overwrite: T" : "Overwrite: F")) ==
+            NULL) {
+        rsl_https_op_complete(h, oom(&op->err));
+        return;
+    }
+    rsl_https_req r = {.method = "MOVE", .url = h->url, .hdrs = h->hdrs};
+    rsl_https_op_issue(h, MV_MOVED, &r);
+}
+
+static void move_answer(rsl_https_op *h)
+{
+    rsl_op *op = h->op;
+    rsl_conn *c = h->c;
+    rsl_https_io *io = h->io;
+    rsl_code rc = rsl_https_io_result(io, op->path, &op->err);
+    long st = io->status;
+    if (rc == RSL_OK && (st == 201 || st == 204)) {
+        if (op->is_dir) { /* what the cache knew of both places */
+            rsl_dircache_forget(&c->dirs, op->from);
+            rsl_dircache_forget(&c->dirs, op->path);
+        }
+    } else if (rc != RSL_OK) {
+        /* the request's own failure */
+    } else if (st == 412) {
+        rc = rsl_err_set(&op->err, RSL_E_REMOTE_EXISTS, st,
+                         "MOVE '%s' -> '%s' on %s: the target exists", op->from, op->path, c->host);
+    } else if (st == 404) {
+        rc = rsl_err_set(&op->err, RSL_E_REMOTE_NOT_FOUND, st, "MOVE '%s' on %s: not there",
+                         op->from, c->host);
+    } else if (st == 405 || st == 501 || st == 502) { /* 502: another server's Destination */
+        rc = rsl_err_set(&op->err, RSL_E_REMOTE_UNSUPPORTED, st,
+                         "MOVE '%s' -> '%s' on %s: HTTP %ld, the server does not move here",
+                         op->from, op->path, c->host, st);
+    } else {
+        rc = rsl_https_map_http(io, &op->err, st, "MOVE", op->path, RSL_HTTPS_CTX_ITEM);
+        if (rc == RSL_E_METHOD_NOT_ALLOWED)
+            op->err.code = rc = RSL_E_REMOTE_UNSUPPORTED;
+    }
+    rsl_https_op_complete(h, rc);
+}
+
 /* ------------------------------------------------------------ driving */
 
 static void advance(rsl_https_op *h)
@@ -383,6 +436,9 @@ static void advance(rsl_https_op *h)
         return;
     case RM_DELETED:
         remove_deleted(h);
+        return;
+    case MV_MOVED:
+        move_answer(h);
         return;
     }
     rsl_https_op_complete(
@@ -418,6 +474,18 @@ void rsl_https_op_start(rsl_https_op *h)
         return;
     case RSL_OP_PUT:
         rsl_https_put_begin(h);
+        return;
+    case RSL_OP_MOVE:
+        move_begin(h);
+        return;
+    case RSL_OP_APPEND:
+        rsl_https_append_begin(h);
+        return;
+    case RSL_OP_SYMLINK: /* WebDAV has no links, and no settable mtimes */
+    case RSL_OP_SETTIME:
+        rsl_https_op_complete(h, rsl_err_set(&op->err, RSL_E_REMOTE_UNSUPPORTED, 0,
+                                             "%s '%s': WebDAV cannot", rsl_op_kind_name(op->kind),
+                                             op->path));
         return;
     }
     rsl_https_op_complete(h, rsl_err_set(&op->err, RSL_E_INTERNAL, op->kind,

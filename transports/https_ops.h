@@ -19,6 +19,13 @@
  *           when it took more than one request], MOVE Overwrite: F to the
  *           final name (on 412: PROPFIND of the destination, never replacing
  *           a collection, then MOVE Overwrite: T).
+ *   MOVE    MOVE from -> path (dir/ for a directory), Overwrite: F unless
+ *           op->overwrite: 412 is REMOTE_EXISTS, 404 REMOTE_NOT_FOUND, 405
+ *           and 501 REMOTE_UNSUPPORTED (the engine uploads instead).
+ *   APPEND  only where partial PUT works (else REMOTE_UNSUPPORTED before any
+ *           request): HEAD of the final file (its size must be old_size),
+ *           the tail as Content-Range PUTs on it, a HEAD size check.
+ *   SYMLINK, SETTIME: REMOTE_UNSUPPORTED (WebDAV has neither).
  * Rare turns (a 500 whose parent may be missing, a contradicted server
  * fact) make a synchronous request in the middle (rsl_https_perform).
  *
@@ -61,7 +68,9 @@ struct rsl_https_op {
     int st_got;
     long saved_status;
     rsl_err saved_err;
-    /* PUT */
+    /* PUT, APPEND */
+    const char *tgt; /* the file written: op->tmp (PUT), op->path (APPEND, in place) */
+    int append;
     uint64_t pos, len, src_pos, head_size;
     int ranged, requests, restarted, sample;
     char *aux; /* a path a step needs beyond the request (the parent to stat) */

@@ -29,7 +29,9 @@ enum {
     P_SIZE_STATED,                /* ... its size by PROPFIND */
     P_MOVE,                       /* MOVE Overwrite: F */
     P_MOVE_STATED,                /* after 412/409: what is at the destination? */
-    P_MOVE_T                      /* MOVE Overwrite: T */
+    P_MOVE_T,                     /* MOVE Overwrite: T */
+    P_APPEND_HEAD,                /* append: HEAD of the final file (its size) */
+    P_APPEND_STATED               /* ... its size by PROPFIND */
 };
 
 /* Blocks of a temp file compared before a resume keeps it (resume_sample.h):
@@ -52,7 +54,7 @@ static int piped(const rsl_https_op *h)
 static void head_issue(rsl_https_op *h, int step)
 {
     rsl_https_op_reset(h);
-    if ((h->url = rsl_https_url(h->c, h->op->tmp, 0)) == NULL) {
+    if ((h->url = rsl_https_url(h->c, h->tgt, 0)) == NULL) {
         rsl_https_op_complete(h, oom(&h->op->err));
         return;
     }
@@ -66,7 +68,7 @@ static void head_issue(rsl_https_op *h, int step)
 static rsl_code head_parse(rsl_https_op *h, int *exists, uint64_t *size, int *no_len)
 {
     rsl_https_io *io = h->io;
-    const char *rel = h->op->tmp;
+    const char *rel = h->tgt;
     *exists = *no_len = 0;
     *size = 0;
     rsl_code rc = rsl_https_io_result(io, rel, &h->op->err);
@@ -98,8 +100,7 @@ static rsl_code head_stated(rsl_https_op *h, uint64_t *size)
         return h->st_rc;
     if (!h->st.exists || h->st.is_dir)
         return rsl_err_set(&h->op->err, RSL_E_PROTOCOL, 0,
-                           "HEAD '%s' on %s: no Content-Length in the answer", h->op->tmp,
-                           h->c->host);
+                           "HEAD '%s' on %s: no Content-Length in the answer", h->tgt, h->c->host);
     *size = h->st.size;
     return RSL_OK;
 }
@@ -118,7 +119,7 @@ static void start_send(rsl_https_op *h)
         rsl_https_op_complete(h, rsl_err_set(&op->err, RSL_E_INTERNAL, 0,
                                              "upload '%s': offset %" PRIu64
                                              " cannot be continued on %s",
-                                             op->tmp, op->offset, c->host));
+                                             h->tgt, op->offset, c->host));
         return;
     }
     if (piped(h) && src->start != NULL) {
@@ -130,7 +131,7 @@ static void start_send(rsl_https_op *h)
     }
     if (!piped(h)) { /* classic upload: If-Match with what resume_offset saw */
         h->etag[0] = '\0';
-        if (op->offset > 0 && c->etag_rel && strcmp(c->etag_rel, op->tmp) == 0 && c->etag[0])
+        if (op->offset > 0 && c->etag_rel && strcmp(c->etag_rel, h->tgt) == 0 && c->etag[0])
             snprintf(h->etag, sizeof(h->etag), "%s", c->etag);
         free(c->etag_rel);
         c->etag_rel = NULL;
@@ -146,6 +147,12 @@ static void send_next(rsl_https_op *h)
     rsl_op *op = h->op;
     rsl_conn *c = h->c;
     int whole = !c->partial_put || (h->pos == 0 && op->size <= c->chunk);
+    if (whole && h->append) { /* in place, the head must stay: never a whole-file PUT */
+        rsl_https_op_complete(h, rsl_err_set(&op->err, RSL_E_REMOTE_UNSUPPORTED, 0,
+                                             "append '%s' on %s: no partial PUT here", h->tgt,
+                                             c->host));
+        return;
+    }
     if (whole && h->pos > 0) { /* partial PUT was found gone meanwhile */
         h->pos = 0;
         op->offset = 0;
@@ -159,7 +166,7 @@ static void send_next(rsl_https_op *h)
     h->ranged = !whole && h->pos > 0;
     rsl_https_op_reset(h);
     char line[320]; /* "If-Match: " + an ETag of up to 255 bytes */
-    h->url = rsl_https_url(c, op->tmp, 0);
+    h->url = rsl_https_url(c, h->tgt, 0);
     h->hdrs = rsl_https_hdr(NULL, "Expect:");
     if (h->ranged && h->hdrs) {
         snprintf(line, sizeof(line), "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
@@ -210,19 +217,19 @@ static void too_large(rsl_https_op *h)
                                              "PUT '%s' on %s: HTTP 413 for a %" PRIu64
                                              "-byte chunk; chunk size lowered to %" PRIu64
                                              " for the retry",
-                                             op->tmp, c->host, len, c->chunk));
+                                             h->tgt, c->host, len, c->chunk));
         return;
     }
     if (c->partial_put)
         rsl_err_set(&op->err, RSL_E_REMOTE_BODY_LIMIT, 413,
                     "PUT '%s' on %s: HTTP 413 even for a %" PRIu64
                     "-byte chunk, the smallest this transport sends",
-                    op->tmp, c->host, len);
+                    h->tgt, c->host, len);
     else
         rsl_err_set(&op->err, RSL_E_REMOTE_BODY_LIMIT, 413,
                     "PUT '%s' on %s: HTTP 413, the server refuses a %" PRIu64
                     "-byte body and does not support partial PUT, so it cannot be chunked",
-                    op->tmp, c->host, len);
+                    h->tgt, c->host, len);
     rsl_https_op_complete(h, RSL_E_REMOTE_BODY_LIMIT);
 }
 
@@ -249,7 +256,7 @@ static void sent(rsl_https_op *h);
  * off): worth saying precisely. */
 static void parent_check(rsl_https_op *h)
 {
-    const char *tmp = h->op->tmp, *slash = strrchr(tmp, '/');
+    const char *tmp = h->tgt, *slash = strrchr(tmp, '/');
     h->saved_err = h->op->err;
     free(h->aux);
     if (slash == NULL || (h->aux = strndup(tmp, (size_t)(slash - tmp))) == NULL) {
@@ -265,11 +272,11 @@ static void put_answer(rsl_https_op *h)
     rsl_op *op = h->op;
     rsl_conn *c = h->c;
     rsl_https_io *io = h->io;
-    rsl_code rc = rsl_https_io_result(io, op->tmp, &op->err);
+    rsl_code rc = rsl_https_io_result(io, h->tgt, &op->err);
     op->sent = h->src_pos - op->offset;
     if (rc != RSL_OK) {
         if (rc == RSL_E_REMOTE_NOT_FOUND)
-            rsl_dircache_missing(&c->dirs, op->tmp);
+            rsl_dircache_missing(&c->dirs, h->tgt);
         rsl_https_op_complete(h, rc);
         return;
     }
@@ -291,7 +298,14 @@ static void put_answer(rsl_https_op *h)
         too_large(h);
         return;
     }
-    rc = rsl_https_map_http(io, &op->err, st, "PUT", op->tmp, RSL_HTTPS_CTX_ITEM);
+    rc = rsl_https_map_http(io, &op->err, st, "PUT", h->tgt, RSL_HTTPS_CTX_ITEM);
+    if (h->append && h->ranged && (st == 400 || st == 405 || st == 416 || st == 501)) {
+        rsl_https_op_complete(h, rsl_err_set(&op->err, RSL_E_REMOTE_UNSUPPORTED, st,
+                                             "append '%s' on %s: HTTP %ld to a PUT with "
+                                             "Content-Range",
+                                             h->tgt, c->host, st));
+        return;
+    }
     if (h->ranged && (st == 400 || st == 405 || st == 416 || st == 501)) {
         char why[96];
         snprintf(why, sizeof(why), "HTTP %ld to a PUT with Content-Range", st);
@@ -305,7 +319,7 @@ static void put_answer(rsl_https_op *h)
         return;
     }
     if (rc == RSL_E_REMOTE_NOT_FOUND)
-        rsl_dircache_missing(&c->dirs, op->tmp);
+        rsl_dircache_missing(&c->dirs, h->tgt);
     rsl_https_op_complete(h, rc);
 }
 
@@ -313,11 +327,11 @@ static void parent_stated(rsl_https_op *h)
 {
     rsl_op *op = h->op;
     if (h->st_rc == RSL_OK && !h->st.exists) {
-        rsl_dircache_missing(&h->c->dirs, op->tmp);
+        rsl_dircache_missing(&h->c->dirs, h->tgt);
         rsl_https_op_complete(h, rsl_err_set(&op->err, RSL_E_REMOTE_NOT_FOUND, 500,
                                              "PUT '%s' on %s: HTTP 500; the parent directory "
                                              "'%s' does not exist",
-                                             op->tmp, h->c->host, h->aux));
+                                             h->tgt, h->c->host, h->aux));
         return;
     }
     op->err = h->saved_err;
@@ -330,7 +344,7 @@ static void move_issue(rsl_https_op *h, int overwrite)
 {
     rsl_op *op = h->op;
     rsl_https_op_reset(h);
-    h->url = rsl_https_url(h->c, op->tmp, 0);
+    h->url = rsl_https_url(h->c, h->tgt, 0);
     h->url2 = rsl_https_url(h->c, op->path, 0);
     if (h->url == NULL || h->url2 == NULL || asprintf(&h->line, "Destination: %s", h->url2) < 0 ||
         (h->hdrs = rsl_https_hdr(NULL, h->line)) == NULL ||
@@ -359,7 +373,7 @@ static void sent(rsl_https_op *h)
         rsl_https_op_complete(h, RSL_OK);
         return;
     }
-    if (!piped(h) || h->requests > 1 || op->offset > 0)
+    if (!piped(h) || h->requests > 1 || op->offset > 0 || h->append)
         head_issue(h, P_SIZE);
     else
         move_issue(h, 0);
@@ -371,7 +385,7 @@ static void size_checked(rsl_https_op *h, int exists, uint64_t size)
     if (!exists) {
         rsl_https_op_complete(h, rsl_err_set(&op->err, RSL_E_REMOTE_NOT_FOUND, 404,
                                              "finish '%s' on %s: the uploaded temp file is gone",
-                                             op->tmp, h->c->host));
+                                             h->tgt, h->c->host));
         return;
     }
     if (size != op->size) {
@@ -379,15 +393,18 @@ static void size_checked(rsl_https_op *h, int exists, uint64_t size)
         snprintf(why, sizeof(why),
                  "the temp file had %" PRIu64 " bytes after a chunked upload of %" PRIu64, size,
                  op->size);
-        if (piped(h) && h->requests > 1 && contradicted(h, why))
+        if (piped(h) && h->requests > 1 && !h->append && contradicted(h, why))
             return;
         rsl_https_op_complete(h, rsl_err_set(&op->err, RSL_E_REMOTE_SIZE_MISMATCH, 0,
                                              "'%s' on %s: remote temp file has %" PRIu64
                                              " bytes, expected %" PRIu64,
-                                             op->tmp, h->c->host, size, op->size));
+                                             h->tgt, h->c->host, size, op->size));
         return;
     }
-    move_issue(h, 0);
+    if (h->append) /* in place: nothing to rename (WebDAV sets no mtime) */
+        rsl_https_op_complete(h, RSL_OK);
+    else
+        move_issue(h, 0);
 }
 
 /* Overwrite: F first: a new name needs one request, and an existing
@@ -397,7 +414,7 @@ static void move_answer(rsl_https_op *h, int overwrite)
 {
     rsl_op *op = h->op;
     rsl_https_io *io = h->io;
-    rsl_code rc = rsl_https_io_result(io, op->tmp, &op->err);
+    rsl_code rc = rsl_https_io_result(io, h->tgt, &op->err);
     if (rc != RSL_OK) {
         rsl_https_op_complete(h, rc);
         return;
@@ -428,7 +445,7 @@ static void move_stated(rsl_https_op *h)
         rsl_https_op_complete(h, rsl_err_set(&op->err, RSL_E_REMOTE_TYPE_CONFLICT, h->saved_status,
                                              "MOVE '%s' -> '%s' on %s: a directory of that name "
                                              "exists on the remote",
-                                             op->tmp, op->path, h->c->host));
+                                             h->tgt, op->path, h->c->host));
     } else if (h->st.exists || h->saved_status == 412) {
         move_issue(h, 1);
     } else {
@@ -473,7 +490,7 @@ static void resume_size(rsl_https_op *h, int exists, uint64_t size)
     if (!piped(h) && h->etag[0]) { /* for the classic upload's If-Match */
         snprintf(c->etag, sizeof(c->etag), "%s", h->etag);
         free(c->etag_rel);
-        c->etag_rel = strdup(op->tmp);
+        c->etag_rel = strdup(h->tgt);
     }
     h->head_size = size;
     h->sample = 0;
@@ -489,7 +506,7 @@ static void sample_issue(rsl_https_op *h)
         return;
     }
     rsl_https_op_reset(h);
-    h->url = rsl_https_url(h->c, h->op->tmp, 0);
+    h->url = rsl_https_url(h->c, h->tgt, 0);
     if (h->url == NULL || asprintf(&h->line, "%" PRIu64 "-%" PRIu64, from, from + n - 1) < 0) {
         h->line = NULL;
         rsl_https_op_complete(h, oom(&h->op->err));
@@ -506,7 +523,7 @@ static void sample_answer(rsl_https_op *h)
     rsl_https_io *io = h->io;
     uint64_t from = 0, n = 0;
     sample_range(h, h->sample, &from, &n);
-    rsl_code rc = rsl_https_io_result(io, op->tmp, &op->err);
+    rsl_code rc = rsl_https_io_result(io, h->tgt, &op->err);
     if (rc != RSL_OK) {
         rsl_https_op_complete(h, rc);
         return;
@@ -515,7 +532,7 @@ static void sample_answer(rsl_https_op *h)
         rsl_https_log(h->c, RSL_LOG_INFO,
                       "%s: '%s' restarts from 0: the ranged GET of a block of it answered HTTP "
                       "%ld with %zu bytes",
-                      h->c->host, op->tmp, io->status, io->body.n);
+                      h->c->host, h->tgt, io->status, io->body.n);
         resumed(h);
         return;
     }
@@ -542,7 +559,7 @@ static void sample_answer(rsl_https_op *h)
         rsl_https_log(h->c, RSL_LOG_INFO,
                       "%s: '%s' restarts from 0: its remote bytes at %" PRIu64
                       " differ from the local file",
-                      h->c->host, op->tmp, from);
+                      h->c->host, h->tgt, from);
         resumed(h);
         return;
     }
@@ -552,10 +569,47 @@ static void sample_answer(rsl_https_op *h)
 
 /* ------------------------------------------------------------ driving */
 
+/* APPEND: the final file must hold old_size bytes; then the tail goes
+ * as Content-Range PUTs on it (no partial PUT: REMOTE_UNSUPPORTED, before
+ * any request). */
+void rsl_https_append_begin(rsl_https_op *h)
+{
+    rsl_op *op = h->op;
+    h->tgt = op->path;
+    h->append = 1;
+    op->offset = op->old_size;
+    op->sent = 0;
+    if (!h->c->partial_put || op->old_size == 0 || op->old_size >= op->size) {
+        rsl_https_op_complete(h, rsl_err_set(&op->err, RSL_E_REMOTE_UNSUPPORTED, 0,
+                                             "append '%s' on %s: %s", op->path, h->c->host,
+                                             h->c->partial_put ? "nothing to append"
+                                                               : "the server has no partial PUT"));
+        return;
+    }
+    head_issue(h, P_APPEND_HEAD);
+}
+
+/* The final file's size before an append. */
+static void append_sized(rsl_https_op *h, int exists, uint64_t size)
+{
+    rsl_op *op = h->op;
+    if (!exists || size != op->old_size) {
+        rsl_https_op_complete(
+            h,
+            rsl_err_set(&op->err, exists ? RSL_E_REMOTE_SIZE_MISMATCH : RSL_E_REMOTE_NOT_FOUND, 0,
+                        "append '%s' on %s: the remote file has %s%" PRIu64
+                        " bytes, not the %" PRIu64 " recorded",
+                        op->path, h->c->host, exists ? "" : "(absent) ", size, op->old_size));
+        return;
+    }
+    start_send(h);
+}
+
 void rsl_https_put_begin(rsl_https_op *h)
 {
     rsl_op *op = h->op;
     rsl_conn *c = h->c;
+    h->tgt = op->tmp;
     if (piped(h)) {
         op->offset = 0;
         op->sent = 0;
@@ -589,9 +643,14 @@ static void head_answer(rsl_https_op *h, int step)
     if (rc != RSL_OK) {
         rsl_https_op_complete(h, rc);
     } else if (no_len) {
-        rsl_https_op_stat(h, h->op->tmp, step == P_HEAD ? P_HEAD_STATED : P_SIZE_STATED);
+        rsl_https_op_stat(h, h->tgt,
+                          step == P_HEAD          ? P_HEAD_STATED
+                          : step == P_APPEND_HEAD ? P_APPEND_STATED
+                                                  : P_SIZE_STATED);
     } else if (step == P_HEAD) {
         resume_size(h, exists, size);
+    } else if (step == P_APPEND_HEAD) {
+        append_sized(h, exists, size);
     } else {
         size_checked(h, exists, size);
     }
@@ -605,6 +664,8 @@ static void head_fallback(rsl_https_op *h, int step)
         rsl_https_op_complete(h, rc);
     else if (step == P_HEAD_STATED)
         resume_size(h, 1, size);
+    else if (step == P_APPEND_STATED)
+        append_sized(h, 1, size);
     else
         size_checked(h, 1, size);
 }
@@ -614,10 +675,12 @@ void rsl_https_put_step(rsl_https_op *h)
     switch (h->step) {
     case P_HEAD:
     case P_SIZE:
+    case P_APPEND_HEAD:
         head_answer(h, h->step);
         return;
     case P_HEAD_STATED:
     case P_SIZE_STATED:
+    case P_APPEND_STATED:
         head_fallback(h, h->step);
         return;
     case P_SAMPLE:

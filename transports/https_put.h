@@ -16,6 +16,8 @@
 
 /* Starts h (a PUT) at its first step. */
 void rsl_https_put_begin(rsl_https_op *h);
+/* Starts h (an APPEND: the tail written in place with partial PUT). */
+void rsl_https_append_begin(rsl_https_op *h);
 /* Runs h's next step (h->step >= RSL_HTTPS_PUT_STEPS; h->io is the request
  * that answered, or NULL after a stat). */
 void rsl_https_put_step(rsl_https_op *h);

@@ -62,7 +62,8 @@ static void op_done(rsl_https_op *h)
 
 static int is_big(const rsl_op *op)
 {
-    return op->kind == RSL_OP_PUT && op->size > RSL_HTTPS_BIG_SIZE;
+    return (op->kind == RSL_OP_PUT && op->size > RSL_HTTPS_BIG_SIZE) ||
+           (op->kind == RSL_OP_APPEND && op->size - op->old_size > RSL_HTTPS_BIG_SIZE);
 }
 
 static void take(run *r, rsl_op *op)

@@ -472,9 +472,10 @@ static void sftp_disconnect(rsl_conn *c)
 
 static unsigned sftp_caps_of(rsl_conn *c)
 {
-    unsigned caps = rsl_sftp_put_caps(c->cl) | RSL_CAP_SET_MODE;
-    if (c->no_seek)
-        caps &= ~(unsigned)RSL_CAP_RESUME;
+    unsigned caps = rsl_sftp_put_caps(c->cl) | RSL_CAP_SET_MODE | RSL_CAP_MOVE | RSL_CAP_SYMLINK |
+                    RSL_CAP_DIR_MTIME | RSL_CAP_APPEND;
+    if (c->no_seek) /* writing at an offset is what an append does too */
+        caps &= ~(unsigned)(RSL_CAP_RESUME | RSL_CAP_APPEND);
     if (rsl_sftp_get_can_hash(c))
         caps |= RSL_CAP_CHECKSUM;
     return caps;
@@ -620,7 +621,10 @@ static void rf_done(void *ud, rsl_op *op)
         rsl_dircache_add(d, op->path);
     else if (op->kind == RSL_OP_REMOVE && op->is_dir)
         rsl_dircache_forget(d, op->path);
-    else if (op->err.code == RSL_E_REMOTE_NOT_FOUND && op->kind != RSL_OP_STAT)
+    else if (op->err.code == RSL_OK && op->kind == RSL_OP_MOVE && op->is_dir) {
+        rsl_dircache_forget(d, op->from); /* what it knew of both places */
+        rsl_dircache_forget(d, op->path);
+    } else if (op->err.code == RSL_E_REMOTE_NOT_FOUND && op->kind != RSL_OP_STAT)
         rsl_dircache_missing(d, op->path);
     f->in->done(f->in->ud, op); /* the engine's from here on */
 }
@@ -645,12 +649,87 @@ static rsl_code sftp_run(rsl_conn *c, const rsl_feed *feed, rsl_err *err)
 }
 
 /* ------------------------------------------------------------------ */
+/* the classic send-less calls: one op through the pipelined run */
+
+typedef struct one_feed {
+    rsl_op *op;
+    int taken, done;
+} one_feed;
+
+static rsl_op *one_next(void *ud, int wait)
+{
+    (void)wait;
+    one_feed *f = ud;
+    if (f->taken)
+        return NULL;
+    f->taken = 1;
+    return f->op;
+}
+
+static void one_done(void *ud, rsl_op *op)
+{
+    (void)op;
+    ((one_feed *)ud)->done = 1;
+}
+
+static rsl_code run_one(rsl_conn *c, rsl_op *op, rsl_err *err)
+{
+    one_feed f = {.op = op};
+    rsl_feed feed = {.next = one_next, .done = one_done, .ud = &f};
+    rsl_err e = {0};
+    rsl_code rc = sftp_run(c, &feed, &e);
+    if (rc != RSL_OK) {
+        *err = e;
+        return rc;
+    }
+    if (op->err.code != RSL_OK)
+        *err = op->err;
+    return op->err.code;
+}
+
+static rsl_code sftp_move(rsl_conn *c, const char *from, const char *to, int is_dir, int overwrite,
+                          rsl_err *err)
+{
+    rsl_op op = {
+        .kind = RSL_OP_MOVE, .path = to, .from = from, .is_dir = is_dir, .overwrite = overwrite};
+    return run_one(c, &op, err);
+}
+
+static rsl_code sftp_symlink(rsl_conn *c, const char *rel, const char *target, rsl_err *err)
+{
+    rsl_op op = {.kind = RSL_OP_SYMLINK, .path = rel, .target = target};
+    return run_one(c, &op, err);
+}
+
+static rsl_code sftp_set_mtime(rsl_conn *c, const char *rel, int64_t mtime, rsl_err *err)
+{
+    rsl_op op = {.kind = RSL_OP_SETTIME, .path = rel, .is_dir = 1, .mtime = mtime};
+    return run_one(c, &op, err);
+}
+
+/* The caller started src at old_size already (transport.h): not again. */
+static rsl_code sftp_append(rsl_conn *c, const char *rel, uint64_t old_size, uint64_t total,
+                            int64_t mtime, rsl_source *src, rsl_err *err)
+{
+    rsl_source once = *src;
+    once.start = NULL;
+    once.verify = NULL;
+    rsl_op op = {.kind = RSL_OP_APPEND,
+                 .path = rel,
+                 .old_size = old_size,
+                 .size = total,
+                 .mtime = mtime,
+                 .src = &once};
+    return run_one(c, &op, err);
+}
+
+/* ------------------------------------------------------------------ */
 
 const rsl_transport_ops rsl_transport_sftp = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "sftp",
     .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME | RSL_CAP_SET_MODE |
-            RSL_CAP_CHECKSUM,
+            RSL_CAP_CHECKSUM | RSL_CAP_MOVE | RSL_CAP_SYMLINK | RSL_CAP_DIR_MTIME | RSL_CAP_APPEND,
     .keys = sftp_keys,
     .n_keys = sizeof(sftp_keys) / sizeof(sftp_keys[0]),
     .cfg_size = sizeof(rsl_sftp_cfg),
@@ -672,4 +751,8 @@ const rsl_transport_ops rsl_transport_sftp = {
     .set_mode = sftp_set_mode,
     .read = rsl_sftp_get_read,
     .hash = rsl_sftp_get_hash,
+    .move = sftp_move,
+    .symlink = sftp_symlink,
+    .set_mtime = sftp_set_mtime,
+    .append = sftp_append,
 };

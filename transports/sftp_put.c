@@ -96,7 +96,7 @@ static void complete(job *j)
 {
     run *R = j->R;
     rsl_op *op = j->op;
-    if (op->kind == RSL_OP_PUT)
+    if (op->kind == RSL_OP_PUT || op->kind == RSL_OP_APPEND)
         op->sent = j->acked > j->kept ? j->acked - j->kept : 0;
     if (!j->failed)
         rsl_err_clear(&op->err);
@@ -123,7 +123,9 @@ static void complete(job *j)
 static void job_free(job *j)
 {
     free(j->wpath);
-    free(j->wtmp);
+    free(j->wfrom);
+    if (j->wtmp != j->wpath)
+        free(j->wtmp);
     free(j->ring);
     free(j);
 }
@@ -131,6 +133,11 @@ static void job_free(job *j)
 /* ------------------------------------------------------------------ */
 /* refining a failure by context (OpenSSH says FAILURE for EISDIR, ENOSPC,
  * EEXIST, ENOTEMPTY) */
+
+static void refine(job *j, const char *wire_path, int rename)
+{
+    rsl_sftp_put_refine(j, wire_path, rename);
+}
 
 static void on_refine_dir(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
@@ -166,7 +173,7 @@ static void on_refine_vfs(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 
 /* After a failure mapped to REMOTE_IO/TYPE_CONFLICT: is a directory in the
  * way (path), is the disk full (not for a rename)? */
-static void refine(job *j, const char *wire_path, int rename)
+void rsl_sftp_put_refine(job *j, const char *wire_path, int rename)
 {
     rsl_code c = j->op->err.code;
     if (j->refined || (c != RSL_E_REMOTE_IO && c != RSL_E_REMOTE_TYPE_CONFLICT))
@@ -279,7 +286,7 @@ static void finish_put(job *j)
         char why[128];
         snprintf(why, sizeof(why), "a resumed temp file had %llu bytes after its last write",
                  (unsigned long long)(j->fattrs.flags & RSL_SFTP_ATTR_SIZE ? j->fattrs.size : 0));
-        if (j->have_fstat && rsl_sftp_put_suspect_seek(j, 0, why)) {
+        if (j->have_fstat && !j->append && rsl_sftp_put_suspect_seek(j, 0, why)) {
             rsl_sftp_put_redo(j);
             return;
         }
@@ -298,6 +305,11 @@ static void finish_put(job *j)
                             .atime = (uint32_t)op->mtime,
                             .mtime = (uint32_t)op->mtime};
         rsl_sftp_wire_setstat(out(j), req(j, rsl_sftp_put_ignore), j->wtmp, &a);
+    }
+    if (j->append) { /* in place: the file is complete under its name */
+        j->phase = P_RENAME;
+        step(j);
+        return;
     }
     send_rename(j);
 }
@@ -503,11 +515,19 @@ static void schedule(run *R)
 
 static void on_open(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
+    (void)s;
     job *j = ud;
     j->inflight--;
+    rsl_sftp_put_opened(j, r);
+}
+
+void rsl_sftp_put_opened(job *j, const rsl_sftp_reply *r)
+{
+    rsl_sftp_client *s = j->R->s;
     rsl_err e = {0};
-    if (rsl_sftp_client_expect(s, r, RSL_FXP_HANDLE, "open", j->op->tmp, &e) != RSL_OK) {
-        if (r->type == RSL_FXP_STATUS && j->kept > 0 &&
+    const char *rel = j->append ? j->op->path : j->op->tmp;
+    if (rsl_sftp_client_expect(s, r, RSL_FXP_HANDLE, "open", rel, &e) != RSL_OK) {
+        if (r->type == RSL_FXP_STATUS && j->kept > 0 && !j->append &&
             rsl_sftp_put_suspect_seek(j, r->status,
                                       "it refused to open a temp file without "
                                       "truncating it")) {
@@ -522,6 +542,10 @@ static void on_open(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     memcpy(j->h.b, r->handle.p, r->handle.len);
     j->h.len = r->handle.len;
     j->hopen = 1;
+    if (j->failed) { /* an APPEND whose size check failed: cleanup closes it */
+        step(j);
+        return;
+    }
     if (j->kept > 0 && j->kept < j->tmp_size) { /* keep exactly the verified prefix */
         rsl_sftp_attrs a = {.flags = RSL_SFTP_ATTR_SIZE, .size = j->kept};
         rsl_sftp_wire_fsetstat(out(j), req(j, on_tmp_status), &j->h, &a);
@@ -560,7 +584,8 @@ void rsl_sftp_put_open_write(job *j, uint64_t kept)
  * the contiguous acknowledged end, close what is open, then complete. */
 static void cleanup(job *j)
 {
-    int trunc = j->op->kind == RSL_OP_PUT && j->next_off > j->acked && !j->truncated;
+    int trunc = (j->op->kind == RSL_OP_PUT || j->op->kind == RSL_OP_APPEND) &&
+                j->next_off > j->acked && !j->truncated;
     if (j->rhopen) {
         rsl_sftp_wire_close(out(j), req(j, rsl_sftp_put_ignore), &j->rh);
         j->rhopen = 0;
@@ -612,7 +637,7 @@ void rsl_sftp_put_step(job *j)
     }
 }
 
-static int wire_path(job *j, const char *rel, char **out_)
+int rsl_sftp_put_wire_path(job *j, const char *rel, char **out_)
 {
     char p[PATH_BUF];
     if (rel == NULL || rsl_sftp_client_path(j->R->s, rel, p, sizeof(p)) < 0 ||
@@ -623,6 +648,11 @@ static int wire_path(job *j, const char *rel, char **out_)
         return -1;
     }
     return 0;
+}
+
+static int wire_path(job *j, const char *rel, char **out_)
+{
+    return rsl_sftp_put_wire_path(j, rel, out_);
 }
 
 static void start_put(job *j)
@@ -686,6 +716,12 @@ static void start_op(run *R, rsl_op *op)
         case RSL_OP_PUT:
             start_put(j);
             break;
+        case RSL_OP_MOVE:
+        case RSL_OP_SYMLINK:
+        case RSL_OP_SETTIME:
+        case RSL_OP_APPEND:
+            rsl_sftp_put_more(j);
+            break;
         default:
             job_failf(j, RSL_E_INTERNAL, op->kind, "unknown operation %d on '%s'", (int)op->kind,
                       op->path);
@@ -718,7 +754,7 @@ static void fail_all(run *R, const rsl_err *e)
         job *j = R->head;
         R->head = j->next;
         rsl_op *op = j->op;
-        if (op->kind == RSL_OP_PUT)
+        if (op->kind == RSL_OP_PUT || op->kind == RSL_OP_APPEND)
             op->sent = j->acked > j->kept ? j->acked - j->kept : 0;
         op->err = *e;
         snprintf(op->err.msg, sizeof(op->err.msg), "%s '%.150s': %.300s",

@@ -5,6 +5,9 @@
  * sampled blocks of a kept temp file, and the fresh start when the server
  * cannot write at an offset). Internal to sftp_put; nothing else includes it.
  *
+ * sftp_put_more.c holds the send-less ops (MOVE, SYMLINK, SETTIME, and
+ * APPEND, which reuses the PUT's writes and trailer on the final file).
+ *
  * Owns: the job and run types, and the helpers both files use. Must not
  * touch: anything sftp_put.h's module must not.
  */
@@ -60,6 +63,10 @@ typedef struct job {
     int nsmp, whole;
     int redo, redone; /* sent again from zero: the server cannot write at an offset */
     char why[160];    /* what it did */
+    /* send less (sftp_put_more.c) */
+    int append;        /* an APPEND: wtmp is the final file, no rename, never redone */
+    int sized, opened; /* APPEND: the LSTAT and the OPEN answered */
+    char *wfrom;       /* MOVE: the wire path of op->from */
 } job;
 
 struct run {
@@ -102,6 +109,18 @@ static inline void step(job *j)
 {
     rsl_sftp_put_step(j);
 }
+
+/* The wire path of rel (malloc'd) into *out; fails the job (0 / -1). */
+int rsl_sftp_put_wire_path(job *j, const char *rel, char **out);
+/* The OPEN of an APPEND answered (the PUT's on_open otherwise). */
+void rsl_sftp_put_opened(job *j, const rsl_sftp_reply *r);
+/* After a failure mapped to REMOTE_IO/TYPE_CONFLICT: what is in the way. */
+void rsl_sftp_put_refine(job *j, const char *wire_path, int rename);
+
+/* ---- sftp_put_more.c ---- */
+
+/* Starts op's requests for MOVE, SYMLINK, SETTIME or APPEND. */
+void rsl_sftp_put_more(job *j);
 
 /* ---- sftp_put_resume.c ---- */
 

@@ -174,8 +174,8 @@ int rsl_sftp_put_suspect_seek(job *j, uint32_t fx, const char *why)
     rsl_op *op = j->op;
     if (j->redo)
         return 1;
-    if (j->redone || j->failed || j->kept == 0 || op->src->start == NULL)
-        return 0;
+    if (j->redone || j->failed || j->kept == 0 || op->src->start == NULL || j->append)
+        return 0; /* an append writes in place: never from zero */
     if (fx != 0 && fx != RSL_FX_FAILURE && fx != RSL_FX_OP_UNSUPPORTED)
         return 0;
     j->redo = 1;

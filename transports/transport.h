@@ -140,6 +140,16 @@ typedef struct rsl_rhash {
  * multiplexing on a control connection). The engine hides the round trips
  * of small files with more connections instead of a deeper window. */
 #define RSL_CAP_NO_MULTIPLEX 0x20
+/* Send less (xfer.h): the connection carries these ops itself; without the
+ * bit the op completes with RSL_E_REMOTE_UNSUPPORTED and the engine falls
+ * back (upload and delete, a whole upload through the temp name) or, for
+ * links, reports the item. A transport's static caps say what it can ever
+ * do (the plan decides on them before any connection); caps_of() what this
+ * server does. */
+#define RSL_CAP_MOVE 0x40       /* RSL_OP_MOVE: files and whole directories in one request */
+#define RSL_CAP_SYMLINK 0x80    /* RSL_OP_SYMLINK */
+#define RSL_CAP_DIR_MTIME 0x100 /* RSL_OP_SETTIME on directories */
+#define RSL_CAP_APPEND 0x200    /* RSL_OP_APPEND: writes a file's tail in place */
 
 typedef struct rsl_conn rsl_conn; /* a transport's private connection state */
 struct rsl_scheme;
@@ -257,6 +267,24 @@ typedef struct rsl_transport_ops {
      * not compare; RSL_E_REMOTE_NOT_FOUND when rel is missing. A connection
      * whose caps_of() has RSL_CAP_CHECKSUM is expected to answer RSL_OK. */
     rsl_code (*hash)(rsl_conn *c, const char *rel, const char *want, rsl_rhash *out, rsl_err *err);
+
+    /* ---- send less (xfer.h has each op's contract); NULL: unsupported ---- */
+
+    /* Moves `from` to `to` (is_dir: a directory with all it holds) in one
+     * remote request. `to` must not exist unless overwrite (REMOTE_EXISTS);
+     * `from` missing is REMOTE_NOT_FOUND. */
+    rsl_code (*move)(rsl_conn *c, const char *from, const char *to, int is_dir, int overwrite,
+                     rsl_err *err);
+    /* Creates symbolic link rel -> target (relative; rel absent). */
+    rsl_code (*symlink)(rsl_conn *c, const char *rel, const char *target, rsl_err *err);
+    /* Sets the mtime of directory rel (seconds since the epoch). */
+    rsl_code (*set_mtime)(rsl_conn *c, const char *rel, int64_t mtime, rsl_err *err);
+    /* Writes bytes [old_size, total) pulled from src (already started at
+     * old_size) at old_size of the final file rel, which must hold exactly
+     * old_size bytes (REMOTE_SIZE_MISMATCH before anything is written);
+     * then checks its size is total and sets the mtime (mtime >= 0). */
+    rsl_code (*append)(rsl_conn *c, const char *rel, uint64_t old_size, uint64_t total,
+                       int64_t mtime, rsl_source *src, rsl_err *err);
 } rsl_transport_ops;
 
 /*

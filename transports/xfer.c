@@ -16,6 +16,14 @@ const char *rsl_op_kind_name(rsl_op_kind k)
         return "remove";
     case RSL_OP_STAT:
         return "stat";
+    case RSL_OP_MOVE:
+        return "move";
+    case RSL_OP_SYMLINK:
+        return "symlink";
+    case RSL_OP_SETTIME:
+        return "settime";
+    case RSL_OP_APPEND:
+        return "append";
     }
     return "unknown";
 }
@@ -41,6 +49,56 @@ static rsl_code serial_put(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op
     return rc;
 }
 
+/* An optional call the transport does not have. */
+static rsl_code unsupported(const rsl_transport_ops *ops, rsl_op *op)
+{
+    return rsl_err_set(&op->err, RSL_E_REMOTE_UNSUPPORTED, 0, "%s '%s': the %s transport cannot",
+                       rsl_op_kind_name(op->kind), op->path, ops->name);
+}
+
+/* One APPEND: the source starts at the old end (hashing the kept head),
+ * the transport writes the tail in place, then the source's check. */
+static rsl_code serial_append(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op)
+{
+    rsl_source *src = op->src;
+    rsl_code rc = RSL_OK;
+    op->offset = op->old_size;
+    if (ops->append == NULL || !(ops->caps_of(c) & RSL_CAP_APPEND))
+        return unsupported(ops, op);
+    if (src->start)
+        rc = src->start(src, op->old_size, &op->err);
+    if (rc == RSL_OK)
+        rc = ops->append(c, op->path, op->old_size, op->size, op->mtime, src, &op->err);
+    if (rc == RSL_OK && src->verify)
+        rc = src->verify(src, &op->err);
+    return rc;
+}
+
+/* The send-less ops: each through its optional call, or unsupported. */
+static rsl_code serial_sendless(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op)
+{
+    unsigned caps = ops->caps_of(c);
+    switch (op->kind) {
+    case RSL_OP_MOVE:
+        if (ops->move == NULL || !(caps & RSL_CAP_MOVE))
+            return unsupported(ops, op);
+        return ops->move(c, op->from, op->path, op->is_dir, op->overwrite, &op->err);
+    case RSL_OP_SYMLINK:
+        if (ops->symlink == NULL || !(caps & RSL_CAP_SYMLINK))
+            return unsupported(ops, op);
+        return ops->symlink(c, op->path, op->target, &op->err);
+    case RSL_OP_SETTIME:
+        if (ops->set_mtime == NULL || !(caps & RSL_CAP_DIR_MTIME))
+            return unsupported(ops, op);
+        return ops->set_mtime(c, op->path, op->mtime, &op->err);
+    case RSL_OP_APPEND:
+        return serial_append(ops, c, op);
+    default:
+        return rsl_err_set(&op->err, RSL_E_INTERNAL, op->kind, "unknown operation %d on '%s'",
+                           (int)op->kind, op->path);
+    }
+}
+
 static rsl_code serial_one(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op)
 {
     switch (op->kind) {
@@ -56,9 +114,9 @@ static rsl_code serial_one(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op
         return ops->stat(c, op->path, &op->st, &op->err);
     case RSL_OP_PUT:
         return serial_put(ops, c, op);
+    default:
+        return serial_sendless(ops, c, op);
     }
-    return rsl_err_set(&op->err, RSL_E_INTERNAL, op->kind, "unknown operation %d on '%s'",
-                       (int)op->kind, op->path);
 }
 
 rsl_code rsl_xfer_run_serial(const rsl_transport_ops *ops, rsl_conn *c, const rsl_feed *feed,

@@ -35,8 +35,46 @@ typedef enum rsl_op_kind {
     RSL_OP_MKDIR = 1, /* create directory `path` (parent exists); existing dir is OK */
     RSL_OP_PUT,       /* upload src to `tmp`, then finish into `path` (see below) */
     RSL_OP_REMOVE,    /* remove file (is_dir 0) or empty directory (is_dir 1); absent is OK */
-    RSL_OP_STAT       /* fill st for `path` (missing: st.exists = 0, still RSL_OK) */
+    RSL_OP_STAT,      /* fill st for `path` (missing: st.exists = 0, still RSL_OK) */
+    RSL_OP_MOVE,      /* move `from` to `path` (a file, or a directory with is_dir 1 and all it
+                         holds) on the remote: see below */
+    RSL_OP_SYMLINK,   /* create symbolic link `path` pointing to `target` (path absent) */
+    RSL_OP_SETTIME,   /* set the mtime of directory `path` to `mtime` */
+    RSL_OP_APPEND     /* write src bytes [old_size, size) at old_size of the final file `path`,
+                         in place (no temp): see below */
 } rsl_op_kind;
+
+/*
+ * RSL_OP_MOVE: one remote request where the protocol has one (SFTP RENAME,
+ * FTP RNFR/RNTO, WebDAV MOVE, renameat). The target's parent exists (the
+ * engine creates it first). An existing target is REMOTE_EXISTS unless
+ * `overwrite` is set (then it is replaced, as a PUT's rename would); a
+ * missing `from` is REMOTE_NOT_FOUND. A transport that cannot move completes
+ * the op with REMOTE_UNSUPPORTED; the engine then uploads `path` and
+ * deletes `from` instead.
+ *
+ * RSL_OP_SYMLINK: `target` is relative and stays inside the tree (the engine
+ * checked it). An item at `path` is REMOTE_EXISTS (the engine removes it
+ * first). REMOTE_UNSUPPORTED where the protocol has no links (FTP, WebDAV).
+ *
+ * RSL_OP_SETTIME: for directories, after everything inside them is done.
+ * REMOTE_UNSUPPORTED where the protocol cannot.
+ *
+ * RSL_OP_APPEND, step by step (a growing file whose first old_size bytes
+ * the remote already holds):
+ *   1. the remote file must hold old_size bytes (REMOTE_SIZE_MISMATCH
+ *      otherwise: nothing is written);
+ *   2. src->start(src, old_size) once (it may fail: the local head changed,
+ *      HEAD_CHANGED; nothing is written then), then src->read until 0, each
+ *      byte written at its offset of the final file: the file never loses
+ *      its head, it briefly holds the old content plus part of the tail;
+ *   3. src->verify(src), the size check against `size`, then the mtime
+ *      (mtime >= 0) where the protocol can.
+ * op->offset is set to old_size, op->sent to the tail bytes sent. Where the
+ * protocol cannot write in place (WebDAV without partial PUT) the op
+ * completes with REMOTE_UNSUPPORTED before anything is sent, and the engine
+ * sends the whole file through the temp name.
+ */
 
 /*
  * RSL_OP_PUT, step by step:
@@ -55,22 +93,26 @@ typedef enum rsl_op_kind {
  */
 typedef struct rsl_op {
     rsl_op_kind kind;
-    const char *path; /* relative to the remote root, as in transport.h */
-    const char *tmp;  /* PUT: the temp name */
-    int is_dir;       /* REMOVE */
-    int resume;       /* PUT: an upload record says tmp may hold a prefix of this file */
-    uint64_t size;    /* PUT: bytes of the local file */
-    int64_t mtime;    /* PUT: seconds since the epoch, < 0 to leave it */
-    uint32_t mode;    /* PUT, MKDIR: permission bits for the new item, 0 for the server's
-                         default (the serial adapter passes it as src->mode, or calls
-                         set_mode after the mkdir) */
-    rsl_source *src;  /* PUT: the bytes */
-    void *ud;         /* the engine's */
+    const char *path;   /* relative to the remote root, as in transport.h */
+    const char *tmp;    /* PUT: the temp name */
+    const char *from;   /* MOVE: the remote item moved to `path` */
+    const char *target; /* SYMLINK: what the link points to (relative) */
+    int is_dir;         /* REMOVE, MOVE */
+    int overwrite;      /* MOVE: an item at `path` may be replaced (else REMOTE_EXISTS) */
+    uint64_t old_size;  /* APPEND: bytes the remote file holds already */
+    int resume;         /* PUT: an upload record says tmp may hold a prefix of this file */
+    uint64_t size;      /* PUT, APPEND: bytes of the local file */
+    int64_t mtime;      /* PUT, APPEND, SETTIME: seconds since the epoch, < 0 to leave it */
+    uint32_t mode;      /* PUT, MKDIR: permission bits for the new item, 0 for the server's
+                           default (the serial adapter passes it as src->mode, or calls
+                           set_mode after the mkdir) */
+    rsl_source *src;    /* PUT, APPEND: the bytes */
+    void *ud;           /* the engine's */
     /* results, set by the transport before feed->done */
     rsl_err err;     /* err.code is RSL_OK on success */
     rsl_rstat st;    /* STAT */
-    uint64_t offset; /* PUT: bytes kept from an earlier attempt (resume) */
-    uint64_t sent;   /* PUT: bytes sent in this attempt */
+    uint64_t offset; /* PUT: bytes kept from an earlier attempt (resume); APPEND: old_size */
+    uint64_t sent;   /* PUT, APPEND: bytes sent in this attempt */
 } rsl_op;
 
 typedef struct rsl_feed {
@@ -89,12 +131,15 @@ typedef struct rsl_feed {
 } rsl_feed;
 
 /* Runs feed through ops' classic functions, one op at a time (mkdir, stat,
- * remove, resume_offset + upload + finish). Returns RSL_OK when the feed
- * ended, or the session code that broke the connection. */
+ * remove, resume_offset + upload + finish, move, symlink, set_mtime,
+ * append; an optional call the transport lacks completes its op with
+ * REMOTE_UNSUPPORTED). Returns RSL_OK when the feed ended, or the session
+ * code that broke the connection. */
 rsl_code rsl_xfer_run_serial(const rsl_transport_ops *ops, rsl_conn *c, const rsl_feed *feed,
                              rsl_err *err);
 
-/* The op kind's name, for logs: "mkdir", "put", "remove", "stat". */
+/* The op kind's name, for logs: "mkdir", "put", "remove", "stat", "move",
+ * "symlink", "settime", "append". */
 const char *rsl_op_kind_name(rsl_op_kind k);
 
 #endif

@@ -318,3 +318,42 @@ Test(config, perms_key)
     expect_error("[job]\nname = a\nsource = /s\ndestination = file:///d\n[remote]\nperms = 10000\n",
                  RSL_E_CONFIG_BAD_VALUE, "perms:");
 }
+
+/* Send less: append patterns (repeatable, kept apart from excludes),
+ * symlinks = skip | follow | as-links with follow_symlinks as its old
+ * spelling (both at once is an error naming the first line). */
+Test(config, append_and_symlinks)
+{
+    static const char head[] = "[job]\nname = s\nsource = /src\ndestination = file:///dst\n";
+    char text[1024];
+    rsl_job j;
+    rsl_err e;
+    snprintf(text, sizeof(text),
+             "%sappend = *.log\nexclude = *.tmp\nappend = logs/*.txt\n"
+             "symlinks = as-links\n",
+             head);
+    cr_assert_eq(rsl_config_parse(&j, "/etc/j.conf", text, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(j.n_appends, 2);
+    cr_assert_str_eq(j.appends[1], "logs/*.txt");
+    cr_assert_eq(j.n_excludes, 1);
+    cr_assert_eq(j.symlinks, RSL_SYMLINKS_AS_LINKS);
+    cr_assert_eq(j.follow_symlinks, 0);
+    rsl_job_free(&j);
+    snprintf(text, sizeof(text), "%sfollow_symlinks = yes\n", head);
+    cr_assert_eq(rsl_config_parse(&j, "/etc/j.conf", text, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(j.symlinks, RSL_SYMLINKS_FOLLOW);
+    cr_assert_eq(j.follow_symlinks, 1);
+    rsl_job_free(&j);
+    snprintf(text, sizeof(text), "%s", head);
+    cr_assert_eq(rsl_config_parse(&j, "/etc/j.conf", text, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(j.symlinks, RSL_SYMLINKS_SKIP, "skip by default");
+    rsl_job_free(&j);
+    snprintf(text, sizeof(text), "%ssymlinks = sometimes\n", head);
+    expect_error(text, RSL_E_CONFIG_BAD_VALUE, "/etc/j.conf:5: symlinks:");
+    snprintf(text, sizeof(text), "%ssymlinks = follow\nfollow_symlinks = no\n", head);
+    expect_error(text, RSL_E_CONFIG_BAD_VALUE,
+                 "/etc/j.conf:6: follow_symlinks: symlinks was set "
+                 "at line 5");
+    snprintf(text, sizeof(text), "%sappend =\n", head);
+    expect_error(text, RSL_E_CONFIG_BAD_VALUE, "append: pattern is empty");
+}

@@ -36,6 +36,7 @@ static rsl_run_record sample_run(void)
     r.counts.transferred_bytes = 4096;
     r.counts.item_errors = 2;
     r.counts.deletes_applied = 1;
+    r.counts.moves = 3;
     return r;
 }
 
@@ -64,6 +65,7 @@ Test(metrics, content_is_prometheus_text)
         "rsyncd_lite_last_run_files{job=\"we\\\"b\\\\1\",kind=\"applied\"} 5\n",
         "rsyncd_lite_last_run_bytes{job=\"we\\\"b\\\\1\",kind=\"transferred\"} 4096\n",
         "rsyncd_lite_last_run_deletes{job=\"we\\\"b\\\\1\"} 1\n",
+        "rsyncd_lite_last_run_moves{job=\"we\\\"b\\\\1\"} 3\n",
         "rsyncd_lite_last_run_item_errors{job=\"we\\\"b\\\\1\"} 2\n",
         "rsyncd_lite_failing_items{job=\"we\\\"b\\\\1\",class=\"persistent\"} 2\n",
         "rsyncd_lite_failing_items{job=\"we\\\"b\\\\1\",class=\"transient\"} 1\n",

@@ -20,11 +20,11 @@ codecs.register_error("per_byte", lambda e: ("\ufffd", e.start + 1))
 
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 RUN = ["run", "dry_run", "mode", "outcome", "exit_code", "started", "ended", "duration_ms",
-       "files_applied", "dirs_applied", "deletes_applied", "bytes_applied", "item_errors",
+       "files_applied", "dirs_applied", "deletes_applied", "moves", "bytes_applied", "item_errors",
        "transferred_files", "transferred_bytes", "failed_files", "failed_bytes", "scanned_files",
        "scanned_dirs", "unchanged", "skipped", "vanished", "code", "code_number", "message"]
 SCHEMA = {
-    "item": ["type", "path", "path_bytes?", "action", "outcome", "code", "code_number", "class",
+    "item": ["type", "path", "path_bytes?", "from?", "from_bytes?", "action", "outcome", "code", "code_number", "class",
              "message", "detail", "attempts", "bytes", "time", "dry_run"],
     "run": ["summary", "type"] + RUN,
     "status": ["type", "job", "conf", "conf_bytes?", "health", "severity", "exit_code", "error",

@@ -196,7 +196,10 @@ Test(state, migrates_a_version_1_db_in_place)
     sqlite3 *db;
     sqlite3_open(p, &db);
     cr_assert_eq(sqlite3_exec(db,
-                              "DROP INDEX manifest_inode; ALTER TABLE manifest DROP COLUMN digest;"
+                              "DROP INDEX manifest_inode; ALTER TABLE manifest DROP COLUMN target;"
+                              "ALTER TABLE runs DROP COLUMN moves;"
+                              "ALTER TABLE results DROP COLUMN from_path;"
+                              "ALTER TABLE manifest DROP COLUMN digest;"
                               "ALTER TABLE manifest DROP COLUMN ino;"
                               "ALTER TABLE manifest DROP COLUMN dev;"
                               "ALTER TABLE uploads DROP COLUMN done;"
@@ -293,7 +296,10 @@ Test(state, migrates_a_version_2_db_in_place)
     sqlite3 *db;
     sqlite3_open(p, &db);
     cr_assert_eq(sqlite3_exec(db,
-                              "DROP INDEX manifest_inode; ALTER TABLE manifest DROP COLUMN digest;"
+                              "DROP INDEX manifest_inode; ALTER TABLE manifest DROP COLUMN target;"
+                              "ALTER TABLE runs DROP COLUMN moves;"
+                              "ALTER TABLE results DROP COLUMN from_path;"
+                              "ALTER TABLE manifest DROP COLUMN digest;"
                               "ALTER TABLE manifest DROP COLUMN ino;"
                               "ALTER TABLE manifest DROP COLUMN dev;"
                               "ALTER TABLE uploads DROP COLUMN done; PRAGMA user_version = 2;",
@@ -342,6 +348,117 @@ Test(state, full_disk_is_state_write)
     rslt_sh(NULL, NULL, "umount '%s'", d);
     cr_assert_eq(rc, RSL_E_STATE_WRITE, "%s: %s", rsl_code_name(rc), e.msg);
     cr_assert(strstr(e.msg, "manifest write") != NULL, "%s", e.msg);
+    rslt_rmrf(d);
+    free(d);
+}
+
+/* Schema 4, moves: the write-ahead rows of a directory move (new paths
+ * pending, old rows marked pending with their columns kept), then the
+ * commit (every row at its new path with its digest, the old ones gone);
+ * a subtree is what is strictly below a directory, nothing beside it. */
+static int count_row(void *ud, const rsl_manifest_row *row)
+{
+    (void)row;
+    (*(int *)ud)++;
+    return 0;
+}
+
+Test(state, move_rows_pending_then_commit)
+{
+    char *d = rslt_tmpdir("state");
+    char *p = db_path(d);
+    rsl_state *st;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK, "%s", e.msg);
+    unsigned char dg[RSL_DIGEST_LEN];
+    memset(dg, 0xab, sizeof(dg));
+    rsl_manifest_row dir = {.path = "d1", .type = RSL_TYPE_DIR, .ino = 5, .dev = 1};
+    rsl_manifest_row f = {.path = "d1/sub/f",
+                          .type = RSL_TYPE_FILE,
+                          .size = 9,
+                          .mtime_ns = 7,
+                          .dev = 1,
+                          .ino = 6,
+                          .digest = dg,
+                          .digest_len = RSL_DIGEST_LEN};
+    rsl_manifest_row l = {.path = "d1/l", .type = RSL_TYPE_LINK, .target = "sub/f", .size = 5};
+    rsl_manifest_row side = {.path = "d1x", .type = RSL_TYPE_FILE, .size = 1};
+    cr_assert_eq(rsl_state_manifest_put_row(st, &dir, 1, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_put(st, "d1/sub", RSL_TYPE_DIR, 0, 0, 1, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_put_row(st, &f, 1, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_put_row(st, &l, 1, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_put_row(st, &side, 1, &e), RSL_OK);
+    int n = 0;
+    cr_assert_eq(rsl_state_manifest_subtree(st, "d1", count_row, &n, &e), RSL_OK);
+    cr_assert_eq(n, 3, "d1/sub, d1/sub/f and d1/l; not d1 itself nor d1x (got %d)", n);
+    rsl_manifest_row r;
+    cr_assert_eq(rsl_state_manifest_find_inode_of(st, 1, 5, RSL_TYPE_DIR, &r), 1);
+    cr_assert_str_eq(r.path, "d1");
+    /* write-ahead */
+    cr_assert_eq(rsl_state_move_pending(st, "d1", "d2", 2, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(rsl_state_manifest_get(st, "d2/sub/f", &r), 1);
+    cr_assert_eq(r.pending, 1);
+    cr_assert_eq(rsl_state_manifest_get(st, "d1/sub/f", &r), 1);
+    cr_assert_eq(r.pending, 1, "the old row is marked pending too");
+    cr_assert_eq(r.size, 9, "with its columns kept");
+    cr_assert_eq(rsl_state_manifest_get(st, "d1x", &r), 1);
+    cr_assert_eq(r.pending, 0, "a neighbour is untouched");
+    /* commit */
+    cr_assert_eq(rsl_state_move_commit(st, "d1", "d2", 2, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(rsl_state_manifest_get(st, "d1/sub/f", &r), 0);
+    cr_assert_eq(rsl_state_manifest_get(st, "d1", &r), 0);
+    cr_assert_eq(rsl_state_manifest_get(st, "d2/sub/f", &r), 1);
+    cr_assert_eq(r.pending, 0);
+    cr_assert_eq(r.size, 9);
+    cr_assert_eq(r.ino, 6);
+    cr_assert_not_null(r.digest);
+    cr_assert_eq(memcmp(r.digest, dg, RSL_DIGEST_LEN), 0);
+    cr_assert_eq(rsl_state_manifest_get(st, "d2/l", &r), 1);
+    cr_assert_eq(r.type, RSL_TYPE_LINK);
+    cr_assert_str_eq(r.target, "sub/f");
+    cr_assert_eq(rsl_state_manifest_get(st, "d2", &r), 1);
+    cr_assert_eq(r.ino, 5);
+    int64_t files = 0, dirs = 0;
+    cr_assert_eq(rsl_state_manifest_count(st, &files, &dirs, &e), RSL_OK);
+    cr_assert_eq(dirs, 2);
+    rsl_state_close(st);
+    free(p);
+    rslt_rmrf(d);
+    free(d);
+}
+
+/* A read-only open (a dry run) of a db an older version wrote: the file is
+ * left as it is (still version 3) and its rows are read through a migrated
+ * copy in memory. */
+Test(state, read_only_open_of_an_older_db_reads_a_migrated_copy)
+{
+    char *d = rslt_tmpdir("state");
+    char *p = db_path(d);
+    rsl_state *st;
+    rsl_err e;
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_RDWR, &e), RSL_OK);
+    cr_assert_eq(rsl_state_manifest_put(st, "kept.txt", RSL_TYPE_FILE, 5, 9, 1, &e), RSL_OK);
+    rsl_state_close(st);
+    sqlite3 *db;
+    sqlite3_open(p, &db);
+    cr_assert_eq(sqlite3_exec(db,
+                              "ALTER TABLE manifest DROP COLUMN target;"
+                              "ALTER TABLE runs DROP COLUMN moves;"
+                              "ALTER TABLE results DROP COLUMN from_path; PRAGMA user_version = 3;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    cr_assert_eq(rsl_state_open(&st, p, RSL_STATE_READONLY, &e), RSL_OK, "%s", e.msg);
+    rsl_manifest_row r;
+    cr_assert_eq(rsl_state_manifest_get(st, "kept.txt", &r), 1);
+    cr_assert_eq(r.size, 5);
+    cr_assert_null(r.target);
+    rsl_state_close(st);
+    char *out = NULL;
+    cr_assert_eq(rslt_sh(&out, NULL, "sqlite3 '%s' 'PRAGMA user_version'", p), 0);
+    cr_assert_eq(strtol(out, NULL, 10), 3, "the file was migrated by a read-only open");
+    free(out);
+    free(p);
     rslt_rmrf(d);
     free(d);
 }
