@@ -353,6 +353,9 @@ static rsl_code run_one(rsl_conn *c, rsl_op *op)
         return ftps_stat(c, op->path, &op->st, &op->err);
     case RSL_OP_PUT:
         return rsl_ftps_put(c, op); /* op->mode: no permission bits over FTP */
+    case RSL_OP_PUT_RANGE:          /* no RSL_CAP_WRITE_AT: the engine never sends these */
+    case RSL_OP_FINISH:
+        break;
     }
     return rsl_err_set(&op->err, RSL_E_INTERNAL, op->kind, "unknown operation %d on '%s'",
                        (int)op->kind, op->path);

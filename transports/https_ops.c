@@ -419,6 +419,9 @@ void rsl_https_op_start(rsl_https_op *h)
     case RSL_OP_PUT:
         rsl_https_put_begin(h);
         return;
+    case RSL_OP_PUT_RANGE: /* no RSL_CAP_WRITE_AT: the engine never sends these */
+    case RSL_OP_FINISH:
+        break;
     }
     rsl_https_op_complete(h, rsl_err_set(&op->err, RSL_E_INTERNAL, op->kind,
                                          "unknown operation %d on '%s'", (int)op->kind, op->path));

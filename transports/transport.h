@@ -140,6 +140,11 @@ typedef struct rsl_rhash {
  * multiplexing on a control connection). The engine hides the round trips
  * of small files with more connections instead of a deeper window. */
 #define RSL_CAP_NO_MULTIPLEX 0x20
+/* Disjoint ranges of one temp file can be written at their offsets from
+ * several connections at once, then renamed once (xfer.h: RSL_OP_PUT_RANGE
+ * and RSL_OP_FINISH; write_range on the serial path). The engine then sends
+ * a big file over several connections. */
+#define RSL_CAP_WRITE_AT 0x40
 
 typedef struct rsl_conn rsl_conn; /* a transport's private connection state */
 struct rsl_scheme;
@@ -257,6 +262,17 @@ typedef struct rsl_transport_ops {
      * not compare; RSL_E_REMOTE_NOT_FOUND when rel is missing. A connection
      * whose caps_of() has RSL_CAP_CHECKSUM is expected to answer RSL_OK. */
     rsl_code (*hash)(rsl_conn *c, const char *rel, const char *want, rsl_rhash *out, rsl_err *err);
+    /* RSL_OP_PUT_RANGE on the serial path (see xfer.h for the rules): writes
+     * bytes [off, off + len) pulled from src (src->start was called with
+     * off; read ends at off + len) into tmp_rel at off, creating tmp_rel
+     * when absent (mode src->mode) and never truncating it; *sent: bytes
+     * written. check = 1 writes nothing: it compares sampled blocks of that
+     * range of tmp_rel with src->pread (first and last included): *kept =
+     * len when all match, 0 when not (or tmp_rel is shorter). A transport
+     * with it (or with a run() that takes PUT_RANGE and FINISH) may report
+     * RSL_CAP_WRITE_AT. */
+    rsl_code (*write_range)(rsl_conn *c, const char *tmp_rel, uint64_t off, uint64_t len, int check,
+                            rsl_source *src, uint64_t *kept, uint64_t *sent, rsl_err *err);
 } rsl_transport_ops;
 
 /*

@@ -100,6 +100,11 @@ rsl_code fk_open_temp(const char *rel, uint64_t offset, rsl_err *err);
 /* Stores got bytes of an upload at the end of rel, or only those before
  * the cut (CONNECTION_LOST when the connection was cut). */
 rsl_code fk_store(rsl_conn *c, const char *rel, const unsigned char *buf, size_t got, rsl_err *err);
+/* ... at offset off (the gap before it zero-filled). */
+rsl_code fk_store_at(rsl_conn *c, const char *rel, uint64_t off, const unsigned char *buf,
+                     size_t got, rsl_err *err);
+/* The temp file a range is written into: created when absent, never cut. */
+rsl_code fk_range_temp(const char *rel, rsl_err *err);
 
 /* ---- the classic calls (fake_transport.c) ---- */
 unsigned f_caps_of(rsl_conn *c);
@@ -113,5 +118,7 @@ rsl_code f_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *err);
 
 /* ---- fake_pipeline.c ---- */
 rsl_code f_run(rsl_conn *c, const rsl_feed *feed, rsl_err *err);
+rsl_code f_write_range(rsl_conn *c, const char *tmp_rel, uint64_t off, uint64_t len, int check,
+                       rsl_source *src, uint64_t *kept, uint64_t *sent, rsl_err *err);
 
 #endif

@@ -10,14 +10,128 @@
 #include <string.h>
 #include <time.h>
 
+/* ---- ranges: PUT_RANGE and FINISH (transports/xfer.h) ---- */
+
+/* *same = 1 when bytes [off, off + len) of rel equal src's (all of them
+ * compared), 0 when not or rel is shorter. Returns the source's code. */
+static rsl_code range_same(const char *rel, uint64_t off, uint64_t len, rsl_source *src, int *same,
+                           rsl_err *err)
+{
+    *same = 0;
+    pthread_mutex_lock(&g.mu);
+    node *n = fk_find(rel);
+    unsigned char *remote = NULL;
+    if (n != NULL && !n->is_dir && n->len >= off + len) {
+        if ((remote = malloc(len + 1)) == NULL)
+            abort();
+        memcpy(remote, n->data + off, len);
+    }
+    pthread_mutex_unlock(&g.mu);
+    if (remote == NULL)
+        return RSL_OK;
+    unsigned char *buf = malloc(CHUNK);
+    if (buf == NULL)
+        abort();
+    rsl_code rc = RSL_OK;
+    uint64_t at = 0;
+    while (at < len) {
+        size_t want = len - at < CHUNK ? (size_t)(len - at) : CHUNK;
+        ssize_t got = src->pread(src, buf, want, off + at, err);
+        if (got < 0) {
+            rc = err->code;
+            break;
+        }
+        if (got == 0 || memcmp(buf, remote + at, (size_t)got) != 0)
+            break;
+        at += (uint64_t)got;
+    }
+    *same = rc == RSL_OK && at == len;
+    free(buf);
+    free(remote);
+    return rc;
+}
+
+/* A range's call logged (and the temp created for a write); unlocked. */
+static rsl_code range_enter(rsl_conn *c, const char *tmp, uint64_t off, uint64_t len, int check,
+                            size_t *cidx, rsl_err *err)
+{
+    rsl_code rc =
+        fk_enter(check ? RSLT_FAKE_CHECK_RANGE : RSLT_FAKE_WRITE_RANGE, c, tmp, NULL, err);
+    *cidx = tl_call;
+    g.calls[tl_call].offset = off;
+    g.calls[tl_call].total = off + len;
+    if (rc == RSL_OK && !check)
+        rc = fk_range_temp(tmp, err);
+    pthread_mutex_unlock(&g.mu);
+    return rc;
+}
+
+/* The call `call` succeeded now. */
+static void range_ended(size_t cidx)
+{
+    pthread_mutex_lock(&g.mu);
+    if (cidx < g.n_calls)
+        g.calls[cidx].end_seq = ++g.seq;
+    pthread_mutex_unlock(&g.mu);
+}
+
+/* got bytes of a range at off, unless the connection is gone. */
+static rsl_code range_store(rsl_conn *c, const char *tmp, uint64_t off, const unsigned char *buf,
+                            size_t got, rsl_err *err)
+{
+    pthread_mutex_lock(&g.mu);
+    rsl_code rc =
+        c->dead ? rsl_err_set(err, RSL_E_CONNECTION_LOST, 0, "fake: connection %d is gone", c->id)
+                : fk_store_at(c, tmp, off, buf, got, err);
+    pthread_mutex_unlock(&g.mu);
+    return rc;
+}
+
+rsl_code f_write_range(rsl_conn *c, const char *tmp_rel, uint64_t off, uint64_t len, int check,
+                       rsl_source *src, uint64_t *kept, uint64_t *sent, rsl_err *err)
+{
+    size_t cidx = 0;
+    *kept = *sent = 0;
+    rsl_code rc = range_enter(c, tmp_rel, off, len, check, &cidx, err);
+    if (rc != RSL_OK)
+        return rc;
+    if (check) {
+        int same = 0;
+        if ((rc = range_same(tmp_rel, off, len, src, &same, err)) == RSL_OK) {
+            *kept = same ? len : 0;
+            range_ended(cidx);
+        }
+        return rc;
+    }
+    unsigned char *buf = malloc(CHUNK);
+    if (buf == NULL)
+        abort();
+    uint64_t pos = off;
+    while (pos < off + len && rc == RSL_OK) {
+        ssize_t got = src->read(src, buf, CHUNK, err);
+        if (got <= 0) {
+            rc = got < 0 ? err->code
+                         : rsl_err_set(err, RSL_E_LOCAL_CHANGED, 0, "fake: the source ended");
+            break;
+        }
+        rc = range_store(c, tmp_rel, pos, buf, (size_t)got, err);
+        pos += (uint64_t)got;
+        *sent += (uint64_t)got;
+    }
+    free(buf);
+    if (rc == RSL_OK)
+        range_ended(cidx);
+    return rc;
+}
+
 /* ---- the pipelined path (transports/xfer.h) ---- */
 
 typedef struct flight {
     rsl_op *op;
-    int state; /* PUT: 0 not started, 1 sending, 2 every byte sent */
+    int state; /* PUT, PUT_RANGE: 0 not started, 1 sending, 2 every byte sent */
     uint64_t pos;
     long taken;  /* the order in which the op was taken */
-    size_t call; /* PUT: its UPLOAD call */
+    size_t call; /* PUT: its UPLOAD call; PUT_RANGE: its WRITE_RANGE call */
 } flight;
 
 /* PUT, first step: resume offset, the temp opened, the source started. */
@@ -71,6 +185,56 @@ static rsl_code put_chunk(rsl_conn *c, flight *f, unsigned char *buf)
     return rc;
 }
 
+/* PUT_RANGE, one step: the check (whole), or the start, or one chunk.
+ * Returns 1 when it completed. */
+static int range_step(rsl_conn *c, flight *f, unsigned char *buf, rsl_code *rc)
+{
+    rsl_op *op = f->op;
+    uint64_t end = op->range_off + op->range_len;
+    if (f->state == 0) {
+        *rc = range_enter(c, op->tmp, op->range_off, op->range_len, op->resume, &f->call, &op->err);
+        if (*rc == RSL_OK && op->resume) {
+            int same = 0;
+            if ((*rc = range_same(op->tmp, op->range_off, op->range_len, op->src, &same,
+                                  &op->err)) == RSL_OK) {
+                op->offset = same ? op->range_len : 0;
+                range_ended(f->call);
+            }
+            return 1;
+        }
+        if (*rc == RSL_OK && op->src->start)
+            *rc = op->src->start(op->src, op->range_off, &op->err);
+        f->pos = op->range_off;
+        f->state = 1;
+        return *rc != RSL_OK;
+    }
+    size_t want = end - f->pos < CHUNK ? (size_t)(end - f->pos) : CHUNK;
+    ssize_t got = want ? op->src->read(op->src, buf, want, &op->err) : 0;
+    if (got < 0 || (got == 0 && want > 0)) {
+        *rc = got < 0 ? op->err.code
+                      : rsl_err_set(&op->err, RSL_E_LOCAL_CHANGED, 0, "fake: the source ended");
+        return 1;
+    }
+    *rc = got ? range_store(c, op->tmp, f->pos, buf, (size_t)got, &op->err) : RSL_OK;
+    f->pos += (uint64_t)got;
+    op->sent += (uint64_t)got;
+    if (*rc == RSL_OK && f->pos >= end)
+        range_ended(f->call);
+    return *rc != RSL_OK || f->pos >= end;
+}
+
+/* FINISH: the source's start at the end (its digest) and checks, then the
+ * size check and rename. */
+static rsl_code finish_step(rsl_conn *c, rsl_op *op)
+{
+    rsl_code rc = op->src->start ? op->src->start(op->src, op->size, &op->err) : RSL_OK;
+    if (rc == RSL_OK && op->src->verify)
+        rc = op->src->verify(op->src, &op->err);
+    if (rc == RSL_OK)
+        rc = f_finish(c, op->tmp, op->path, op->size, op->mtime, &op->err);
+    return rc;
+}
+
 /* Moves one op on by a step. Returns 1 when it completed (op->err set). */
 static int step(rsl_conn *c, flight *f, unsigned char *buf)
 {
@@ -94,6 +258,12 @@ static int step(rsl_conn *c, flight *f, unsigned char *buf)
         } else if ((rc = op->src->verify ? op->src->verify(op->src, &op->err) : RSL_OK) == RSL_OK) {
             rc = f_finish(c, op->tmp, op->path, op->size, op->mtime, &op->err);
         }
+        break;
+    case RSL_OP_PUT_RANGE:
+        done = range_step(c, f, buf, &rc);
+        break;
+    case RSL_OP_FINISH:
+        rc = finish_step(c, op);
         break;
     default:
         rc = rsl_err_set(&op->err, RSL_E_INTERNAL, 0, "fake: unknown op %d", (int)op->kind);

@@ -319,9 +319,26 @@ rsl_code fk_open_temp(const char *rel, uint64_t offset, rsl_err *err)
     return RSL_OK;
 }
 
-/* Stores got bytes of an upload, or only those before the cut. Returns
- * CONNECTION_LOST when the connection was cut. */
+rsl_code fk_range_temp(const char *rel, rsl_err *err)
+{
+    node *n = fk_find(rel);
+    if (n && n->is_dir)
+        return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0, "fake: '%s' is a directory", rel);
+    if (n == NULL && !fk_parent_ok(rel))
+        return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: write '%s': no parent", rel);
+    if (n == NULL)
+        n = add(rel, 0);
+    n->mtime = (int64_t)time(NULL);
+    return RSL_OK;
+}
+
 rsl_code fk_store(rsl_conn *c, const char *rel, const unsigned char *buf, size_t got, rsl_err *err)
+{
+    return fk_store_at(c, rel, UINT64_MAX, buf, got, err);
+}
+
+rsl_code fk_store_at(rsl_conn *c, const char *rel, uint64_t off, const unsigned char *buf,
+                     size_t got, rsl_err *err)
 {
     size_t keep = got;
     int cut = 0;
@@ -332,7 +349,13 @@ rsl_code fk_store(rsl_conn *c, const char *rel, const unsigned char *buf, size_t
     node *n = fk_find(rel);
     if (n == NULL) /* removed by another connection meanwhile */
         return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: '%s' vanished", rel);
-    append(n, buf, keep);
+    if (off == UINT64_MAX) {
+        append(n, buf, keep);
+    } else if (keep > 0) {
+        if (off + keep > n->len)
+            fk_set_len(n, (size_t)(off + keep));
+        memcpy(n->data + off, buf, keep);
+    }
     c->carried += keep;
     if (!cut)
         return RSL_OK;
@@ -531,6 +554,7 @@ static const rsl_transport_ops fake_ops = {
     .list = f_list,
     .read = f_read,
     .hash = f_hash,
+    .write_range = f_write_range,
 };
 
 static const rsl_transport_ops fake_ops_pipelined = {
@@ -551,6 +575,7 @@ static const rsl_transport_ops fake_ops_pipelined = {
     .read = f_read,
     .hash = f_hash,
     .run = f_run,
+    .write_range = f_write_range,
 };
 
 static const rsl_scheme fake_scheme = {"fake", &fake_ops, 0, RSL_SCHEME_LOCAL};
@@ -741,24 +766,45 @@ int rslt_fake_open_connections(void)
     return n;
 }
 
-size_t rslt_fake_uploads(rslt_fake_upload *out, size_t max)
+static size_t log_of(rslt_fake_op op, rslt_fake_upload *out, size_t max)
 {
     size_t n = 0;
     pthread_mutex_lock(&g.mu);
     for (size_t i = 0; i < g.n_calls; i++) {
         const call *c = &g.calls[i];
-        if (c->op != RSLT_FAKE_UPLOAD)
+        if (c->op != op)
             continue;
         if (n < max) {
             snprintf(out[n].path, sizeof(out[n].path), "%s", c->rel ? c->rel : "");
             out[n].offset = c->offset;
             out[n].total = c->total;
             out[n].conn = c->conn;
+            out[n].start_seq = c->start_seq;
+            out[n].end_seq = c->end_seq;
         }
         n++;
     }
     pthread_mutex_unlock(&g.mu);
     return n;
+}
+
+size_t rslt_fake_uploads(rslt_fake_upload *out, size_t max)
+{
+    return log_of(RSLT_FAKE_UPLOAD, out, max);
+}
+
+size_t rslt_fake_ranges(int check, rslt_fake_upload *out, size_t max)
+{
+    return log_of(check ? RSLT_FAKE_CHECK_RANGE : RSLT_FAKE_WRITE_RANGE, out, max);
+}
+
+void rslt_fake_poke(const char *rel, uint64_t off, unsigned char b)
+{
+    pthread_mutex_lock(&g.mu);
+    node *n = fk_find(rel);
+    if (n && !n->is_dir && off < n->len)
+        n->data[off] = b;
+    pthread_mutex_unlock(&g.mu);
 }
 
 void rslt_fake_set_caps(unsigned caps)
