@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "apply.h"
+#include "ranges.h"
 #include "recorder.h"
 #include "run_ctx.h"
 #include "upload.h"
@@ -119,6 +120,9 @@ static void on_done(rsl_disp *d, rsl_task *t)
     case RSL_TASK_PUT:
         rsl_upload_done(d, t, conn_err);
         break;
+    case RSL_TASK_RANGE:
+        rsl_ranges_done(d, t, conn_err);
+        break;
     case RSL_TASK_DELETE:
     case RSL_TASK_STALE:
         rsl_apply_delete_done(d, t, conn_err);
@@ -163,6 +167,8 @@ static void stop_feeding(rsl_disp *d)
     while ((t = rsl_queue_take_ready(&r->q)) != NULL) {
         if (t->kind == RSL_TASK_PUT && t->attempts > 0)
             rsl_upload_done(d, t, 1);
+        else if (t->kind == RSL_TASK_RANGE)
+            rsl_ranges_dropped(d, t);
         else
             rsl_disp_finish(d, t);
     }

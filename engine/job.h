@@ -23,6 +23,9 @@
 #define RSL_DEFAULT_TEMP_SUFFIX ".rsl-part"
 #define RSL_DEFAULT_MAX_DELETE 1000
 #define RSL_DEFAULT_TRANSFERS 4
+/* Files this big or bigger go over several connections where the
+ * transport can write at an offset (engine/ranges.h); 0 turns it off. */
+#define RSL_DEFAULT_MULTI_CONNECTION_MIN (64ull << 20)
 #define RSL_DEFAULT_TIMEOUT 60
 #define RSL_PERMS_SOURCE (-1)
 #define RSL_PERMS_SERVER (-2)
@@ -41,6 +44,7 @@ typedef struct rsl_job {
     uint64_t bwlimit; /* bytes/s; 0 = unlimited */
     int follow_symlinks;
     int transfers;
+    uint64_t multi_connection_min; /* bytes; 0 = a file never goes over several */
     int timeout_sec;
     char *schedule;     /* for the daemon; NULL if unset */
     char *metrics_file; /* Prometheus textfile; NULL if unset */

@@ -75,6 +75,9 @@ typedef struct rsl_local_src {
     int64_t sent;    /* bytes read() returned, every attempt together */
     void *md;        /* EVP_MD_CTX */
     uint64_t hashed; /* bytes hashed since the last start() */
+    /* a range of the file only (rsl_local_src_range): [range_off, end) */
+    int range;
+    uint64_t range_off, end;
 } rsl_local_src;
 
 /* Prepares s for the file `name` (opened as `rel`, NULL: name), as the scan
@@ -82,6 +85,12 @@ typedef struct rsl_local_src {
 void rsl_local_src_init(rsl_local_src *s, const rsl_local_src_cfg *cfg, const char *name,
                         const char *rel, uint64_t size, int64_t mtime_ns, uint64_t dev,
                         uint64_t ino);
+/* Makes s the source of bytes [off, off + len) of its file only (one range
+ * of a file sent over several connections): start() must be given off and
+ * positions read() there without hashing (a range has no digest of its
+ * own: the file's is computed once by the finishing op's start(size));
+ * read() ends at off + len. Call after rsl_local_src_init. */
+void rsl_local_src_range(rsl_local_src *s, uint64_t off, uint64_t len);
 /* Opens and checks the file (start and pread call it when needed). RSL_OK,
  * or LOCAL_VANISHED, TYPE_CHANGED, LOCAL_CHANGED, LOCAL_UNREADABLE with err
  * set. */

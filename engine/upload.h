@@ -14,6 +14,13 @@
  * files, and every file on a server that cannot resume, get no record and
  * no temp remove: they restart from zero.
  *
+ * A file of at least the job's multi_connection_min bytes, on a connection
+ * that can write at an offset (RSL_CAP_WRITE_AT), goes over several
+ * connections as pieces (ranges.h) instead of one PUT, then one FINISH op;
+ * its upload record lists the pieces written. A record of the other kind
+ * (pieces for a PUT, a prefix for pieces) is not continued: the temp is
+ * removed and the file starts over.
+ *
  * On success the manifest row gets the file's size, mtime, device, inode
  * and the SHA-256 of what was sent.
  *
@@ -32,5 +39,8 @@ rsl_feed_state rsl_upload_feed(rsl_disp *d);
 void rsl_upload_done(rsl_disp *d, rsl_task *t, int conn_err);
 /* A PUT task goes again after a connection error: resume from the temp. */
 void rsl_upload_retry(rsl_disp *d, rsl_task *t);
+/* Every piece of PUT task t (sent over several connections, ranges.h) is
+ * written: queues its FINISH op. */
+void rsl_upload_finish_op(rsl_disp *d, rsl_task *t);
 
 #endif

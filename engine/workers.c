@@ -10,6 +10,7 @@
 
 #include "connect.h"
 #include "run_ctx.h"
+#include "spans.h"
 #include "transports/xfer.h"
 
 typedef struct worker {
@@ -42,6 +43,25 @@ int rsl_workers_window(int n)
         return RSL_PIPE_WINDOW;
     long w = ((long)rl.rlim_cur - 64) / n;
     return w < 1 ? 1 : (int)w;
+}
+
+int rsl_workers_size(rsl_run *r)
+{
+    const rsl_job *job = r->job;
+    const rsl_plan *p = &r->plan;
+    int n = job->transfers < 1 ? 1 : job->transfers;
+    int64_t ops = p->n_items + p->n_replace_del + (int64_t)p->stale_temps.n +
+                  (job->delete_ ? p->n_deletes : 0);
+    if ((r->caps & RSL_CAP_WRITE_AT) && job->multi_connection_min > 0 &&
+        p->bytes_to_send >= job->multi_connection_min)
+        ops += (int64_t)(p->bytes_to_send /
+                         (r->o->piece_size ? r->o->piece_size : RSL_SPAN_PIECE_MIN));
+    if (ops < n)
+        n = ops < 1 ? 1 : (int)ops;
+    r->conns = n;
+    r->q.window = rsl_workers_window(n);
+    r->q.cap = (size_t)n * (size_t)r->q.window;
+    return n;
 }
 
 /* One pass of the transport over the feed. */

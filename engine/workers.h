@@ -26,6 +26,11 @@
 typedef struct rsl_run rsl_run;
 typedef struct rsl_workers rsl_workers;
 
+/* How many connections run r opens (r->plan and r->caps known): transfers,
+ * no more than there is work for (a file going over several connections
+ * counts its pieces). Sets r->conns, the queue's window
+ * (rsl_workers_window) and its bound. Returns the count. */
+int rsl_workers_size(rsl_run *r);
 /* The per-connection window for n workers: RSL_PIPE_WINDOW, lowered when
  * the open-file limit cannot hold n windows of open sources (the soft limit
  * is raised towards the hard one first). */
