@@ -60,6 +60,7 @@ static const key_def keys[] = {
     {"job", "bwlimit", K_SIZE, OFF(bwlimit), 0, 0},
     {"job", "follow_symlinks", K_BOOL, OFF(follow_symlinks), 0, 0},
     {"job", "transfers", K_LONG, OFF(transfers), 1, 64},
+    {"job", "max_connections", K_LONG, OFF(max_connections), 1, 64},
     {"job", "multi_connection_min", K_SIZE, OFF(multi_connection_min), 0, 0},
     {"job", "timeout", K_SECS, OFF(timeout_sec), 1, 86400},
     {"job", "schedule", K_STR, OFF(schedule), 0, 0},

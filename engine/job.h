@@ -26,6 +26,9 @@
 /* Files this big or bigger go over several connections where the
  * transport can write at an offset (engine/ranges.h); 0 turns it off. */
 #define RSL_DEFAULT_MULTI_CONNECTION_MIN (64ull << 20)
+/* The most connections a run opens (transfers, plus the extra ones for a
+ * transport that carries one operation at a time, FTP, with small files). */
+#define RSL_DEFAULT_MAX_CONNECTIONS 16
 #define RSL_DEFAULT_TIMEOUT 60
 #define RSL_PERMS_SOURCE (-1)
 #define RSL_PERMS_SERVER (-2)
@@ -44,6 +47,7 @@ typedef struct rsl_job {
     uint64_t bwlimit; /* bytes/s; 0 = unlimited */
     int follow_symlinks;
     int transfers;
+    int max_connections;           /* at most this many connections in a run */
     uint64_t multi_connection_min; /* bytes; 0 = a file never goes over several */
     int timeout_sec;
     char *schedule;     /* for the daemon; NULL if unset */
