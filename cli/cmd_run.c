@@ -159,7 +159,7 @@ static void report_still_failing(const rsl_job *job, const run_ui *ui, int64_t s
 {
     if (ui->deferred == 0 && ui->again == 0)
         return;
-    char when[64] = "", what[160];
+    char when[64] = "", what[256];
     if (ui->deferred > 0)
         earliest_retry(job, started_ms, when, sizeof(when));
     if (ui->deferred > 0 && ui->again > 0)

@@ -3,13 +3,16 @@
 #   bench_data DIR BIG_MIB SMALL_N SMALL_KIB
 # DIR/big/big.bin: BIG_MIB MiB of incompressible bytes;
 # DIR/small: SMALL_N files of SMALL_KIB KiB, 100 per directory.
+# A count of 0 leaves that part out.
 bench_data() {
   local dir=$1 big_mib=$2 small_n=$3 small_kib=$4
-  mkdir -p "$dir/big"
-  if [ ! -f "$dir/big/big.bin" ] || [ "$(stat -c %s "$dir/big/big.bin")" != $((big_mib << 20)) ]; then
+  mkdir -p "$dir"
+  if [ "$big_mib" -gt 0 ] && { [ ! -f "$dir/big/big.bin" ] ||
+    [ "$(stat -c %s "$dir/big/big.bin")" != $((big_mib << 20)) ]; }; then
+    mkdir -p "$dir/big"
     head -c $((big_mib << 20)) /dev/urandom >"$dir/big/big.bin"
   fi
-  if [ ! -d "$dir/small" ] || [ "$(find "$dir/small" -type f | wc -l)" != "$small_n" ]; then
+  if [ "$small_n" -gt 0 ] && { [ ! -d "$dir/small" ] || [ "$(find "$dir/small" -type f | wc -l)" != "$small_n" ]; }; then
     rm -rf "$dir/small"
     python3 - "$dir/small" "$small_n" "$small_kib" <<'PY'
 import os, sys

@@ -26,7 +26,7 @@ dir=${1:?usage: vsftpd-start.sh DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 # one local user per DIR (two fixture dirs must not change each other's password)
-user=${RSL_FTP_USER:-rslftp$(printf '%s' "$dir" | cksum | cut -c1-8)}
+user=${RSL_FTP_USER:-rslftp$(printf '%s' "$dir" | cksum | cut -d' ' -f1 | cut -c1-8)}
 instances="main busy implicit expired kill idle stall nopasv plain"
 
 if [ "$(id -u)" != 0 ]; then
@@ -122,7 +122,7 @@ fi
 if runuser -u "$user" -- test -x "$dir" 2>/dev/null; then
   root=$dir/root
 else
-  root=/tmp/rsl-vsftpd-$(printf '%s' "$dir" | cksum | cut -c1-8)/root
+  root=/tmp/rsl-vsftpd-$(printf '%s' "$dir" | cksum | cut -d' ' -f1 | cut -c1-8)/root
   mkdir -p "$(dirname "$root")"
   chmod 0755 "$(dirname "$root")"
   echo "$(dirname "$root")" >"$dir/rootdir"

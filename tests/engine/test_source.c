@@ -271,7 +271,7 @@ static void run_with_swap(int window, int kind)
     cr_assert_not_null(r);
     cr_assert_str_eq(r->outcome, "failed");
     rsl_code want = kind == 'r' ? RSL_E_LOCAL_CHANGED : RSL_E_TYPE_CHANGED;
-    cr_assert_eq(r->code, want, "%s: %s", item, rsl_code_name(r->code));
+    cr_assert_eq((int)r->code, (int)want, "%s: %s", item, rsl_code_name(r->code));
     cr_assert_eq(e.rec.counts.transferred_bytes, kind == 'l' ? 10 : 11,
                  "only the other file's bytes were read");
     char *got = rslt_fake_get(kind == 'l' ? "d/f.txt.rsl-part" : "p.txt.rsl-part", NULL);
