@@ -239,6 +239,21 @@ static void piece_ok(rsl_disp *d, rsl_task *t, const rsl_op *op)
         rsl_err_set(&g->fail, rc, 0, "'%s': its upload record could not be written", t->it.path);
 }
 
+/* The file's digest over the written prefix from 0, while the other pieces
+ * are still on their way (the FINISH op then has little left to hash).
+ * Only while t's FINISH is not queued: from then on its worker owns t's
+ * source. A failure here is not the file's: its FINISH hashes from zero. */
+static void hash_ahead(rsl_disp *d, rsl_task *t)
+{
+    rsl_ranges *g = t->rg;
+    rsl_err e;
+    if (g == NULL || t->op.kind == RSL_OP_FINISH || g->fail.code != RSL_OK || g->done.n == 0 ||
+        g->done.v[0].off != 0)
+        return;
+    if (rsl_local_src_hash_to(&t->src, g->done.v[0].end, &e) != RSL_OK)
+        rsl_run_log(d->r, RSL_LOG_INFO, "'%s': %s; hashed at the end instead", t->it.path, e.msg);
+}
+
 void rsl_ranges_done(rsl_disp *d, rsl_task *rt, int conn_err)
 {
     (void)conn_err;
@@ -255,6 +270,7 @@ void rsl_ranges_done(rsl_disp *d, rsl_task *rt, int conn_err)
     }
     rsl_disp_finish(d, rt);
     feed(d, t);
+    hash_ahead(d, t);
 }
 
 void rsl_ranges_dropped(rsl_disp *d, rsl_task *rt)

@@ -203,16 +203,17 @@ static ssize_t src_pread(rsl_source *src, void *buf, size_t n, uint64_t off, rsl
     return read_at(s, buf, n, off, err);
 }
 
-/* The kept prefix [0, offset) of a resumed upload, hashed with pread. */
+/* The kept prefix [0, offset) of a resumed upload, hashed with pread (from
+ * where the digest is: s->hashed). */
 static rsl_code hash_prefix(rsl_local_src *s, uint64_t offset, rsl_err *err)
 {
-    if (offset == 0)
+    if (offset <= s->hashed)
         return RSL_OK;
     unsigned char *buf = malloc(HASH_BUFSZ);
     if (buf == NULL)
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
     rsl_code rc = RSL_OK;
-    for (uint64_t at = 0; at < offset && rc == RSL_OK;) {
+    for (uint64_t at = s->hashed; at < offset && rc == RSL_OK;) {
         size_t want = offset - at < HASH_BUFSZ ? (size_t)(offset - at) : HASH_BUFSZ;
         ssize_t got = read_at(s, buf, want, at, err);
         if (got <= 0)
@@ -228,8 +229,20 @@ static rsl_code hash_prefix(rsl_local_src *s, uint64_t offset, rsl_err *err)
     return rc;
 }
 
+/* The digest from zero. */
+static rsl_code digest_init(rsl_local_src *s, rsl_err *err)
+{
+    if (s->md == NULL && (s->md = EVP_MD_CTX_new()) == NULL)
+        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    if (EVP_DigestInit_ex(s->md, sha256(), NULL) != 1)
+        return rsl_err_set(err, RSL_E_INTERNAL, 0, "SHA-256 unavailable");
+    s->hashed = 0;
+    s->ahead = 0;
+    return RSL_OK;
+}
+
 /* rsl_source.start: read from offset; the digest restarts and covers the
- * kept prefix too. */
+ * kept prefix too (or continues from where rsl_local_src_hash_to left it). */
 static rsl_code src_start(rsl_source *src, uint64_t offset, rsl_err *err)
 {
     rsl_local_src *s = src->ud;
@@ -247,13 +260,24 @@ static rsl_code src_start(rsl_source *src, uint64_t offset, rsl_err *err)
         s->pos = offset;
         return RSL_OK;
     }
-    if (s->md == NULL && (s->md = EVP_MD_CTX_new()) == NULL)
-        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
-    if (EVP_DigestInit_ex(s->md, sha256(), NULL) != 1)
-        return rsl_err_set(err, RSL_E_INTERNAL, 0, "SHA-256 unavailable");
-    s->hashed = 0;
     s->pos = offset;
+    if (s->ahead && s->hashed <= offset) /* rsl_local_src_hash_to went ahead */
+        return hash_prefix(s, offset, err);
+    if ((rc = digest_init(s, err)) != RSL_OK)
+        return rc;
     return hash_prefix(s, offset, err);
+}
+
+rsl_code rsl_local_src_hash_to(rsl_local_src *s, uint64_t end, rsl_err *err)
+{
+    rsl_code rc = rsl_local_src_open(s, err);
+    if (rc == RSL_OK && !s->ahead && (rc = digest_init(s, err)) == RSL_OK)
+        s->ahead = 1;
+    if (rc == RSL_OK)
+        rc = hash_prefix(s, end < s->size ? end : s->size, err);
+    if (rc != RSL_OK)
+        s->ahead = 0; /* start() begins again from zero */
+    return rc;
 }
 
 /* rsl_source.verify: after the last byte, before the rename: the file is
