@@ -241,8 +241,9 @@ static void piece_ok(rsl_disp *d, rsl_task *t, const rsl_op *op)
 
 /* The file's digest over the written prefix from 0, while the other pieces
  * are still on their way (the FINISH op then has little left to hash).
- * Only while t's FINISH is not queued: from then on its worker owns t's
- * source. A failure here is not the file's: its FINISH hashes from zero. */
+ * Called before feed(): t's FINISH is not queued yet (from then on its
+ * worker owns t's source) and t is not ended. A failure here is not the
+ * file's: its FINISH hashes from zero. */
 static void hash_ahead(rsl_disp *d, rsl_task *t)
 {
     rsl_ranges *g = t->rg;
@@ -265,12 +266,12 @@ void rsl_ranges_done(rsl_disp *d, rsl_task *rt, int conn_err)
         piece_ok(d, t, &rt->op);
         /* recorded: the connection may take its next piece (queue.h) */
         rsl_queue_range_release(&d->r->q, rt->worker);
+        hash_ahead(d, t); /* before feed(): that may queue the FINISH, or end t */
     } else if (g->fail.code == RSL_OK) {
         g->fail = rt->op.err;
     }
     rsl_disp_finish(d, rt);
     feed(d, t);
-    hash_ahead(d, t);
 }
 
 void rsl_ranges_dropped(rsl_disp *d, rsl_task *rt)
