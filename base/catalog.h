@@ -114,8 +114,10 @@ typedef enum rsl_stage {
       "A path component is longer than [remote] max_name_length bytes.",                           \
       "Shorten the file or folder name below the limit the remote server enforces.")               \
     X(PATH_TOO_LONG, 205, PERSISTENT, KEEP, PARTIAL, ITEM,                                         \
-      "The remote path, counted with the temp suffix, is longer than [remote] max_path_length.",   \
-      "Shorten folder or file names; the limit counts the whole path plus temp_suffix.")           \
+      "The absolute remote path (remote root + '/' + item path, + temp_suffix for a file, in "     \
+      "bytes) is longer than [remote] max_path_length.",                                           \
+      "Shorten folder or file names, or a long remote root; the limit counts the absolute remote " \
+      "path, the remote root and temp_suffix included, as the servers do.")                        \
     X(FILE_TOO_LARGE, 206, PERSISTENT, KEEP, PARTIAL, ITEM,                                        \
       "The file is larger than [remote] max_file_size.",                                           \
       "Split or compress the file, or raise max_file_size if the remote accepts larger files.")    \
@@ -157,6 +159,10 @@ typedef enum rsl_stage {
     X(NAME_RESERVED, 217, PERSISTENT, KEEP, PARTIAL, ITEM,                                         \
       "The name ends with temp_suffix, which is reserved for partial uploads of other files.",     \
       "Rename the item, or choose another [remote] temp_suffix.")                                  \
+    X(DEPTH_LIMIT, 218, PERSISTENT, KEEP, PARTIAL, ITEM,                                           \
+      "The directory tree is deeper than 256 levels; what lies below is not scanned.",             \
+      "Exclude the deep part (exclude = PATTERN in [job]) or flatten the tree; permissions are "   \
+      "not the cause.")                                                                            \
     /* ---- 3xx per-item, remote side ---- */                                                      \
     X(REMOTE_PERMISSION, 301, PERSISTENT, KEEP, PARTIAL, ITEM,                                     \
       "The remote server denied permission for this item.",                                        \
@@ -291,6 +297,16 @@ typedef enum rsl_stage {
       "The remote needs credentials and none were configured.",                                    \
       "Set identity_file, password_file, token_file or RSYNCD_LITE_PASSWORD as the transport "     \
       "requires.")                                                                                 \
+    X(REMOTE_CHANGED, 428, SESSION, STOP, SESSION, ROOT,                                           \
+      "The remote changed behind our back: files the manifest says were sent are gone or differ "  \
+      "(size, or mtime where the protocol keeps it) in the sample each run checks.",               \
+      "Run `rsyncd-lite verify JOB.conf --repair`, then run again. Nothing was uploaded or "       \
+      "deleted by this run.")                                                                      \
+    X(RUN_TIME_EXCEEDED, 429, SESSION, STOP, TIMEOUT, GUARD,                                       \
+      "The run reached max_run_time: it took no new item and stopped; the file in flight keeps "   \
+      "its temp file and resumes.",                                                                \
+      "None; the next run continues where this one stopped. Raise max_run_time if the job "        \
+      "regularly needs longer.")                                                                   \
     /* ---- 5xx state and internal ---- */                                                         \
     X(STATE_OPEN, 501, SESSION, STOP, SESSION, STATE,                                              \
       "The state database cannot be opened or created.",                                           \

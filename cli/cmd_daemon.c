@@ -16,6 +16,11 @@
  * killed by a signal) is retried with exponential backoff (retry_min,
  * doubling up to retry_max) instead of on every tick of its schedule.
  *
+ * max_run_time: a run stops itself there (it checkpoints, exit 30). One
+ * still running stop_timeout seconds later is stuck: SIGTERM, and after
+ * stop_timeout more SIGKILL to its process group, each logged; the job's
+ * next run then follows its schedule (no backoff) and resumes.
+ *
  * The parts: cli/daemon_conf.c (JOBDIR/daemon.conf), cli/daemon_jobs.c (the
  * job table), cli/daemon_proc.c (a child, its pipes), cli/daemon_log.c (the
  * log), engine/daemon_policy.c (when each job starts: pure). This file is
@@ -145,8 +150,13 @@ static rsl_daemon_after on_exit_status(dctx *d, rsl_daemon_job *j, int status)
     double secs = rsl_daemon_proc_mono() - j->child.started;
     char what[128], t[64];
     describe_status(what, sizeof(what), status);
-    int transient =
-        rsl_daemon_policy_transient(WIFEXITED(status), WIFEXITED(status) ? WEXITSTATUS(status) : 0);
+    int exited = WIFEXITED(status), code = exited ? WEXITSTATUS(status) : 0;
+    int bound = rsl_daemon_policy_hit_bound(&j->pol, exited, code, secs);
+    int transient = rsl_daemon_policy_transient(exited, code) && !bound;
+    if (bound) /* not a failure to back off from: the schedule goes on */
+        snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s",
+                 j->pol.overstay ? ", stopped for overstaying max_run_time"
+                                 : ", max_run_time reached");
     rsl_daemon_after a = rsl_daemon_policy_finished(&d->pol, &j->pol, transient, d->stopping, now);
     rsl_daemon_log *l = &d->log;
     rsl_daemon_jobs_fmt_time(t, sizeof(t), j->pol.next);
@@ -222,6 +232,37 @@ static int launch_due(dctx *d)
         return 60000;
     long ms = wait_s * 1000 - ts.tv_nsec / 1000000 + 5;
     return ms < 5 ? 5 : (int)ms;
+}
+
+/* Stops the runs that overstay their max_run_time (engine/daemon_policy.h
+ * decides when). Returns the milliseconds until the next step is due, or
+ * -1 when none is. */
+static int check_overstays(dctx *d)
+{
+    double next = -1;
+    for (size_t i = 0; i < d->jobs.n; i++) {
+        rsl_daemon_job *j = d->jobs.v[i];
+        if (j->child.pid <= 0)
+            continue;
+        double secs = rsl_daemon_proc_mono() - j->child.started, wait = -1;
+        rsl_daemon_overstay o = rsl_daemon_policy_overstay(&j->pol, secs, d->stop_timeout, &wait);
+        if (o == RSL_OVERSTAY_TERM) {
+            rsl_daemon_jobs_log(&d->log, RSL_DLOG_WARN, j,
+                                "still running after %.0f s, past max_run_time = %lds + %lds: "
+                                "SIGTERM to pid %ld (it checkpoints its file in flight)",
+                                secs, j->pol.run_bound, d->stop_timeout, (long)j->child.pid);
+            kill(j->child.pid, SIGTERM);
+        } else if (o == RSL_OVERSTAY_KILL) {
+            rsl_daemon_jobs_log(&d->log, RSL_DLOG_WARN, j,
+                                "still running %lds after SIGTERM: SIGKILL to pid %ld and its "
+                                "process group",
+                                d->stop_timeout, (long)j->child.pid);
+            rsl_daemon_proc_kill(&j->child);
+        }
+        if (wait >= 0 && (next < 0 || wait < next))
+            next = wait;
+    }
+    return next < 0 ? -1 : (int)(next * 1000) + 5;
 }
 
 /* The signal to act on from the signalfd (SIGCHLD reaps at once). */
@@ -318,6 +359,8 @@ static const char daemon_usage[] =
     "                         SIGKILL (default 30)\n"
     "  JOBDIR/daemon.conf (optional): max_parallel_jobs, log_file, stop_timeout,\n"
     "  retry_min (default 30s), retry_max (default 1h): backoff after a session failure.\n"
+    "  A run still going --stop-timeout after its job's max_run_time gets SIGTERM, then\n"
+    "  SIGKILL after as long again; the job's next run follows its schedule.\n"
     "  Signals: SIGHUP reloads JOBDIR; SIGTERM/SIGINT stop (runs are checkpointed), exit 0.\n";
 
 typedef struct daemon_args {
@@ -420,7 +463,8 @@ static int event_loop(dctx *d)
 {
     rsl_daemon_jobs_reload(&d->jobs, d->dir, wall_now(), &d->log);
     for (;;) {
-        int sig = wait_events(d, launch_due(d));
+        int ms = launch_due(d), ov = check_overstays(d);
+        int sig = wait_events(d, ov >= 0 && ov < ms ? ov : ms);
         if (sig == SIGHUP) {
             rsl_daemon_log_write(&d->log, RSL_DLOG_INFO, NULL, 0, "SIGHUP: reloading %s", d->dir);
             rsl_daemon_log_open(&d->log);

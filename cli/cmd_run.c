@@ -196,7 +196,15 @@ static void report_text(const rsl_job *job, const run_flags *fl, const run_ui *u
         code != RSL_EXIT_OK && !(code == RSL_EXIT_PARTIAL && ui->failed == 0 && rec->code == 0);
     fflush(stdout);
     if (rec->id > 0) {
-        if (problem)
+        if (problem && rec->code != 0) { /* its message was printed just above, once */
+            rsl_run_record *brief = malloc(sizeof(*brief));
+            if (brief != NULL) {
+                *brief = *rec;
+                snprintf(brief->message, sizeof(brief->message), "(as above)");
+            }
+            rsl_out_summary_text(stderr, brief ? brief : rec);
+            free(brief);
+        } else if (problem)
             rsl_out_summary_text(stderr, rec);
         else if (!fl->quiet && (fl->verbose || isatty(STDOUT_FILENO)))
             rsl_out_summary_text(stdout, rec);

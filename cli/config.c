@@ -29,15 +29,16 @@
 #include <strings.h>
 
 typedef enum {
-    K_STR,  /* any string */
-    K_PATH, /* a path, made absolute against the job file's directory */
-    K_URL,  /* destination */
-    K_BOOL, /* yes/no */
-    K_LONG, /* integer with range */
-    K_SIZE, /* bytes with K/M/G suffixes */
-    K_SECS, /* duration */
-    K_LIST, /* repeated string (exclude) */
-    K_PERMS /* source | server | octal mode */
+    K_STR,   /* any string */
+    K_PATH,  /* a path, made absolute against the job file's directory */
+    K_URL,   /* destination */
+    K_BOOL,  /* yes/no */
+    K_LONG,  /* integer with range */
+    K_SIZE,  /* bytes with K/M/G suffixes */
+    K_SECS,  /* duration */
+    K_LIST,  /* repeated string (exclude) */
+    K_PERMS, /* source | server | octal mode */
+    K_RCHECK /* every-run | never | a duration */
 } ktype;
 
 typedef struct key_def {
@@ -63,6 +64,8 @@ static const key_def keys[] = {
     {"job", "max_connections", K_LONG, OFF(max_connections), 1, 64},
     {"job", "multi_connection_min", K_SIZE, OFF(multi_connection_min), 0, 0},
     {"job", "timeout", K_SECS, OFF(timeout_sec), 1, 86400},
+    {"job", "max_run_time", K_SECS, OFF(max_run_time), 0, RSL_MAX_RUN_TIME_MAX},
+    {"job", "remote_check", K_RCHECK, OFF(remote_check), 1, RSL_MAX_RUN_TIME_MAX},
     {"job", "schedule", K_STR, OFF(schedule), 0, 0},
     {"job", "metrics_file", K_PATH, OFF(metrics_file), 0, 0},
     {"remote", "forbidden_chars", K_STR, OFF(forbidden_chars), 0, 0},
@@ -138,6 +141,28 @@ static rsl_code set_perms(rsl_job *job, const key_def *k, const char *val, const
                            "%s:%d: %s: '%s' is not source, server or an octal mode (e.g. 0640)",
                            path, line, k->key, val);
     job->perms = (int)v;
+    return RSL_OK;
+}
+
+/* remote_check = every-run | never | a duration (at most once per interval) */
+static rsl_code set_rcheck(rsl_job *job, const key_def *k, const char *val, const char *path,
+                           int line, rsl_err *err)
+{
+    if (strcasecmp(val, "every-run") == 0) {
+        job->remote_check = RSL_RCHECK_EVERY_RUN;
+        return RSL_OK;
+    }
+    if (strcasecmp(val, "never") == 0) {
+        job->remote_check = RSL_RCHECK_NEVER;
+        return RSL_OK;
+    }
+    long v = rsl_config_parse_duration(val);
+    if (v < k->min || v > k->max)
+        return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0,
+                           "%s:%d: %s: '%s' is not every-run, never or a duration of 1s..%ldh "
+                           "(e.g. 6h)",
+                           path, line, k->key, val, k->max / 3600);
+    job->remote_check = (int)v;
     return RSL_OK;
 }
 
@@ -218,6 +243,8 @@ static rsl_code set_key(rsl_job *job, const key_def *k, const char *val, const c
     }
     case K_PERMS:
         return set_perms(job, k, val, path, line, err);
+    case K_RCHECK:
+        return set_rcheck(job, k, val, path, line, err);
     case K_LIST: {
         if (val[0] == '\0')
             return rsl_err_set(err, RSL_E_CONFIG_BAD_VALUE, 0, "%s:%d: %s: pattern is empty", path,

@@ -105,6 +105,7 @@ static void configure(rsl_daemon_job *j, time_t now, rsl_daemon_log *log)
         goto done;
     }
     snprintf(j->name, sizeof(j->name), "%s", job.name);
+    j->pol.max_run_time = job.max_run_time; /* the run in progress keeps its own bound */
     free(j->state);
     j->state = strdup(job.state_path);
     if (job.schedule == NULL)

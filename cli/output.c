@@ -197,6 +197,8 @@ void rsl_out_result_text(FILE *f, const rsl_item_result *r)
     fprintf(f, "%-8s %-11s ", r->action, r->outcome);
     rsl_out_text(f, r->path);
     fputc('\n', f);
+    if (r->code == 0 && r->message && r->message[0]) /* resolved: why */
+        rsl_out_line(f, "         %s", r->message);
     if (r->code == 0)
         return;
     rsl_out_line(f, "         %s (%d, %s), attempt %d: %s", rsl_code_name((rsl_code)r->code),

@@ -53,7 +53,9 @@ rsl_code rsl_connect_again(rsl_run *r, rsl_conn **conn, rsl_err *err)
         if (rc == RSL_OK || !rsl_retry_reconnects(rc))
             return rc;
     }
-    if (rsl_run_cancelled(r))
-        rc = rsl_err_set(err, RSL_E_INTERRUPTED, 0, "interrupted while reconnecting");
+    int why = rsl_stop_check(&r->stop);
+    if (why != RSL_STOP_NO)
+        rc = rsl_err_set(err, rsl_stop_code(why), 0, "%s while reconnecting",
+                         why == RSL_STOP_CANCEL ? "interrupted" : "max_run_time reached");
     return rc;
 }

@@ -87,6 +87,33 @@ void rsl_daemon_policy_started(rsl_daemon_sched *j, time_t now)
 {
     j->running = 1;
     j->started = now;
+    j->run_bound = j->max_run_time;
+    j->overstay = 0;
+}
+
+rsl_daemon_overstay rsl_daemon_policy_overstay(rsl_daemon_sched *j, double secs, long grace,
+                                               double *wait_s)
+{
+    *wait_s = -1;
+    if (!j->running || j->run_bound <= 0 || j->overstay >= 2)
+        return RSL_OVERSTAY_NONE;
+    double at = (double)j->run_bound + (double)grace * (j->overstay + 1);
+    if (secs < at) {
+        *wait_s = at - secs;
+        return RSL_OVERSTAY_NONE;
+    }
+    j->overstay++;
+    if (j->overstay < 2)
+        *wait_s = (double)grace;
+    return j->overstay == 1 ? RSL_OVERSTAY_TERM : RSL_OVERSTAY_KILL;
+}
+
+int rsl_daemon_policy_hit_bound(const rsl_daemon_sched *j, int exited, int code, double secs)
+{
+    if (j->overstay > 0)
+        return 1;
+    return j->run_bound > 0 && exited && code == RSL_EXIT_TIMEOUT &&
+           secs + 1.0 >= (double)j->run_bound;
 }
 
 void rsl_daemon_policy_start_failed(const rsl_daemon_policy *p, rsl_daemon_sched *j, time_t now)

@@ -3,8 +3,10 @@
  * start after a job file is (re)loaded (a missed cron run is made up at
  * once), the next start after a run ends (its schedule, or exponential
  * backoff after a transient failure), which due jobs start now (oldest due
- * first, at most max_parallel at once, never a job over itself), and what a
- * reload does to a running or removed job.
+ * first, at most max_parallel at once, never a job over itself), what a
+ * reload does to a running or removed job, and when a run that overstays
+ * its max_run_time is stopped (SIGTERM, then SIGKILL) so one stuck run
+ * cannot block its schedule for ever.
  *
  * Owns: these decisions, as pure functions over rsl_daemon_sched. No I/O, no
  * clock reads (the caller passes "now"), no globals. Must not touch:
@@ -32,9 +34,12 @@ typedef struct rsl_daemon_sched {
     int removed;   /* the job file is gone */
     int running;   /* a run is in progress */
     rsl_schedule sched;
-    time_t next;    /* the next start, when scheduled */
-    int fails;      /* transient failures in a row */
-    time_t started; /* wall time the current (or last) run started */
+    time_t next;       /* the next start, when scheduled */
+    int fails;         /* transient failures in a row */
+    time_t started;    /* wall time the current (or last) run started */
+    long max_run_time; /* the job's max_run_time in seconds (0: no bound), from its file */
+    long run_bound;    /* the bound of the run in progress (max_run_time when it started) */
+    int overstay;      /* the run in progress overstayed: 1 SIGTERM sent, 2 SIGKILL sent */
 } rsl_daemon_sched;
 
 /* The job's file was (re)read and has schedule s; last_start is its last
@@ -63,8 +68,28 @@ int rsl_daemon_policy_remove(rsl_daemon_sched *j);
  * a due job left waiting for a slot starts when a run ends. */
 size_t rsl_daemon_policy_due(const rsl_daemon_policy *p, rsl_daemon_sched *const *jobs, size_t n,
                              int running, time_t now, size_t *out, long *wait_s);
-/* A run of the job started at now. */
+/* A run of the job started at now (bounded by the job's max_run_time). */
 void rsl_daemon_policy_started(rsl_daemon_sched *j, time_t now);
+
+/* What to do with a running job's process that has run `secs` seconds. A
+ * run stops itself at max_run_time (it checkpoints, exit 30); one still
+ * running `grace` seconds later is stuck: SIGTERM (it checkpoints what it
+ * can), and `grace` seconds after that SIGKILL. Returns the step due now
+ * (each once: j->overstay advances) or NONE; *wait_s gets the seconds until
+ * the next step (-1: none). */
+typedef enum rsl_daemon_overstay {
+    RSL_OVERSTAY_NONE = 0,
+    RSL_OVERSTAY_TERM,
+    RSL_OVERSTAY_KILL
+} rsl_daemon_overstay;
+rsl_daemon_overstay rsl_daemon_policy_overstay(rsl_daemon_sched *j, double secs, long grace,
+                                               double *wait_s);
+/* 1 when a run that ended (exited/code as for rsl_daemon_policy_transient,
+ * after secs seconds) was stopped by its bound: it reached max_run_time
+ * (exit 30 at or after it), or the daemon stopped it for overstaying. Such
+ * an end is not a failure to back off from: the next run follows the
+ * schedule and resumes. */
+int rsl_daemon_policy_hit_bound(const rsl_daemon_sched *j, int exited, int code, double secs);
 /* Starting the run failed (pipe, fork): try again after retry_min. */
 void rsl_daemon_policy_start_failed(const rsl_daemon_policy *p, rsl_daemon_sched *j, time_t now);
 

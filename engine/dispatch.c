@@ -244,8 +244,10 @@ static void loop(rsl_disp *d)
                             "no transfer connection is left");
             rsl_run_session_error(r, d->dead_err.code, d->dead_err.msg);
         }
-        if (!d->stopped && stopping(d))
+        if (!d->stopped && stopping(d)) {
+            r->cut_short |= !r->session_failed && rsl_run_cancelled(r);
             stop_feeding(d);
+        }
         rsl_feed_state fs = d->stopped ? RSL_FEED_END : feed_phase(d);
         if (fs == RSL_FEED_END && d->outstanding == 0) {
             if (d->stopped)

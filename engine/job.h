@@ -32,6 +32,12 @@
 #define RSL_DEFAULT_TIMEOUT 60
 #define RSL_PERMS_SOURCE (-1)
 #define RSL_PERMS_SERVER (-2)
+/* remote_check: confirm the remote root and a sample of the manifest on every
+ * run (0), never (-1), or at most once per interval (> 0, seconds) */
+#define RSL_RCHECK_EVERY_RUN 0
+#define RSL_RCHECK_NEVER (-1)
+/* the longest max_run_time (seconds): 30 days */
+#define RSL_MAX_RUN_TIME_MAX (30L * 86400)
 
 typedef struct rsl_job {
     char *conf_path; /* the job file, for messages; NULL for `push` */
@@ -50,6 +56,8 @@ typedef struct rsl_job {
     int max_connections;           /* at most this many connections in a run */
     uint64_t multi_connection_min; /* bytes; 0 = a file never goes over several */
     int timeout_sec;
+    int max_run_time;   /* seconds a whole run may take; 0: no bound */
+    int remote_check;   /* RSL_RCHECK_EVERY_RUN, RSL_RCHECK_NEVER or an interval (s) */
     char *schedule;     /* for the daemon; NULL if unset */
     char *metrics_file; /* Prometheus textfile; NULL if unset */
     /* [remote]: limits checked before transfer */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "plan_fail.h"
 #include "retry.h"
 #include "spool.h"
 
@@ -107,6 +108,7 @@ typedef struct merger {
     unsigned char ekey[8192];
     char full[8192];
     unsigned char *ups_planned; /* per upload record: its file is planned this run */
+    rsl_plan_fail fails;        /* the failure rows the walk saw */
 } merger;
 
 static int m_next(merger *m)
@@ -138,6 +140,8 @@ static int m_next(merger *m)
     m->m_pending = row.pending;
     m->m_size = row.size;
     m->m_mtime = row.mtime_ns;
+    if (m->ctx->on_row)
+        m->ctx->on_row(m->ctx->row_ud, &row);
     if (m->m_path == NULL) {
         m->rc = rsl_err_set(m->err, RSL_E_NO_MEMORY, 0, "out of memory");
         return -1;
@@ -189,16 +193,20 @@ static int add_delete(merger *m, int replaced, const char *path, int type, uint6
     return 0;
 }
 
-/* A manifest row with no local entry. */
+/* A manifest row with no local entry. A delete that will be made carries
+ * the attempts of the item's failure row, so its result settles the row;
+ * with delete = no the row is left to be resolved as gone. */
 static int missing_row(merger *m)
 {
-    if (m->rp_active && is_under(m->m_skey, m->m_skey_len, m->rp, m->rp_len))
-        return add_delete(m, 1, m->m_path, m->m_type, m->m_size, 0);
-    m->rp_active = 0;
+    int replaced = m->rp_active && is_under(m->m_skey, m->m_skey_len, m->rp, m->rp_len);
+    if (!replaced)
+        m->rp_active = 0;
     /* the walk is the evidence, but a delete is irreversible: check once more */
-    if (local_exists(m, m->m_path))
+    if (!replaced && local_exists(m, m->m_path))
         return 0;
-    return add_delete(m, 0, m->m_path, m->m_type, m->m_size, 0);
+    rsl_failure *f =
+        replaced || m->ctx->job->delete_ ? rsl_plan_fail_find(&m->fails, m->m_path) : NULL;
+    return add_delete(m, replaced, m->m_path, m->m_type, m->m_size, f ? f->attempts : 0);
 }
 
 /* Consumes manifest rows before key (they are gone locally). */
@@ -262,7 +270,7 @@ static int plan_entry(merger *m, const rsl_item *local, const rsl_manifest_row *
     int64_t mtime_ns = local->mtime_ns;
     const rsl_plan_ctx *c = m->ctx;
     rsl_err verr;
-    rsl_failure *f = rsl_failures_find(c->failures, c->n_failures, path);
+    rsl_failure *f = rsl_plan_fail_find(&m->fails, path);
     rsl_item tmp = {.path = (char *)path, .type = type, .size = size, .mtime_ns = mtime_ns};
     if (rsl_validate(&c->limits, path, type == RSL_TYPE_DIR, size, &verr) != RSL_OK) {
         m->p->failing++;
@@ -272,7 +280,7 @@ static int plan_entry(merger *m, const rsl_item *local, const rsl_manifest_row *
     }
     rsl_action a = rsl_plan_decide(type, size, mtime_ns, mr);
     if (a == RSL_ACT_NONE) {
-        m->p->unchanged++;
+        m->p->unchanged += type == RSL_TYPE_FILE;
         if (f != NULL)
             note(m, path, "none", "resolved", NULL, &tmp, f);
         return 0;
@@ -323,11 +331,12 @@ static int scan_item(merger *m, const rsl_entry *e, size_t kl, int match)
 {
     if (e->kind == RSL_ENT_ERROR || e->unreadable) {
         rsl_err n;
-        rsl_err_set(&n, e->code, 0, "cannot read: %s", e->detail ? e->detail : "error");
+        rsl_err_set(&n, e->code, 0, "%s: %s",
+                    e->code == RSL_E_DEPTH_LIMIT ? "not descended" : "cannot read",
+                    e->detail ? e->detail : "error");
         rsl_item tmp = {.path = (char *)e->path, .type = RSL_TYPE_DIR};
         m->p->failing++;
-        note(m, e->path, "read", "failed", &n, &tmp,
-             rsl_failures_find(m->ctx->failures, m->ctx->n_failures, e->path));
+        note(m, e->path, "read", "failed", &n, &tmp, rsl_plan_fail_find(&m->fails, e->path));
         return 1;
     }
     if (e->kind == RSL_ENT_DIR)
@@ -365,8 +374,10 @@ static int scan_item(merger *m, const rsl_entry *e, size_t kl, int match)
 static int scan_cb(void *ud, const rsl_entry *e)
 {
     merger *m = ud;
-    if (m->ctx->cancel && __atomic_load_n(m->ctx->cancel, __ATOMIC_RELAXED)) {
-        m->rc = rsl_err_set(m->err, RSL_E_INTERRUPTED, 0, "interrupted during the scan");
+    int why = rsl_stop_check(m->ctx->stop);
+    if (why != RSL_STOP_NO) {
+        m->rc = rsl_err_set(m->err, rsl_stop_code(why), 0, "%s during the scan",
+                            why == RSL_STOP_CANCEL ? "interrupted" : "max_run_time reached");
         return -1;
     }
     size_t kl = rsl_state_skey(e->path, m->ekey, sizeof(m->ekey));
@@ -380,8 +391,7 @@ static int scan_cb(void *ud, const rsl_entry *e)
         rsl_err n;
         rsl_err_set(&n, e->code, 0, "%s", e->detail ? e->detail : "skipped");
         m->p->skipped++;
-        note(m, e->path, "skip", "skipped", &n, NULL,
-             rsl_failures_find(m->ctx->failures, m->ctx->n_failures, e->path));
+        note(m, e->path, "skip", "skipped", &n, NULL, rsl_plan_fail_find(&m->fails, e->path));
         r = 1;
     } else if (e->kind == RSL_ENT_ERROR && e->code == RSL_E_LOCAL_VANISHED) {
         return 0; /* gone between listing and stat: as if absent */
@@ -465,15 +475,24 @@ static int failed_item(merger *m, const rsl_failure *f, const char *root_real)
     int in_manifest = rsl_state_manifest_get(c->st, f->path, &row);
     int mtype = in_manifest ? row.type : 0;
     uint64_t msize = in_manifest ? row.size : 0;
+    rsl_err why;
+    rsl_err_clear(&why);
     if (r != 0) {
         if (in_manifest && c->job->delete_)
             return add_delete(m, 0, f->path, mtype, msize, f->attempts);
-        note(m, f->path, "none", "resolved", NULL, NULL, f);
+        rsl_err_set(&why, RSL_OK, 0, "gone from the source");
+        note(m, f->path, "none", "resolved", &why, NULL, f);
         return 0;
     }
     int type = S_ISDIR(sb.st_mode) ? RSL_TYPE_DIR : S_ISREG(sb.st_mode) ? RSL_TYPE_FILE : 0;
-    if (type == 0) {
-        note(m, f->path, "none", "resolved", NULL, NULL, f);
+    if (type == 0 || rsl_plan_fail_gone(c->job, f->path, why.msg, sizeof(why.msg))) {
+        note(m, f->path, "none", "resolved", why.msg[0] ? &why : NULL, NULL, f);
+        return 0;
+    }
+    rsl_item tmp = {.path = f->path, .type = type};
+    if (type == RSL_TYPE_DIR && rsl_plan_fail_dir_ok(c->job->source, f->path, &why) != RSL_OK) {
+        m->p->failing++; /* still unreadable: it fails again, never "mkdir ok" */
+        note(m, f->path, "read", "failed", &why, &tmp, f);
         return 0;
     }
     if (type == RSL_TYPE_DIR)
@@ -505,6 +524,15 @@ static rsl_code plan_only_failed(merger *m)
         if (failed_item(m, &c->failures[i], rr) < 0)
             return m->rc;
     return RSL_OK;
+}
+
+/* A failure row the walk did not see, whose path is gone: resolved. */
+static void unseen_gone(void *ud, const rsl_failure *f, const char *why)
+{
+    merger *m = ud;
+    rsl_err e;
+    rsl_err_set(&e, RSL_OK, 0, "%s", why);
+    note(m, f->path, "none", "resolved", &e, NULL, f);
 }
 
 /* The walk merged with the manifest. */
@@ -539,6 +567,7 @@ static rsl_code plan_walk(merger *m)
                            "remote; refusing to treat that as %lld deletion(s)",
                            c->job->source, (long long)p->manifest_files,
                            (long long)p->manifest_files);
+    rsl_plan_fail_unseen(&m->fails, c->job, unseen_gone, m);
     return RSL_OK;
 }
 
@@ -546,7 +575,10 @@ rsl_code rsl_plan_build(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *err)
 {
     memset(p, 0, sizeof(*p));
     merger *m = calloc(1, sizeof(*m));
-    if (m == NULL || (m->ups_planned = calloc(c->n_uploads + 1, 1)) == NULL) {
+    if (m == NULL || (m->ups_planned = calloc(c->n_uploads + 1, 1)) == NULL ||
+        rsl_plan_fail_init(&m->fails, c->failures, c->n_failures) != 0) {
+        if (m)
+            free(m->ups_planned);
         free(m);
         return rsl_err_set(err, RSL_E_NO_MEMORY, 0, "out of memory");
     }
@@ -564,6 +596,7 @@ rsl_code rsl_plan_build(rsl_plan *p, const rsl_plan_ctx *c, rsl_err *err)
         (rc = rsl_spool_seal(p->deletes, err)) == RSL_OK)
         rc = finish_stale_temps(p, c, m->ups_planned, err);
 done:
+    rsl_plan_fail_free(&m->fails);
     free(m->ups_planned);
     free(m->m_path);
     free(m->m_skey);

@@ -27,6 +27,7 @@
 #include "job.h"
 #include "scan.h"
 #include "state/state.h"
+#include "stop.h"
 #include "validate.h"
 
 typedef enum rsl_action {
@@ -73,7 +74,8 @@ typedef struct rsl_plan {
     rsl_item_vec stale_temps; /* upload records of files no longer planned: temp to remove */
     int64_t n_items, n_dirs, n_files, n_deletes, n_replace_del; /* n_dirs/n_files: items by
                                                                    their new type */
-    int64_t scanned_files, scanned_dirs, unchanged, skipped, failing;
+    int64_t scanned_files, scanned_dirs, skipped, failing;
+    int64_t unchanged; /* files in sync (directories are not counted) */
     int64_t manifest_files;
     uint64_t bytes_to_send;
 } rsl_plan;
@@ -81,7 +83,10 @@ typedef struct rsl_plan {
 void rsl_plan_free(rsl_plan *p);
 
 /* A note the plan makes about an item that will not be transferred:
- * outcome "failed" (validation, unreadable), "skipped" (info) or "deferred". */
+ * outcome "failed" (validation, unreadable), "skipped" (info), "deferred",
+ * or "resolved" (a failure row that no longer applies: prev is it; e NULL
+ * when the item is in sync now, else e->msg says why, e.g. "gone from the
+ * source"). */
 typedef void (*rsl_plan_note_cb)(void *ud, const char *path, const char *action,
                                  const char *outcome, const rsl_err *e, const rsl_item *item,
                                  const rsl_failure *prev);
@@ -101,12 +106,17 @@ typedef struct rsl_plan_ctx {
     int ignore_manifest; /* plan as if nothing were on the remote (new destination) */
     rsl_plan_note_cb note;
     void *ud;
-    volatile sig_atomic_t *cancel; /* read atomically; set by a signal handler */
+    /* Every manifest row the merge join reads, as it reads it (the remote
+     * check draws its sample there), or NULL. */
+    void (*on_row)(void *row_ud, const rsl_manifest_row *row);
+    void *row_ud;
+    const rsl_stop *stop; /* the run's stop condition (stop.h), or NULL */
 } rsl_plan_ctx;
 
-/* Builds the plan. Returns RSL_OK, or a session code (SOURCE_MISSING,
- * SOURCE_EMPTY, state errors, STATE_WRITE for a spool that cannot be
- * written, INTERRUPTED). rsl_plan_free releases *p either way. */
+/* Builds the plan. Failure rows whose path the walk no longer finds in the
+ * source (deleted, renamed, now excluded) are resolved. Returns RSL_OK, or a session code
+ * (SOURCE_MISSING, SOURCE_EMPTY, state errors, STATE_WRITE for a spool that cannot be written,
+ * INTERRUPTED). rsl_plan_free releases *p either way. */
 rsl_code rsl_plan_build(rsl_plan *p, const rsl_plan_ctx *ctx, rsl_err *err);
 
 /* ---- pure rules (unit-tested) ---- */

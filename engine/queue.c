@@ -58,7 +58,7 @@ static void taken_del(rsl_qworker *w, rsl_task *t)
 
 static int cancelled(const rsl_queue *q)
 {
-    return q->cancel && __atomic_load_n(q->cancel, __ATOMIC_RELAXED);
+    return rsl_stop_check(q->halt) != RSL_STOP_NO;
 }
 
 /* Takes t off the ready list (callers hold q->mu). */
@@ -128,7 +128,7 @@ static void wake_main(rsl_queue *q)
         pthread_cond_signal(&q->cv_main);
 }
 
-void rsl_queue_init(rsl_queue *q, size_t cap, int window, const volatile sig_atomic_t *cancel)
+void rsl_queue_init(rsl_queue *q, size_t cap, int window, const rsl_stop *stop)
 {
     memset(q, 0, sizeof(*q));
     pthread_mutex_init(&q->mu, NULL);
@@ -136,7 +136,7 @@ void rsl_queue_init(rsl_queue *q, size_t cap, int window, const volatile sig_ato
     pthread_cond_init(&q->cv_main, NULL);
     q->cap = cap ? cap : 1;
     q->window = window > 0 ? window : 1;
-    q->cancel = cancel;
+    q->halt = stop;
 }
 
 void rsl_queue_destroy(rsl_queue *q)

@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "stop.h"
 #include "task.h"
 
 /* Ops one connection carries at once at most (a transport may take fewer). */
@@ -68,11 +69,11 @@ typedef struct rsl_queue {
     int running; /* workers not yet gone */
     int main_waiting;
     int write_fail_streak, any_write_ok, guard_tripped;
-    rsl_err guard_err; /* the refused write that tripped the guard */
-    char current[512]; /* the path of the op handed out last (progress) */
+    rsl_err guard_err;    /* the refused write that tripped the guard */
+    char current[512];    /* the path of the op handed out last (progress) */
+    const rsl_stop *halt; /* the run's stop condition (stop.h): hand out nothing more */
     /* per worker id: it holds a piece (PUT_RANGE) not yet recorded */
     unsigned char range_busy[RSL_QUEUE_MAX_WORKERS];
-    const volatile sig_atomic_t *cancel;
 } rsl_queue;
 
 /* A worker's side of the queue. */
@@ -83,7 +84,7 @@ typedef struct rsl_qworker {
     rsl_task *taken; /* ops taken and not done */
 } rsl_qworker;
 
-void rsl_queue_init(rsl_queue *q, size_t cap, int window, const volatile sig_atomic_t *cancel);
+void rsl_queue_init(rsl_queue *q, size_t cap, int window, const rsl_stop *stop);
 /* Frees what is still on the lists (tasks included). */
 void rsl_queue_destroy(rsl_queue *q);
 

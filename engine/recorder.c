@@ -103,6 +103,25 @@ void rsl_recorder_clear_failure(rsl_run *r, const char *path)
     check(r, rsl_state_failure_del(r->st, path, &e), &e);
 }
 
+/* A failure row that no longer applies goes. When the item is gone (e says
+ * why: "gone from the source", "excluded now ...") a result says so, since
+ * the item itself is never mentioned again. */
+static void resolved(rsl_run *r, const char *path, const rsl_failure *prev, const rsl_err *e)
+{
+    if (e == NULL || e->msg[0] == '\0') {
+        rsl_recorder_clear_failure(r, path);
+        return;
+    }
+    if (r->o->dry_run) {
+        if (r->o->on_plan)
+            r->o->on_plan(r->o->ud, "resolve", path, e->msg);
+        return;
+    }
+    rsl_recorder_clear_failure(r, path);
+    rsl_recorder_result(r, path, prev ? prev->action : "none", "resolved", 0, e->msg,
+                        prev ? prev->attempts : 0, 0);
+}
+
 /* A dry run prints what the plan noted instead of recording it. */
 static void dry_run_note(rsl_run *r, const char *path, const char *outcome, const rsl_err *e)
 {
@@ -119,7 +138,7 @@ void rsl_recorder_plan_note(void *ud, const char *path, const char *action, cons
 {
     rsl_run *r = ud;
     if (strcmp(outcome, "resolved") == 0) {
-        rsl_recorder_clear_failure(r, path);
+        resolved(r, path, prev, e);
     } else if (r->o->dry_run && r->o->on_plan) {
         dry_run_note(r, path, outcome, e);
     } else if (strcmp(outcome, "failed") == 0) {
@@ -282,6 +301,15 @@ void rsl_recorder_file(rsl_run *r, const rsl_file_result *res)
                              it->first_failed_ms, size,
                              res->mtime_ns ? res->mtime_ns : it->mtime_ns, res->bytes_sent);
     }
+}
+
+void rsl_recorder_kv(rsl_run *r, const char *key, const char *value)
+{
+    if (r->o->dry_run)
+        return;
+    rsl_err e;
+    rsl_recorder_begin(r);
+    check(r, rsl_state_kv_set(r->st, key, value, &e), &e);
 }
 
 void rsl_recorder_run_end(rsl_run *r)

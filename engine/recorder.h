@@ -52,7 +52,8 @@ void rsl_recorder_failure(rsl_run *r, const char *path, const char *action, rsl_
                           int64_t mtime_ns, int64_t bytes);
 void rsl_recorder_clear_failure(rsl_run *r, const char *path);
 /* The plan's rsl_plan_note_cb (ud = the run): validation failures, skips,
- * deferrals, resolved failures. */
+ * deferrals, resolved failures (a failure whose item is gone from the source
+ * gets a result "resolved" with the reason; a dry run prints "resolve"). */
 void rsl_recorder_plan_note(void *ud, const char *path, const char *action, const char *outcome,
                             const rsl_err *e, const rsl_item *it, const rsl_failure *prev);
 
@@ -80,6 +81,8 @@ void rsl_recorder_upload_end(rsl_run *r, const char *path);
 /* A file's outcome: manifest row (size, mtime, device, inode, digest) and
  * counters, or a failure. */
 void rsl_recorder_file(rsl_run *r, const rsl_file_result *res);
+/* A value of the state db's kv table (the remote check's last time). */
+void rsl_recorder_kv(rsl_run *r, const char *key, const char *value);
 /* The run row's end (outcome, counts, code) and the server facts; commits. */
 void rsl_recorder_run_end(rsl_run *r);
 

@@ -23,12 +23,12 @@ double rsl_run_mono(void)
 
 int rsl_run_cancelled(const rsl_run *r)
 {
-    return r->o->cancel && __atomic_load_n(r->o->cancel, __ATOMIC_RELAXED);
+    return rsl_stop_check(&r->stop) != RSL_STOP_NO;
 }
 
 void rsl_run_sleep(const rsl_run *r, double secs)
 {
-    rsl_throttle_sleep_until(rsl_throttle_now() + secs, r->o->cancel);
+    rsl_throttle_sleep_until(rsl_throttle_now() + secs, &r->stop);
 }
 
 void rsl_run_log(const rsl_run *r, int level, const char *fmt, ...)

@@ -21,6 +21,7 @@
 #include "plan.h"
 #include "queue.h"
 #include "remote.h"
+#include "remote_check.h"
 #include "retry.h"
 #include "state/state.h"
 #include "sync.h"
@@ -35,6 +36,7 @@
 typedef struct rsl_run {
     const rsl_job *job;
     const rsl_run_opts *o;
+    rsl_stop stop; /* o->cancel and the deadline (max_run_time); read by any thread */
     rsl_retry_policy retry;
     rsl_remote rm;                /* destination, transport, options (connect.c) */
     const rsl_transport_ops *ops; /* = rm.ops */
@@ -58,12 +60,15 @@ typedef struct rsl_run {
     rsl_spool_cursor pend;
     int pend_open;
     uint64_t pend_done;
-    int srcfd;       /* the source root (source.h), for the uploads */
-    unsigned caps;   /* the first connection's capabilities (RSL_CAP_*) */
-    int conns;       /* connections (workers) the run started with */
-    rsl_queue q;     /* ops between the dispatcher and the workers (queue.h) */
-    rsl_throttle bw; /* bwlimit, shared by all workers */
-    rsl_facts facts; /* server facts cache */
+    int srcfd;         /* the source root (source.h), for the uploads */
+    unsigned caps;     /* the first connection's capabilities (RSL_CAP_*) */
+    int conns;         /* connections (workers) the run started with */
+    rsl_queue q;       /* ops between the dispatcher and the workers (queue.h) */
+    rsl_throttle bw;   /* bwlimit, shared by all workers */
+    rsl_facts facts;   /* server facts cache */
+    rsl_rcheck rcheck; /* the remote check's sample (remote_check.h) */
+    int check_due;     /* this run checks the remote (remote_check) */
+    int cut_short;     /* the dispatcher stopped feeding early: cancelled or deadline */
     int session_failed;
     rsl_err session_err;
     int64_t files_done; /* results recorded */
@@ -86,7 +91,8 @@ typedef struct rsl_file_result {
 int64_t rsl_run_now_ms(void);
 /* Monotonic seconds. */
 double rsl_run_mono(void);
-/* 1 once the caller's cancel flag is set (any thread). */
+/* 1 once the run stops early: the caller's cancel flag is set or the
+ * deadline (max_run_time) passed (r->stop; any thread). */
 int rsl_run_cancelled(const rsl_run *r);
 /* Sleeps secs (to the exact deadline), waking early when the run is
  * cancelled (any thread). */

@@ -229,11 +229,11 @@ static void visit_dir(walker *w, int dfd, const char *name, rsl_entry *e, const 
     e->mtime_ns = mtime_ns_of(sb);
     char **names = NULL;
     size_t n = 0;
-    if (cfd < 0 || w->depth >= MAX_DEPTH || read_names(cfd, &names, &n) != 0) {
+    int deep = cfd >= 0 && w->depth >= MAX_DEPTH;
+    if (cfd < 0 || deep || read_names(cfd, &names, &n) != 0) {
         e->unreadable = 1;
-        e->code = RSL_E_LOCAL_UNREADABLE;
-        e->detail = cfd < 0 || w->depth < MAX_DEPTH ? strerror(errno)
-                                                    : "directory nesting deeper than 256 levels";
+        e->code = deep ? RSL_E_DEPTH_LIMIT : RSL_E_LOCAL_UNREADABLE;
+        e->detail = deep ? "the tree is deeper than 256 levels" : strerror(errno);
         if (cfd >= 0)
             close(cfd);
         emit(w, e);

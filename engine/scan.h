@@ -32,7 +32,8 @@ typedef struct rsl_entry {
     rsl_ent_kind kind;
     uint64_t size;
     int64_t mtime_ns;
-    int unreadable; /* RSL_ENT_DIR that could not be listed (contents unknown) */
+    int unreadable; /* RSL_ENT_DIR that could not be listed (contents unknown): code is
+                       LOCAL_UNREADABLE, or DEPTH_LIMIT past 256 levels */
     int followed;   /* reached through a followed symlink */
     /* FILE/DIR reached through a followed symlink (itself or a directory
      * above it): its path beneath the root with every link resolved, which

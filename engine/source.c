@@ -144,7 +144,7 @@ static rsl_code interrupted(const rsl_local_src *s, rsl_err *err)
 
 static int cancelled(const rsl_local_src *s)
 {
-    return s->cfg.cancel && __atomic_load_n(s->cfg.cancel, __ATOMIC_RELAXED);
+    return rsl_stop_check(s->cfg.stop) != RSL_STOP_NO;
 }
 
 static ssize_t read_at(const rsl_local_src *s, void *buf, size_t n, uint64_t off, rsl_err *err)
@@ -174,7 +174,7 @@ static ssize_t src_read(rsl_source *src, void *buf, size_t n, rsl_err *err)
         n = (size_t)(end - s->pos);
     if (n > RSL_SOURCE_READ_MAX)
         n = RSL_SOURCE_READ_MAX;
-    if (s->cfg.bw && (n = rsl_throttle_take(s->cfg.bw, n, s->cfg.cancel)) == 0)
+    if (s->cfg.bw && (n = rsl_throttle_take(s->cfg.bw, n, s->cfg.stop)) == 0)
         return interrupted(s, err), -1;
     ssize_t got = read_at(s, buf, n, s->pos, err);
     if (got < 0)

@@ -56,10 +56,10 @@ int rsl_source_lstat_beneath(int rootfd, const char *rel, struct stat *sb);
 /* ---- one file ---- */
 
 typedef struct rsl_local_src_cfg {
-    int rootfd;                          /* rsl_source_root_open */
-    rsl_throttle *bw;                    /* shared bwlimit, or NULL */
-    const volatile sig_atomic_t *cancel; /* the run's cancel flag, or NULL */
-    int64_t *bytes_total;                /* bytes read by every source (atomic add), or NULL */
+    int rootfd;           /* rsl_source_root_open */
+    rsl_throttle *bw;     /* shared bwlimit, or NULL */
+    const rsl_stop *stop; /* the run's stop condition (stop.h), or NULL */
+    int64_t *bytes_total; /* bytes read by every source (atomic add), or NULL */
 } rsl_local_src_cfg;
 
 typedef struct rsl_local_src {

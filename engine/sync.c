@@ -5,8 +5,12 @@
  * A run, and where each phase lives:
  *   open      destination (connect.c), lock (lock.c), state db, run row
  *   plan      destination check, failures/uploads/facts loaded, scan + merge
- *             join (plan.c), deletion guard; a dry run stops here
- *   apply     first connection (its capabilities), then the dispatcher
+ *             join (plan.c; the remote check's sample drawn on the way),
+ *             deletion guard; a dry run prints the plan, checks the remote
+ *             read-only and stops
+ *   check     the first connection (also on a run with nothing to send):
+ *             the remote root and a sample of the manifest (remote_check.c)
+ *   apply     that connection (its capabilities), then the dispatcher
  *             (dispatch.c) feeds N workers (workers.c) a stream of ops
  *             through the queue (queue.c): directories and replacements
  *             (apply.c), files (upload.c, source.c, throttle.c), deletes and
@@ -44,10 +48,14 @@ static rsl_run *run_new(const rsl_job *job, const rsl_run_opts *o)
     r->srcfd = -1;
     r->now_ms = rsl_run_now_ms();
     r->last_commit_ms = r->now_ms;
+    r->stop.cancel = o->cancel;
+    if (job->max_run_time > 0)
+        r->stop.deadline = rsl_stop_mono() + (double)job->max_run_time;
     rsl_queue_init(&r->q, (size_t)(job->transfers > 0 ? job->transfers : 1) * RSL_PIPE_WINDOW,
-                   RSL_PIPE_WINDOW, o->cancel);
+                   RSL_PIPE_WINDOW, &r->stop);
     rsl_throttle_init(&r->bw, job->bwlimit, RSL_SOURCE_READ_MAX);
     rsl_facts_init(&r->facts);
+    rsl_rcheck_init(&r->rcheck, 0);
     snprintf(r->rec.mode, sizeof(r->rec.mode), "%s",
              o->mode ? o->mode : (o->only_failed ? "only-failed" : "normal"));
     r->rec.started_ms = r->now_ms;
@@ -64,6 +72,7 @@ static void run_free(rsl_run *r)
     rsl_lock_release(r->lockfd);
     rsl_remote_free(&r->rm);
     rsl_facts_free(&r->facts);
+    rsl_rcheck_free(&r->rcheck);
     if (r->srcfd >= 0)
         close(r->srcfd);
     rsl_queue_destroy(&r->q);
@@ -78,10 +87,12 @@ static rsl_code run_open(rsl_run *r, rsl_err *err)
     rsl_code rc;
     if ((rc = rsl_connect_setup(r, err)) != RSL_OK)
         return rc;
+    r->rm.opts.readonly = r->o->dry_run; /* a dry run's remote check writes nothing */
     r->limits = (rsl_limits){.forbidden_chars = job->forbidden_chars,
                              .max_name_length = job->max_name_length,
                              .max_path_length = job->max_path_length,
                              .temp_suffix = job->temp_suffix,
+                             .remote_root = r->rm.ep.path,
                              .remote_root_len = strlen(r->rm.ep.path),
                              .max_file_size = job->max_file_size,
                              .allow_empty_files = job->allow_empty_files};
@@ -98,6 +109,30 @@ static rsl_code run_open(rsl_run *r, rsl_err *err)
     return RSL_OK;
 }
 
+/* A destination as an operator writes it, scheme://[user@]host[:port]/path
+ * ("file:///x" for a local one), from the canonical form the state db keeps
+ * for comparison ("scheme://user@host:port/path"). */
+static void shown_destination(const char *canon, char *out, size_t n)
+{
+    const char *sep = strstr(canon, "://");
+    const char *at = sep ? strchr(sep + 3, '@') : NULL;
+    const char *path = at ? strchr(at + 1, '/') : NULL;
+    if (path == NULL) {
+        snprintf(out, n, "%s", canon);
+        return;
+    }
+    const char *colon = path;
+    while (colon > at + 1 && colon[-1] != ':')
+        colon--;
+    const char *host_end = colon > at + 1 ? colon - 1 : path;
+    int port_set = colon > at + 1 && !(path - colon == 1 && *colon == '0');
+    int user_len = (int)(at - (sep + 3)), host_len = (int)(host_end - (at + 1));
+    int v6 = memchr(at + 1, ':', (size_t)host_len) != NULL;
+    snprintf(out, n, "%.*s://%.*s%s%s%.*s%s%s%.*s%s", (int)(sep - canon), canon, user_len, sep + 3,
+             user_len ? "@" : "", v6 ? "[" : "", host_len, at + 1, v6 ? "]" : "",
+             port_set ? ":" : "", port_set ? (int)(path - colon) : 0, colon, path);
+}
+
 /* The manifest describes one remote. When the job now points at another
  * one, what it says is worthless there: forget it (after a dry run: only
  * plan as if it were empty) and say so loudly. The destination is compared in
@@ -111,11 +146,14 @@ static rsl_code check_destination(rsl_run *r, int *changed, rsl_err *err)
     *changed = 0;
     int known = rsl_state_kv_get(r->st, "job:destination", before, sizeof(before));
     if (known && strcmp(before, now) != 0) {
+        char was[4200], is[4200];
+        shown_destination(before, was, sizeof(was));
+        shown_destination(now, is, sizeof(is));
         *changed = 1;
         rsl_run_log(r, RSL_LOG_WARN,
                     "the destination changed (was %s, now %s): what was sent to the old one is "
                     "forgotten and everything is sent again",
-                    before, now);
+                    was, is);
     }
     if (r->o->dry_run || (known && !*changed))
         return RSL_OK;
@@ -130,13 +168,19 @@ static long max_delete(const rsl_run *r)
     return r->o->max_delete_override >= 0 ? r->o->max_delete_override : r->job->max_delete;
 }
 
-/* Deletion guard, before anything touches the remote. */
+/* Deletion guard, before anything touches the remote. A dry run shows the
+ * whole plan first, then says the run would refuse. */
 static rsl_code check_max_delete(rsl_run *r, rsl_err *err)
 {
     long limit = max_delete(r);
     long long n_del = (r->job->delete_ ? r->plan.n_deletes : 0) + r->plan.n_replace_del;
     if (n_del <= limit)
         return RSL_OK;
+    if (r->o->dry_run)
+        return rsl_err_set(err, RSL_E_MAX_DELETE, (long)n_del,
+                           "the run would refuse: %lld deletions > max_delete = %ld (use "
+                           "--max-delete %lld once if intended)",
+                           n_del, limit, n_del);
     return rsl_err_set(err, RSL_E_MAX_DELETE, (long)n_del,
                        "this run would delete %lld remote item(s) but max_delete = %ld; nothing "
                        "was deleted or uploaded (check the source, or run once with "
@@ -157,11 +201,29 @@ static void spool_dir(const rsl_run *r, char *buf, size_t n)
         *slash = '\0';
 }
 
-/* What was recorded before, the scan and merge join, the guards. */
+/* The plan's manifest rows, offered to the remote check's sample. */
+static void offer_row(void *ud, const rsl_manifest_row *row)
+{
+    rsl_rcheck_offer(ud, row);
+}
+
+/* Whether this run checks the remote (remote_check, the last check's time). */
+static int check_due(rsl_run *r)
+{
+    char buf[32];
+    int64_t last = 0;
+    if (rsl_state_kv_get(r->st, RSL_RCHECK_KV, buf, sizeof(buf)))
+        last = strtoll(buf, NULL, 10);
+    return rsl_rcheck_due(r->job->remote_check, last, r->now_ms);
+}
+
+/* What was recorded before, the scan and merge join (and the remote
+ * check's sample), the guards (a dry run's come after its plan). */
 static rsl_code run_plan(rsl_run *r, rsl_err *err)
 {
     int new_destination = 0;
     rsl_code rc;
+    r->check_due = check_due(r);
     if ((rc = check_destination(r, &new_destination, err)) != RSL_OK ||
         (rc = rsl_state_failures_load(r->st, &r->fails, &r->n_fails, err)) != RSL_OK ||
         (rc = rsl_state_uploads_load(r->st, &r->ups, &r->n_ups, err)) != RSL_OK ||
@@ -184,15 +246,32 @@ static rsl_code run_plan(rsl_run *r, rsl_err *err)
                        .ignore_manifest = new_destination,
                        .note = rsl_recorder_plan_note,
                        .ud = r,
-                       .cancel = r->o->cancel};
+                       .on_row = r->check_due ? offer_row : NULL,
+                       .row_ud = &r->rcheck,
+                       .stop = &r->stop};
     rc = rsl_plan_build(&r->plan, &pc, err);
     r->rec.counts.scanned_files = r->plan.scanned_files;
     r->rec.counts.scanned_dirs = r->plan.scanned_dirs;
     r->rec.counts.unchanged = r->plan.unchanged;
     r->rec.counts.skipped = r->plan.skipped;
-    if (rc != RSL_OK)
+    if (rc == RSL_OK && r->check_due && r->o->only_failed && !new_destination)
+        rc = rsl_rcheck_collect(&r->rcheck, r->st, err); /* the plan read no manifest */
+    if (rc != RSL_OK || r->o->dry_run)
         return rc;
     return check_max_delete(r, err);
+}
+
+/* The remote root and the sample, on conn (a dry run's is read-only); the
+ * time of a good check is kept for `remote_check = INTERVAL`. */
+static rsl_code remote_check(rsl_run *r, rsl_conn *conn, rsl_err *err)
+{
+    rsl_code rc = rsl_rcheck_run(&r->rcheck, r->ops, conn, r->ops->caps_of(conn), &r->stop, err);
+    if (rc != RSL_OK)
+        return rc;
+    char now[32];
+    snprintf(now, sizeof(now), "%lld", (long long)rsl_run_now_ms());
+    rsl_recorder_kv(r, RSL_RCHECK_KV, now);
+    return RSL_OK;
 }
 
 /* One planned item, as the dry run prints it. */
@@ -232,9 +311,10 @@ static void delete_line(const rsl_run *r, const rsl_item *it)
                   r->job->delete_ ? "gone locally" : "gone locally; delete = no");
 }
 
-/* A dry run prints the plan (from the spools) and records nothing. Returns
- * the exit code. */
-static int end_dry_run(rsl_run *r)
+/* A dry run prints the plan (from the spools), then checks the remote
+ * (read-only) and the deletion guard; it records nothing. Returns the exit
+ * code: a refusal or a failed check is the real run's (err says why). */
+static int end_dry_run(rsl_run *r, rsl_err *err)
 {
     const rsl_plan *p = &r->plan;
     const rsl_run_opts *o = r->o;
@@ -246,6 +326,21 @@ static int end_dry_run(rsl_run *r)
         each_spooled(r, p->deletes, 1, delete_line);
     }
     snprintf(r->rec.outcome, sizeof(r->rec.outcome), "dry_run");
+    rsl_code rc = RSL_OK;
+    if (r->check_due) {
+        rsl_conn *conn = NULL;
+        if ((rc = rsl_connect_open(r, &conn, err)) == RSL_OK)
+            rc = remote_check(r, conn, err);
+        if (conn)
+            r->ops->disconnect(conn);
+    }
+    if (rc == RSL_OK)
+        rc = check_max_delete(r, err);
+    if (rc != RSL_OK) {
+        r->rec.code = (int)rc;
+        snprintf(r->rec.message, sizeof(r->rec.message), "%s", err->msg);
+        return rsl_sync_exit_code(rc, 0, 0, 0);
+    }
     return rsl_sync_exit_code(RSL_OK, 0, r->rec.counts.item_errors, r->rec.counts.vanished);
 }
 
@@ -253,9 +348,6 @@ static int end_dry_run(rsl_run *r)
  * resume), then the dispatcher with its workers. */
 static rsl_code apply_all(rsl_run *r, rsl_conn **conn, rsl_err *err)
 {
-    rsl_code rc;
-    if ((rc = rsl_connect_open(r, conn, err)) != RSL_OK)
-        return rc;
     r->caps = r->ops->caps_of(*conn);
     if ((r->srcfd = rsl_source_root_open(r->job->source, err)) < 0)
         return err->code;
@@ -263,22 +355,48 @@ static rsl_code apply_all(rsl_run *r, rsl_conn **conn, rsl_err *err)
     return RSL_OK;
 }
 
-/* Connects only when there is something to do (a no-change run never
- * contacts the remote). Returns the session's code (err filled) or RSL_OK. */
+/* The run stopped early (SIGTERM, or max_run_time while work was left):
+ * its session error. */
+static void stopped_early(rsl_run *r)
+{
+    int why = rsl_stop_check(&r->stop);
+    if (r->session_failed || why == RSL_STOP_NO || (why == RSL_STOP_DEADLINE && !r->cut_short))
+        return;
+    if (why == RSL_STOP_CANCEL) {
+        rsl_run_session_error(r, RSL_E_INTERRUPTED,
+                              "interrupted by a signal; the next run resumes");
+        return;
+    }
+    char m[200];
+    snprintf(m, sizeof(m),
+             "max_run_time = %ds reached: no new item was started, the file in flight keeps its "
+             "temp file; the next run resumes",
+             r->job->max_run_time);
+    rsl_run_session_error(r, RSL_E_RUN_TIME_EXCEEDED, m);
+}
+
+/* Connects when there is something to do or the remote is checked (every
+ * run by default, also one with nothing to send): the check comes first,
+ * on the connection the work then uses. Returns the session's code (err
+ * filled) or RSL_OK. */
 static rsl_code run_apply(rsl_run *r, rsl_err *err)
 {
     const rsl_plan *p = &r->plan;
     int work = p->n_items > 0 || (r->job->delete_ && p->n_deletes > 0) || p->stale_temps.n > 0;
     rsl_conn *conn = NULL;
-    rsl_code rc = work ? apply_all(r, &conn, err) : RSL_OK;
+    rsl_code rc = RSL_OK;
+    if (work || r->check_due)
+        rc = rsl_connect_open(r, &conn, err);
+    if (rc == RSL_OK && r->check_due)
+        rc = remote_check(r, conn, err);
+    if (rc == RSL_OK && work)
+        rc = apply_all(r, &conn, err);
     if (conn)
         r->ops->disconnect(conn);
     if (rc != RSL_OK)
         return rc;
     rsl_recorder_commit(r);
-    if (rsl_run_cancelled(r) && !r->session_failed)
-        rsl_run_session_error(r, RSL_E_INTERRUPTED,
-                              "interrupted by a signal; the next run resumes");
+    stopped_early(r);
     if (!r->session_failed)
         return RSL_OK;
     *err = r->session_err;
@@ -308,10 +426,11 @@ static int end_run(rsl_run *r, rsl_code rc, const rsl_err *err)
     }
     int64_t applied = n->files_applied + n->dirs_applied + n->deletes_applied;
     int exit_code = rsl_sync_exit_code(rc, applied, n->item_errors, n->vanished);
-    const char *outcome = rc == RSL_E_INTERRUPTED ? "interrupted"
-                          : rc != RSL_OK          ? (applied > 0 ? "partial_failure" : "failure")
-                          : n->item_errors > 0    ? "partial_failure"
-                                                  : "success";
+    int stopped = rc == RSL_E_INTERRUPTED || rc == RSL_E_RUN_TIME_EXCEEDED;
+    const char *outcome = stopped              ? "interrupted"
+                          : rc != RSL_OK       ? (applied > 0 ? "partial_failure" : "failure")
+                          : n->item_errors > 0 ? "partial_failure"
+                                               : "success";
     snprintf(r->rec.outcome, sizeof(r->rec.outcome), "%s", outcome);
     r->rec.exit_code = exit_code;
     r->rec.code = (int)rc;
@@ -351,7 +470,7 @@ int rsl_sync_run(const rsl_job *job, const rsl_run_opts *o, rsl_run_record *out,
     }
     rc = run_plan(r, err);
     if (rc == RSL_OK && o->dry_run) {
-        exit_code = end_dry_run(r);
+        exit_code = end_dry_run(r, err);
         goto done;
     }
     if (rc == RSL_OK)

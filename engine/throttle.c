@@ -71,30 +71,30 @@ static struct timespec to_ts(double t)
     return ts;
 }
 
-int rsl_throttle_sleep_until(double deadline, const volatile sig_atomic_t *cancel)
+int rsl_throttle_sleep_until(double deadline, const rsl_stop *stop)
 {
     for (;;) {
-        if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED))
+        if (rsl_stop_check(stop))
             return -1;
         double now = rsl_throttle_now();
         if (now >= deadline)
             return 0;
-        /* the exact deadline, or a look at the cancel flag every 100 ms */
+        /* the exact deadline, or a look at the stop condition every 100 ms */
         double until = deadline - now > 0.1 ? now + 0.1 : deadline;
         struct timespec ts = to_ts(until);
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-            if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED))
+            if (rsl_stop_check(stop))
                 return -1;
     }
 }
 
-size_t rsl_throttle_take(rsl_throttle *t, size_t n, const volatile sig_atomic_t *cancel)
+size_t rsl_throttle_take(rsl_throttle *t, size_t n, const rsl_stop *stop)
 {
     if (t->rate == 0 || n == 0)
         return n;
     n = rsl_throttle_slice(t, n);
     double at = rsl_throttle_reserve(t, n, rsl_throttle_now());
-    if (rsl_throttle_sleep_until(at, cancel) != 0)
+    if (rsl_throttle_sleep_until(at, stop) != 0)
         return 0;
     return n;
 }

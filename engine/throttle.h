@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stop.h"
+
 /* Tokens the bucket holds at most, in seconds of the rate. */
 #define RSL_THROTTLE_BURST_SEC 0.010
 /* The smallest read a limited source makes (a slow limit still reads whole
@@ -52,14 +54,15 @@ size_t rsl_throttle_slice(const rsl_throttle *t, size_t n);
 double rsl_throttle_reserve(rsl_throttle *t, size_t n, double now);
 
 /* Takes up to n bytes (returns how many: a slice at most) and sleeps until
- * they are paid for. Returns 0 without sleeping to the end when *cancel
- * becomes non-zero (cancel may be NULL); the bytes taken are then spent. */
-size_t rsl_throttle_take(rsl_throttle *t, size_t n, const volatile sig_atomic_t *cancel);
+ * they are paid for. Returns 0 without sleeping to the end when the run
+ * stops (stop.h; stop may be NULL); the bytes taken are then spent. */
+size_t rsl_throttle_take(rsl_throttle *t, size_t n, const rsl_stop *stop);
 
 /* Monotonic seconds. */
 double rsl_throttle_now(void);
 /* Sleeps until monotonic time `deadline` (absolute), waking every 100 ms to
- * look at *cancel (may be NULL). Returns 0, or -1 when cancelled. */
-int rsl_throttle_sleep_until(double deadline, const volatile sig_atomic_t *cancel);
+ * look at the stop condition (may be NULL). Returns 0, or -1 when the run
+ * stops. */
+int rsl_throttle_sleep_until(double deadline, const rsl_stop *stop);
 
 #endif

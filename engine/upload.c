@@ -136,7 +136,7 @@ static rsl_task *new_put(rsl_disp *d, const rsl_item *it, uint64_t idx)
     t->idx = (int64_t)idx;
     rsl_local_src_cfg cfg = {.rootfd = r->srcfd,
                              .bw = r->bw.rate ? &r->bw : NULL,
-                             .cancel = r->o->cancel,
+                             .stop = &r->stop,
                              .bytes_total = &r->bytes_done};
     rsl_local_src_init(&t->src, &cfg, t->it.path, t->it.src_rel, t->it.size, t->it.mtime_ns,
                        t->it.dev, t->it.ino);

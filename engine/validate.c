@@ -74,6 +74,29 @@ static void show_byte(char *buf, size_t n, unsigned char c)
         snprintf(buf, n, "'%c'", c);
 }
 
+/* max_path_length counts the absolute remote path, as the servers do: the
+ * remote root, '/', the item's path and, for a file, the temp suffix it is
+ * uploaded under first. The message names each part and its length. */
+static rsl_code check_path_length(const rsl_limits *l, const char *path, int is_dir, size_t sl,
+                                  rsl_err *err)
+{
+    const char *root = l->remote_root ? l->remote_root : "";
+    size_t rl = l->remote_root_len, il = strlen(path);
+    size_t sep = rl == 1 && root[0] == '/' ? 0 : 1; /* the root "/" needs no second '/' */
+    size_t pl = rl + sep + il + (is_dir ? 0 : sl);
+    if ((long)pl <= l->max_path_length)
+        return RSL_OK;
+    char suffix[128] = "";
+    if (!is_dir)
+        snprintf(suffix, sizeof(suffix), " + temp suffix '%s' (%zu)", l->temp_suffix, sl);
+    return rsl_err_set(err, RSL_E_PATH_TOO_LONG, (long)pl,
+                       "the absolute remote path is %zu bytes: remote root '%s' (%zu)%s + "
+                       "item path (%zu)%s (rule: max_path_length = %ld, counted on the absolute "
+                       "remote path%s)",
+                       pl, root, rl, sep ? " + '/' (1)" : "", il, suffix, l->max_path_length,
+                       is_dir ? "" : " with the temp suffix");
+}
+
 rsl_code rsl_validate(const rsl_limits *l, const char *path, int is_dir, uint64_t size,
                       rsl_err *err)
 {
@@ -114,17 +137,9 @@ rsl_code rsl_validate(const rsl_limits *l, const char *path, int is_dir, uint64_
                            "name ends with the temp suffix '%s' (rule: temp_suffix is reserved)",
                            l->temp_suffix);
     if (l->max_path_length > 0) {
-        size_t pl = l->remote_root_len + 1 + strlen(path) + (is_dir ? 0 : sl);
-        if ((long)pl > l->max_path_length) {
-            if (is_dir)
-                return rsl_err_set(err, RSL_E_PATH_TOO_LONG, (long)pl,
-                                   "remote path is %zu bytes (rule: max_path_length = %ld)", pl,
-                                   l->max_path_length);
-            return rsl_err_set(err, RSL_E_PATH_TOO_LONG, (long)pl,
-                               "remote path is %zu bytes counting the remote root and the temp "
-                               "suffix '%s' (rule: max_path_length = %ld)",
-                               pl, l->temp_suffix, l->max_path_length);
-        }
+        rsl_code rc = check_path_length(l, path, is_dir, sl, err);
+        if (rc != RSL_OK)
+            return rc;
     }
     if (!is_dir) {
         if (l->max_file_size > 0 && size > l->max_file_size) {

@@ -16,10 +16,13 @@
 typedef struct rsl_limits {
     const char *forbidden_chars; /* bytes (ASCII) that may not appear in a name */
     long max_name_length;        /* bytes per path component */
-    long max_path_length;        /* bytes of the remote path, with temp_suffix for files */
+    /* bytes of the absolute remote path: remote root + '/' + the item's path,
+     * + temp_suffix for a file (what the servers count) */
+    long max_path_length;
     const char *temp_suffix;
-    size_t remote_root_len; /* length of the remote root path, counted in the path length */
-    uint64_t max_file_size; /* 0: no limit */
+    const char *remote_root; /* the remote root (absolute), for messages; may be NULL */
+    size_t remote_root_len;  /* its length, counted in the path length ("/": none) */
+    uint64_t max_file_size;  /* 0: no limit */
     int allow_empty_files;
 } rsl_limits;
 

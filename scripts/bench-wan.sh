@@ -374,8 +374,9 @@ job() {
 sftp_remote=("identity_file = $SSH_KEY" "known_hosts = $KH")
 dav_remote=("username = rsl" "password_file = $PWF" "ca_file = $CA")
 ssh_cmd=${RSL_SSH_COMMAND:-ssh}
-# Does this build take ssh_command? A dry run reads the job file, never connects.
-probe=$(job probe "$(src_of "${cases%% *}")" "sftp://$SSH_USER@$h:$SPORT/nonexistent" \
+# Does this build take ssh_command? A dry run without the remote check reads
+# the job file and never connects.
+probe=$(JOB_EXTRA="remote_check = never" job probe "$(src_of "${cases%% *}")" "sftp://$SSH_USER@$h:$SPORT/nonexistent" \
   "${sftp_remote[@]}" "ssh_command = $ssh_cmd")
 if "$bin" run --dry-run "$probe" >"$work/probe.log" 2>&1; then
   ssh_ok=1

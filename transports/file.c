@@ -15,6 +15,7 @@
 #include "file.h"
 
 #include "base/beneath.h"
+#include "resume_sample.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -166,8 +167,8 @@ static unsigned file_caps_of(rsl_conn *c)
 static void file_describe(rsl_conn *c, char *buf, size_t n)
 {
     snprintf(buf, n,
-             "file: local directory %s; resume at temp size; atomic rename(2); mtime and "
-             "permission bits set; no symlink followed inside it",
+             "file: local directory %s; resume after sampled blocks of the temp match; atomic "
+             "rename(2); mtime and permission bits set; no symlink followed inside it",
              c->root);
 }
 
@@ -240,18 +241,80 @@ static rsl_code file_set_mode(rsl_conn *c, const char *rel, uint32_t mode, rsl_e
     return r == 0 ? RSL_OK : map_errno(err, e, "chmod", rel);
 }
 
+/* Blocks of a temp kept for a resume: the whole prefix up to 1 MiB, else
+ * 16 blocks of 64 KiB spread over it (resume_sample.h). Local reads: cheap. */
+#define FILE_RESUME_SAMPLES 16
+
+/* Reads len bytes at off of fd into buf; returns the count (short at EOF)
+ * or -1. */
+static ssize_t read_full(int fd, unsigned char *buf, size_t len, uint64_t off)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t k = pread(fd, buf + got, len - got, (off_t)(off + got));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            break;
+        got += (size_t)k;
+    }
+    return (ssize_t)got;
+}
+
+/* The part of the temp's `size` bytes that matches the source at sampled
+ * blocks over its whole length (resume_sample.h) into *have. */
+static rsl_code check_kept(int fd, const char *tmp_rel, uint64_t size, rsl_source *src,
+                           uint64_t *have, rsl_err *err)
+{
+    rsl_resume_block blk[FILE_RESUME_SAMPLES];
+    size_t n = rsl_resume_blocks(size, FILE_RESUME_SAMPLES, blk);
+    unsigned char *buf = malloc(2 * (size_t)RSL_RESUME_BLOCK);
+    if (buf == NULL)
+        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    rsl_code rc = RSL_OK;
+    *have = size;
+    for (size_t i = 0; i < n; i++) {
+        ssize_t got = read_full(fd, buf, blk[i].len, blk[i].off);
+        if (got < 0) {
+            rc = map_errno(err, errno, "read", tmp_rel);
+            break;
+        }
+        int same = rsl_resume_compare(src, &blk[i], buf, (size_t)got, buf + RSL_RESUME_BLOCK, err);
+        if (same < 0) {
+            rc = err->code;
+            break;
+        }
+        if (!same) {
+            *have = rsl_resume_kept(blk, i);
+            break;
+        }
+    }
+    free(buf);
+    return rc;
+}
+
 static rsl_code file_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total,
                                    rsl_source *src, uint64_t *have, rsl_err *err)
 {
-    (void)src;
     struct stat sb;
     *have = 0;
     int r = stat_beneath(c, tmp_rel, &sb);
     if (r < 0)
         return map_errno(err, errno, "stat", tmp_rel);
-    if (r > 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size <= total)
-        *have = (uint64_t)sb.st_size;
-    return RSL_OK;
+    if (r == 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > total || sb.st_size == 0)
+        return RSL_OK;
+    if (src == NULL || src->pread == NULL)
+        return RSL_OK; /* nothing to check against: nothing is kept */
+    int fd = rsl_beneath_open(c->rootfd, tmp_rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0)
+        return map_errno(err, errno, "open", tmp_rel);
+    rsl_code rc = check_kept(fd, tmp_rel, (uint64_t)sb.st_size, src, have, err);
+    close(fd);
+    if (rc != RSL_OK)
+        *have = 0;
+    return rc;
 }
 
 /* Bytes [pos, end) of src (read in order) written into fd at their offsets;

@@ -214,7 +214,10 @@ static size_t read_to_cb(char *d, size_t sz, size_t n, void *ud)
     return k;
 }
 
-rsl_code rsl_ftps_read(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, rsl_err *err)
+/* RETR of rel to cb, from byte `range`'s start ("FROM-TO" or "FROM-": REST
+ * then RETR; NULL: the whole file). */
+static rsl_code read_from(rsl_conn *c, const char *rel, const char *range, rsl_read_cb cb, void *ud,
+                          rsl_err *err)
 {
     char *p = NULL, *url = NULL;
     rsl_code rc = rsl_ftps_path(c, rel, &p, err);
@@ -229,14 +232,17 @@ rsl_code rsl_ftps_read(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, r
     rsl_ftps_reset(c);
     curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, read_to_cb);
     curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
-    /* RETR straight away: no SIZE first (one command less, and curl reads a
-     * 550 to SIZE as a reason to drop the control connection) */
-    curl_easy_setopt(c->h, CURLOPT_IGNORE_CONTENT_LENGTH, 1L);
+    /* a whole file: RETR straight away, no SIZE first (one command less, and
+     * curl reads a 550 to SIZE as a reason to drop the control connection); a
+     * range needs curl's SIZE, REST, RETR (ignoring the length skips REST) */
+    curl_easy_setopt(c->h, CURLOPT_IGNORE_CONTENT_LENGTH, range == NULL ? 1L : 0L);
     c->read_cb = cb;
     c->read_ud = ud;
     c->read_stopped = 0;
     c->got = 0;
+    curl_easy_setopt(c->h, CURLOPT_RANGE, range);
     CURLcode e = rsl_ftps_perform(c, url);
+    curl_easy_setopt(c->h, CURLOPT_RANGE, NULL);
     curl_easy_setopt(c->h, CURLOPT_IGNORE_CONTENT_LENGTH, 0L);
     c->stats.data_transfers++;
     c->read_cb = NULL;
@@ -244,9 +250,46 @@ rsl_code rsl_ftps_read(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, r
         c->data_ok = 1;
     if (e != CURLE_OK && !(e == CURLE_WRITE_ERROR && c->read_stopped))
         rc = rsl_ftps_map_curl(c, e, err, "read", rel);
+    if (c->read_stopped || (range != NULL && range[strlen(range) - 1] != '-'))
+        c->need_setup = 1; /* curl closes the control connection after a cut-short RETR */
 out:
     free(url);
     free(p);
+    return rc;
+}
+
+rsl_code rsl_ftps_read(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, rsl_err *err)
+{
+    return read_from(c, rel, NULL, cb, ud, err);
+}
+
+typedef struct range_buf {
+    unsigned char *p;
+    size_t n, cap;
+} range_buf;
+
+static int range_cb(void *ud, const void *data, size_t n)
+{
+    range_buf *b = ud;
+    size_t k = n < b->cap - b->n ? n : b->cap - b->n;
+    memcpy(b->p + b->n, data, k);
+    b->n += k;
+    return b->n == b->cap; /* enough: stop */
+}
+
+rsl_code rsl_ftps_read_range(rsl_conn *c, const char *rel, uint64_t off, size_t len, int to_eof,
+                             unsigned char *buf, size_t *got, rsl_err *err)
+{
+    char range[64];
+    if (to_eof)
+        snprintf(range, sizeof(range), "%llu-", (unsigned long long)off);
+    else
+        snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)off,
+                 (unsigned long long)(off + len - 1));
+    range_buf b = {.p = buf, .cap = len};
+    *got = 0;
+    rsl_code rc = read_from(c, rel, range, range_cb, &b, err);
+    *got = b.n;
     return rc;
 }
 

@@ -15,11 +15,19 @@
 #define RSL_FTPS_GET_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "transport.h"
 
 rsl_code rsl_ftps_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud, rsl_err *err);
 rsl_code rsl_ftps_read(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, rsl_err *err);
+/* Up to len bytes of rel from byte off into buf (*got: how many came): REST
+ * + RETR. to_eof: the range ends at the end of the file, so the transfer
+ * ends by itself and the control connection is kept; otherwise curl cuts
+ * the transfer short after len bytes and closes the control connection (the
+ * next command logs in again: a reconnect's round trips). */
+rsl_code rsl_ftps_read_range(rsl_conn *c, const char *rel, uint64_t off, size_t len, int to_eof,
+                             unsigned char *buf, size_t *got, rsl_err *err);
 /* The server's digest of rel by the first of HASH, XSHA256, XMD5 that FEAT
  * offers and that gives `want` ("sha256", "md5"; NULL: any): the
  * algorithm's name ("SHA-256") into alg, the digest into digest, *len its

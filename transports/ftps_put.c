@@ -4,11 +4,12 @@
  *
  * A fresh upload (offset 0) is STOR of the temp name; the server's 226 after
  * exactly `total` bytes (curl refuses to go on when it sent another count)
- * is the size check, so no SIZE follows it. A resumed upload is APPE after a
- * SIZE that must equal the offset, with a SIZE after it (the server's end of
- * file is what counts when appending). Every command is built whole and
- * checked against the command-line bound: a path that does not fit is a
- * per-item PATH_TOO_LONG before anything is sent.
+ * is the size check, so no SIZE follows it. A resumed upload keeps the
+ * temp's prefix only after sampled blocks of it were read back and matched
+ * (resume_offset), then is APPE after a SIZE that must equal the offset, with a SIZE after it (the
+ * server's end of file is what counts when appending). Every command is built whole and checked
+ * against the command-line bound: a path that does not fit is a per-item PATH_TOO_LONG before
+ * anything is sent.
  */
 #define _GNU_SOURCE
 #include "ftps_put.h"
@@ -24,7 +25,9 @@
 
 #include "dircache.h"
 #include "ftpctl.h"
+#include "ftps_get.h"
 #include "ftps_session.h"
+#include "resume_sample.h"
 
 #define NONE SIZE_MAX
 
@@ -35,10 +38,69 @@ static rsl_code oom(rsl_err *err)
 
 /* ---- resume ---------------------------------------------------------------------- */
 
+/* One sampled block of the temp read back (REST + RETR) and compared with
+ * the source: 1 same; 0 different, or failed with *rc set. */
+static int sample_same(rsl_conn *c, const char *tmp_rel, uint64_t size, const rsl_resume_block *b,
+                       rsl_source *src, unsigned char *buf, rsl_code *rc, rsl_err *err)
+{
+    size_t got = 0;
+    int to_eof = b->off + b->len == size; /* the tail: no cut-short transfer */
+    *rc = rsl_ftps_read_range(c, tmp_rel, b->off, b->len, to_eof, buf, &got, err);
+    if (*rc != RSL_OK)
+        return 0;
+    int same = rsl_resume_compare(src, b, buf, got, buf + b->len, err);
+    if (same < 0)
+        *rc = err->code;
+    return same > 0;
+}
+
+/* Whether the temp's `size` bytes are kept (*have = size) or not (0):
+ * sampled blocks spread over all of it are read back and compared
+ * (resume_sample.h): a small prefix in one RETR to its end, else
+ * FTPS_RESUME_SAMPLES blocks, each but the tail a RETR cut short, which
+ * costs a new login (docs/transport-ftps.md). All or nothing: APPE
+ * continues at the server's end of file and FTP cannot truncate, so a temp
+ * with a block that differs, or one the server will not let us read, is
+ * not kept at all (the STOR from 0 replaces it). */
+static rsl_code check_kept(rsl_conn *c, const char *tmp_rel, uint64_t size, rsl_source *src,
+                           uint64_t *have, rsl_err *err)
+{
+    rsl_resume_block blk[FTPS_RESUME_SAMPLES];
+    size_t n = 1;
+    if (size <= (uint64_t)FTPS_RESUME_SAMPLES * RSL_RESUME_BLOCK)
+        blk[0] = (rsl_resume_block){.off = 0, .len = (size_t)size};
+    else
+        n = rsl_resume_blocks(size, FTPS_RESUME_SAMPLES, blk);
+    unsigned char *buf = malloc(2 * (size_t)(n == 1 ? size : RSL_RESUME_BLOCK));
+    if (buf == NULL)
+        return oom(err);
+    rsl_code rc = RSL_OK;
+    *have = size;
+    for (size_t i = 0; i < n; i++) {
+        if (sample_same(c, tmp_rel, size, &blk[i], src, buf, &rc, err))
+            continue;
+        *have = 0;
+        if (rc != RSL_OK && rsl_code_class(rc) != RSL_CLASS_SESSION) {
+            rsl_ftps_log(c, RSL_LOG_INFO,
+                         "%s: '%s' restarts from 0: its temp file cannot be read back to check "
+                         "it (%s)",
+                         c->hostport, tmp_rel, err->msg);
+            rc = RSL_OK; /* unchecked bytes are never kept */
+        } else if (rc == RSL_OK) {
+            rsl_ftps_log(c, RSL_LOG_INFO,
+                         "%s: '%s' restarts from 0: its block at %llu differs from the local "
+                         "file",
+                         c->hostport, tmp_rel, (unsigned long long)blk[i].off);
+        }
+        break;
+    }
+    free(buf);
+    return rc;
+}
+
 rsl_code rsl_ftps_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total, rsl_source *src,
                                 uint64_t *have, rsl_err *err)
 {
-    (void)src;
     *have = 0;
     char *p = NULL;
     rsl_code rc = rsl_ftps_path(c, tmp_rel, &p, err);
@@ -47,9 +109,12 @@ rsl_code rsl_ftps_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total
     int exists = 0;
     uint64_t sz = 0;
     rc = rsl_ftps_remote_size(c, tmp_rel, p, &exists, &sz, err);
-    if (rc == RSL_OK && exists && sz <= total)
-        *have = sz;
     free(p);
+    if (rc != RSL_OK || !exists || sz == 0 || sz > total || src == NULL || src->pread == NULL)
+        return rc;
+    rc = check_kept(c, tmp_rel, sz, src, have, err);
+    if (rc != RSL_OK)
+        *have = 0;
     return rc;
 }
 

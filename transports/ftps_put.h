@@ -16,6 +16,14 @@
 #include "transport.h"
 #include "xfer.h"
 
+/* Blocks of a temp file read back before a resume keeps it: the tail and
+ * the rest spread over the prefix (resume_sample.h; a prefix of at most this
+ * many blocks is read whole, in one RETR). */
+#define FTPS_RESUME_SAMPLES 4
+
+/* SIZE of the temp, then sampled blocks of it read back (REST + RETR) and
+ * compared with src->pread: *have is all of it when every block matched,
+ * else 0 (also when the server does not let the temp be read). */
 rsl_code rsl_ftps_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total, rsl_source *src,
                                 uint64_t *have, rsl_err *err);
 rsl_code rsl_ftps_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint64_t total,

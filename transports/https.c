@@ -477,8 +477,8 @@ static rsl_code https_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *
     return run_one(c, &op, 0, err);
 }
 
-/* HEAD of the temp, then ranged GETs of sampled blocks (the tail and three
- * spread over the rest) compared with src->pread: any difference, a size
+/* HEAD of the temp, then ranged GETs of sampled blocks spread over all of it
+ * (resume_sample.h) compared with src->pread: any difference, a size
  * larger than the file, or an unexpected answer = 0 (restart). */
 static rsl_code https_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total,
                                     rsl_source *src, uint64_t *have, rsl_err *err)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "https_probe.h"
+#include "resume_sample.h"
 
 enum {
     P_HEAD = RSL_HTTPS_PUT_STEPS, /* resume: HEAD of the temp */
@@ -31,9 +32,12 @@ enum {
     P_MOVE_T                      /* MOVE Overwrite: T */
 };
 
-#define TAIL_CHECK (64u << 10) /* the resume check compares the last 64 KiB of the temp */
-#define SAMPLE_BLOCK 4096u     /* ... and three 4 KiB blocks spread over the rest */
-#define SAMPLE_MIN (256u << 10)
+/* Blocks of a temp file compared before a resume keeps it (resume_sample.h):
+ * a prefix of up to 5 x 64 KiB whole, else 5 blocks spread over all of it,
+ * the first at byte 0 and the last ending at its end (so the places the
+ * older tail + 1/4, 1/2, 3/4 check looked at are all still covered); one
+ * ranged GET each. */
+#define HTTPS_RESUME_SAMPLES 5
 
 static rsl_code oom(rsl_err *err)
 {
@@ -437,19 +441,15 @@ static void move_stated(rsl_https_op *h)
 
 static void sample_issue(rsl_https_op *h);
 
-/* Block k of the resume check: 0 the tail, 1..3 spread over the prefix. */
+/* Block k of the resume check (resume_sample.h), or 0 past the last. */
 static int sample_range(const rsl_https_op *h, int k, uint64_t *from, uint64_t *n)
 {
-    uint64_t size = h->head_size;
-    if (k == 0) {
-        *n = size < TAIL_CHECK ? size : TAIL_CHECK;
-        *from = size - *n;
-        return 1;
-    }
-    if (k > 3 || size < SAMPLE_MIN)
+    rsl_resume_block b[HTTPS_RESUME_SAMPLES];
+    size_t nb = rsl_resume_blocks(h->head_size, HTTPS_RESUME_SAMPLES, b);
+    if (k < 0 || (size_t)k >= nb)
         return 0;
-    *from = (size / 4 * (uint64_t)k) & ~(uint64_t)(SAMPLE_BLOCK - 1);
-    *n = SAMPLE_BLOCK;
+    *from = b[k].off;
+    *n = b[k].len;
     return 1;
 }
 

@@ -116,11 +116,20 @@ static void conn_free(rsl_conn *c)
 {
     if (c == NULL)
         return;
-    if (c->cl != NULL) {
-        if (rsl_sftp_client_dead(c->cl))
-            c->dead = 1;
-        rsl_sftp_client_close(c->cl); /* before the session: the carrier uses it */
+    if (c->cl != NULL && rsl_sftp_client_dead(c->cl))
+        c->dead = 1;
+    if (c->cl != NULL && c->ss != NULL && !c->dead && rsl_sftp_client_outstanding(c->cl) == 0) {
+        /* a healthy libssh2 session with nothing in flight: the goodbye is
+         * one DISCONNECT, sent without waiting for the server to close the
+         * channel (a round trip at the end of every run); then the socket
+         * is shut so that nothing below waits on it */
+        libssh2_session_set_blocking(c->ss, 1);
+        libssh2_session_disconnect(c->ss, "rsyncd-lite done");
+        shutdown(c->sock, SHUT_RDWR);
+        c->dead = 1;
     }
+    if (c->cl != NULL)
+        rsl_sftp_client_close(c->cl); /* before the session: the carrier uses it */
     if (c->dead && c->sock >= 0)
         shutdown(c->sock, SHUT_RDWR); /* every libssh2 call below fails fast */
     if (c->ss != NULL) {
@@ -190,6 +199,7 @@ static void client_cfg(rsl_conn *c, rsl_sftp_client_cfg *cc, int timeout)
                                 .host = c->hostport,
                                 .timeout_sec = timeout,
                                 .log = c->opts->log,
+                                .defer_limits = 1,
                                 .ud = c->opts->ud};
 }
 
@@ -394,6 +404,8 @@ static rsl_code after_open(rsl_conn *c, rsl_err *err)
 {
     first_look f = {.left = 0};
     rsl_code rc = first_look_at(c, &f, err);
+    if (rc == RSL_OK) /* the limits answer came with the first look's */
+        rc = rsl_sftp_client_settle(c->cl, err);
     if (rc == RSL_OK)
         rc = check_root(c, &f, err);
     if (rc != RSL_OK)

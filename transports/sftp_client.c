@@ -39,6 +39,8 @@ struct rsl_sftp_client {
     struct rsl_sftp_ent *tab;
     size_t tabcap, tabn;
     int awaiting_version;
+    int limits_pending;    /* a deferred limits@openssh.com request is out */
+    uint32_t forced_write; /* cfg->max_write, for pick_sizes when it answers */
     /* bytes */
     rsl_sftp_buf out;
     size_t out_head;   /* bytes of out already sent */
@@ -55,6 +57,8 @@ struct rsl_sftp_client {
 
 static rsl_code take_exts(rsl_sftp_client *s, rsl_sftp_str ext, uint32_t count);
 static rsl_code get_limits(rsl_sftp_client *s, rsl_err *err);
+static void send_limits_deferred(rsl_sftp_client *s);
+static void pick_sizes(rsl_sftp_client *s, uint32_t forced_write);
 
 #define IN_CHUNK (64u << 10)   /* bytes asked of the carrier per recv (libssh2's window rule) */
 #define MAX_WRITE (255u << 10) /* OpenSSH's limit: 256 KiB packets less 1 KiB */
@@ -500,7 +504,7 @@ static void pick_sizes(rsl_sftp_client *s, uint32_t forced_write)
     s->sizes.handles = h == 0 ? 0 : h > 1024 ? 1024 : h > 8 ? (uint32_t)h - 4 : 1;
 }
 
-static rsl_code start(rsl_sftp_client *s, uint32_t forced_write, rsl_err *err)
+static rsl_code start(rsl_sftp_client *s, uint32_t forced_write, int defer, rsl_err *err)
 {
     rsl_sftp_wire_init(&s->out, RSL_SFTP_PROTO_VERSION);
     s->awaiting_version = 1;
@@ -513,7 +517,10 @@ static rsl_code start(rsl_sftp_client *s, uint32_t forced_write, rsl_err *err)
                              s->host, s->version);
         return rsl_sftp_client_error(s, err);
     }
-    if (s->exts & RSL_SFTP_EXT_LIMITS) {
+    s->forced_write = forced_write;
+    if ((s->exts & RSL_SFTP_EXT_LIMITS) && defer) {
+        send_limits_deferred(s); /* answered with the caller's first requests */
+    } else if (s->exts & RSL_SFTP_EXT_LIMITS) {
         if ((rc = get_limits(s, err)) != RSL_OK) {
             if (s->dead)
                 return rc;
@@ -551,7 +558,7 @@ rsl_code rsl_sftp_client_open(rsl_sftp_client **out, rsl_sftp_carrier *car,
     if (s->root == NULL || s->host == NULL || s->in == NULL)
         rc = rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
     else
-        rc = start(s, cfg->max_write, err);
+        rc = start(s, cfg->max_write, cfg->defer_limits, err);
     if (rc != RSL_OK) {
         s->dead = 1;
         rsl_sftp_client_close(s);
@@ -791,6 +798,40 @@ static void limits_cb(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
         return;
     if (rsl_sftp_wire_limits_reply(&s->sizes.server, r->ext, why, sizeof(why)) != 0)
         rsl_sftp_client_fail(s, RSL_E_PROTOCOL, "%s: %s", s->host, why);
+}
+
+/* Deferred: the sizes are the defaults until the answer comes, then
+ * picked again; a failed answer keeps the defaults (logged). */
+static void limits_deferred_cb(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
+{
+    (void)ud;
+    limits_wait w = {0};
+    s->limits_pending = 0;
+    limits_cb(s, &w, r);
+    if (s->dead)
+        return;
+    if (w.err.code != RSL_OK) {
+        memset(&s->sizes.server, 0, sizeof(s->sizes.server));
+        rsl_sftp_client_log(s, RSL_LOG_INFO,
+                            "sftp: %s: limits@openssh.com failed (%s); defaults used", s->host,
+                            w.err.msg);
+    }
+    pick_sizes(s, s->forced_write);
+}
+
+static void send_limits_deferred(rsl_sftp_client *s)
+{
+    s->limits_pending = 1;
+    rsl_sftp_wire_limits(&s->out, rsl_sftp_client_request(s, limits_deferred_cb, NULL));
+}
+
+rsl_code rsl_sftp_client_settle(rsl_sftp_client *s, rsl_err *err)
+{
+    rsl_code rc;
+    while (s->limits_pending && !s->dead)
+        if ((rc = rsl_sftp_client_pump(s, 1, err)) != RSL_OK)
+            return rc;
+    return s->dead ? rsl_sftp_client_error(s, err) : RSL_OK;
 }
 
 static rsl_code get_limits(rsl_sftp_client *s, rsl_err *err)

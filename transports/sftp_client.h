@@ -64,6 +64,10 @@ typedef struct rsl_sftp_client_cfg {
     int timeout_sec;    /* 0: 60 */
     size_t reply_cap;   /* 0: RSL_SFTP_REPLY_CAP */
     uint32_t max_write; /* 0: from limits, at most 255 KiB; else this (tests) */
+    /* 1: limits@openssh.com is sent at open but not waited for: its answer
+     * comes with the caller's first requests (one round trip less); the
+     * sizes are the defaults until then. rsl_sftp_client_settle waits. */
+    int defer_limits;
     void (*log)(void *ud, int level, const char *msg);
     void *ud;
 } rsl_sftp_client_cfg;
@@ -89,6 +93,10 @@ typedef struct rsl_sftp_stats {
  * auth, connection), TIMEOUT, PROTOCOL (not an SFTP server, version < 3). */
 rsl_code rsl_sftp_client_open(rsl_sftp_client **out, rsl_sftp_carrier *car,
                               const rsl_sftp_client_cfg *cfg, rsl_err *err);
+/* Waits for a deferred limits@openssh.com answer (cfg.defer_limits), if
+ * any is still out; then the sizes are final. RSL_OK or the session's
+ * error. */
+rsl_code rsl_sftp_client_settle(rsl_sftp_client *s, rsl_err *err);
 /* Closes the carrier (politely unless the session failed) and frees. NULL-safe. */
 void rsl_sftp_client_close(rsl_sftp_client *s);
 

@@ -1,7 +1,7 @@
 /*
  * sftp_get.c - what the sftp transport reads of single files over our SFTP
- * client: read (pipelined READs), the resume offset (the temp file's tail
- * read back) and hash (check-file, md5-hash). See sftp_get.h.
+ * client: read (pipelined READs), the resume offset (sampled blocks of the
+ * temp file read back, resume_sample.h) and hash (check-file, md5-hash). See sftp_get.h.
  *
  * Every request sent here is answered before the function returns (or the
  * session failed: then no callback runs any more), so no reply reaches
@@ -16,11 +16,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "resume_sample.h"
 #include "sftp_io.h"
 #include "sftp_sync.h"
 
-#define TAIL_CHECK (64u << 10) /* bytes of a temp file's tail checked before resuming */
-#define READ_BYTES (4u << 20)  /* read bytes in flight (and buffered) per read */
+/* blocks of a temp file read back before resuming (resume_sample.h): all
+ * of a prefix up to 5 x 64 KiB, else 5 spread over it from byte 0 to its end
+ * (the tail and the quarter points included) */
+#define RESUME_SAMPLES 5
+#define READ_BYTES (4u << 20) /* read bytes in flight (and buffered) per read */
 #define READ_SLOTS 64
 
 /* ------------------------------------------------------------------ */
@@ -189,7 +193,7 @@ rsl_code rsl_sftp_get_read(rsl_conn *c, const char *rel, rsl_read_cb cb, void *u
 }
 
 /* ------------------------------------------------------------------ */
-/* resume offset: the temp file's size, its tail checked */
+/* resume offset: the temp file's size, sampled blocks of it checked */
 
 typedef struct tail {
     unsigned char *buf;
@@ -206,30 +210,32 @@ static int tail_cb(void *ud, const void *p, size_t n)
     return 0;
 }
 
-/* 1 when the last n bytes before end of tmp_rel equal the source's, 0 when
- * not (or unreadable), -1 with *err when the session failed. */
-static int tail_matches(rsl_conn *c, const char *tmp_rel, uint64_t end, size_t n, rsl_source *src,
-                        rsl_err *err)
+/* 1 when every sampled block of the first `size` bytes of tmp_rel equals
+ * the source's (resume_sample.h: spread over the whole prefix, not only its
+ * tail), 0 when one does not (or it is unreadable: *at gets its offset),
+ * -1 with *err when the session failed. */
+static int blocks_match(rsl_conn *c, const char *tmp_rel, uint64_t size, rsl_source *src,
+                        uint64_t *at, rsl_err *err)
 {
-    unsigned char *mem = malloc(2 * n);
-    tail t = {.buf = mem, .cap = n};
+    rsl_resume_block blk[RESUME_SAMPLES];
+    size_t nb = rsl_resume_blocks(size, RESUME_SAMPLES, blk);
+    unsigned char *mem = malloc(2 * (size_t)RSL_RESUME_BLOCK);
     rsl_sftp_handle h;
     int ok = 0;
+    *at = 0;
     if (mem == NULL)
         return 0;
     rsl_err e2 = {0};
     if (rsl_sftp_sync_open(c->cl, tmp_rel, RSL_SFTP_PF_READ, NULL, &h, &e2) == RSL_OK) {
-        rsl_code rc = read_range(c->cl, &h, tmp_rel, end - n, end, tail_cb, &t, &e2);
-        if (rc == RSL_OK && t.len == n) {
-            size_t got = 0;
+        ok = 1;
+        for (size_t i = 0; i < nb && ok; i++) {
+            tail t = {.buf = mem, .cap = blk[i].len};
+            rsl_code rc = read_range(c->cl, &h, tmp_rel, blk[i].off, blk[i].off + blk[i].len,
+                                     tail_cb, &t, &e2);
             rsl_err le = {0};
-            while (got < n) {
-                ssize_t r = src->pread(src, mem + n + got, n - got, end - n + got, &le);
-                if (r <= 0)
-                    break;
-                got += (size_t)r;
-            }
-            ok = got == n && memcmp(mem, mem + n, n) == 0;
+            ok = rc == RSL_OK &&
+                 rsl_resume_compare(src, &blk[i], mem, t.len, mem + RSL_RESUME_BLOCK, &le) == 1;
+            *at = blk[i].off;
         }
         if (!rsl_sftp_client_dead(c->cl))
             rsl_sftp_sync_close(c->cl, &h, tmp_rel, &e2);
@@ -257,19 +263,19 @@ rsl_code rsl_sftp_get_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t t
         !(a.flags & RSL_SFTP_ATTR_PERMISSIONS) || (a.perm & RSL_SFTP_S_IFMT) == RSL_SFTP_S_IFREG;
     if (!exists || !regular || !(a.flags & RSL_SFTP_ATTR_SIZE) || a.size == 0 || a.size > total)
         return RSL_OK;
-    /* the temp file must end with the bytes the source has there: else it
-     * belongs to another version of the file and is not resumed */
+    /* the temp file must hold the bytes the source has at sampled places
+     * over all of it: else it belongs to another version of the file, or the
+     * server lost part of it, and it is not resumed */
     if (src != NULL && src->pread != NULL) {
-        size_t n = a.size < TAIL_CHECK ? (size_t)a.size : TAIL_CHECK;
-        int m = tail_matches(c, tmp_rel, a.size, n, src, err);
+        uint64_t at = 0;
+        int m = blocks_match(c, tmp_rel, a.size, src, &at, err);
         if (m < 0)
             return rsl_sftp_after(c, err->code);
         if (m == 0) {
-            rsl_sftp_log(
-                c, RSL_LOG_INFO,
-                "sftp: '%s': the last %zu bytes of the %llu-byte temp file differ from the "
-                "local file: not resuming",
-                tmp_rel, n, (unsigned long long)a.size);
+            rsl_sftp_log(c, RSL_LOG_INFO,
+                         "sftp: '%s': the %llu-byte temp file differs from the local file at "
+                         "its block at %llu: not resuming",
+                         tmp_rel, (unsigned long long)a.size, (unsigned long long)at);
             return RSL_OK;
         }
     }

@@ -2,7 +2,9 @@
  * broken and unscheduled files are skipped, SIGHUP picks up an edited, an
  * added and a removed job, a transient failure backs off, concurrency is
  * bounded, and SIGTERM mid-transfer checkpoints the run (recorded
- * "interrupted", temp file kept) and exits 0; the next `run` resumes. */
+ * "interrupted", temp file kept) and exits 0; the next `run` resumes. A run
+ * bounded by max_run_time stops itself and the next one resumes on schedule;
+ * one stuck past it is SIGTERMed, then SIGKILLed, and the schedule goes on. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -69,18 +71,24 @@ static pid_t start_daemon(const char *jobdir, const char *logpath, const char *m
 }
 
 /* The latest run of a state db (id 0 if none). */
-static rsl_run_record last_run(const char *state)
+/* Run `id` of the state db (0: the last one); id 0 when unreadable. */
+static rsl_run_record run_of(const char *state, int64_t id)
 {
     rsl_run_record r;
     memset(&r, 0, sizeof(r));
     rsl_state *st = NULL;
     rsl_err e;
     if (access(state, F_OK) == 0 && rsl_state_open(&st, state, RSL_STATE_READONLY, &e) == RSL_OK) {
-        if (rsl_state_run_get(st, 0, &r, &e) <= 0)
+        if (rsl_state_run_get(st, id, &r, &e) <= 0)
             r.id = 0;
         rsl_state_close(st);
     }
     return r;
+}
+
+static rsl_run_record last_run(const char *state)
+{
+    return run_of(state, 0);
 }
 
 /* The daemon log holds needle. */
@@ -499,6 +507,89 @@ Test(daemon, a_bad_daemon_conf_stops_with_its_line)
     cr_assert_eq(rc, 1, "%s", err);
     cr_assert(strstr(err, "daemon.conf:3: retry_max: bad value 'later'") != NULL, "%s", err);
     free(err);
+    rslt_rmrf(d);
+    free(d);
+}
+
+/* A run stuck past its max_run_time (a stand-in that ignores SIGTERM, as a
+ * run hung in a system call would): SIGTERM at max_run_time + the stop
+ * timeout, SIGKILL as long again later, both logged; the job's next run
+ * follows its schedule instead of waiting for ever or backing off. */
+Test(daemon, a_run_that_overstays_max_run_time_is_killed_and_the_schedule_goes_on, .timeout = 60)
+{
+    char *d = rslt_tmpdir("daemon-overstay");
+    char jobs[4096], logpath[4096], fake[4096], src[4096], dst[4096], st[4096];
+    snprintf(jobs, sizeof(jobs), "%s/jobs", d);
+    snprintf(logpath, sizeof(logpath), "%s/daemon.log", d);
+    snprintf(fake, sizeof(fake), "%s/stuck.sh", d);
+    snprintf(src, sizeof(src), "%s/src", d);
+    snprintf(dst, sizeof(dst), "%s/dst", d);
+    snprintf(st, sizeof(st), "%s/s.db", d);
+    cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p %s %s %s", jobs, src, dst), 0);
+    char script[8300];
+    snprintf(script, sizeof(script),
+             "#!/bin/sh\ntrap '' TERM\necho \"stuck run $*\"\nsleep 60 &\nwait\nsleep 60\n");
+    rslt_write(fake, script);
+    cr_assert_eq(rslt_sh(NULL, NULL, "chmod +x %s", fake), 0);
+    write_job(jobs, "s.conf", "s", src, dst, st, "schedule = every 1s\nmax_run_time = 1s\n");
+    setenv("RSYNCD_LITE_EXE", fake, 1);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl(rslt_bin(), rslt_bin(), "daemon", jobs, "--log-file", logpath, "--stop-timeout", "1",
+              (char *)NULL);
+        _exit(127);
+    }
+    unsetenv("RSYNCD_LITE_EXE");
+    WAIT_FOR(log_has(logpath, "[s#2] started"), 15, "the next run after the kill");
+    stop(pid);
+    char *log = rslt_read(logpath, NULL);
+    cr_assert(strstr(log, " s, past max_run_time = 1s + 1s: SIGTERM to pid ") != NULL, "%s", log);
+    cr_assert(strstr(log, "[s#1] still running after ") != NULL, "%s", log);
+    cr_assert(strstr(log, "[s#1] still running 1s after SIGTERM: SIGKILL") != NULL, "%s", log);
+    cr_assert(strstr(log, "[s#1] finished: killed by signal 9, stopped for overstaying "
+                          "max_run_time in ") != NULL,
+              "%s", log);
+    cr_assert(strstr(log, "retry in") == NULL, "no backoff:\n%s", log);
+    free(log);
+    rslt_rmrf(d);
+    free(d);
+}
+
+/* The usual case: the run stops itself at max_run_time (exit 30, its file in
+ * flight checkpointed), and the next run, on schedule, resumes it. */
+Test(daemon, a_run_stops_at_max_run_time_and_the_next_one_resumes, .timeout = 90)
+{
+    char *d = rslt_tmpdir("daemon-bound");
+    char jobs[4096], src[4096], dst[4096], state[4096], p[8300], logpath[4096];
+    snprintf(jobs, sizeof(jobs), "%s/jobs", d);
+    snprintf(src, sizeof(src), "%s/src", d);
+    snprintf(dst, sizeof(dst), "%s/dst", d);
+    snprintf(state, sizeof(state), "%s/big.db", d);
+    snprintf(logpath, sizeof(logpath), "%s/daemon.log", d);
+    cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p %s %s", jobs, dst), 0);
+    const uint64_t size = 6u << 20;
+    snprintf(p, sizeof(p), "%s/big.bin", src);
+    rslt_write_random(p, size, 43);
+    write_job(jobs, "big.conf", "big", src, dst, state,
+              "schedule = every 1s\nbwlimit = 2M\nmax_run_time = 1s\n");
+    pid_t pid = start_daemon(jobs, logpath, NULL);
+    /* run 2 (a later one may be cut short by the daemon's own stop) */
+    WAIT_FOR(run_of(state, 2).id == 2 && strcmp(run_of(state, 2).outcome, "running") != 0, 20,
+             "two runs");
+    stop(pid);
+    char *log = rslt_read(logpath, NULL);
+    cr_assert(strstr(log, "[big#1] finished: exit 30 (timeout), max_run_time reached in ") != NULL,
+              "%s", log);
+    cr_assert(strstr(log, "retry in") == NULL, "the schedule goes on, no backoff:\n%s", log);
+    free(log);
+    rsl_run_record r = run_of(state, 2);
+    cr_assert_str_eq(r.outcome, "interrupted");
+    cr_assert_eq(r.code, RSL_E_RUN_TIME_EXCEEDED);
+    cr_assert_gt(r.counts.transferred_bytes, 0);
+    cr_assert_lt(r.counts.transferred_bytes, (int64_t)size, "run %lld resumed (sent %lld)",
+                 (long long)r.id, (long long)r.counts.transferred_bytes);
     rslt_rmrf(d);
     free(d);
 }

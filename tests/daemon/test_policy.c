@@ -285,3 +285,48 @@ Test(daemon_policy, a_failed_start_waits_retry_min)
     cr_assert_eq(j.next, T0 + 30);
     cr_assert_eq(j.fails, 0);
 }
+
+/* max_run_time: a run still going `grace` after it gets SIGTERM, `grace`
+ * later SIGKILL, each once; the bound is the one the run started with. */
+Test(daemon_policy, a_run_that_overstays_is_stopped_in_two_steps)
+{
+    rsl_daemon_sched j = loaded("every 1h", 0, T0);
+    j.max_run_time = 60;
+    rsl_daemon_policy_started(&j, T0);
+    j.max_run_time = 10; /* a reload while it runs: applies to the next run */
+    double w = 0;
+    cr_assert_eq(rsl_daemon_policy_overstay(&j, 59, 30, &w), RSL_OVERSTAY_NONE);
+    cr_assert_float_eq(w, 31, 1e-9, "%f", w);
+    cr_assert_eq(rsl_daemon_policy_overstay(&j, 89.9, 30, &w), RSL_OVERSTAY_NONE);
+    cr_assert_eq(rsl_daemon_policy_overstay(&j, 90, 30, &w), RSL_OVERSTAY_TERM);
+    cr_assert_float_eq(w, 30, 1e-9);
+    cr_assert_eq(rsl_daemon_policy_overstay(&j, 91, 30, &w), RSL_OVERSTAY_NONE, "once");
+    cr_assert_eq(rsl_daemon_policy_overstay(&j, 120, 30, &w), RSL_OVERSTAY_KILL);
+    cr_assert_eq(w, -1);
+    cr_assert_eq(rsl_daemon_policy_overstay(&j, 500, 30, &w), RSL_OVERSTAY_NONE);
+    /* stopped by its bound: not a failure to back off from */
+    cr_assert(rsl_daemon_policy_hit_bound(&j, 0, 9, 150));
+    cr_assert_eq(rsl_daemon_policy_finished(&pol, &j, 0, 0, T0 + 150), RSL_DAEMON_NEXT);
+    cr_assert_eq(j.fails, 0);
+    /* the next run has the new bound */
+    rsl_daemon_policy_started(&j, T0 + 3600);
+    cr_assert_eq(j.overstay, 0);
+    cr_assert_eq(rsl_daemon_policy_overstay(&j, 40, 30, &w), RSL_OVERSTAY_TERM);
+}
+
+Test(daemon_policy, exit_30_at_max_run_time_is_the_bound_not_a_timeout)
+{
+    rsl_daemon_sched j = loaded("every 1h", 0, T0);
+    j.max_run_time = 600;
+    rsl_daemon_policy_started(&j, T0);
+    cr_assert(rsl_daemon_policy_hit_bound(&j, 1, RSL_EXIT_TIMEOUT, 600.2));
+    cr_assert_not(rsl_daemon_policy_hit_bound(&j, 1, RSL_EXIT_TIMEOUT, 20),
+                  "a network timeout early in the run backs off as before");
+    cr_assert_not(rsl_daemon_policy_hit_bound(&j, 1, RSL_EXIT_SESSION, 601));
+    j.max_run_time = 0;
+    rsl_daemon_policy_started(&j, T0);
+    double w;
+    cr_assert_eq(rsl_daemon_policy_overstay(&j, 1e6, 30, &w), RSL_OVERSTAY_NONE, "no bound");
+    cr_assert_eq(w, -1);
+    cr_assert_not(rsl_daemon_policy_hit_bound(&j, 1, RSL_EXIT_TIMEOUT, 1e6));
+}

@@ -196,17 +196,23 @@ Test(e2e, first_run_copies_tree_then_no_change_run_touches_nothing)
     cr_assert_eq(stat(e.db, &sb), 0);
     cr_assert_eq(sb.st_mode & 0777, 0600);
 
-    /* no change: nothing read, remote not touched. Make every source file
-     * unreadable and the remote root inaccessible: any read or remote call
-     * would now fail. */
+    /* no change: nothing read, nothing written to the remote. Make every
+     * source file unreadable and the remote read-only: any read or remote
+     * write would now fail (the remote check only stats the root and the
+     * files, which is allowed). */
     rslt_sh(NULL, NULL, "chmod 000 '%s/top.txt' '%s/a/b/c.txt'", e.src, e.src);
-    chmod(e.dst, 0);
+    fix_owner(&e);
+    rslt_sh(NULL, NULL, "chmod -R a-w '%s'", e.dst);
+    cr_assert_eq(rslt_sh(NULL, NULL, "cd '%s' && %s touch dst/w", e.dir, as_user()), 1,
+                 "the remote is read-only for the run's user");
     cr_assert_eq(run(&e, &out, NULL, "run job.conf --json"), 0, "%s", out);
     cr_assert_eq(summary_num(out, "transferred_bytes"), 0);
     cr_assert_eq(summary_num(out, "files_applied"), 0);
-    cr_assert_eq(summary_num(out, "unchanged"), 6);
+    /* files only (top.txt, a/b/c.txt): directories are not "unchanged files" */
+    cr_assert_eq(summary_num(out, "unchanged"), 2, "%s", out);
+    cr_assert_eq(summary_num(out, "scanned_dirs"), 4);
     free(out);
-    chmod(e.dst, 0755);
+    rslt_sh(NULL, NULL, "chmod -R u+w '%s'", e.dst);
     free(dtop);
     free(dempty);
     free(empty);
@@ -421,7 +427,9 @@ Test(e2e, validation_breaches_fail_alone_with_rule_limit_and_value)
     /* path length counted with the remote root and the temp suffix */
     char remote[8192];
     snprintf(remote, sizeof(remote), "max_path_length = %zu", strlen(e.dst) + 1 + 6 + 5);
-    write_conf(&e, NULL, remote); /* "ok.txt" fits only without ".rsl-part" */
+    /* "ok.txt" fits only without ".rsl-part"; the remote is emptied behind
+     * the manifest's back below, which the remote check would stop at */
+    write_conf(&e, "remote_check = never", remote);
     rslt_sh(NULL, NULL, "rm -f '%s'/*; echo changed > '%s/ok.txt'", e.dst, e.src);
     cr_assert_eq(run(&e, &out, NULL, "run job.conf --json"), 23);
     cr_assert(strstr(out, "\"path\":\"ok.txt\",\"action\":\"update\",\"outcome\":\"failed\","

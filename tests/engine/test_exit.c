@@ -53,8 +53,10 @@ Test(engine_exit, a_clean_run_succeeds)
     cr_assert_str_eq(e.rec.outcome, "success");
     cr_assert_eq(e.rec.exit_code, 0);
     cr_assert_eq(e.rec.counts.files_applied, 1);
-    /* nothing changed: no connection at all */
+    /* nothing changed and remote_check = never: no connection at all (the
+     * default checks the remote on every run: test_remote_check.c) */
     rslt_fake_clear_counts();
+    e.job.remote_check = RSL_RCHECK_NEVER;
     cr_assert_eq(eng_run(&e), RSL_EXIT_OK);
     cr_assert_eq(rslt_fake_calls(RSLT_FAKE_CONNECT), 0,
                  "a no-change run never contacts the remote");

@@ -130,3 +130,43 @@ Test(scan, fifo_is_skipped_as_special)
     rslt_rmrf(d);
     free(d);
 }
+
+typedef struct deep {
+    int dirs;
+    rsl_code code;
+    char path[4096];
+} deep;
+
+static int deep_cb(void *ud, const rsl_entry *e)
+{
+    deep *d = ud;
+    if (e->kind == RSL_ENT_DIR)
+        d->dirs++;
+    if (e->unreadable) {
+        d->code = e->code;
+        snprintf(d->path, sizeof(d->path), "%s", e->path);
+    }
+    return 0;
+}
+
+/* The walk does not go deeper than 256 levels; that limit has its own code
+ * (what to do about it is not "fix permissions"). */
+Test(scan, the_depth_limit_has_its_own_code)
+{
+    char *d = rslt_tmpdir("scan-deep");
+    char p[8192];
+    size_t n = (size_t)snprintf(p, sizeof(p), "%s/src", d);
+    for (int i = 0; i < 260; i++)
+        n += (size_t)snprintf(p + n, sizeof(p) - n, "/d");
+    cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p '%s'", p), 0);
+    snprintf(p, sizeof(p), "%s/src", d);
+    deep s = {0};
+    rsl_scan_opts o = {0};
+    rsl_err e;
+    cr_assert_eq(rsl_scan(p, &o, deep_cb, &s, &e), RSL_OK);
+    cr_assert_eq(s.code, RSL_E_DEPTH_LIMIT, "%s", rsl_code_name(s.code));
+    cr_assert_eq(strlen(s.path), 256 * 2 - 1, "the directory at level 256 is not entered");
+    cr_assert_eq(s.dirs, 256);
+    rslt_rmrf(d);
+    free(d);
+}

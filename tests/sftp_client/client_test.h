@@ -148,6 +148,9 @@ typedef struct tconn {
     pid_t pid; /* exec carrier: the ssh child */
 } tconn;
 
+/* Set to 1 before topen(): that open defers limits@openssh.com (cfg). */
+static int tconn_defer_next;
+
 /* The exec carrier's config for the fixture (the machine's ssh config is
  * kept out with -F /dev/null). */
 static inline void exec_cfg(rsl_sftp_exec_cfg *x, int port, const char *known_hosts, int timeout)
@@ -198,7 +201,9 @@ static inline rsl_code topen_kh(tconn *c, int kind, int port, int key_port, cons
     }
     char host[64];
     snprintf(host, sizeof(host), "127.0.0.1:%d", port);
-    rsl_sftp_client_cfg cfg = {.root = root, .host = host, .timeout_sec = timeout};
+    rsl_sftp_client_cfg cfg = {
+        .root = root, .host = host, .timeout_sec = timeout, .defer_limits = tconn_defer_next};
+    tconn_defer_next = 0;
     rc = rsl_sftp_client_open(&c->s, car, &cfg, err);
     if (rc != RSL_OK)
         tsess_close(&c->t);

@@ -53,6 +53,32 @@ BOTH(version_extensions_and_limits)
     free(root);
 }
 
+/* defer_limits (what sftp:// uses): the limits@openssh.com request is out
+ * when open returns, the sizes are the defaults until its answer, which
+ * arrives with the caller's first requests (one round trip less per
+ * connection); settle waits for it. */
+BOTH(deferred_limits_come_with_the_first_requests)
+{
+    char *root = mkroot("defer");
+    tconn c;
+    tconn_defer_next = 1;
+    open_main(&c, kind, root);
+    cr_assert_eq(rsl_sftp_client_outstanding(c.s), 1, "limits@openssh.com not waited for");
+    cr_assert_eq(rsl_sftp_client_get_sizes(c.s)->write_len, 32768u, "defaults until it answers");
+    rsl_err err = {0};
+    rsl_sftp_attrs a;
+    int exists = 0;
+    cr_assert_eq(rsl_sftp_sync_stat(c.s, "", 1, &a, &exists, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(rsl_sftp_client_settle(c.s, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(rsl_sftp_client_outstanding(c.s), 0);
+    const rsl_sftp_sizes *z = rsl_sftp_client_get_sizes(c.s);
+    cr_assert_eq(z->server.max_write, 255 * 1024);
+    cr_assert_eq(z->write_len, 255 * 1024, "picked again from the answer");
+    tclose(&c);
+    rslt_rmrf(root);
+    free(root);
+}
+
 typedef struct names {
     char seen[8][64];
     int n;

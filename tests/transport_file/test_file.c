@@ -380,3 +380,62 @@ Test(transport_file, write_range_out_of_order_check_and_finish)
     rslt_rmrf(d);
     free(d);
 }
+
+/* A resume keeps a temp's prefix only where sampled blocks spread over all
+ * of it match the source (not only its last bytes): a temp whose middle was
+ * zeroed keeps at most what lies before the damage; an intact one is kept
+ * whole; one whose first block differs keeps nothing. */
+Test(transport_file, resume_checks_sampled_blocks_over_the_whole_prefix)
+{
+    char *d = rslt_tmpdir("tfres");
+    rsl_conn *c = conn_to(d);
+    rsl_err e;
+    const size_t total = 6u << 20, part = 3u << 20;
+    char *data = malloc(total);
+    cr_assert_not_null(data);
+    for (size_t i = 0; i < total; i++)
+        data[i] = (char)((i * 2654435761u) >> 13);
+    mem first = {.data = data, .len = part};
+    rsl_source s1 = {.read = mread, .pread = mpread, .ud = &first};
+    cr_assert_eq(ops()->upload(c, "f.part", 0, part, &s1, &e), RSL_OK, "%s", e.msg);
+    mem all = {.data = data, .len = total};
+    rsl_source src = {.read = mread, .pread = mpread, .ud = &all};
+    uint64_t have = 0;
+    cr_assert_eq(ops()->resume_offset(c, "f.part", total, &src, &have, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(have, part, "an intact temp is kept whole");
+
+    /* the middle megabyte zeroed (a write cache that lost it); the tail intact */
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/f.part", d);
+    const uint64_t zero_at = 1u << 20;
+    cr_assert_eq(rslt_sh(NULL, NULL,
+                         "dd if=/dev/zero of='%s' bs=1M seek=1 count=1 conv=notrunc "
+                         "status=none",
+                         p),
+                 0);
+    have = part;
+    cr_assert_eq(ops()->resume_offset(c, "f.part", total, &src, &have, &e), RSL_OK, "%s", e.msg);
+    cr_assert_leq(have, zero_at, "kept %llu bytes: the zeroed middle must not be kept",
+                  (unsigned long long)have);
+    cr_assert_gt(have, 0, "what lies before the damage (checked) is kept");
+    all.pos = have; /* the upload continues there and the file comes out whole */
+    cr_assert_eq(ops()->upload(c, "f.part", have, total, &src, &e), RSL_OK, "%s", e.msg);
+    cr_assert_eq(ops()->finish(c, "f.part", "f", total, -1, &e), RSL_OK, "%s", e.msg);
+    snprintf(p, sizeof(p), "%s/f", d);
+    size_t len = 0;
+    char *got = rslt_read(p, &len);
+    cr_assert(got && len == total && memcmp(got, data, total) == 0, "byte-identical");
+    free(got);
+
+    /* the first block differs: nothing is kept */
+    mem other = {.data = data + 1, .len = part};
+    rsl_source s2 = {.read = mread, .pread = mpread, .ud = &other};
+    cr_assert_eq(ops()->upload(c, "g.part", 0, part, &s2, &e), RSL_OK);
+    have = 1;
+    cr_assert_eq(ops()->resume_offset(c, "g.part", total, &src, &have, &e), RSL_OK);
+    cr_assert_eq(have, 0);
+    free(data);
+    ops()->disconnect(c);
+    rslt_rmrf(d);
+    free(d);
+}

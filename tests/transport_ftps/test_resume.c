@@ -362,3 +362,74 @@ Test(ftps_resume, server_frozen_mid_upload_times_out_then_resumes, .timeout = 12
     rslt_rmrf(local);
     fx_free(&f);
 }
+
+/* Zeroes [off, off + n) of a file on the server's disk (a write cache that
+ * lost part of the temp, as rclone's did). */
+static void zero_range(const char *path, uint64_t off, size_t n)
+{
+    int fd = open(path, O_WRONLY);
+    cr_assert_geq(fd, 0, "%s", path);
+    char *z = calloc(1, n);
+    cr_assert_eq(pwrite(fd, z, n, (off_t)off), (ssize_t)n);
+    free(z);
+    close(fd);
+}
+
+/* A resume keeps the temp only after sampled blocks spread over all of it
+ * were read back (REST + RETR) and matched, not only its tail: a temp whose
+ * middle was zeroed on the server is not kept (FTP cannot truncate, so
+ * nothing of it is), an intact one is kept whole; the cut-short reads cost
+ * logins, counted here. */
+Test(ftps_resume, a_temp_with_a_zeroed_middle_is_not_kept, .timeout = 120)
+{
+    fx f;
+    fx_load(&f);
+    char local[4096], tmp[4200];
+    fresh_dir(&f, "zeroed", local, sizeof(local));
+    snprintf(tmp, sizeof(tmp), "%s/z.bin.rsl-part", local);
+    const size_t total = 8u << 20, part = 5u << 20;
+    unsigned char *data = malloc(total);
+    cr_assert_not_null(data);
+    for (size_t i = 0; i < total; i++)
+        data[i] = (unsigned char)((i * 2654435761u) >> 13);
+    rsl_conn *c = NULL;
+    rsl_err err = {0};
+    cr_assert_eq(fx_connect_url(&f, "ftps", f.host, f.port, "/data/zeroed", &c, &err), RSL_OK, "%s",
+                 err.msg);
+    tsrc first, all;
+    tsrc_mem(&first, data, part); /* what an interrupted upload left */
+    tsrc_mem(&all, data, total);
+    cr_assert_eq(OPS.upload(c, "z.bin.rsl-part", 0, part, &first.s, &err), RSL_OK, "%s", err.msg);
+    rsl_ftps_stats st0, st1;
+    rsl_ftps_stats_get(c, &st0);
+    uint64_t have = 0;
+    cr_assert_eq(OPS.resume_offset(c, "z.bin.rsl-part", total, &all.s, &have, &err), RSL_OK, "%s",
+                 err.msg);
+    cr_assert_eq(have, part, "an intact temp is kept whole");
+    rsl_ftps_stats_get(c, &st1);
+    cr_log_info("sampling %zu bytes: %ld login(s), %ld data transfer(s)", part,
+                st1.control_connects - st0.control_connects,
+                st1.data_transfers - st0.data_transfers);
+    cr_assert_eq(st1.data_transfers - st0.data_transfers, 4, /* FTPS_RESUME_SAMPLES */
+                 "one RETR per sampled block");
+
+    zero_range(tmp, 1u << 20, 3u << 20); /* the middle; its tail stays intact */
+    have = 1;
+    cr_assert_eq(OPS.resume_offset(c, "z.bin.rsl-part", total, &all.s, &have, &err), RSL_OK, "%s",
+                 err.msg);
+    cr_assert_eq(have, 0, "a temp that differs in the middle is not kept (kept %llu)",
+                 (unsigned long long)have);
+    /* the connection still works after the cut-short reads */
+    all.pos = 0;
+    cr_assert_eq(OPS.upload(c, "z.bin.rsl-part", 0, total, &all.s, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(OPS.finish(c, "z.bin.rsl-part", "z.bin", total, -1, &err), RSL_OK, "%s", err.msg);
+    snprintf(tmp, sizeof(tmp), "%s/z.bin", local);
+    size_t len = 0;
+    char *got = rslt_read(tmp, &len);
+    cr_assert(got != NULL && len == total && memcmp(got, data, total) == 0, "byte-identical");
+    free(got);
+    free(data);
+    OPS.disconnect(c);
+    rslt_rmrf(local);
+    fx_free(&f);
+}

@@ -368,3 +368,55 @@ Test(https_apache, resume_if_match_guards_the_temp, .timeout = 60)
     free(url);
     topts_free(t);
 }
+
+/* The resume check samples the whole kept prefix, from byte 0, not only its
+ * tail: a temp whose first 100 KiB were zeroed on the server's disk (as a
+ * server's write cache did) is re-sent, never resumed. */
+Test(https_apache, resume_zeroed_early_prefix_restarts, .timeout = 60)
+{
+    topts *t = topts_new("APACHE");
+    char *up = NULL, *disk = make_remote_root("APACHE", "zeroed", &up);
+    char *url = url_of("APACHE", "https", up);
+    rsl_conn *c = NULL;
+    rsl_err err;
+    cr_assert_eq(t_connect(&c, url, t, &err), RSL_OK, "%s", err.msg);
+    char *ldir = rslt_tmpdir("zeroed"), *local = NULL, *tmpd = NULL;
+    cr_assert(asprintf(&local, "%s/f", ldir) > 0);
+    cr_assert(asprintf(&tmpd, "%s/f.rsl-part", disk) > 0);
+    rslt_write_random(local, 4u << 20, 9);
+    cr_assert_eq(rslt_sh(NULL, NULL, "head -c 3145728 '%s' > '%s' && chown --reference='%s' '%s'",
+                         local, tmpd, disk, tmpd),
+                 0);
+    tsrc s;
+    tsrc_open(&s, local);
+    uint64_t have = 0;
+    cr_assert_eq(ops->resume_offset(c, "f.rsl-part", 4u << 20, &s.s, &have, &err), RSL_OK, "%s",
+                 err.msg);
+    cr_assert_eq(have, 3145728, "an intact temp is kept");
+    cr_assert_eq(rslt_sh(NULL, NULL,
+                         "dd if=/dev/zero of='%s' bs=1024 count=100 conv=notrunc 2>/dev/null",
+                         tmpd),
+                 0);
+    cr_assert_eq(ops->resume_offset(c, "f.rsl-part", 4u << 20, &s.s, &have, &err), RSL_OK, "%s",
+                 err.msg);
+    cr_assert_eq(have, 0, "a temp zeroed at its start is not kept (kept %llu)",
+                 (unsigned long long)have);
+    s.pos = 0;
+    cr_assert_eq(ops->upload(c, "f.rsl-part", 0, 4u << 20, &s.s, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(ops->finish(c, "f.rsl-part", "f", 4u << 20, -1, &err), RSL_OK, "%s", err.msg);
+    char *fd = NULL;
+    cr_assert(asprintf(&fd, "%s/f", disk) > 0);
+    cr_assert(files_equal(local, fd), "re-sent whole");
+    tsrc_close(&s);
+    ops->disconnect(c);
+    rslt_rmrf(disk);
+    rslt_rmrf(ldir);
+    free(fd);
+    free(ldir);
+    free(local);
+    free(tmpd);
+    free(disk);
+    free(up);
+    free(url);
+    topts_free(t);
+}

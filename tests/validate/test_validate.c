@@ -63,3 +63,32 @@ Test(validate, utf8)
     cr_assert_not(rsl_utf8_valid((const unsigned char *)"\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
     cr_assert_not(rsl_utf8_valid((const unsigned char *)"\xe2\x82", 2));
 }
+
+/* max_path_length counts the absolute remote path, as the servers do, and
+ * the message says what was counted: each part and its length. */
+Test(validate, path_length_message_names_what_was_counted)
+{
+    rsl_limits l = lim();
+    l.remote_root = "/dst";
+    rsl_err e;
+    cr_assert_eq(rsl_validate(&l, "aaaaaaaaaa/bbbbbbbbbb/cc.txt", 0, 1, &e), RSL_E_PATH_TOO_LONG);
+    cr_assert_eq(e.native, 42);
+    cr_assert_str_eq(e.msg, "the absolute remote path is 42 bytes: remote root '/dst' (4) + '/' "
+                            "(1) + item path (28) + temp suffix '.rsl-part' (9) (rule: "
+                            "max_path_length = 40, counted on the absolute remote path with the "
+                            "temp suffix)");
+    /* a directory: no temp suffix */
+    l.max_path_length = 30;
+    cr_assert_eq(rsl_validate(&l, "aaaaaaaaaa/bbbbbbbbbb/ccccccc", 1, 0, &e), RSL_E_PATH_TOO_LONG);
+    cr_assert_str_eq(e.msg, "the absolute remote path is 34 bytes: remote root '/dst' (4) + '/' "
+                            "(1) + item path (29) (rule: max_path_length = 30, counted on the "
+                            "absolute remote path)");
+    /* the root "/": the path is "/" + the item's path, no second separator */
+    l.remote_root = "/";
+    l.remote_root_len = 1;
+    l.max_path_length = 10;
+    cr_assert_eq(rsl_validate(&l, "abcdefghi", 1, 0, &e), RSL_OK, "'/abcdefghi' is 10 bytes");
+    cr_assert_eq(rsl_validate(&l, "abcdefghij", 1, 0, &e), RSL_E_PATH_TOO_LONG);
+    cr_assert(strstr(e.msg, "is 11 bytes: remote root '/' (1) + item path (10)") != NULL, "%s",
+              e.msg);
+}
