@@ -64,6 +64,8 @@ static const key_def keys[] = {
     {"job", "symlinks", K_LNK, OFF(symlinks), 0, 0},
     {"job", "follow_symlinks", K_LNK, OFF(follow_symlinks), 0, 0},
     {"job", "transfers", K_LONG, OFF(transfers), 1, 64},
+    {"job", "max_connections", K_LONG, OFF(max_connections), 1, 64},
+    {"job", "multi_connection_min", K_SIZE, OFF(multi_connection_min), 0, 0},
     {"job", "timeout", K_SECS, OFF(timeout_sec), 1, 86400},
     {"job", "max_run_time", K_SECS, OFF(max_run_time), 0, RSL_MAX_RUN_TIME_MAX},
     {"job", "remote_check", K_RCHECK, OFF(remote_check), 1, RSL_MAX_RUN_TIME_MAX},

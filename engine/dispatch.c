@@ -16,6 +16,7 @@
 #include "dirtimes.h"
 #include "links.h"
 #include "moves.h"
+#include "ranges.h"
 #include "recorder.h"
 #include "run_ctx.h"
 #include "upload.h"
@@ -124,6 +125,9 @@ static void on_done(rsl_disp *d, rsl_task *t)
     case RSL_TASK_PUT:
         rsl_upload_done(d, t, conn_err);
         break;
+    case RSL_TASK_RANGE:
+        rsl_ranges_done(d, t, conn_err);
+        break;
     case RSL_TASK_DELETE:
     case RSL_TASK_STALE:
         rsl_apply_delete_done(d, t, conn_err);
@@ -177,6 +181,8 @@ static void stop_feeding(rsl_disp *d)
     while ((t = rsl_queue_take_ready(&r->q)) != NULL) {
         if (t->kind == RSL_TASK_PUT && t->attempts > 0)
             rsl_upload_done(d, t, 1);
+        else if (t->kind == RSL_TASK_RANGE)
+            rsl_ranges_dropped(d, t);
         else
             rsl_disp_finish(d, t);
     }

@@ -14,6 +14,8 @@ int rsl_job_init(rsl_job *job)
     memset(job, 0, sizeof(*job));
     job->max_delete = RSL_DEFAULT_MAX_DELETE;
     job->transfers = RSL_DEFAULT_TRANSFERS;
+    job->max_connections = RSL_DEFAULT_MAX_CONNECTIONS;
+    job->multi_connection_min = RSL_DEFAULT_MULTI_CONNECTION_MIN;
     job->timeout_sec = RSL_DEFAULT_TIMEOUT;
     job->max_name_length = 255;
     job->max_path_length = 4096;

@@ -23,6 +23,12 @@
 #define RSL_DEFAULT_TEMP_SUFFIX ".rsl-part"
 #define RSL_DEFAULT_MAX_DELETE 1000
 #define RSL_DEFAULT_TRANSFERS 4
+/* Files this big or bigger go over several connections where the
+ * transport can write at an offset (engine/ranges.h); 0 turns it off. */
+#define RSL_DEFAULT_MULTI_CONNECTION_MIN (64ull << 20)
+/* The most connections a run opens (transfers, plus the extra ones for a
+ * transport that carries one operation at a time, FTP, with small files). */
+#define RSL_DEFAULT_MAX_CONNECTIONS 16
 #define RSL_DEFAULT_TIMEOUT 60
 #define RSL_PERMS_SOURCE (-1)
 #define RSL_PERMS_SERVER (-2)
@@ -60,6 +66,8 @@ typedef struct rsl_job {
     char **appends;
     size_t n_appends;
     int transfers;
+    int max_connections;           /* at most this many connections in a run */
+    uint64_t multi_connection_min; /* bytes; 0 = a file never goes over several */
     int timeout_sec;
     int max_run_time;   /* seconds a whole run may take; 0: no bound */
     int remote_check;   /* RSL_RCHECK_EVERY_RUN, RSL_RCHECK_NEVER or an interval (s) */

@@ -61,16 +61,65 @@ static int cancelled(const rsl_queue *q)
     return rsl_stop_check(q->halt) != RSL_STOP_NO;
 }
 
+/* Takes t off the ready list (callers hold q->mu). */
+static void unlink_ready(rsl_queue *q, rsl_task *t)
+{
+    if (q->urgent_tail == t)
+        q->urgent_tail = t->prev;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        q->ready_head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        q->ready_tail = t->prev;
+    t->next = t->prev = NULL;
+    q->n_ready--;
+}
+
 /* The oldest ready op (callers hold q->mu). */
 static rsl_task *pop_ready(rsl_queue *q)
 {
-    rsl_task *t = pop(&q->ready_head, &q->ready_tail);
-    if (t) {
-        q->n_ready--;
-        if (q->urgent_tail == t)
-            q->urgent_tail = NULL;
-    }
+    rsl_task *t = q->ready_head;
+    if (t)
+        unlink_ready(q, t);
     return t;
+}
+
+static int is_piece(const rsl_task *t)
+{
+    return t->op.kind == RSL_OP_PUT_RANGE;
+}
+
+static int may_take_pieces(const rsl_queue *q, int worker)
+{
+    return worker < 0 || worker >= RSL_QUEUE_MAX_WORKERS || !q->range_busy[worker];
+}
+
+/* The oldest ready op worker w may take: a piece only when it holds none
+ * (callers hold q->mu). */
+static rsl_task *pop_for(rsl_queue *q, const rsl_qworker *w)
+{
+    int pieces = may_take_pieces(q, w->id);
+    rsl_task *t = q->ready_head;
+    while (t != NULL && !pieces && is_piece(t))
+        t = t->next;
+    if (t == NULL)
+        return NULL;
+    unlink_ready(q, t);
+    if (is_piece(t) && w->id >= 0 && w->id < RSL_QUEUE_MAX_WORKERS)
+        q->range_busy[w->id] = 1;
+    return t;
+}
+
+/* A piece worker `id` held is over (callers hold q->mu). */
+static void piece_over(rsl_queue *q, int id)
+{
+    if (id >= 0 && id < RSL_QUEUE_MAX_WORKERS && q->range_busy[id]) {
+        q->range_busy[id] = 0;
+        pthread_cond_broadcast(&q->cv_work);
+    }
 }
 
 static void wake_main(rsl_queue *q)
@@ -251,6 +300,13 @@ int rsl_queue_guard_err(rsl_queue *q, rsl_err *last)
     return g;
 }
 
+void rsl_queue_range_release(rsl_queue *q, int worker)
+{
+    pthread_mutex_lock(&q->mu);
+    piece_over(q, worker);
+    pthread_mutex_unlock(&q->mu);
+}
+
 void rsl_queue_current(rsl_queue *q, char *buf, size_t n)
 {
     pthread_mutex_lock(&q->mu);
@@ -263,7 +319,8 @@ void rsl_queue_current(rsl_queue *q, char *buf, size_t n)
 /* Whether the op counts for the all-writes-failed guard, and how. */
 static void guard_note(rsl_queue *q, const rsl_op *op)
 {
-    if (op->kind != RSL_OP_PUT && op->kind != RSL_OP_MKDIR)
+    if (op->kind != RSL_OP_PUT && op->kind != RSL_OP_MKDIR && op->kind != RSL_OP_PUT_RANGE &&
+        op->kind != RSL_OP_FINISH)
         return;
     rsl_code rc = op->err.code;
     if (rc == RSL_OK) {
@@ -290,9 +347,9 @@ static rsl_op *feed_next(void *ud, int wait)
     for (;;) {
         if (q->stop || cancelled(q) || (!wait && w->in_flight >= q->window))
             break;
-        if ((t = pop_ready(q)) != NULL)
+        if ((t = pop_for(q, w)) != NULL)
             break;
-        if (q->closed || !wait)
+        if ((q->closed && q->ready_head == NULL) || !wait)
             break;
         pthread_cond_wait(&q->cv_work, &q->mu);
     }
@@ -317,6 +374,8 @@ static void feed_done(void *ud, rsl_op *op)
     taken_del(w, t);
     w->in_flight--;
     guard_note(q, op);
+    if (is_piece(t) && op->err.code != RSL_OK) /* nothing to record: free at once */
+        piece_over(q, w->id);
     append(&q->done_head, &q->done_tail, t);
     wake_main(q);
     pthread_mutex_unlock(&q->mu);
@@ -351,6 +410,8 @@ void rsl_queue_reclaim(rsl_qworker *w, const rsl_err *why)
     while (w->taken) {
         rsl_task *t = w->taken;
         taken_del(w, t);
+        if (is_piece(t))
+            piece_over(q, w->id);
         t->op.err = *why;
         if (t->op.err.code == RSL_OK)
             rsl_err_set(&t->op.err, RSL_E_INTERNAL, 0,

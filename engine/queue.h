@@ -8,7 +8,12 @@
  *
  * Bounds: the main thread queues at most `cap` ops; a worker's connection
  * has at most `window` ops taken and not done (the feed says "none now"
- * beyond that). Ops are handed out in the order they were queued.
+ * beyond that). Ops are handed out in the order they were queued, except
+ * pieces of a file going over several connections (PUT_RANGE, ranges.h):
+ * a connection holds one piece at a time, and takes its next one only
+ * once the main thread has recorded the last (rsl_queue_range_release; a
+ * failed piece frees it at once), so a SIGKILL loses at most one piece's
+ * bytes per connection. A worker passes over pieces it may not take.
  *
  * The all-writes-failed guard lives here because it must act where ops are
  * handed out: when the first RSL_ALL_FAIL_LIMIT writes (PUT, MKDIR) all
@@ -31,6 +36,8 @@
 
 /* Ops one connection carries at once at most (a transport may take fewer). */
 #define RSL_PIPE_WINDOW 64
+/* Workers a queue knows by id at most (transfers, or more for FTPS). */
+#define RSL_QUEUE_MAX_WORKERS 128
 /* Consecutive "no space"/"permission denied" writes, none succeeding, before
  * the run stops as a session error (ALL_WRITES_FAILED). */
 #define RSL_ALL_FAIL_LIMIT 8
@@ -65,6 +72,8 @@ typedef struct rsl_queue {
     rsl_err guard_err;    /* the refused write that tripped the guard */
     char current[512];    /* the path of the op handed out last (progress) */
     const rsl_stop *halt; /* the run's stop condition (stop.h): hand out nothing more */
+    /* per worker id: it holds a piece (PUT_RANGE) not yet recorded */
+    unsigned char range_busy[RSL_QUEUE_MAX_WORKERS];
 } rsl_queue;
 
 /* A worker's side of the queue. */
@@ -105,6 +114,9 @@ int rsl_queue_running(rsl_queue *q);
 int rsl_queue_guard_tripped(rsl_queue *q);
 /* 1 and *last filled (the write that tripped it) once the guard tripped. */
 int rsl_queue_guard_err(rsl_queue *q, rsl_err *last);
+/* The piece (PUT_RANGE) worker `worker` took is recorded: it may take its
+ * next one. */
+void rsl_queue_range_release(rsl_queue *q, int worker);
 /* Copies the path most recently handed out into buf ("" if none). */
 void rsl_queue_current(rsl_queue *q, char *buf, size_t n);
 

@@ -263,6 +263,15 @@ rsl_code rsl_recorder_upload_begin(rsl_run *r, const rsl_item *it, uint64_t size
     return rc;
 }
 
+rsl_code rsl_recorder_upload_progress(rsl_run *r, const char *path, const char *done)
+{
+    rsl_code rc = rsl_recorder_commit(r); /* durable before the next piece goes */
+    rsl_err e;
+    if (rc == RSL_OK)
+        rc = check(r, rsl_state_upload_progress(r->st, path, done, &e), &e);
+    return rc;
+}
+
 void rsl_recorder_upload_end(rsl_run *r, const char *path)
 {
     rsl_err e;

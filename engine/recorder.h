@@ -77,6 +77,9 @@ void rsl_recorder_deleted(rsl_run *r, const rsl_item *d, const char *action);
 /* An upload record, committed on its own before the first byte is sent.
  * Returns its code: the upload must not start unless RSL_OK. */
 rsl_code rsl_recorder_upload_begin(rsl_run *r, const rsl_item *it, uint64_t size, int64_t mtime_ns);
+/* The pieces of path's temp file that are written (the record's `done`
+ * text, spans.h), committed on its own. Returns its code. */
+rsl_code rsl_recorder_upload_progress(rsl_run *r, const char *path, const char *done);
 /* The upload record of path is no longer needed (its temp was removed). */
 void rsl_recorder_upload_end(rsl_run *r, const char *path);
 /* A file's outcome: manifest row (size, mtime, device, inode, digest) and

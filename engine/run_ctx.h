@@ -62,6 +62,7 @@ typedef struct rsl_run {
     uint64_t pend_done;
     int srcfd;         /* the source root (source.h), for the uploads */
     unsigned caps;     /* the first connection's capabilities (RSL_CAP_*) */
+    int conns;         /* connections (workers) the run started with */
     rsl_queue q;       /* ops between the dispatcher and the workers (queue.h) */
     rsl_throttle bw;   /* bwlimit, shared by all workers */
     rsl_facts facts;   /* server facts cache */

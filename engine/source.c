@@ -167,10 +167,11 @@ static ssize_t src_read(rsl_source *src, void *buf, size_t n, rsl_err *err)
         return interrupted(s, err), -1;
     if (s->fd < 0 && rsl_local_src_open(s, err) != RSL_OK)
         return -1;
-    if (s->pos >= s->size)
+    uint64_t end = s->range ? s->end : s->size;
+    if (s->pos >= end)
         return 0;
-    if (n > s->size - s->pos)
-        n = (size_t)(s->size - s->pos);
+    if (n > end - s->pos)
+        n = (size_t)(end - s->pos);
     if (n > RSL_SOURCE_READ_MAX)
         n = RSL_SOURCE_READ_MAX;
     if (s->cfg.bw && (n = rsl_throttle_take(s->cfg.bw, n, s->cfg.stop)) == 0)
@@ -202,16 +203,17 @@ static ssize_t src_pread(rsl_source *src, void *buf, size_t n, uint64_t off, rsl
     return read_at(s, buf, n, off, err);
 }
 
-/* The kept prefix [0, offset) of a resumed upload, hashed with pread. */
+/* The kept prefix [0, offset) of a resumed upload, hashed with pread (from
+ * where the digest is: s->hashed). */
 static rsl_code hash_prefix(rsl_local_src *s, uint64_t offset, rsl_err *err)
 {
-    if (offset == 0)
+    if (offset <= s->hashed)
         return RSL_OK;
     unsigned char *buf = malloc(HASH_BUFSZ);
     if (buf == NULL)
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
     rsl_code rc = RSL_OK;
-    for (uint64_t at = 0; at < offset && rc == RSL_OK;) {
+    for (uint64_t at = s->hashed; at < offset && rc == RSL_OK;) {
         size_t want = offset - at < HASH_BUFSZ ? (size_t)(offset - at) : HASH_BUFSZ;
         ssize_t got = read_at(s, buf, want, at, err);
         if (got <= 0)
@@ -246,8 +248,20 @@ static rsl_code check_head(rsl_local_src *s, rsl_err *err)
     return RSL_OK;
 }
 
+/* The digest from zero. */
+static rsl_code digest_init(rsl_local_src *s, rsl_err *err)
+{
+    if (s->md == NULL && (s->md = EVP_MD_CTX_new()) == NULL)
+        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    if (EVP_DigestInit_ex(s->md, sha256(), NULL) != 1)
+        return rsl_err_set(err, RSL_E_INTERNAL, 0, "SHA-256 unavailable");
+    s->hashed = 0;
+    s->ahead = 0;
+    return RSL_OK;
+}
+
 /* rsl_source.start: read from offset; the digest restarts and covers the
- * kept prefix too. */
+ * kept prefix too (or continues from where rsl_local_src_hash_to left it). */
 static rsl_code src_start(rsl_source *src, uint64_t offset, rsl_err *err)
 {
     rsl_local_src *s = src->ud;
@@ -257,15 +271,34 @@ static rsl_code src_start(rsl_source *src, uint64_t offset, rsl_err *err)
     if (offset > s->size)
         return rsl_err_set(err, RSL_E_INTERNAL, 0, "'%s': start at %llu beyond its %llu bytes",
                            s->name, (unsigned long long)offset, (unsigned long long)s->size);
-    if (s->md == NULL && (s->md = EVP_MD_CTX_new()) == NULL)
-        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
-    if (EVP_DigestInit_ex(s->md, sha256(), NULL) != 1)
-        return rsl_err_set(err, RSL_E_INTERNAL, 0, "SHA-256 unavailable");
-    s->hashed = 0;
+    if (s->range) { /* one range: no digest of its own */
+        if (offset != s->range_off)
+            return rsl_err_set(err, RSL_E_INTERNAL, 0,
+                               "'%s': a range starting at %llu was started at %llu", s->name,
+                               (unsigned long long)s->range_off, (unsigned long long)offset);
+        s->pos = offset;
+        return RSL_OK;
+    }
     s->pos = offset;
+    if (!s->ahead || s->hashed > offset) { /* else rsl_local_src_hash_to went ahead */
+        if ((rc = digest_init(s, err)) != RSL_OK)
+            return rc;
+    }
     rc = hash_prefix(s, offset, err);
     if (rc == RSL_OK && s->head_len > 0 && offset == s->head_len)
         rc = check_head(s, err);
+    return rc;
+}
+
+rsl_code rsl_local_src_hash_to(rsl_local_src *s, uint64_t end, rsl_err *err)
+{
+    rsl_code rc = rsl_local_src_open(s, err);
+    if (rc == RSL_OK && !s->ahead && (rc = digest_init(s, err)) == RSL_OK)
+        s->ahead = 1;
+    if (rc == RSL_OK)
+        rc = hash_prefix(s, end < s->size ? end : s->size, err);
+    if (rc != RSL_OK)
+        s->ahead = 0; /* start() begins again from zero */
     return rc;
 }
 
@@ -303,6 +336,13 @@ void rsl_local_src_init(rsl_local_src *s, const rsl_local_src_cfg *cfg, const ch
     s->fd = -1;
     s->src = (rsl_source){
         .read = src_read, .pread = src_pread, .start = src_start, .verify = src_verify, .ud = s};
+}
+
+void rsl_local_src_range(rsl_local_src *s, uint64_t off, uint64_t len)
+{
+    s->range = 1;
+    s->range_off = off;
+    s->end = off + len;
 }
 
 int rsl_local_src_digest(rsl_local_src *s, unsigned char out[RSL_SOURCE_DIGEST_LEN])

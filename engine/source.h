@@ -79,6 +79,10 @@ typedef struct rsl_local_src {
      * have this digest (HEAD_CHANGED otherwise); head_len 0: no check */
     uint64_t head_len;
     unsigned char head[RSL_SOURCE_DIGEST_LEN];
+    int ahead; /* the digest was taken ahead by rsl_local_src_hash_to */
+    /* a range of the file only (rsl_local_src_range): [range_off, end) */
+    int range;
+    uint64_t range_off, end;
 } rsl_local_src;
 
 /* Prepares s for the file `name` (opened as `rel`, NULL: name), as the scan
@@ -86,6 +90,18 @@ typedef struct rsl_local_src {
 void rsl_local_src_init(rsl_local_src *s, const rsl_local_src_cfg *cfg, const char *name,
                         const char *rel, uint64_t size, int64_t mtime_ns, uint64_t dev,
                         uint64_t ino);
+/* Makes s the source of bytes [off, off + len) of its file only (one range
+ * of a file sent over several connections): start() must be given off and
+ * positions read() there without hashing (a range has no digest of its
+ * own: the file's is computed once by the finishing op's start(size));
+ * read() ends at off + len. Call after rsl_local_src_init. */
+void rsl_local_src_range(rsl_local_src *s, uint64_t off, uint64_t len);
+/* Hashes the file's bytes up to end (pread, from where the digest is), ahead
+ * of start(): a file sent in pieces (ranges.h) gets its digest as its
+ * pieces complete, so its FINISH op's start(size) has little left to read.
+ * start(offset) continues from there when offset is at or past it. Returns
+ * its code (the local file's); on failure start() hashes from zero. */
+rsl_code rsl_local_src_hash_to(rsl_local_src *s, uint64_t end, rsl_err *err);
 /* Opens and checks the file (start and pread call it when needed). RSL_OK,
  * or LOCAL_VANISHED, TYPE_CHANGED, LOCAL_CHANGED, LOCAL_UNREADABLE with err
  * set. */

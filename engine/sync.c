@@ -385,19 +385,10 @@ static int end_dry_run(rsl_run *r, rsl_err *err)
  * resume), then the dispatcher with its workers. */
 static rsl_code apply_all(rsl_run *r, rsl_conn **conn, rsl_err *err)
 {
-    const rsl_plan *p = &r->plan;
     r->caps = r->ops->caps_of(*conn);
     if ((r->srcfd = rsl_source_root_open(r->job->source, err)) < 0)
         return err->code;
-    /* items a directory's move carries need no connection of their own */
-    int64_t ops = p->n_items - p->n_covered + p->n_replace_del + (int64_t)p->stale_temps.n +
-                  (r->job->delete_ ? p->n_deletes : 0);
-    int n = r->job->transfers < 1 ? 1 : r->job->transfers;
-    if (ops < n)
-        n = ops < 1 ? 1 : (int)ops;
-    r->q.window = rsl_workers_window(n);
-    r->q.cap = (size_t)n * (size_t)r->q.window;
-    rsl_dispatch_run(r, n, conn);
+    rsl_dispatch_run(r, rsl_workers_size(r), conn);
     return RSL_OK;
 }
 

@@ -38,6 +38,9 @@ typedef struct rsl_run_opts {
     volatile sig_atomic_t *cancel;
     /* Reconnect waits and attempts; NULL: rsl_retry_default(). */
     const rsl_retry_policy *retry;
+    /* Tests: the size of each piece of a file sent over several connections
+     * (engine/ranges.h); 0: from the file's size (engine/spans.h). */
+    uint64_t piece_size;
     /* Each per-item result as it is recorded (class: "transient", ...). */
     void (*on_result)(void *ud, const rsl_item_result *r, const char *cls);
     /* Dry run: one line per planned action ("create", "update", "mkdir",

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ranges.h"
+
 rsl_task *rsl_task_new(rsl_task_kind kind, const rsl_item *it)
 {
     rsl_task *t = calloc(1, sizeof(*t));
@@ -34,6 +36,7 @@ void rsl_task_free(rsl_task *t)
         return;
     if (t->opened)
         rsl_local_src_close(&t->src);
+    rsl_ranges_free(t->rg);
     free(t->it.path);
     free(t->it.src_rel);
     free(t->it.from);
@@ -51,6 +54,7 @@ void rsl_task_op(rsl_task *t, rsl_op_kind kind, const char *path, int is_dir)
     t->op.is_dir = is_dir;
     t->op.mtime = -1;
     t->op.ud = ud;
-    if (kind == RSL_OP_PUT || kind == RSL_OP_MKDIR)
+    if (kind == RSL_OP_PUT || kind == RSL_OP_MKDIR || kind == RSL_OP_PUT_RANGE ||
+        kind == RSL_OP_FINISH)
         t->op.mode = t->it.mode; /* already the remote mode (job perms) */
 }

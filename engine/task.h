@@ -29,8 +29,12 @@ typedef enum rsl_task_kind {
     RSL_TASK_STALE,     /* the temp file of an upload that is no longer wanted */
     RSL_TASK_MOVE,      /* a file or directory moved locally: MOVE (moves.c) */
     RSL_TASK_LINK,      /* a symbolic link: [REMOVE,] SYMLINK (links.c) */
-    RSL_TASK_SETTIME    /* a directory's mtime (dirtimes.c) */
+    RSL_TASK_SETTIME,   /* a directory's mtime (dirtimes.c) */
+    RSL_TASK_RANGE      /* one piece of a big file's PUT going over several connections
+                           (ranges.h): a PUT_RANGE op; its parent is the file's PUT task */
 } rsl_task_kind;
+
+struct rsl_ranges;
 
 typedef struct rsl_task {
     rsl_op op;                    /* what the transport runs now; op.ud = this task */
@@ -48,6 +52,11 @@ typedef struct rsl_task {
     int resumable; /* PUT: big enough and the connection resumes */
     int opened;    /* PUT: src was initialised (close it) */
     rsl_local_src src;
+    struct rsl_ranges *rg;   /* PUT over several connections: its pieces (ranges.h) */
+    int rg_pending;          /* PUT: goes as pieces once its stale temp is cleared */
+    const char *done_text;   /* PUT: the record's pieces to continue (the run's upload
+                                records own it), or NULL */
+    struct rsl_task *parent; /* RANGE: the file's PUT task (it outlives its ranges) */
 } rsl_task;
 
 /* A task for a copy of it (strings duplicated), with no op yet; NULL when

@@ -10,11 +10,13 @@
 #include "apply.h"
 #include "links.h"
 #include "moves.h"
+#include "ranges.h"
 #include "recorder.h"
 #include "run_ctx.h"
 
-/* PUT steps */
-enum { P_CLEAR = 1, P_PUT, P_APPEND };
+/* PUT steps: [clear the stale temp,] then one PUT, or the pieces (ranges.c)
+ * then FINISH; or the APPEND of a growing file's tail */
+enum { P_CLEAR = 1, P_PUT, P_APPEND, P_RANGES, P_FINISH };
 
 /* Seconds of a nanosecond time, rounded down (also before 1970). */
 static int64_t floor_sec(int64_t ns)
@@ -46,23 +48,22 @@ static void append_op(rsl_task *t)
     t->op.src = &t->src.src;
 }
 
+void rsl_upload_finish_op(rsl_disp *d, rsl_task *t)
+{
+    t->step = P_FINISH;
+    rsl_task_op(t, RSL_OP_FINISH, t->it.path, 0);
+    t->op.tmp = t->tmp;
+    t->op.size = t->it.size;
+    t->op.mtime = floor_sec(t->it.mtime_ns);
+    t->op.src = &t->src.src;
+    rsl_disp_push_next(d, t);
+}
+
 void rsl_upload_retry(rsl_disp *d, rsl_task *t)
 {
     (void)d;
     if (t->step == P_PUT)
         t->op.resume = t->resumable && t->record_ok;
-}
-
-/* The first op of the PUT chain: the stale temp's REMOVE (a fresh start of
- * a resumable file) or the PUT. */
-static void put_chain(rsl_task *t)
-{
-    if (t->resumable && !t->record_ok) { /* a fresh start: the old temp goes first */
-        t->step = P_CLEAR;
-        rsl_task_op(t, RSL_OP_REMOVE, t->tmp, 0);
-    } else {
-        put_op(t, t->resumable && t->record_ok);
-    }
 }
 
 /* An APPEND needs what the remote holds of the file: its recorded digest
@@ -83,6 +84,57 @@ static void not_attempted(rsl_run *r, const rsl_item *it, rsl_code code, const c
     rsl_file_result res = {.it = it, .code = code, .size = it->size, .mtime_ns = it->mtime_ns};
     snprintf(res.msg, sizeof(res.msg), "'%s': %s", it->path, msg);
     rsl_recorder_file(r, &res);
+}
+
+/* Sort-key order of two paths ('/' sorts first, as in state.h). */
+static int skey_cmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        unsigned x = *a == '/' ? 0 : (unsigned char)*a, y = *b == '/' ? 0 : (unsigned char)*b;
+        if (*a == '\0' || *b == '\0')
+            return (*a != '\0') - (*b != '\0');
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
+}
+
+/* The upload record of path as loaded for the plan, or NULL. */
+static const rsl_upload_rec *find_rec(const rsl_run *r, const char *path)
+{
+    size_t lo = 0, hi = r->n_ups;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = skey_cmp(r->ups[mid].path, path);
+        if (c == 0)
+            return &r->ups[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* How t starts: a record of this version continues when it is of the kind
+ * the file goes as now (pieces, or one PUT and a prefix); otherwise the
+ * old temp is removed first. */
+static void first_step(rsl_run *r, rsl_task *t)
+{
+    const rsl_upload_rec *rec = t->it.has_upload_rec ? find_rec(r, t->it.path) : NULL;
+    int rec_pieces = rec != NULL && rec->done != NULL;
+    int ranged = rsl_ranges_wanted(r, &t->it);
+    t->resumable = ranged || (t->it.size >= RSL_RESUME_MIN && (r->caps & RSL_CAP_RESUME));
+    t->record_ok = t->it.upload_rec_matches && rec_pieces == ranged;
+    if (t->resumable && !t->record_ok) { /* a fresh start: the old temp goes first */
+        t->step = P_CLEAR;
+        rsl_task_op(t, RSL_OP_REMOVE, t->tmp, 0);
+        t->rg_pending = ranged;
+    } else if (ranged) {
+        t->step = P_RANGES;
+        t->done_text = rec->done;
+    } else {
+        put_op(t, t->resumable && t->record_ok);
+    }
 }
 
 /* The task for a file of the plan, its first op set; NULL when the file is
@@ -114,12 +166,10 @@ static rsl_task *new_put(rsl_disp *d, const rsl_item *it, uint64_t idx)
     rsl_local_src_init(&t->src, &cfg, t->it.path, t->it.src_rel, t->it.size, t->it.mtime_ns,
                        t->it.dev, t->it.ino);
     t->opened = 1;
-    t->resumable = t->it.size >= RSL_RESUME_MIN && (r->caps & RSL_CAP_RESUME);
-    t->record_ok = t->it.upload_rec_matches;
     if (t->it.action == RSL_ACT_APPEND && (r->caps & RSL_CAP_APPEND) && expect_head(r, t))
         append_op(t);
     else
-        put_chain(t);
+        first_step(r, t);
     return t;
 }
 
@@ -129,7 +179,9 @@ void rsl_upload_start(rsl_disp *d, const rsl_item *it, uint64_t idx, int next)
     if (t == NULL)
         return;
     rsl_disp_adopt(d, t);
-    if (next)
+    if (t->step == P_RANGES)
+        rsl_ranges_begin(d, t, t->done_text);
+    else if (next)
         rsl_disp_push_next(d, t);
     else
         rsl_disp_push(d, t, t->idx);
@@ -189,6 +241,14 @@ void rsl_upload_done(rsl_disp *d, rsl_task *t, int conn_err)
         }
         t->record_ok = 1;
         t->recorded = 1;
+        if (t->rg_pending) { /* pieces: "" says so before any of them is sent */
+            t->step = P_RANGES;
+            if (rsl_recorder_upload_progress(r, t->it.path, "") != RSL_OK)
+                rsl_disp_finish(d, t);
+            else
+                rsl_ranges_begin(d, t, NULL);
+            return;
+        }
         put_op(t, 0); /* the temp was just removed: nothing to resume yet */
         rsl_disp_push_next(d, t);
         return;
@@ -198,22 +258,26 @@ void rsl_upload_done(rsl_disp *d, rsl_task *t, int conn_err)
         t->it.action = RSL_ACT_UPDATE;
         rsl_local_src_close(&t->src); /* reopened (and hashed) from the start */
         t->src.head_len = 0;
-        put_chain(t);
-        rsl_disp_push_next(d, t);
+        first_step(r, t);
+        if (t->step == P_RANGES)
+            rsl_ranges_begin(d, t, t->done_text);
+        else
+            rsl_disp_push_next(d, t);
         return;
     }
     (void)conn_err; /* a file fails alone, even on a connection error */
     unsigned char digest[RSL_SOURCE_DIGEST_LEN];
     rsl_file_result res = {.it = &t->it,
                            .code = rc,
-                           .bytes_sent = t->src.sent,
+                           .bytes_sent = t->src.sent + rsl_ranges_sent(t),
                            .size = t->it.size,
                            .mtime_ns = t->it.mtime_ns,
                            .attempts = t->attempts + 1,
                            .upload_recorded = t->recorded};
     if (rc != RSL_OK)
         snprintf(res.msg, sizeof(res.msg), "%s", t->op.err.msg);
-    else if (t->step == P_PUT && rsl_local_src_digest(&t->src, digest))
+    else if ((t->step == P_PUT || t->step == P_FINISH || t->step == P_APPEND) &&
+             rsl_local_src_digest(&t->src, digest))
         res.digest = digest;
     rsl_recorder_file(r, &res);
     rsl_disp_finish(d, t);

@@ -21,6 +21,13 @@
  * write in place), the task goes on as the PUT chain: the whole file
  * through the temp name.
  *
+ * A file of at least the job's multi_connection_min bytes, on a connection
+ * that can write at an offset (RSL_CAP_WRITE_AT), goes over several
+ * connections as pieces (ranges.h) instead of one PUT, then one FINISH op;
+ * its upload record lists the pieces written. A record of the other kind
+ * (pieces for a PUT, a prefix for pieces) is not continued: the temp is
+ * removed and the file starts over.
+ *
  * On success the manifest row gets the file's size, mtime, device, inode
  * and the SHA-256 of what was sent (of the whole file, for an APPEND too).
  *
@@ -44,5 +51,8 @@ void rsl_upload_start(rsl_disp *d, const rsl_item *it, uint64_t idx, int next);
 void rsl_upload_done(rsl_disp *d, rsl_task *t, int conn_err);
 /* A PUT task goes again after a connection error: resume from the temp. */
 void rsl_upload_retry(rsl_disp *d, rsl_task *t);
+/* Every piece of PUT task t (sent over several connections, ranges.h) is
+ * written: queues its FINISH op. */
+void rsl_upload_finish_op(rsl_disp *d, rsl_task *t);
 
 #endif

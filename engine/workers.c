@@ -10,6 +10,7 @@
 
 #include "connect.h"
 #include "run_ctx.h"
+#include "spans.h"
 #include "transports/xfer.h"
 
 typedef struct worker {
@@ -44,6 +45,36 @@ int rsl_workers_window(int n)
     return w < 1 ? 1 : (int)w;
 }
 
+int rsl_workers_size(rsl_run *r)
+{
+    const rsl_job *job = r->job;
+    const rsl_plan *p = &r->plan;
+    int no_mux = (r->caps & RSL_CAP_NO_MULTIPLEX) != 0;
+    int cap = job->max_connections > 0 ? job->max_connections : RSL_DEFAULT_MAX_CONNECTIONS;
+    int n = job->transfers < 1 ? 1 : job->transfers;
+    if (no_mux && p->n_files > 0 && p->bytes_to_send / (uint64_t)p->n_files < RSL_SMALL_FILES_MEAN)
+        n *= RSL_SMALL_FILES_FACTOR;
+    if (n > cap)
+        n = cap;
+    if (n > RSL_QUEUE_MAX_WORKERS)
+        n = RSL_QUEUE_MAX_WORKERS;
+    /* items a directory's move carries need no connection of their own */
+    int64_t ops = p->n_items - p->n_covered + p->n_replace_del + (int64_t)p->stale_temps.n +
+                  (job->delete_ ? p->n_deletes : 0);
+    if ((r->caps & RSL_CAP_WRITE_AT) && job->multi_connection_min > 0 &&
+        p->bytes_to_send >= job->multi_connection_min)
+        ops += (int64_t)(p->bytes_to_send /
+                         (r->o->piece_size ? r->o->piece_size : RSL_SPAN_PIECE_MIN));
+    if (ops < n)
+        n = ops < 1 ? 1 : (int)ops;
+    r->conns = n;
+    /* without multiplexing a connection runs one op at a time: a deeper
+     * window would only hold ops back from the other connections */
+    r->q.window = no_mux ? 1 : rsl_workers_window(n);
+    r->q.cap = (size_t)n * (size_t)(no_mux ? 8 : r->q.window);
+    return n;
+}
+
 /* One pass of the transport over the feed. */
 static rsl_code run_feed(worker *w, rsl_err *err)
 {
@@ -65,7 +96,12 @@ static void *worker_main(void *arg)
     rsl_err err;
     rsl_err_clear(&err);
     if (w->conn == NULL && rsl_connect_open(r, &w->conn, &err) != RSL_OK) {
-        rsl_queue_event(q, RSL_QEV_DEAD, w->qw.id, &err);
+        if (err.code == RSL_E_REMOTE_BUSY) /* back off: the others go on */
+            rsl_run_log(r, RSL_LOG_INFO,
+                        "the server refused connection %d as busy (%s); going on with fewer",
+                        w->qw.id + 1, err.msg);
+        else
+            rsl_queue_event(q, RSL_QEV_DEAD, w->qw.id, &err);
         goto out;
     }
     for (;;) {

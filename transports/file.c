@@ -35,6 +35,8 @@ struct rsl_conn {
 };
 
 #define FILE_BUFSZ (1u << 20)
+/* Blocks a range check compares past the first (the last one included). */
+#define RANGE_SAMPLES 8
 
 /* Maps an errno from a remote-side operation onto the catalog. */
 static rsl_code map_errno(rsl_err *err, int e, const char *what, const char *rel)
@@ -159,7 +161,7 @@ static unsigned file_caps_of(rsl_conn *c)
 {
     (void)c;
     return RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME | RSL_CAP_SET_MODE |
-           RSL_CAP_MOVE | RSL_CAP_SYMLINK | RSL_CAP_DIR_MTIME | RSL_CAP_APPEND;
+           RSL_CAP_MOVE | RSL_CAP_SYMLINK | RSL_CAP_DIR_MTIME | RSL_CAP_APPEND | RSL_CAP_WRITE_AT;
 }
 
 static void file_describe(rsl_conn *c, char *buf, size_t n)
@@ -315,6 +317,34 @@ static rsl_code file_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t to
     return rc;
 }
 
+/* Bytes [pos, end) of src (read in order) written into fd at their offsets;
+ * *sent (when not NULL) counts them. */
+static rsl_code copy_in(int fd, char *buf, rsl_source *src, uint64_t pos, uint64_t end,
+                        const char *tmp_rel, uint64_t *sent, rsl_err *err)
+{
+    while (pos < end) {
+        size_t want = end - pos < FILE_BUFSZ ? (size_t)(end - pos) : FILE_BUFSZ;
+        ssize_t n = src->read(src, buf, want, err);
+        if (n < 0)
+            return err->code;
+        if (n == 0)
+            break;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = pwrite(fd, buf + off, (size_t)(n - off), (off_t)pos);
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                return map_errno(err, errno, "write", tmp_rel);
+            }
+            off += w;
+            pos += (uint64_t)w;
+            if (sent)
+                *sent += (uint64_t)w;
+        }
+    }
+    return RSL_OK;
+}
+
 static rsl_code file_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint64_t total,
                             rsl_source *src, rsl_err *err)
 {
@@ -340,29 +370,69 @@ static rsl_code file_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, u
         rc = rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
         goto done;
     }
-    uint64_t pos = offset;
-    while (pos < total) {
-        size_t want = total - pos < FILE_BUFSZ ? (size_t)(total - pos) : FILE_BUFSZ;
-        ssize_t n = src->read(src, buf, want, err);
-        if (n < 0) {
-            rc = err->code;
-            goto done;
-        }
-        if (n == 0)
-            break;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = pwrite(fd, buf + off, (size_t)(n - off), (off_t)pos);
-            if (w < 0) {
-                if (errno == EINTR)
-                    continue;
-                rc = map_errno(err, errno, "write", tmp_rel);
-                goto done;
-            }
-            off += w;
-            pos += (uint64_t)w;
-        }
-    }
+    rc = copy_in(fd, buf, src, offset, total, tmp_rel, NULL, err);
 done:
+    free(buf);
+    if (close(fd) != 0 && rc == RSL_OK)
+        rc = map_errno(err, errno, "close", tmp_rel);
+    return rc;
+}
+
+/* 1 when sampled blocks of [off, off + len) of fd (the first and the last
+ * among them) hold src's bytes, 0 when one differs or fd is shorter. */
+static rsl_code range_same(int fd, uint64_t off, uint64_t len, rsl_source *src, char *buf,
+                           const char *tmp_rel, int *same, rsl_err *err)
+{
+    struct stat sb;
+    size_t blk = FILE_BUFSZ / 2;
+    *same = 0;
+    if (fstat(fd, &sb) != 0)
+        return map_errno(err, errno, "stat", tmp_rel);
+    if ((uint64_t)sb.st_size < off + len)
+        return RSL_OK;
+    for (int i = 0; i <= RANGE_SAMPLES; i++) {
+        uint64_t at = off + (len > blk ? (len - blk) / RANGE_SAMPLES * (uint64_t)i : 0);
+        if (i == RANGE_SAMPLES && len > blk)
+            at = off + len - blk; /* the last block exactly */
+        size_t n = len < blk ? (size_t)len : blk;
+        ssize_t a = src->pread(src, buf, n, at, err);
+        if (a < 0)
+            return err->code;
+        ssize_t b = pread(fd, buf + blk, n, (off_t)at);
+        if (b < 0)
+            return map_errno(err, errno, "read", tmp_rel);
+        if (a != (ssize_t)n || b != a || memcmp(buf, buf + blk, n) != 0)
+            return RSL_OK;
+    }
+    *same = 1;
+    return RSL_OK;
+}
+
+/* Writes [off, off + len) of src into tmp_rel at off (created when absent,
+ * never truncated: other connections write its other ranges), or checks
+ * that range (check = 1). */
+static rsl_code file_write_range(rsl_conn *c, const char *tmp_rel, uint64_t off, uint64_t len,
+                                 int check, rsl_source *src, uint64_t *kept, uint64_t *sent,
+                                 rsl_err *err)
+{
+    mode_t mode = src->mode ? (mode_t)(src->mode & 07777) : 0666;
+    int fd = rsl_beneath_open(c->rootfd, tmp_rel, check ? O_RDONLY : O_WRONLY | O_CREAT, mode);
+    *kept = *sent = 0;
+    if (fd < 0 && check && errno == ENOENT)
+        return RSL_OK; /* nothing kept */
+    if (fd < 0)
+        return map_errno(err, errno, "open", tmp_rel);
+    rsl_code rc = RSL_OK;
+    char *buf = malloc(FILE_BUFSZ);
+    if (buf == NULL) {
+        rc = rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    } else if (check) {
+        int same = 0;
+        if ((rc = range_same(fd, off, len, src, buf, tmp_rel, &same, err)) == RSL_OK)
+            *kept = same ? len : 0;
+    } else {
+        rc = copy_in(fd, buf, src, off, off + len, tmp_rel, sent, err);
+    }
     free(buf);
     if (close(fd) != 0 && rc == RSL_OK)
         rc = map_errno(err, errno, "close", tmp_rel);
@@ -677,7 +747,7 @@ const rsl_transport_ops rsl_transport_file = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "file",
     .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME | RSL_CAP_SET_MODE |
-            RSL_CAP_MOVE | RSL_CAP_SYMLINK | RSL_CAP_DIR_MTIME | RSL_CAP_APPEND,
+            RSL_CAP_MOVE | RSL_CAP_SYMLINK | RSL_CAP_DIR_MTIME | RSL_CAP_APPEND | RSL_CAP_WRITE_AT,
     .connect = file_connect,
     .disconnect = file_disconnect,
     .caps_of = file_caps_of,
@@ -696,4 +766,5 @@ const rsl_transport_ops rsl_transport_file = {
     .symlink = file_symlink,
     .set_mtime = file_set_mtime,
     .append = file_append,
+    .write_range = file_write_range,
 };

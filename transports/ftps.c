@@ -362,6 +362,9 @@ static rsl_code run_one(rsl_conn *c, rsl_op *op)
     case RSL_OP_SETTIME:
         return rsl_err_set(&op->err, RSL_E_REMOTE_UNSUPPORTED, 0, "%s '%s': FTP cannot",
                            rsl_op_kind_name(op->kind), op->path);
+    case RSL_OP_PUT_RANGE: /* no RSL_CAP_WRITE_AT: the engine never sends these */
+    case RSL_OP_FINISH:
+        break;
     }
     return rsl_err_set(&op->err, RSL_E_INTERNAL, op->kind, "unknown operation %d on '%s'",
                        (int)op->kind, op->path);

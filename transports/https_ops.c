@@ -487,6 +487,9 @@ void rsl_https_op_start(rsl_https_op *h)
                                              "%s '%s': WebDAV cannot", rsl_op_kind_name(op->kind),
                                              op->path));
         return;
+    case RSL_OP_PUT_RANGE: /* no RSL_CAP_WRITE_AT: the engine never sends these */
+    case RSL_OP_FINISH:
+        break;
     }
     rsl_https_op_complete(h, rsl_err_set(&op->err, RSL_E_INTERNAL, op->kind,
                                          "unknown operation %d on '%s'", (int)op->kind, op->path));

@@ -474,8 +474,9 @@ static unsigned sftp_caps_of(rsl_conn *c)
 {
     unsigned caps = rsl_sftp_put_caps(c->cl) | RSL_CAP_SET_MODE | RSL_CAP_MOVE | RSL_CAP_SYMLINK |
                     RSL_CAP_DIR_MTIME | RSL_CAP_APPEND;
-    if (c->no_seek) /* writing at an offset is what an append does too */
-        caps &= ~(unsigned)(RSL_CAP_RESUME | RSL_CAP_APPEND);
+    /* writing at an offset is what a kept prefix, a range and an append need */
+    if (c->no_seek)
+        caps &= ~(unsigned)(RSL_CAP_RESUME | RSL_CAP_APPEND | RSL_CAP_WRITE_AT);
     if (rsl_sftp_get_can_hash(c))
         caps |= RSL_CAP_CHECKSUM;
     return caps;
@@ -729,7 +730,8 @@ const rsl_transport_ops rsl_transport_sftp = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "sftp",
     .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME | RSL_CAP_SET_MODE |
-            RSL_CAP_CHECKSUM | RSL_CAP_MOVE | RSL_CAP_SYMLINK | RSL_CAP_DIR_MTIME | RSL_CAP_APPEND,
+            RSL_CAP_CHECKSUM | RSL_CAP_MOVE | RSL_CAP_SYMLINK | RSL_CAP_DIR_MTIME | RSL_CAP_APPEND |
+            RSL_CAP_WRITE_AT,
     .keys = sftp_keys,
     .n_keys = sizeof(sftp_keys) / sizeof(sftp_keys[0]),
     .cfg_size = sizeof(rsl_sftp_cfg),

@@ -96,7 +96,7 @@ static void complete(job *j)
 {
     run *R = j->R;
     rsl_op *op = j->op;
-    if (op->kind == RSL_OP_PUT || op->kind == RSL_OP_APPEND)
+    if (op->kind == RSL_OP_PUT || op->kind == RSL_OP_APPEND || op->kind == RSL_OP_PUT_RANGE)
         op->sent = j->acked > j->kept ? j->acked - j->kept : 0;
     if (!j->failed)
         rsl_err_clear(&op->err);
@@ -409,6 +409,11 @@ static void on_write(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     } else if (!status_ok(j, r, "write", j->op->tmp)) {
         w->state = 2;
         refine(j, j->wtmp, 0);
+        if (refused && j->op->kind == RSL_OP_PUT_RANGE && w->off > 0 && w->off == j->kept &&
+            (r->status == RSL_FX_FAILURE || r->status == RSL_FX_OP_UNSUPPORTED)) {
+            snprintf(j->why, sizeof(j->why), "%s (%s)", why, rsl_sftp_wire_status_name(r->status));
+            rsl_sftp_put_learnt(j); /* the next connections send big files whole */
+        }
     }
     /* the contiguous acknowledged end advances over acknowledged slots */
     while (j->rn > 0 && j->ring[j->rhead].state == 1) {
@@ -434,6 +439,23 @@ static void check_source_end(job *j)
                   (unsigned long long)j->op->size);
 }
 
+/* Every byte is written: a PUT's or an APPEND's trailer; a range's CLOSE
+ * (no attributes, no rename: the FINISH op does those once every range is
+ * in). */
+static void after_last_write(job *j)
+{
+    check_source_end(j);
+    if (j->failed)
+        return;
+    if (j->op->kind == RSL_OP_PUT || j->op->kind == RSL_OP_APPEND) {
+        send_trailer(j);
+        return;
+    }
+    rsl_sftp_wire_close(out(j), req(j, on_close), &j->h);
+    j->close_sent = 1;
+    j->phase = P_RCLOSE;
+}
+
 /* Adds one WRITE of n bytes read from the source straight into the output
  * buffer. Returns 0, or -1 when the job failed (source error). */
 static int issue_write(job *j, uint32_t n)
@@ -454,7 +476,7 @@ static int issue_write(job *j, uint32_t n)
             if (r == 0)
                 rsl_err_set(&le, RSL_E_LOCAL_CHANGED, 0,
                             "'%s': the local file ended at %llu of %llu bytes", op->path,
-                            (unsigned long long)(j->next_off + got), (unsigned long long)op->size);
+                            (unsigned long long)(j->next_off + got), (unsigned long long)j->end);
             rsl_sftp_put_fail(j, &le);
             return -1;
         }
@@ -469,11 +491,8 @@ static int issue_write(job *j, uint32_t n)
     j->next_off += n;
     j->wbytes += n;
     j->R->wbytes += n;
-    if (j->next_off == op->size) {
-        check_source_end(j);
-        if (!j->failed)
-            send_trailer(j);
-    }
+    if (j->next_off == j->end)
+        after_last_write(j);
     return 0;
 }
 
@@ -493,8 +512,8 @@ static void schedule(run *R)
             step(j);
             continue;
         }
-        while (j->next_off < j->op->size && j->phase == P_DATA) {
-            uint64_t left = j->op->size - j->next_off;
+        while (j->next_off < j->end && j->phase == P_DATA) {
+            uint64_t left = j->end - j->next_off;
             uint32_t n = left < R->write_len ? (uint32_t)left : R->write_len;
             if (rsl_sftp_client_unsent(R->s) >= LOWAT)
                 return;
@@ -558,19 +577,19 @@ void rsl_sftp_put_opened(job *j, const rsl_sftp_reply *r)
     }
     j->next_off = j->acked = j->kept;
     j->phase = P_DATA;
-    if (op->size == j->kept) {
-        check_source_end(j);
-        if (!j->failed)
-            send_trailer(j);
-    }
+    if (j->end == j->kept)
+        after_last_write(j);
     step(j);
 }
 
 void rsl_sftp_put_open_write(job *j, uint64_t kept)
 {
     rsl_op *op = j->op;
-    j->kept = op->offset = kept;
-    uint32_t pf = RSL_SFTP_PF_WRITE | RSL_SFTP_PF_CREAT | (kept == 0 ? RSL_SFTP_PF_TRUNC : 0);
+    int range = op->kind == RSL_OP_PUT_RANGE; /* never truncated: others write it too */
+    j->kept = kept;
+    op->offset = range ? 0 : kept;
+    uint32_t pf =
+        RSL_SFTP_PF_WRITE | RSL_SFTP_PF_CREAT | (kept == 0 && !range ? RSL_SFTP_PF_TRUNC : 0);
     rsl_sftp_attrs a = {.flags = op->mode ? RSL_SFTP_ATTR_PERMISSIONS : 0,
                         .perm = op->mode & 07777};
     rsl_sftp_wire_open(out(j), req(j, on_open), j->wtmp, pf, &a);
@@ -624,6 +643,7 @@ void rsl_sftp_put_step(job *j)
     case P_SIMPLE:
     case P_RENAME:
     case P_FIXUP:
+    case P_RCLOSE:
         complete(j);
         return;
     case P_SAMPLE:
@@ -663,6 +683,7 @@ static void start_put(job *j)
             job_failf(j, RSL_E_INTERNAL, 0, "put '%s': no source", op->path);
         return;
     }
+    j->end = op->size;
     uint64_t nw = op->size / j->R->write_len + 1;
     j->rcap = nw < j->R->o.max_writes ? (uint32_t)nw : j->R->o.max_writes;
     if ((j->ring = calloc(j->rcap, sizeof(*j->ring))) == NULL) {
@@ -674,6 +695,62 @@ static void start_put(job *j)
     } else {
         rsl_sftp_put_open_write(j, 0);
     }
+}
+
+/* PUT_RANGE: its bytes written at their offsets into the temp file (opened
+ * without truncating), or, with op->resume, sampled blocks of it compared. */
+static void start_range(job *j)
+{
+    rsl_op *op = j->op;
+    if (op->src == NULL || op->src->read == NULL || op->src->pread == NULL ||
+        wire_path(j, op->tmp, &j->wtmp) != 0) {
+        if (!j->failed)
+            job_failf(j, RSL_E_INTERNAL, 0, "put-range '%s': no source", op->path);
+        return;
+    }
+    if (op->resume) {
+        rsl_sftp_put_range_check(j);
+        return;
+    }
+    j->end = op->range_off + op->range_len;
+    uint64_t nw = op->range_len / j->R->write_len + 1;
+    j->rcap = nw < j->R->o.max_writes ? (uint32_t)nw : j->R->o.max_writes;
+    if ((j->ring = calloc(j->rcap, sizeof(*j->ring))) == NULL) {
+        job_failf(j, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+        return;
+    }
+    rsl_sftp_put_open_write(j, op->range_off);
+}
+
+/* FINISH: the source's end (its digest), attributes of the temp file, its
+ * size read back; then finish_put() checks and renames, as for a PUT. */
+static void start_finish(job *j)
+{
+    rsl_op *op = j->op;
+    rsl_err e = {0};
+    if (op->src == NULL || wire_path(j, op->tmp, &j->wtmp) != 0) {
+        if (!j->failed)
+            job_failf(j, RSL_E_INTERNAL, 0, "finish '%s': no source", op->path);
+        return;
+    }
+    if (op->src->start != NULL && op->src->start(op->src, op->size, &e) != RSL_OK) {
+        rsl_sftp_put_fail(j, &e);
+        return;
+    }
+    op->offset = op->size;
+    rsl_sftp_attrs a = {.flags = 0};
+    if (op->mtime >= 0) {
+        a.flags |= RSL_SFTP_ATTR_ACMODTIME;
+        a.atime = a.mtime = (uint32_t)op->mtime;
+    }
+    if (op->mode != 0) {
+        a.flags |= RSL_SFTP_ATTR_PERMISSIONS;
+        a.perm = op->mode & 07777;
+    }
+    j->phase = P_TRAILER;
+    if (a.flags)
+        rsl_sftp_wire_setstat(out(j), req(j, on_tmp_status), j->wtmp, &a);
+    rsl_sftp_wire_lstat(out(j), req(j, on_fstat), j->wtmp);
 }
 
 /* Takes op: sends its first request(s), or completes it at once. */
@@ -722,6 +799,12 @@ static void start_op(run *R, rsl_op *op)
         case RSL_OP_APPEND:
             rsl_sftp_put_more(j);
             break;
+        case RSL_OP_PUT_RANGE:
+            start_range(j);
+            break;
+        case RSL_OP_FINISH:
+            start_finish(j);
+            break;
         default:
             job_failf(j, RSL_E_INTERNAL, op->kind, "unknown operation %d on '%s'", (int)op->kind,
                       op->path);
@@ -754,7 +837,7 @@ static void fail_all(run *R, const rsl_err *e)
         job *j = R->head;
         R->head = j->next;
         rsl_op *op = j->op;
-        if (op->kind == RSL_OP_PUT || op->kind == RSL_OP_APPEND)
+        if (op->kind == RSL_OP_PUT || op->kind == RSL_OP_APPEND || op->kind == RSL_OP_PUT_RANGE)
             op->sent = j->acked > j->kept ? j->acked - j->kept : 0;
         op->err = *e;
         snprintf(op->err.msg, sizeof(op->err.msg), "%s '%.150s': %.300s",
@@ -840,7 +923,7 @@ rsl_code rsl_sftp_put_run(rsl_sftp_client *s, const rsl_sftp_put_opts *o, const 
 
 unsigned rsl_sftp_put_caps(const rsl_sftp_client *s)
 {
-    return RSL_CAP_RESUME | RSL_CAP_SET_MTIME |
+    return RSL_CAP_RESUME | RSL_CAP_SET_MTIME | RSL_CAP_WRITE_AT |
            ((rsl_sftp_client_exts(s) & RSL_SFTP_EXT_POSIX_RENAME) ? RSL_CAP_ATOMIC_RENAME : 0);
 }
 

@@ -29,7 +29,8 @@ enum phase {
     P_DATA,    /* WRITEs */
     P_TRAILER, /* FSETSTAT, [fsync], FSTAT, CLOSE sent */
     P_RENAME,  /* posix-rename (or REMOVE + RENAME) sent */
-    P_FIXUP    /* after a failure: truncate and close sent */
+    P_FIXUP,   /* after a failure: truncate and close sent */
+    P_RCLOSE   /* PUT_RANGE: every byte written, CLOSE sent */
 };
 
 typedef struct wslot {
@@ -55,6 +56,7 @@ typedef struct job {
     rsl_sftp_handle h, rh;
     int hopen, rhopen, close_sent, truncated, refine_rename, refined;
     uint64_t tmp_size, kept, next_off, acked, wbytes;
+    uint64_t end; /* PUT: op->size; PUT_RANGE: the range's end (bytes written up to it) */
     wslot *ring;
     uint32_t rcap, rhead, rn;
     rsl_sftp_attrs fattrs;
@@ -126,6 +128,9 @@ void rsl_sftp_put_more(job *j);
 
 /* op->resume: LSTAT of the temp file, then sampled READs (P_RSTAT..P_SAMPLE). */
 void rsl_sftp_put_resume_begin(job *j);
+/* PUT_RANGE with op->resume: the same for the range's own bytes; the op
+ * completes with offset = range_len when every sample matches, else 0. */
+void rsl_sftp_put_range_check(job *j);
 /* Every sample is in: keep the verified prefix and open for writing. */
 void rsl_sftp_put_sampling_done(job *j);
 /* A resumed job met a refusal or a wrong size (why): when it can be sent

@@ -171,6 +171,7 @@ static void start_append(job *j)
     }
     j->append = 1;
     j->wtmp = j->wpath; /* the PUT's writes and trailer go to the final file */
+    j->end = op->size;
     uint64_t nw = (op->size - op->old_size) / j->R->write_len + 1;
     j->rcap = nw < j->R->o.max_writes ? (uint32_t)nw : j->R->o.max_writes;
     if ((j->ring = calloc(j->rcap, sizeof(*j->ring))) == NULL) {

@@ -74,9 +74,30 @@ static void on_read(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     step(j);
 }
 
+/* A range check's samples are in: kept whole or not at all. */
+static void range_sampled(job *j)
+{
+    int bad = 0;
+    for (int i = 0; i < j->nsmp; i++)
+        bad |= j->smp[i].bad;
+    j->op->offset = bad ? 0 : j->op->range_len;
+    if (bad)
+        rsl_sftp_client_log(j->R->s, RSL_LOG_INFO,
+                            "sftp: '%s': bytes %llu-%llu differ from the local file", j->op->tmp,
+                            (unsigned long long)j->op->range_off,
+                            (unsigned long long)(j->op->range_off + j->op->range_len));
+    rsl_sftp_wire_close(out(j), req(j, rsl_sftp_put_ignore), &j->rh);
+    j->rhopen = 0;
+    j->phase = P_SIMPLE;
+}
+
 /* All samples are in: keep the prefix before the first mismatch. */
 void rsl_sftp_put_sampling_done(job *j)
 {
+    if (j->op->kind == RSL_OP_PUT_RANGE) {
+        range_sampled(j);
+        return;
+    }
     uint64_t kept = j->tmp_size;
     for (int i = 0; i < j->nsmp; i++) {
         if (!j->smp[i].bad)
@@ -98,9 +119,9 @@ void rsl_sftp_put_sampling_done(job *j)
     rsl_sftp_put_open_write(j, kept);
 }
 
-static void start_sampling(job *j)
+/* Samples of [base, base + size) of the temp file. */
+static void start_sampling(job *j, uint64_t base, uint64_t size)
 {
-    uint64_t size = j->tmp_size;
     const uint64_t n = RSL_SFTP_RESUME_SAMPLES, b = RSL_SFTP_RESUME_BLOCK;
     j->nsmp = 0;
     j->whole = size <= n * b;
@@ -108,14 +129,14 @@ static void start_sampling(job *j)
         for (uint64_t off = 0; off < size; off += j->R->read_len) {
             sample *m = &j->smp[j->nsmp++];
             memset(m, 0, sizeof(*m));
-            m->off = off;
+            m->off = base + off;
             m->len = (uint32_t)(size - off < j->R->read_len ? size - off : j->R->read_len);
         }
     } else { /* blocks spread over the whole prefix: first at 0, last ending at its end */
         for (uint64_t i = 0; i < n; i++) {
             sample *m = &j->smp[j->nsmp++];
             memset(m, 0, sizeof(*m));
-            m->off = (size - b) * i / (n - 1);
+            m->off = base + (size - b) * i / (n - 1);
             m->len = (uint32_t)b;
         }
     }
@@ -129,15 +150,22 @@ static void on_ropen(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     (void)s;
     job *j = ud;
     j->inflight--;
+    int range = j->op->kind == RSL_OP_PUT_RANGE;
     if (r->type != RSL_FXP_HANDLE) { /* unreadable: start over */
-        rsl_sftp_put_open_write(j, 0);
+        if (range)
+            j->phase = P_SIMPLE; /* offset 0: not kept */
+        else
+            rsl_sftp_put_open_write(j, 0);
         step(j);
         return;
     }
     memcpy(j->rh.b, r->handle.p, r->handle.len);
     j->rh.len = r->handle.len;
     j->rhopen = 1;
-    start_sampling(j);
+    if (range)
+        start_sampling(j, j->op->range_off, j->op->range_len);
+    else
+        start_sampling(j, 0, j->tmp_size);
     step(j);
 }
 
@@ -160,6 +188,28 @@ static void on_rstat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     step(j);
 }
 
+static void on_range_stat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
+{
+    (void)s;
+    job *j = ud;
+    j->inflight--;
+    const rsl_sftp_attrs *a = &r->attrs;
+    j->phase = P_SIMPLE; /* offset 0: not kept, unless the samples say so */
+    if (r->type == RSL_FXP_ATTRS && (a->flags & RSL_SFTP_ATTR_SIZE) &&
+        a->size >= j->op->range_off + j->op->range_len && j->op->range_len > 0) {
+        rsl_sftp_wire_open(out(j), req(j, on_ropen), j->wtmp, RSL_SFTP_PF_READ, NULL);
+        j->phase = P_ROPEN;
+    }
+    step(j);
+}
+
+void rsl_sftp_put_range_check(job *j)
+{
+    j->op->offset = 0;
+    rsl_sftp_wire_lstat(out(j), req(j, on_range_stat), j->wtmp);
+    j->phase = P_RSTAT;
+}
+
 void rsl_sftp_put_resume_begin(job *j)
 {
     rsl_sftp_wire_lstat(out(j), req(j, on_rstat), j->wtmp);
@@ -174,8 +224,11 @@ int rsl_sftp_put_suspect_seek(job *j, uint32_t fx, const char *why)
     rsl_op *op = j->op;
     if (j->redo)
         return 1;
-    if (j->redone || j->failed || j->kept == 0 || op->src->start == NULL || j->append)
-        return 0; /* an append writes in place: never from zero */
+    /* only a PUT starts again from zero: an append writes in place, a range
+     * is checked by sampled reads of its own */
+    if (op->kind != RSL_OP_PUT || j->redone || j->failed || j->kept == 0 ||
+        op->src->start == NULL || j->append)
+        return 0;
     if (fx != 0 && fx != RSL_FX_FAILURE && fx != RSL_FX_OP_UNSUPPORTED)
         return 0;
     j->redo = 1;

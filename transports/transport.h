@@ -150,6 +150,11 @@ typedef struct rsl_rhash {
 #define RSL_CAP_SYMLINK 0x80    /* RSL_OP_SYMLINK */
 #define RSL_CAP_DIR_MTIME 0x100 /* RSL_OP_SETTIME on directories */
 #define RSL_CAP_APPEND 0x200    /* RSL_OP_APPEND: writes a file's tail in place */
+/* Disjoint ranges of one temp file can be written at their offsets from
+ * several connections at once, then renamed once (xfer.h: RSL_OP_PUT_RANGE
+ * and RSL_OP_FINISH; write_range on the serial path). The engine then sends
+ * a big file over several connections. */
+#define RSL_CAP_WRITE_AT 0x400
 
 typedef struct rsl_conn rsl_conn; /* a transport's private connection state */
 struct rsl_scheme;
@@ -285,6 +290,17 @@ typedef struct rsl_transport_ops {
      * then checks its size is total and sets the mtime (mtime >= 0). */
     rsl_code (*append)(rsl_conn *c, const char *rel, uint64_t old_size, uint64_t total,
                        int64_t mtime, rsl_source *src, rsl_err *err);
+    /* RSL_OP_PUT_RANGE on the serial path (see xfer.h for the rules): writes
+     * bytes [off, off + len) pulled from src (src->start was called with
+     * off; read ends at off + len) into tmp_rel at off, creating tmp_rel
+     * when absent (mode src->mode) and never truncating it; *sent: bytes
+     * written. check = 1 writes nothing: it compares sampled blocks of that
+     * range of tmp_rel with src->pread (first and last included): *kept =
+     * len when all match, 0 when not (or tmp_rel is shorter). A transport
+     * with it (or with a run() that takes PUT_RANGE and FINISH) may report
+     * RSL_CAP_WRITE_AT. */
+    rsl_code (*write_range)(rsl_conn *c, const char *tmp_rel, uint64_t off, uint64_t len, int check,
+                            rsl_source *src, uint64_t *kept, uint64_t *sent, rsl_err *err);
 } rsl_transport_ops;
 
 /*

@@ -24,6 +24,10 @@ const char *rsl_op_kind_name(rsl_op_kind k)
         return "settime";
     case RSL_OP_APPEND:
         return "append";
+    case RSL_OP_PUT_RANGE:
+        return "put-range";
+    case RSL_OP_FINISH:
+        return "finish";
     }
     return "unknown";
 }
@@ -99,6 +103,41 @@ static rsl_code serial_sendless(const rsl_transport_ops *ops, rsl_conn *c, rsl_o
     }
 }
 
+/* One range of a file through write_range. */
+static rsl_code serial_range(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op)
+{
+    rsl_source *src = op->src;
+    rsl_code rc = RSL_OK;
+    op->offset = 0;
+    if (src->mode == 0)
+        src->mode = op->mode;
+    if (ops->write_range == NULL)
+        return rsl_err_set(&op->err, RSL_E_INTERNAL, 0,
+                           "put-range '%s': the %s transport cannot write at an offset", op->tmp,
+                           ops->name);
+    if (src->start && !op->resume) /* a check reads through pread only */
+        rc = src->start(src, op->range_off, &op->err);
+    if (rc == RSL_OK)
+        rc = ops->write_range(c, op->tmp, op->range_off, op->range_len, op->resume, src,
+                              &op->offset, &op->sent, &op->err);
+    return rc;
+}
+
+/* The end of a file sent as ranges: the source's start and checks, finish. */
+static rsl_code serial_finish(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op)
+{
+    rsl_source *src = op->src;
+    rsl_code rc = RSL_OK;
+    op->offset = op->size;
+    if (src->start)
+        rc = src->start(src, op->size, &op->err);
+    if (rc == RSL_OK && src->verify)
+        rc = src->verify(src, &op->err);
+    if (rc == RSL_OK)
+        rc = ops->finish(c, op->tmp, op->path, op->size, op->mtime, &op->err);
+    return rc;
+}
+
 static rsl_code serial_one(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op)
 {
     switch (op->kind) {
@@ -114,6 +153,10 @@ static rsl_code serial_one(const rsl_transport_ops *ops, rsl_conn *c, rsl_op *op
         return ops->stat(c, op->path, &op->st, &op->err);
     case RSL_OP_PUT:
         return serial_put(ops, c, op);
+    case RSL_OP_PUT_RANGE:
+        return serial_range(ops, c, op);
+    case RSL_OP_FINISH:
+        return serial_finish(ops, c, op);
     default:
         return serial_sendless(ops, c, op);
     }

@@ -40,8 +40,11 @@ typedef enum rsl_op_kind {
                          holds) on the remote: see below */
     RSL_OP_SYMLINK,   /* create symbolic link `path` pointing to `target` (path absent) */
     RSL_OP_SETTIME,   /* set the mtime of directory `path` to `mtime` */
-    RSL_OP_APPEND     /* write src bytes [old_size, size) at old_size of the final file `path`,
+    RSL_OP_APPEND,    /* write src bytes [old_size, size) at old_size of the final file `path`,
                          in place (no temp): see below */
+    RSL_OP_PUT_RANGE, /* write src bytes [range_off, range_off + range_len) into `tmp` at
+                         range_off; no truncate, no rename (see below; RSL_CAP_WRITE_AT) */
+    RSL_OP_FINISH     /* the end of a PUT whose bytes came as PUT_RANGE ops (see below) */
 } rsl_op_kind;
 
 /*
@@ -90,29 +93,57 @@ typedef enum rsl_op_kind {
  *      there (atomically where caps has RSL_CAP_ATOMIC_RENAME), then mtime
  *      (mtime >= 0) and permission bits (mode != 0) where the protocol can.
  * The op succeeds only when the final name holds the complete file.
+ *
+ * One file over several connections (connections whose caps have
+ * RSL_CAP_WRITE_AT): the engine feeds disjoint RSL_OP_PUT_RANGE ops of the
+ * same `tmp` to different connections at once, then one RSL_OP_FINISH.
+ *
+ * RSL_OP_PUT_RANGE:
+ *   1. tmp is created when absent (with `mode`) and never truncated: other
+ *      connections are writing other ranges of it at the same time. Nothing
+ *      outside [range_off, range_off + range_len) is written.
+ *   2. `resume` set: a check, not a write: an upload record says the range
+ *      was written before. The transport compares sampled blocks of the
+ *      range in tmp with src->pread (its first and last block included) and
+ *      writes nothing: offset = range_len when every block matches, 0 when
+ *      one differs or tmp is shorter than the range's end (the engine then
+ *      forgets the range before it feeds it again as a write).
+ *   3. otherwise src->start(src, range_off) once, then src->read until 0
+ *      (the source ends at the range's end); each byte is written at its
+ *      own offset.
+ *   4. done when every byte is acknowledged; on failure nothing is cut
+ *      from tmp (sent = bytes acknowledged contiguously from range_off).
+ * RSL_OP_FINISH: src->start(src, size) once (the engine's source reads
+ *   nothing after it; it computes the file's digest there), then steps 3
+ *   and 4 of PUT: src->verify, size check of tmp against `size`, rename,
+ *   mtime, permission bits. A size that is wrong fails the op
+ *   (REMOTE_SIZE_MISMATCH); the transport never sends bytes for it.
  */
 typedef struct rsl_op {
     rsl_op_kind kind;
     const char *path;   /* relative to the remote root, as in transport.h */
-    const char *tmp;    /* PUT: the temp name */
+    const char *tmp;    /* PUT, PUT_RANGE, FINISH: the temp name */
     const char *from;   /* MOVE: the remote item moved to `path` */
     const char *target; /* SYMLINK: what the link points to (relative) */
     int is_dir;         /* REMOVE, MOVE */
     int overwrite;      /* MOVE: an item at `path` may be replaced (else REMOTE_EXISTS) */
     uint64_t old_size;  /* APPEND: bytes the remote file holds already */
     int resume;         /* PUT: an upload record says tmp may hold a prefix of this file */
-    uint64_t size;      /* PUT, APPEND: bytes of the local file */
-    int64_t mtime;      /* PUT, APPEND, SETTIME: seconds since the epoch, < 0 to leave it */
-    uint32_t mode;      /* PUT, MKDIR: permission bits for the new item, 0 for the server's
-                           default (the serial adapter passes it as src->mode, or calls
-                           set_mode after the mkdir) */
-    rsl_source *src;    /* PUT, APPEND: the bytes */
+    uint64_t size;      /* PUT, PUT_RANGE, FINISH, APPEND: bytes of the local file */
+    int64_t mtime;      /* PUT, FINISH, APPEND, SETTIME: seconds since the epoch, < 0 to leave it */
+    uint32_t mode;      /* PUT, PUT_RANGE, FINISH, MKDIR: permission bits for the new item, 0 for
+                           the server's default (the serial adapter passes it as src->mode, or
+                           calls set_mode after the mkdir) */
+    rsl_source *src;    /* PUT, PUT_RANGE, FINISH, APPEND: the bytes */
     void *ud;           /* the engine's */
     /* results, set by the transport before feed->done */
     rsl_err err;     /* err.code is RSL_OK on success */
     rsl_rstat st;    /* STAT */
     uint64_t offset; /* PUT: bytes kept from an earlier attempt (resume); APPEND: old_size */
     uint64_t sent;   /* PUT, APPEND: bytes sent in this attempt */
+    /* PUT_RANGE: the bytes of the file it writes (set by the engine); its
+     * results are offset (range_len when a checked range was kept) and sent */
+    uint64_t range_off, range_len;
 } rsl_op;
 
 typedef struct rsl_feed {
@@ -132,14 +163,14 @@ typedef struct rsl_feed {
 
 /* Runs feed through ops' classic functions, one op at a time (mkdir, stat,
  * remove, resume_offset + upload + finish, move, symlink, set_mtime,
- * append; an optional call the transport lacks completes its op with
- * REMOTE_UNSUPPORTED). Returns RSL_OK when the feed ended, or the session
- * code that broke the connection. */
+ * append; write_range for PUT_RANGE; finish for FINISH; an optional call the
+ * transport lacks completes its op with REMOTE_UNSUPPORTED). Returns RSL_OK
+ * when the feed ended, or the session code that broke the connection. */
 rsl_code rsl_xfer_run_serial(const rsl_transport_ops *ops, rsl_conn *c, const rsl_feed *feed,
                              rsl_err *err);
 
 /* The op kind's name, for logs: "mkdir", "put", "remove", "stat", "move",
- * "symlink", "settime", "append". */
+ * "symlink", "settime", "append", "put-range", "finish". */
 const char *rsl_op_kind_name(rsl_op_kind k);
 
 #endif

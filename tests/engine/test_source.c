@@ -365,3 +365,34 @@ Test(engine_source, items_reached_through_a_followed_link_are_opened_by_their_re
     cr_assert(eng_same(&e, "real/sub/f.txt"));
     eng_teardown(&e);
 }
+
+/* A file sent in pieces: its digest taken ahead (rsl_local_src_hash_to) as
+ * pieces complete is continued by the FINISH op's start(size); a start
+ * before where the digest got to begins again from zero. Both are the
+ * file's SHA-256. */
+Test(engine_source, a_digest_taken_ahead_is_continued_by_start)
+{
+    lsrc_fx f;
+    lsrc_setup(&f, "src-ahead", "0123456789abcdefghij");
+    unsigned char want[32], got[32];
+    sha256_of(f.path, want);
+    rsl_err err;
+    cr_assert_eq(rsl_local_src_hash_to(&f.s, 8, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(rsl_local_src_hash_to(&f.s, 12, &err), RSL_OK);
+    cr_assert_eq(f.s.hashed, 12);
+    cr_assert_eq(rsl_local_src_hash_to(&f.s, 99, &err), RSL_OK, "capped at the size");
+    cr_assert_eq(f.s.hashed, 20);
+    cr_assert_eq(f.s.src.start(&f.s.src, 20, &err), RSL_OK);
+    cr_assert(rsl_local_src_digest(&f.s, got));
+    cr_assert(memcmp(got, want, 32) == 0, "ahead, then start(size)");
+    lsrc_teardown(&f);
+
+    lsrc_setup(&f, "src-ahead2", "0123456789abcdefghij");
+    cr_assert_eq(rsl_local_src_hash_to(&f.s, 15, &err), RSL_OK);
+    cr_assert_eq(f.s.src.start(&f.s.src, 10, &err), RSL_OK, "before where the digest got");
+    char buf[32];
+    cr_assert_eq(f.s.src.read(&f.s.src, buf, sizeof(buf), &err), 10);
+    cr_assert(rsl_local_src_digest(&f.s, got));
+    cr_assert(memcmp(got, want, 32) == 0, "from zero again");
+    lsrc_teardown(&f);
+}

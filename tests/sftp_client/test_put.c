@@ -375,7 +375,7 @@ BOTH(caps_and_describe)
     tconn c;
     open_main(&c, kind, root);
     cr_assert_eq(rsl_sftp_put_caps(c.s),
-                 RSL_CAP_RESUME | RSL_CAP_SET_MTIME | RSL_CAP_ATOMIC_RENAME);
+                 RSL_CAP_RESUME | RSL_CAP_SET_MTIME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_WRITE_AT);
     char d[1024];
     rsl_sftp_put_opts o = {.fsync = 1};
     rsl_sftp_put_describe(c.s, &o, d, sizeof(d));

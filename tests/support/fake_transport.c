@@ -20,68 +20,12 @@
 #include "transports/transport.h"
 #include "transports/xfer.h"
 
-#define CHUNK 65536
-#define MAX_RULES 32
+#include "fake_internal.h"
 
-typedef struct node {
-    char *rel;
-    int is_dir;
-    unsigned char *data;
-    size_t len, cap;
-    int64_t mtime;
-} node;
-
-typedef struct call {
-    rslt_fake_op op;
-    char *rel, *rel2; /* finish: temp and final name */
-    uint64_t offset, total;
-    int conn;
-    int64_t start_seq, end_seq; /* end_seq: when it succeeded (0: not, or not yet) */
-} call;
-
-typedef struct rule {
-    rslt_fake_op op;
-    int nth;   /* > 0: the nth call; < 0: every call */
-    char *rel; /* nth == 0: calls for this item */
-    rsl_code code;
-} rule;
-
-struct rsl_conn {
-    int id;
-    int dead;         /* cut: every later call fails */
-    uint64_t carried; /* upload bytes on this connection */
-    char suffix[64];
-};
-
-static struct {
-    pthread_mutex_t mu;
-    int live;
-    node *nodes;
-    size_t n_nodes;
-    call *calls;
-    size_t n_calls;
-    int counts[RSLT_FAKE_NOPS];
-    rule rules[MAX_RULES];
-    size_t n_rules;
-    unsigned caps;
-    int connect_fails; /* < 0: always */
-    rsl_code connect_code;
-    uint64_t cut_bytes;
-    int cut_times; /* < 0: always; 0: never */
-    int next_conn, open_conns;
-    int probes; /* atomic */
-    void (*hook)(void *, rslt_fake_op, const char *);
-    void *hook_ud;
-    int64_t seq;       /* one clock for the starts and ends of calls */
-    int window;        /* > 0: the pipelined table (run()) is registered */
-    int max_in_flight; /* most ops one connection had taken and not done */
-    int out_of_order;  /* ops completed while one taken earlier was still in flight */
-    int hold;          /* run() completes nothing before it has taken this many ops */
-    int hold_reached;
-} g = {.mu = PTHREAD_MUTEX_INITIALIZER};
+struct rslt_fake_g rslt_fake_g = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* The call the current thread is in (its index in g.calls). */
-static __thread size_t tl_call;
+__thread size_t rslt_fake_tl_call;
 /* read/hash and lying capabilities (under g.mu; cleared by setup) */
 static struct {
     char hash_alg[16]; /* "" : no digest offered */
@@ -92,7 +36,7 @@ static struct {
 
 /* ---- the tree (callers hold g.mu) ---- */
 
-static node *find(const char *rel)
+node *fk_find(const char *rel)
 {
     for (size_t i = 0; i < g.n_nodes; i++)
         if (strcmp(g.nodes[i].rel, rel) == 0)
@@ -123,14 +67,14 @@ static void drop(node *n)
 }
 
 /* The parent directory of rel exists. */
-static int parent_ok(const char *rel)
+int fk_parent_ok(const char *rel)
 {
     const char *slash = strrchr(rel, '/');
     if (slash == NULL)
         return 1; /* the root */
     char p[4096];
     snprintf(p, sizeof(p), "%.*s", (int)(slash - rel), rel);
-    node *n = find(p);
+    node *n = fk_find(p);
     return n && n->is_dir;
 }
 
@@ -143,7 +87,7 @@ static int has_children(const char *rel)
     return 0;
 }
 
-static void set_len(node *n, size_t len)
+void fk_set_len(node *n, size_t len)
 {
     if (len > n->cap) {
         size_t cap = n->cap ? n->cap : CHUNK;
@@ -165,7 +109,7 @@ static void append(node *n, const void *buf, size_t len)
     if (len == 0)
         return;
     size_t at = n->len;
-    set_len(n, at + len);
+    fk_set_len(n, at + len);
     memcpy(n->data + at, buf, len);
 }
 
@@ -217,7 +161,7 @@ static rsl_code injected(rsl_err *err, rsl_code code, rslt_fake_op op, const cha
 
 /* Runs the hook, then logs the call under the lock; returns with g.mu held
  * and the injected code (RSL_OK: go on). */
-static rsl_code enter(rslt_fake_op op, rsl_conn *c, const char *rel, const char *rel2, rsl_err *err)
+rsl_code fk_enter(rslt_fake_op op, rsl_conn *c, const char *rel, const char *rel2, rsl_err *err)
 {
     pthread_mutex_lock(&g.mu);
     void (*hook)(void *, rslt_fake_op, const char *) = g.hook;
@@ -233,15 +177,15 @@ static rsl_code enter(rslt_fake_op op, rsl_conn *c, const char *rel, const char 
 }
 
 /* The current call succeeded (callers hold g.mu). */
-static void ended(rsl_code rc)
+void fk_ended(rsl_code rc)
 {
     if (rc == RSL_OK && tl_call < g.n_calls)
         g.calls[tl_call].end_seq = ++g.seq;
 }
 
-static rsl_code leave(rsl_code rc)
+rsl_code fk_leave(rsl_code rc)
 {
-    ended(rc);
+    fk_ended(rc);
     pthread_mutex_unlock(&g.mu);
     return rc;
 }
@@ -258,17 +202,17 @@ static rsl_code f_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_remo
         __atomic_add_fetch(&g.probes, 1, __ATOMIC_RELAXED);
         opts->cache_set(opts->ud, "fake:probed", "yes");
     }
-    rsl_code rc = enter(RSLT_FAKE_CONNECT, NULL, "", NULL, err);
+    rsl_code rc = fk_enter(RSLT_FAKE_CONNECT, NULL, "", NULL, err);
     if (rc == RSL_OK && g.connect_fails != 0) {
         if (g.connect_fails > 0)
             g.connect_fails--;
         rc = injected(err, g.connect_code, RSLT_FAKE_CONNECT, "");
     }
     if (rc != RSL_OK)
-        return leave(rc);
+        return fk_leave(rc);
     if (strcmp(ep->path, RSLT_FAKE_ROOT) != 0)
-        return leave(rsl_err_set(err, RSL_E_REMOTE_ROOT_MISSING, 0,
-                                 "fake: the root is %s, not '%s'", RSLT_FAKE_ROOT, ep->path));
+        return fk_leave(rsl_err_set(err, RSL_E_REMOTE_ROOT_MISSING, 0,
+                                    "fake: the root is %s, not '%s'", RSLT_FAKE_ROOT, ep->path));
     rsl_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         abort();
@@ -277,88 +221,88 @@ static rsl_code f_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_remo
              opts && opts->temp_suffix ? opts->temp_suffix : "");
     g.open_conns++;
     *out = c;
-    return leave(RSL_OK);
+    return fk_leave(RSL_OK);
 }
 
 static void f_disconnect(rsl_conn *c)
 {
     if (c == NULL)
         return;
-    enter(RSLT_FAKE_DISCONNECT, c, "", NULL, NULL);
+    fk_enter(RSLT_FAKE_DISCONNECT, c, "", NULL, NULL);
     g.open_conns--;
-    leave(RSL_OK);
+    fk_leave(RSL_OK);
     free(c);
 }
 
-static unsigned f_caps_of(rsl_conn *c)
+unsigned f_caps_of(rsl_conn *c)
 {
-    enter(RSLT_FAKE_CAPS_OF, c, "", NULL, NULL);
+    fk_enter(RSLT_FAKE_CAPS_OF, c, "", NULL, NULL);
     unsigned caps = g.caps;
-    leave(RSL_OK);
+    fk_leave(RSL_OK);
     return caps;
 }
 
 static void f_describe(rsl_conn *c, char *buf, size_t n)
 {
-    enter(RSLT_FAKE_DESCRIBE, c, "", NULL, NULL);
+    fk_enter(RSLT_FAKE_DESCRIBE, c, "", NULL, NULL);
     snprintf(buf, n, "fake: in-memory remote %s, connection %d, caps 0x%x", RSLT_FAKE_ROOT, c->id,
              g.caps);
-    leave(RSL_OK);
+    fk_leave(RSL_OK);
 }
 
-static rsl_code f_stat(rsl_conn *c, const char *rel, rsl_rstat *st, rsl_err *err)
+rsl_code f_stat(rsl_conn *c, const char *rel, rsl_rstat *st, rsl_err *err)
 {
     memset(st, 0, sizeof(*st));
     st->mtime = -1;
-    rsl_code rc = enter(RSLT_FAKE_STAT, c, rel, NULL, err);
-    node *n = rc == RSL_OK ? find(rel) : NULL;
+    rsl_code rc = fk_enter(RSLT_FAKE_STAT, c, rel, NULL, err);
+    node *n = rc == RSL_OK ? fk_find(rel) : NULL;
     if (n) {
         st->exists = 1;
         st->is_dir = n->is_dir;
         st->size = n->len;
         st->mtime = n->mtime;
     }
-    return leave(rc);
+    return fk_leave(rc);
 }
 
-static rsl_code f_mkdir(rsl_conn *c, const char *rel, rsl_err *err)
+rsl_code f_mkdir(rsl_conn *c, const char *rel, rsl_err *err)
 {
-    rsl_code rc = enter(RSLT_FAKE_MKDIR, c, rel, NULL, err);
+    rsl_code rc = fk_enter(RSLT_FAKE_MKDIR, c, rel, NULL, err);
     if (rc != RSL_OK)
-        return leave(rc);
-    node *n = find(rel);
+        return fk_leave(rc);
+    node *n = fk_find(rel);
     if (n && n->is_dir)
-        return leave(RSL_OK);
+        return fk_leave(RSL_OK);
     if (n)
-        return leave(rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0,
-                                 "fake: mkdir '%s': a file of that name exists", rel));
-    if (!parent_ok(rel))
-        return leave(
+        return fk_leave(rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0,
+                                    "fake: mkdir '%s': a file of that name exists", rel));
+    if (!fk_parent_ok(rel))
+        return fk_leave(
             rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: mkdir '%s': no parent", rel));
     add(rel, 1);
-    return leave(RSL_OK);
+    return fk_leave(RSL_OK);
 }
 
-static rsl_code f_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total, rsl_source *src,
-                                uint64_t *have, rsl_err *err)
+rsl_code f_resume_offset(rsl_conn *c, const char *tmp_rel, uint64_t total, rsl_source *src,
+                         uint64_t *have, rsl_err *err)
 {
     (void)src;
     *have = 0;
-    rsl_code rc = enter(RSLT_FAKE_RESUME_OFFSET, c, tmp_rel, NULL, err);
-    node *n = rc == RSL_OK ? find(tmp_rel) : NULL;
+    rsl_code rc = fk_enter(RSLT_FAKE_RESUME_OFFSET, c, tmp_rel, NULL, err);
+    node *n = rc == RSL_OK ? fk_find(tmp_rel) : NULL;
     if (n && !n->is_dir && n->len <= total && (g.caps & RSL_CAP_RESUME) &&
         lie.resume != RSLT_FAKE_RESUME_FORGETS)
         *have = n->len;
-    return leave(rc);
+    return fk_leave(rc);
 }
 
 /* The temp file an upload writes to, created or cut to `offset` bytes. */
-static rsl_code open_temp(const char *rel, uint64_t offset, rsl_err *err)
+rsl_code fk_open_temp(const char *rel, uint64_t offset, rsl_err *err)
 {
-    node *n = find(rel);
+    node *n = fk_find(rel);
     if (n && n->is_dir)
         return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0, "fake: '%s' is a directory", rel);
-    if (n == NULL && !parent_ok(rel))
+    if (n == NULL && !fk_parent_ok(rel))
         return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: upload '%s': no parent", rel);
     if (offset > 0 && (n == NULL || n->len < offset))
         return rsl_err_set(err, RSL_E_REMOTE_IO, 0,
@@ -366,19 +310,35 @@ static rsl_code open_temp(const char *rel, uint64_t offset, rsl_err *err)
                            (unsigned long long)offset, (unsigned long long)(n ? n->len : 0));
     if (n == NULL)
         n = add(rel, 0);
-    set_len(n, (size_t)offset);
+    fk_set_len(n, (size_t)offset);
     if (offset > 0 && lie.resume == RSLT_FAKE_RESUME_RESTARTS)
-        set_len(n, 0);
+        fk_set_len(n, 0);
     if (offset > 0 && lie.resume == RSLT_FAKE_RESUME_ZEROFILLS)
         memset(n->data, 0, n->len);
     n->mtime = (int64_t)time(NULL);
     return RSL_OK;
 }
 
-/* Stores got bytes of an upload, or only those before the cut. Returns
- * CONNECTION_LOST when the connection was cut. */
-static rsl_code store(rsl_conn *c, const char *rel, const unsigned char *buf, size_t got,
-                      rsl_err *err)
+rsl_code fk_range_temp(const char *rel, rsl_err *err)
+{
+    node *n = fk_find(rel);
+    if (n && n->is_dir)
+        return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0, "fake: '%s' is a directory", rel);
+    if (n == NULL && !fk_parent_ok(rel))
+        return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: write '%s': no parent", rel);
+    if (n == NULL)
+        n = add(rel, 0);
+    n->mtime = (int64_t)time(NULL);
+    return RSL_OK;
+}
+
+rsl_code fk_store(rsl_conn *c, const char *rel, const unsigned char *buf, size_t got, rsl_err *err)
+{
+    return fk_store_at(c, rel, UINT64_MAX, buf, got, err);
+}
+
+rsl_code fk_store_at(rsl_conn *c, const char *rel, uint64_t off, const unsigned char *buf,
+                     size_t got, rsl_err *err)
 {
     size_t keep = got;
     int cut = 0;
@@ -386,10 +346,16 @@ static rsl_code store(rsl_conn *c, const char *rel, const unsigned char *buf, si
         keep = (size_t)(g.cut_bytes - c->carried);
         cut = 1;
     }
-    node *n = find(rel);
+    node *n = fk_find(rel);
     if (n == NULL) /* removed by another connection meanwhile */
         return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: '%s' vanished", rel);
-    append(n, buf, keep);
+    if (off == UINT64_MAX) {
+        append(n, buf, keep);
+    } else if (keep > 0) {
+        if (off + keep > n->len)
+            fk_set_len(n, (size_t)(off + keep));
+        memcpy(n->data + off, buf, keep);
+    }
     c->carried += keep;
     if (!cut)
         return RSL_OK;
@@ -403,11 +369,11 @@ static rsl_code store(rsl_conn *c, const char *rel, const unsigned char *buf, si
 static rsl_code f_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint64_t total,
                          rsl_source *src, rsl_err *err)
 {
-    rsl_code rc = enter(RSLT_FAKE_UPLOAD, c, tmp_rel, NULL, err);
+    rsl_code rc = fk_enter(RSLT_FAKE_UPLOAD, c, tmp_rel, NULL, err);
     g.calls[tl_call].offset = offset;
     g.calls[tl_call].total = total;
-    if (rc != RSL_OK || (rc = open_temp(tmp_rel, offset, err)) != RSL_OK)
-        return leave(rc);
+    if (rc != RSL_OK || (rc = fk_open_temp(tmp_rel, offset, err)) != RSL_OK)
+        return fk_leave(rc);
     pthread_mutex_unlock(&g.mu);
     unsigned char *buf = malloc(CHUNK);
     if (buf == NULL)
@@ -422,37 +388,37 @@ static rsl_code f_upload(rsl_conn *c, const char *tmp_rel, uint64_t offset, uint
         if (got == 0)
             break; /* as file://: finish finds the size wrong */
         pthread_mutex_lock(&g.mu);
-        rc = store(c, tmp_rel, buf, (size_t)got, err);
+        rc = fk_store(c, tmp_rel, buf, (size_t)got, err);
         pthread_mutex_unlock(&g.mu);
         pos += (uint64_t)got;
     }
     free(buf);
     pthread_mutex_lock(&g.mu);
-    ended(rc);
+    fk_ended(rc);
     pthread_mutex_unlock(&g.mu);
     return rc;
 }
 
-static rsl_code f_finish(rsl_conn *c, const char *tmp_rel, const char *final_rel, uint64_t size,
-                         int64_t mtime, rsl_err *err)
+rsl_code f_finish(rsl_conn *c, const char *tmp_rel, const char *final_rel, uint64_t size,
+                  int64_t mtime, rsl_err *err)
 {
-    rsl_code rc = enter(RSLT_FAKE_FINISH, c, tmp_rel, final_rel, err);
+    rsl_code rc = fk_enter(RSLT_FAKE_FINISH, c, tmp_rel, final_rel, err);
     if (rc != RSL_OK)
-        return leave(rc);
-    node *t = find(tmp_rel);
+        return fk_leave(rc);
+    node *t = fk_find(tmp_rel);
     if (t == NULL || t->is_dir)
-        return leave(rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: no temp '%s'", tmp_rel));
+        return fk_leave(rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: no temp '%s'", tmp_rel));
     if (t->len != size)
-        return leave(rsl_err_set(err, RSL_E_REMOTE_SIZE_MISMATCH, 0,
-                                 "fake: '%s' has %zu bytes, expected %llu", tmp_rel, t->len,
-                                 (unsigned long long)size));
-    node *f = find(final_rel);
+        return fk_leave(rsl_err_set(err, RSL_E_REMOTE_SIZE_MISMATCH, 0,
+                                    "fake: '%s' has %zu bytes, expected %llu", tmp_rel, t->len,
+                                    (unsigned long long)size));
+    node *f = fk_find(final_rel);
     if (f && f->is_dir)
-        return leave(rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0,
-                                 "fake: rename to '%s': a directory exists", final_rel));
+        return fk_leave(rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, 0,
+                                    "fake: rename to '%s': a directory exists", final_rel));
     if (f)
         drop(f);
-    t = find(tmp_rel); /* drop moved the array */
+    t = fk_find(tmp_rel); /* drop moved the array */
     char *name = strdup(final_rel);
     if (name == NULL)
         abort();
@@ -460,29 +426,29 @@ static rsl_code f_finish(rsl_conn *c, const char *tmp_rel, const char *final_rel
     t->rel = name;
     if (mtime >= 0 && (g.caps & RSL_CAP_SET_MTIME) && !lie.ignore_mtime)
         t->mtime = mtime;
-    return leave(RSL_OK);
+    return fk_leave(RSL_OK);
 }
 
-static rsl_code f_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *err)
+rsl_code f_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *err)
 {
-    rsl_code rc = enter(RSLT_FAKE_REMOVE, c, rel, NULL, err);
+    rsl_code rc = fk_enter(RSLT_FAKE_REMOVE, c, rel, NULL, err);
     if (rc != RSL_OK)
-        return leave(rc);
-    node *n = find(rel);
+        return fk_leave(rc);
+    node *n = fk_find(rel);
     if (n == NULL)
-        return leave(RSL_OK);
+        return fk_leave(RSL_OK);
     if (n->is_dir != is_dir || (is_dir && has_children(rel)))
-        return leave(rsl_err_set(err, RSL_E_REMOTE_DELETE_FAILED, 0,
-                                 "fake: cannot delete '%s' (%s)", rel,
-                                 n->is_dir != is_dir ? "other type" : "not empty"));
+        return fk_leave(rsl_err_set(err, RSL_E_REMOTE_DELETE_FAILED, 0,
+                                    "fake: cannot delete '%s' (%s)", rel,
+                                    n->is_dir != is_dir ? "other type" : "not empty"));
     drop(n);
-    return leave(RSL_OK);
+    return fk_leave(RSL_OK);
 }
 
 static rsl_code f_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud, rsl_err *err)
 {
-    rsl_code rc = enter(RSLT_FAKE_LIST, c, rel, NULL, err);
-    node *d = rc == RSL_OK ? find(rel) : NULL;
+    rsl_code rc = fk_enter(RSLT_FAKE_LIST, c, rel, NULL, err);
+    node *d = rc == RSL_OK ? fk_find(rel) : NULL;
     if (rc == RSL_OK && (d == NULL || !d->is_dir))
         rc = rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: list '%s': no directory", rel);
     /* a snapshot, so cb runs without the lock */
@@ -501,7 +467,7 @@ static rsl_code f_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud, r
                              .mtime = g.nodes[i].mtime};
         n++;
     }
-    leave(RSL_OK);
+    fk_leave(RSL_OK);
     int stop = 0;
     for (size_t i = 0; i < n; i++) {
         if (rc == RSL_OK && !stop)
@@ -513,211 +479,10 @@ static rsl_code f_list(rsl_conn *c, const char *rel, rsl_list_cb cb, void *ud, r
     return rc;
 }
 
-/* ---- the pipelined path (transports/xfer.h) ---- */
-
-typedef struct flight {
-    rsl_op *op;
-    int state; /* PUT: 0 not started, 1 sending, 2 every byte sent */
-    uint64_t pos;
-    long taken;  /* the order in which the op was taken */
-    size_t call; /* PUT: its UPLOAD call */
-} flight;
-
-/* PUT, first step: resume offset, the temp opened, the source started. */
-static rsl_code put_begin(rsl_conn *c, flight *f)
-{
-    rsl_op *op = f->op;
-    uint64_t offset = 0;
-    rsl_code rc = RSL_OK;
-    if (op->resume && (f_caps_of(c) & RSL_CAP_RESUME))
-        rc = f_resume_offset(c, op->tmp, op->size, op->src, &offset, &op->err);
-    if (rc != RSL_OK)
-        return rc;
-    rc = enter(RSLT_FAKE_UPLOAD, c, op->tmp, NULL, &op->err);
-    f->call = tl_call;
-    g.calls[tl_call].offset = offset;
-    g.calls[tl_call].total = op->size;
-    if (rc == RSL_OK)
-        rc = open_temp(op->tmp, offset, &op->err);
-    pthread_mutex_unlock(&g.mu);
-    if (rc == RSL_OK && op->src->start)
-        rc = op->src->start(op->src, offset, &op->err);
-    op->offset = offset;
-    f->pos = offset;
-    f->state = f->pos >= op->size ? 2 : 1;
-    return rc;
-}
-
-/* PUT, one chunk of bytes; buf holds CHUNK bytes. */
-static rsl_code put_chunk(rsl_conn *c, flight *f, unsigned char *buf)
-{
-    rsl_op *op = f->op;
-    size_t want = op->size - f->pos < CHUNK ? (size_t)(op->size - f->pos) : CHUNK;
-    ssize_t got = op->src->read(op->src, buf, want, &op->err);
-    if (got < 0)
-        return op->err.code;
-    if (got == 0) { /* as file://: finish finds the size wrong */
-        f->state = 2;
-        return RSL_OK;
-    }
-    pthread_mutex_lock(&g.mu);
-    rsl_code rc = c->dead ? rsl_err_set(&op->err, RSL_E_CONNECTION_LOST, 0,
-                                        "fake: connection %d is gone", c->id)
-                          : store(c, op->tmp, buf, (size_t)got, &op->err);
-    if (rc == RSL_OK && f->pos + (uint64_t)got >= op->size && f->call < g.n_calls)
-        g.calls[f->call].end_seq = ++g.seq;
-    pthread_mutex_unlock(&g.mu);
-    f->pos += (uint64_t)got;
-    op->sent += (uint64_t)got;
-    if (f->pos >= op->size)
-        f->state = 2;
-    return rc;
-}
-
-/* Moves one op on by a step. Returns 1 when it completed (op->err set). */
-static int step(rsl_conn *c, flight *f, unsigned char *buf)
-{
-    rsl_op *op = f->op;
-    rsl_code rc;
-    int done = 1;
-    switch (op->kind) {
-    case RSL_OP_MKDIR:
-        rc = f_mkdir(c, op->path, &op->err);
-        break;
-    case RSL_OP_REMOVE:
-        rc = f_remove(c, op->path, op->is_dir, &op->err);
-        break;
-    case RSL_OP_STAT:
-        rc = f_stat(c, op->path, &op->st, &op->err);
-        break;
-    case RSL_OP_PUT:
-        if (f->state < 2) {
-            rc = f->state == 0 ? put_begin(c, f) : put_chunk(c, f, buf);
-            done = rc != RSL_OK;
-        } else if ((rc = op->src->verify ? op->src->verify(op->src, &op->err) : RSL_OK) == RSL_OK) {
-            rc = f_finish(c, op->tmp, op->path, op->size, op->mtime, &op->err);
-        }
-        break;
-    default:
-        rc = rsl_err_set(&op->err, RSL_E_INTERNAL, 0, "fake: unknown op %d", (int)op->kind);
-    }
-    if (!done)
-        return 0;
-    if (rc == RSL_OK)
-        rsl_err_clear(&op->err);
-    else if (op->err.code == RSL_OK)
-        rsl_err_set(&op->err, rc, 0, "fake: %s '%s' failed", rsl_op_kind_name(op->kind), op->path);
-    return 1;
-}
-
-/* Takes ops up to the window (blocking only when none is in flight). */
-static void take(const rsl_feed *feed, flight *fl, int *n, int window, long *taken)
-{
-    while (*n < window && !(feed->cancelled && feed->cancelled(feed->ud))) {
-        rsl_op *op = feed->next(feed->ud, *n == 0);
-        if (op == NULL)
-            return;
-        rsl_err_clear(&op->err);
-        op->sent = op->offset = 0;
-        fl[(*n)++] = (flight){.op = op, .taken = (*taken)++};
-        pthread_mutex_lock(&g.mu);
-        if (*n > g.max_in_flight)
-            g.max_in_flight = *n;
-        pthread_mutex_unlock(&g.mu);
-    }
-}
-
-/* The connection failed: every op taken completes with its code. */
-static rsl_code fail_all(const rsl_feed *feed, flight *fl, int n, const rsl_err *why, rsl_err *err)
-{
-    for (int i = 0; i < n; i++) {
-        fl[i].op->err = *why;
-        feed->done(feed->ud, fl[i].op);
-    }
-    *err = *why;
-    return why->code;
-}
-
-/* rslt_fake_hold: takes ops (without blocking) until `hold` are in flight,
- * for at most 30 s, before anything completes. */
-static void hold_first(const rsl_feed *feed, flight *fl, int *n, int window, long *taken)
-{
-    pthread_mutex_lock(&g.mu);
-    int hold = g.hold < window ? g.hold : window;
-    g.hold = 0;
-    pthread_mutex_unlock(&g.mu);
-    if (hold <= 0)
-        return;
-    for (int ms = 0; *n < hold && ms < 30000; ms++) {
-        int before = *n;
-        while (*n < window) {
-            rsl_op *op = feed->next(feed->ud, 0);
-            if (op == NULL)
-                break;
-            rsl_err_clear(&op->err);
-            op->sent = op->offset = 0;
-            fl[(*n)++] = (flight){.op = op, .taken = (*taken)++};
-        }
-        if (*n == before) {
-            struct timespec ts = {0, 1000000L};
-            nanosleep(&ts, NULL);
-        }
-    }
-    pthread_mutex_lock(&g.mu);
-    g.hold_reached = *n >= hold;
-    if (*n > g.max_in_flight)
-        g.max_in_flight = *n;
-    pthread_mutex_unlock(&g.mu);
-}
-
-/* A window of ops in flight, moved on a step at a time in a pseudo-random
- * order, so they complete out of order (and PUTs interleave their bytes). */
-static rsl_code f_run(rsl_conn *c, const rsl_feed *feed, rsl_err *err)
-{
-    pthread_mutex_lock(&g.mu);
-    int window = g.window > 0 ? g.window : 1;
-    pthread_mutex_unlock(&g.mu);
-    flight *fl = calloc((size_t)window, sizeof(*fl));
-    unsigned char *buf = malloc(CHUNK);
-    if (fl == NULL || buf == NULL)
-        abort();
-    unsigned seed = (unsigned)c->id * 2654435761u;
-    long taken = 0;
-    int n = 0;
-    rsl_code rc = RSL_OK;
-    hold_first(feed, fl, &n, window, &taken);
-    for (;;) {
-        take(feed, fl, &n, window, &taken);
-        if (n == 0)
-            break; /* the stream ended */
-        int k = (int)(rand_r(&seed) % (unsigned)n);
-        if (!step(c, &fl[k], buf))
-            continue;
-        flight f = fl[k];
-        fl[k] = fl[--n];
-        rsl_err e = f.op->err; /* the op is the engine's once done */
-        pthread_mutex_lock(&g.mu);
-        for (int i = 0; i < n; i++)
-            if (fl[i].taken < f.taken) {
-                g.out_of_order++;
-                break;
-            }
-        pthread_mutex_unlock(&g.mu);
-        feed->done(feed->ud, f.op);
-        if (e.code != RSL_OK && rsl_code_class(e.code) == RSL_CLASS_SESSION) {
-            rc = fail_all(feed, fl, n, &e, err);
-            break;
-        }
-    }
-    free(fl);
-    free(buf);
-    return rc;
-}
-
 /* A copy of file rel's bytes (caller frees), or NULL with err set. Holds g.mu. */
 static unsigned char *snapshot(const char *rel, size_t *len, rsl_err *err)
 {
-    node *n = find(rel);
+    node *n = fk_find(rel);
     if (n == NULL)
         return rsl_err_set(err, RSL_E_REMOTE_NOT_FOUND, 0, "fake: no '%s'", rel), NULL;
     if (n->is_dir)
@@ -734,12 +499,12 @@ static unsigned char *snapshot(const char *rel, size_t *len, rsl_err *err)
 
 static rsl_code f_read(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, rsl_err *err)
 {
-    rsl_code rc = enter(RSLT_FAKE_READ, c, rel, NULL, err);
+    rsl_code rc = fk_enter(RSLT_FAKE_READ, c, rel, NULL, err);
     size_t len = 0;
     unsigned char *d = rc == RSL_OK ? snapshot(rel, &len, err) : NULL;
     if (rc == RSL_OK && d == NULL)
         rc = err->code;
-    leave(RSL_OK);
+    fk_leave(RSL_OK);
     for (size_t at = 0; rc == RSL_OK && at < len; at += CHUNK)
         if (cb(ud, d + at, len - at < CHUNK ? len - at : CHUNK) != 0)
             break;
@@ -750,16 +515,16 @@ static rsl_code f_read(rsl_conn *c, const char *rel, rsl_read_cb cb, void *ud, r
 static rsl_code f_hash(rsl_conn *c, const char *rel, const char *want, rsl_rhash *out, rsl_err *err)
 {
     memset(out, 0, sizeof(*out));
-    rsl_code rc = enter(RSLT_FAKE_HASH, c, rel, NULL, err);
+    rsl_code rc = fk_enter(RSLT_FAKE_HASH, c, rel, NULL, err);
     if (rc != RSL_OK)
-        return leave(rc);
+        return fk_leave(rc);
     if (lie.hash_alg[0] == '\0' || (want && strcmp(want, lie.hash_alg) != 0))
-        return leave(rsl_err_set(err, RSL_E_CHECKSUM_UNAVAILABLE, 0, "fake: no %s digest of '%s'",
-                                 want ? want : "", rel));
+        return fk_leave(rsl_err_set(err, RSL_E_CHECKSUM_UNAVAILABLE, 0,
+                                    "fake: no %s digest of '%s'", want ? want : "", rel));
     size_t len = 0;
     unsigned char *d = snapshot(rel, &len, err), md[EVP_MAX_MD_SIZE];
     if (d == NULL)
-        return leave(err->code);
+        return fk_leave(err->code);
     if (lie.hash_lies && len > 0)
         d[0] ^= 0xff;
     unsigned mdlen = 0;
@@ -769,7 +534,7 @@ static rsl_code f_hash(rsl_conn *c, const char *rel, const char *want, rsl_rhash
     snprintf(out->alg, sizeof(out->alg), "%s", lie.hash_alg);
     for (unsigned i = 0; i < mdlen; i++)
         snprintf(out->hex + 2 * i, 3, "%02x", md[i]);
-    return leave(RSL_OK);
+    return fk_leave(RSL_OK);
 }
 
 static const rsl_transport_ops fake_ops = {
@@ -789,6 +554,7 @@ static const rsl_transport_ops fake_ops = {
     .list = f_list,
     .read = f_read,
     .hash = f_hash,
+    .write_range = f_write_range,
 };
 
 static const rsl_transport_ops fake_ops_pipelined = {
@@ -809,6 +575,7 @@ static const rsl_transport_ops fake_ops_pipelined = {
     .read = f_read,
     .hash = f_hash,
     .run = f_run,
+    .write_range = f_write_range,
 };
 
 static const rsl_scheme fake_scheme = {"fake", &fake_ops, 0, RSL_SCHEME_LOCAL};
@@ -909,7 +676,7 @@ void rslt_fake_teardown(void)
 void rslt_fake_mkdir(const char *rel)
 {
     pthread_mutex_lock(&g.mu);
-    if (find(rel) == NULL)
+    if (fk_find(rel) == NULL)
         add(rel, 1);
     pthread_mutex_unlock(&g.mu);
 }
@@ -917,10 +684,10 @@ void rslt_fake_mkdir(const char *rel)
 void rslt_fake_put(const char *rel, const void *data, size_t len)
 {
     pthread_mutex_lock(&g.mu);
-    node *n = find(rel);
+    node *n = fk_find(rel);
     if (n == NULL)
         n = add(rel, 0);
-    set_len(n, 0);
+    fk_set_len(n, 0);
     append(n, data, len);
     pthread_mutex_unlock(&g.mu);
 }
@@ -928,7 +695,7 @@ void rslt_fake_put(const char *rel, const void *data, size_t len)
 char *rslt_fake_get(const char *rel, size_t *len)
 {
     pthread_mutex_lock(&g.mu);
-    node *n = find(rel);
+    node *n = fk_find(rel);
     char *out = NULL;
     if (n && !n->is_dir) {
         if ((out = malloc(n->len + 1)) == NULL)
@@ -946,7 +713,7 @@ char *rslt_fake_get(const char *rel, size_t *len)
 int rslt_fake_type(const char *rel)
 {
     pthread_mutex_lock(&g.mu);
-    node *n = find(rel);
+    node *n = fk_find(rel);
     int t = n == NULL ? 0 : n->is_dir ? 'd' : 'f';
     pthread_mutex_unlock(&g.mu);
     return t;
@@ -955,7 +722,7 @@ int rslt_fake_type(const char *rel)
 long long rslt_fake_size(const char *rel)
 {
     pthread_mutex_lock(&g.mu);
-    node *n = find(rel);
+    node *n = fk_find(rel);
     long long s = n && !n->is_dir ? (long long)n->len : -1;
     pthread_mutex_unlock(&g.mu);
     return s;
@@ -964,7 +731,7 @@ long long rslt_fake_size(const char *rel)
 int64_t rslt_fake_mtime(const char *rel)
 {
     pthread_mutex_lock(&g.mu);
-    node *n = find(rel);
+    node *n = fk_find(rel);
     int64_t m = n ? n->mtime : -1;
     pthread_mutex_unlock(&g.mu);
     return m;
@@ -999,24 +766,45 @@ int rslt_fake_open_connections(void)
     return n;
 }
 
-size_t rslt_fake_uploads(rslt_fake_upload *out, size_t max)
+static size_t log_of(rslt_fake_op op, rslt_fake_upload *out, size_t max)
 {
     size_t n = 0;
     pthread_mutex_lock(&g.mu);
     for (size_t i = 0; i < g.n_calls; i++) {
         const call *c = &g.calls[i];
-        if (c->op != RSLT_FAKE_UPLOAD)
+        if (c->op != op)
             continue;
         if (n < max) {
             snprintf(out[n].path, sizeof(out[n].path), "%s", c->rel ? c->rel : "");
             out[n].offset = c->offset;
             out[n].total = c->total;
             out[n].conn = c->conn;
+            out[n].start_seq = c->start_seq;
+            out[n].end_seq = c->end_seq;
         }
         n++;
     }
     pthread_mutex_unlock(&g.mu);
     return n;
+}
+
+size_t rslt_fake_uploads(rslt_fake_upload *out, size_t max)
+{
+    return log_of(RSLT_FAKE_UPLOAD, out, max);
+}
+
+size_t rslt_fake_ranges(int check, rslt_fake_upload *out, size_t max)
+{
+    return log_of(check ? RSLT_FAKE_CHECK_RANGE : RSLT_FAKE_WRITE_RANGE, out, max);
+}
+
+void rslt_fake_poke(const char *rel, uint64_t off, unsigned char b)
+{
+    pthread_mutex_lock(&g.mu);
+    node *n = fk_find(rel);
+    if (n && !n->is_dir && off < n->len)
+        n->data[off] = b;
+    pthread_mutex_unlock(&g.mu);
 }
 
 void rslt_fake_set_caps(unsigned caps)

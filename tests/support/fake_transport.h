@@ -15,6 +15,11 @@
  * resume that forgets, restarts or zero-fills the kept part, an mtime it
  * ignores, a checksum that lies), for check's probes and verify --checksum.
  *
+ * Ranges: with RSL_CAP_WRITE_AT set (rslt_fake_set_caps) the engine sends
+ * big files as PUT_RANGE ops and one FINISH; the fake writes each byte at
+ * its offset (serial write_range, or run()), cuts connections the same
+ * way, and compares the whole range for a check.
+ *
  * Pipelined: rslt_fake_pipeline(N) registers a table with a run()
  * (transports/xfer.h) that takes up to N ops, moves them on a step at a time
  * in a pseudo-random order (a PUT's bytes go a chunk per step), so they
@@ -55,6 +60,8 @@ typedef enum rslt_fake_op {
     RSLT_FAKE_LIST,
     RSLT_FAKE_READ,
     RSLT_FAKE_HASH,
+    RSLT_FAKE_WRITE_RANGE, /* a PUT_RANGE that writes (write_range, or run()) */
+    RSLT_FAKE_CHECK_RANGE, /* a PUT_RANGE that checks a range written before */
     RSLT_FAKE_NOPS
 } rslt_fake_op;
 
@@ -96,12 +103,18 @@ int rslt_fake_probes(void);
 typedef struct rslt_fake_upload {
     char path[512]; /* the temp name */
     uint64_t offset, total;
-    int conn; /* connection number, 1 for the first connect */
+    int conn;                   /* connection number, 1 for the first connect */
+    int64_t start_seq, end_seq; /* on the clock of rslt_fake_seq_start; end 0: it failed */
 } rslt_fake_upload;
 
 /* Copies the upload log (oldest first, at most max entries); returns how
  * many uploads were made. */
 size_t rslt_fake_uploads(rslt_fake_upload *out, size_t max);
+/* The same for ranges written (RSLT_FAKE_WRITE_RANGE: offset and total are
+ * the range's start and end) or checked (check = 1: CHECK_RANGE). */
+size_t rslt_fake_ranges(int check, rslt_fake_upload *out, size_t max);
+/* Overwrites byte off of file rel with b (a temp damaged on the server). */
+void rslt_fake_poke(const char *rel, uint64_t off, unsigned char b);
 
 /* ---- behaviour ---- */
 /* What caps_of returns (RSL_CAP_*). Without RSL_CAP_RESUME, resume_offset

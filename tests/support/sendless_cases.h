@@ -431,6 +431,14 @@ static inline void sl_case_append(sl_env *e)
     cr_assert_eq(sl_num(out, "transferred_bytes"), 5, "%s", out);
     free(out);
     sl_same_tree(e);
+    /* an append records the whole file's digest: the next growth is a tail again */
+    SL_SH("printf 'more\\n' >> '%s/app.log'", e->src);
+    out = sl_json(e);
+    cr_assert_eq(sl_num(out, "transferred_bytes"), 5, "%s", out);
+    cr_assert(strstr(out, "\"path\":\"app.log\",\"action\":\"append\",\"outcome\":\"ok\"") != NULL,
+              "%s", out);
+    free(out);
+    sl_same_tree(e);
 }
 
 /* The remote file is not the length recorded (someone wrote to it): the

@@ -323,6 +323,64 @@ Test(transport_file, read_and_hash_for_verify)
     free(d);
 }
 
+/* Ranges of one temp file (RSL_OP_PUT_RANGE on the serial path): written out
+ * of order into a temp that is never cut, checked afterwards (kept whole
+ * when the samples match, 0 when a byte differs or the temp is short), then
+ * one finish. */
+Test(transport_file, write_range_out_of_order_check_and_finish)
+{
+    char *d = rslt_tmpdir("tfile-rg");
+    rsl_conn *c = conn_to(d);
+    rsl_err e;
+    cr_assert(ops()->caps_of(c) & RSL_CAP_WRITE_AT);
+    enum { N = 3 << 20, H = N / 2 };
+    char *data = malloc(N);
+    for (size_t i = 0; i < N; i++)
+        data[i] = (char)(i * 7 + i / 4096);
+    uint64_t kept = 9, sent = 9;
+    /* the second half first, read from its own offset */
+    mem hi = {.data = data, .len = N, .pos = H};
+    rsl_source shi = {.read = mread, .pread = mpread, .ud = &hi};
+    cr_assert_eq(ops()->write_range(c, "f.part", H, N - H, 0, &shi, &kept, &sent, &e), RSL_OK, "%s",
+                 e.msg);
+    cr_assert_eq(sent, N - H);
+    cr_assert_eq(hi.pulled, N - H, "read only its range");
+    /* the first half: the temp is not cut back */
+    mem lo = {.data = data, .len = H};
+    rsl_source slo = {.read = mread, .pread = mpread, .ud = &lo};
+    cr_assert_eq(ops()->write_range(c, "f.part", 0, H, 0, &slo, &kept, &sent, &e), RSL_OK);
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/f.part", d);
+    cr_assert_eq(rslt_size(p), N, "the second half survived the first");
+    /* checks: both ranges kept; a changed byte, or a range past the end, is not */
+    mem all = {.data = data, .len = N};
+    rsl_source sall = {.read = mread, .pread = mpread, .ud = &all};
+    cr_assert_eq(ops()->write_range(c, "f.part", 0, H, 1, &sall, &kept, &sent, &e), RSL_OK);
+    cr_assert_eq(kept, H);
+    cr_assert_eq(sent, 0, "a check sends nothing");
+    cr_assert_eq(all.pulled, 0, "a check reads through pread only");
+    cr_assert_eq(ops()->write_range(c, "f.part", H, N - H, 1, &sall, &kept, &sent, &e), RSL_OK);
+    cr_assert_eq(kept, N - H);
+    data[N - 1] ^= 0x55; /* the last block is among the samples */
+    cr_assert_eq(ops()->write_range(c, "f.part", H, N - H, 1, &sall, &kept, &sent, &e), RSL_OK);
+    cr_assert_eq(kept, 0, "a differing last byte is seen");
+    data[N - 1] ^= 0x55;
+    cr_assert_eq(ops()->write_range(c, "f.part", H, N, 1, &sall, &kept, &sent, &e), RSL_OK);
+    cr_assert_eq(kept, 0, "the temp is shorter than the range");
+    cr_assert_eq(ops()->write_range(c, "none.part", 0, H, 1, &sall, &kept, &sent, &e), RSL_OK);
+    cr_assert_eq(kept, 0, "no temp: nothing kept");
+    cr_assert_eq(ops()->finish(c, "f.part", "f", N, 1000000000, &e), RSL_OK, "%s", e.msg);
+    snprintf(p, sizeof(p), "%s/f", d);
+    size_t len = 0;
+    char *got = rslt_read(p, &len);
+    cr_assert(len == N && memcmp(got, data, N) == 0, "byte-identical");
+    free(got);
+    free(data);
+    ops()->disconnect(c);
+    rslt_rmrf(d);
+    free(d);
+}
+
 /* A resume keeps a temp's prefix only where sampled blocks spread over all
  * of it match the source (not only its last bytes): a temp whose middle was
  * zeroed keeps at most what lies before the damage; an intact one is kept

@@ -168,3 +168,50 @@ Test(ftps_e2e, sigkill_mid_upload_then_resume, .timeout = 180)
     rslt_rmrf(local);
     fx_free(&f);
 }
+
+/* Small files over FTPS open twice `transfers` connections (engine/workers.c);
+ * a server that takes one client only (the fixture's busy vsftpd,
+ * max_clients=1) answers the extra ones 421: they leave, and the run
+ * finishes on the one connection it has, exit 0. */
+Test(ftps_e2e, extra_connections_refused_as_busy_leave_the_run_on_one, .timeout = 120)
+{
+    fx f;
+    fx_load(&f);
+    char local[4096];
+    fresh_remote(&f, "e2e-busy", local, sizeof(local));
+    char *d = rslt_tmpdir("ftps-busy");
+    char src[4200], p[4400], job[4200], state[4200], buf[8192];
+    snprintf(src, sizeof(src), "%s/src", d);
+    for (int i = 0; i < 12; i++) {
+        snprintf(p, sizeof(p), "%s/f%02d.txt", src, i);
+        rslt_write(p, p);
+    }
+    snprintf(job, sizeof(job), "%s/job.conf", d);
+    snprintf(state, sizeof(state), "%s/state.db", d);
+    snprintf(buf, sizeof(buf),
+             "[job]\nname = busy\nsource = %s\ndestination = ftps://%s@%s:%d/data/e2e-busy\n"
+             "state = %s\ntransfers = 2\n[remote]\npassword_file = %s\nca_file = %s\n",
+             src, f.user, f.host, f.busy_port, state, f.pwfile, f.ca);
+    rslt_write(job, buf);
+    char *out = NULL;
+    int st = -1;
+    /* another test may hold the one slot for a moment: then the first
+     * connect itself is refused, and the run is tried again */
+    for (int i = 0; i < 100; i++) {
+        free(out);
+        out = NULL;
+        st = rslt_sh(&out, NULL, "'%s' run -v '%s' 2>&1", rslt_bin(), job);
+        if (st == 0 || strstr(out, "going on with fewer") != NULL)
+            break;
+        usleep(100000);
+    }
+    cr_assert_eq(st, 0, "%s", out);
+    cr_assert(strstr(out, "as busy") != NULL, "the extra connections were refused: %s", out);
+    free(out);
+    cr_assert_eq(rslt_sh(&out, NULL, "diff -r '%s' '%s'", src, local), 0, "trees differ: %s", out);
+    free(out);
+    rslt_rmrf(d);
+    free(d);
+    rslt_rmrf(local);
+    fx_free(&f);
+}
