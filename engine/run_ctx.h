@@ -60,15 +60,16 @@ typedef struct rsl_run {
     rsl_spool_cursor pend;
     int pend_open;
     uint64_t pend_done;
-    int srcfd;         /* the source root (source.h), for the uploads */
-    unsigned caps;     /* the first connection's capabilities (RSL_CAP_*) */
-    int conns;         /* connections (workers) the run started with */
-    rsl_queue q;       /* ops between the dispatcher and the workers (queue.h) */
-    rsl_throttle bw;   /* bwlimit, shared by all workers */
-    rsl_facts facts;   /* server facts cache */
-    rsl_rcheck rcheck; /* the remote check's sample (remote_check.h) */
-    int check_due;     /* this run checks the remote (remote_check) */
-    int cut_short;     /* the dispatcher stopped feeding early: cancelled or deadline */
+    int srcfd;               /* the source root (source.h), for the uploads */
+    unsigned caps;           /* the first connection's capabilities (RSL_CAP_*) */
+    int conns;               /* connections (workers) the run started with */
+    struct rsl_preconn *pre; /* connections opened ahead (preconnect.h), or NULL */
+    rsl_queue q;             /* ops between the dispatcher and the workers (queue.h) */
+    rsl_throttle bw;         /* bwlimit, shared by all workers */
+    rsl_facts facts;         /* server facts cache */
+    rsl_rcheck rcheck;       /* the remote check's sample (remote_check.h) */
+    int check_due;           /* this run checks the remote (remote_check) */
+    int cut_short;           /* the dispatcher stopped feeding early: cancelled or deadline */
     int session_failed;
     rsl_err session_err;
     int64_t files_done; /* results recorded */

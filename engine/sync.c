@@ -32,6 +32,7 @@
 #include "detect.h"
 #include "dispatch.h"
 #include "lock.h"
+#include "preconnect.h"
 #include "recorder.h"
 #include "run_ctx.h"
 #include "source.h"
@@ -412,6 +413,16 @@ static void stopped_early(rsl_run *r)
     rsl_run_session_error(r, RSL_E_RUN_TIME_EXCEEDED, m);
 }
 
+/* How many connections the run will want, judged before the first connect
+ * from what the transport can ever do (its static caps): the workers'
+ * count as rsl_workers_size gives it. apply_all sizes the pool again from
+ * the first connection's caps; a worker beyond these connects itself. */
+static int connections_ahead(rsl_run *r)
+{
+    r->caps = r->ops->caps;
+    return rsl_workers_size(r);
+}
+
 /* Connects when there is something to do or the remote is checked (every
  * run by default, also one with nothing to send): the check comes first,
  * on the connection the work then uses. Returns the session's code (err
@@ -422,7 +433,11 @@ static rsl_code run_apply(rsl_run *r, rsl_err *err)
     int work = p->n_items > 0 || (r->job->delete_ && p->n_deletes > 0) || p->stale_temps.n > 0;
     rsl_conn *conn = NULL;
     rsl_code rc = RSL_OK;
-    if (work || r->check_due)
+    if (work && connections_ahead(r) > 1)
+        r->pre = rsl_preconn_start(r, r->conns);
+    if (r->pre != NULL)
+        rc = rsl_preconn_first(r->pre, &conn, err);
+    else if (work || r->check_due)
         rc = rsl_connect_open(r, &conn, err);
     if (rc == RSL_OK && r->check_due)
         rc = remote_check(r, conn, err);
@@ -430,6 +445,8 @@ static rsl_code run_apply(rsl_run *r, rsl_err *err)
         rc = apply_all(r, &conn, err);
     if (conn)
         r->ops->disconnect(conn);
+    rsl_preconn_end(r->pre); /* the workers took theirs; the rest are closed */
+    r->pre = NULL;
     if (rc != RSL_OK)
         return rc;
     rsl_recorder_commit(r);

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "connect.h"
+#include "preconnect.h"
 #include "run_ctx.h"
 #include "spans.h"
 #include "transports/xfer.h"
@@ -95,7 +96,10 @@ static void *worker_main(void *arg)
     rsl_queue *q = &r->q;
     rsl_err err;
     rsl_err_clear(&err);
-    if (w->conn == NULL && rsl_connect_open(r, &w->conn, &err) != RSL_OK) {
+    rsl_code crc = RSL_OK;
+    if (w->conn == NULL && !rsl_preconn_next(r->pre, &w->conn, &crc, &err))
+        crc = rsl_connect_open(r, &w->conn, &err); /* none opened ahead for it */
+    if (crc != RSL_OK) {
         if (err.code == RSL_E_REMOTE_BUSY) /* back off: the others go on */
             rsl_run_log(r, RSL_LOG_INFO,
                         "the server refused connection %d as busy (%s); going on with fewer",

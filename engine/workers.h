@@ -17,6 +17,9 @@
  * leaves too, so the count only goes down). A code
  * whose handling is STOP ends the worker and stops the run.
  *
+ * A worker's first connection is one opened ahead with the run's first
+ * (preconnect.h, r->pre) when there is one for it, else its own connect.
+ *
  * Owns: the threads and their connections. Must not touch: the state db,
  * the plan (workers only see ops).
  */

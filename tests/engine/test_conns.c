@@ -6,6 +6,8 @@
  * fewer connections, not failed. */
 #include "engine_test.h"
 
+#include <time.h>
+
 #define CAPS (RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME)
 
 static void put_small(eng *e, int n)
@@ -89,5 +91,59 @@ Test(engine_conns, a_server_busy_for_the_extra_connections_leaves_the_run_on_few
     cr_assert_eq(rslt_fake_calls(RSLT_FAKE_UPLOAD), 30, "every file over the one connection");
     cr_assert_eq(e.rec.counts.files_applied, 30);
     cr_assert(eng_same(&e, "s029.txt"));
+    eng_teardown(&e);
+}
+
+/* Every connect waits (at most 3 s) until `want` connects are under way at
+ * once, and records the most it saw: opened one after another, the first
+ * connect would wait alone. */
+typedef struct overlap {
+    int want, now, most;
+} overlap;
+
+static void wait_for_the_others(void *ud, rslt_fake_op op, const char *rel)
+{
+    (void)rel;
+    overlap *o = ud;
+    if (op != RSLT_FAKE_CONNECT)
+        return;
+    int k = __atomic_add_fetch(&o->now, 1, __ATOMIC_SEQ_CST);
+    for (int most = __atomic_load_n(&o->most, __ATOMIC_SEQ_CST); k > most;
+         most = __atomic_load_n(&o->most, __ATOMIC_SEQ_CST))
+        if (__atomic_compare_exchange_n(&o->most, &most, k, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            break;
+    for (int i = 0; i < 300 && __atomic_load_n(&o->most, __ATOMIC_SEQ_CST) < o->want; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    __atomic_sub_fetch(&o->now, 1, __ATOMIC_SEQ_CST);
+}
+
+Test(engine_conns, every_connection_of_a_run_connects_at_once)
+{
+    eng e;
+    eng_setup(&e, "eng-c6");
+    e.job.transfers = 4;
+    put_small(&e, 40);
+    overlap o = {.want = 4};
+    rslt_fake_on_call(wait_for_the_others, &o);
+    cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
+    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_CONNECT), 4);
+    cr_assert_eq(o.most, 4, "the first connection was opened alone (%d at once)", o.most);
+    cr_assert_eq(e.rec.counts.files_applied, 40);
+    eng_teardown(&e);
+}
+
+/* Only the first connect gets through; the run checks and works on it. */
+Test(engine_conns, the_connection_that_gets_through_first_is_the_one_the_run_uses)
+{
+    eng e;
+    eng_setup(&e, "eng-c7");
+    e.job.transfers = 4;
+    put_small(&e, 12);
+    rslt_fake_on_call(busy_after_first, NULL);
+    cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
+    cr_assert_eq(e.rec.counts.files_applied, 12);
+    cr_assert(eng_same(&e, "s011.txt"));
     eng_teardown(&e);
 }
