@@ -50,8 +50,8 @@ static const char *const sql_text[S_COUNT] = {
                    "first_ms, last_ms, next_retry_ms, local_size, local_mtime_ns) "
                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [S_FAIL_DEL] = "DELETE FROM failures WHERE skey = ?1",
-    [S_UP_PUT] = "INSERT OR REPLACE INTO uploads(skey, path, local_size, local_mtime_ns, "
-                 "started_ms, done) VALUES(?1, ?2, ?3, ?4, ?5, NULL)",
+    [S_UP_PUT] = ("INSERT OR REPLACE INTO uploads(skey, path, local_size, local_mtime_ns, "
+                  "started_ms, done) VALUES(?1, ?2, ?3, ?4, ?5, NULL)"),
     [S_UP_DONE] = "UPDATE uploads SET done = ?2 WHERE skey = ?1",
     [S_UP_DEL] = "DELETE FROM uploads WHERE skey = ?1",
     [S_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
