@@ -214,23 +214,14 @@ static rsl_code ftps_stat(rsl_conn *c, const char *rel, rsl_rstat *st, rsl_err *
 static rsl_code mkdir_refused(rsl_conn *c, const char *rel, const char *p, int code, const char *mt,
                               rsl_err *err)
 {
-    rsl_ftps_cmds b = {0};
-    rsl_code rc = rsl_ftps_add(&b, NULL, rel, err, "CWD %s", p);
-    if (rc == RSL_OK)
-        rc = rsl_ftps_add(&b, NULL, rel, err, "SIZE %s", p);
-    if (rc == RSL_OK)
-        rc = rsl_ftps_send(c, &b, "mkdir", rel, err);
-    if (rc != RSL_OK) {
-    } else if (rsl_ftps_code(c, b.v[0], NULL) == 250) {
-        rc = RSL_OK;
-    } else if (rsl_ftps_code(c, b.v[1], NULL) == 213) {
-        rc = rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, code,
-                         "mkdir '%s': a file of that name exists on the remote", rel);
-    } else {
-        rc = rsl_ftpctl_map(err, code, mt, "mkdir", rel);
-    }
-    rsl_ftps_cmds_free(&b);
-    return rc;
+    int kind = 0;
+    rsl_code rc = rsl_ftps_kind_of(c, rel, p, "mkdir", &kind, err);
+    if (rc != RSL_OK || kind == 'd')
+        return rc;
+    if (kind == 'f')
+        return rsl_err_set(err, RSL_E_REMOTE_TYPE_CONFLICT, code,
+                           "mkdir '%s': a file of that name exists on the remote", rel);
+    return rsl_ftpctl_map(err, code, mt, "mkdir", rel);
 }
 
 static rsl_code ftps_mkdir(rsl_conn *c, const char *rel, rsl_err *err)

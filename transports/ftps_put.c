@@ -646,15 +646,9 @@ rsl_code rsl_ftps_append_op(rsl_conn *c, rsl_op *op)
 static rsl_code target_exists(rsl_conn *c, const char *rel, const char *p, int *exists,
                               rsl_err *err)
 {
-    rsl_ftps_cmds b = {0};
-    rsl_code rc = rsl_ftps_add(&b, NULL, rel, err, "CWD %s", p);
-    if (rc == RSL_OK)
-        rc = rsl_ftps_add(&b, NULL, rel, err, "SIZE %s", p);
-    if (rc == RSL_OK)
-        rc = rsl_ftps_send(c, &b, "move", rel, err);
-    *exists = rc == RSL_OK &&
-              (rsl_ftps_code(c, b.v[0], NULL) == 250 || rsl_ftps_code(c, b.v[1], NULL) == 213);
-    rsl_ftps_cmds_free(&b);
+    int kind = 0;
+    rsl_code rc = rsl_ftps_kind_of(c, rel, p, "move", &kind, err);
+    *exists = rc == RSL_OK && kind != 0;
     return rc;
 }
 

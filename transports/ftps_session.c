@@ -738,3 +738,23 @@ rsl_code rsl_ftps_open(rsl_conn **out, const rsl_endpoint *ep, const rsl_remote_
     *out = c;
     return RSL_OK;
 }
+
+rsl_code rsl_ftps_kind_of(rsl_conn *c, const char *rel, const char *p, const char *what, int *kind,
+                          rsl_err *err)
+{
+    rsl_ftps_cmds b = {0};
+    *kind = 0;
+    rsl_code rc = rsl_ftps_add(&b, NULL, rel, err, "CWD %s", p);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_add(&b, NULL, rel, err, "SIZE %s", p);
+    if (rc == RSL_OK)
+        rc = rsl_ftps_send(c, &b, what, rel, err);
+    if (rc == RSL_OK) {
+        if (rsl_ftps_code(c, b.v[0], NULL) == 250)
+            *kind = 'd';
+        else if (rsl_ftps_code(c, b.v[1], NULL) == 213)
+            *kind = 'f';
+    }
+    rsl_ftps_cmds_free(&b);
+    return rc;
+}

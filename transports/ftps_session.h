@@ -131,6 +131,12 @@ int rsl_ftps_size(const rsl_conn *c, const char *cmd, uint64_t *size);
 rsl_code rsl_ftps_remote_size(rsl_conn *c, const char *rel, const char *p, int *exists,
                               uint64_t *size, rsl_err *err);
 
+/* What absolute path p (item rel) is, asked with CWD and SIZE in one
+ * request: *kind 'd' (CWD 250), 'f' (SIZE 213) or 0 (neither). RSL_OK when the
+ * server answered. */
+rsl_code rsl_ftps_kind_of(rsl_conn *c, const char *rel, const char *p, const char *what, int *kind,
+                          rsl_err *err);
+
 /* Resets the per-operation options before a transfer of one's own. */
 void rsl_ftps_reset(rsl_conn *c);
 /* Runs one transfer on url through the connection's multi handle, within

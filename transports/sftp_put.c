@@ -358,10 +358,9 @@ static void on_close(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     step(j);
 }
 
-/* After the last WRITE: attributes, [fsync], size, close, all pipelined. */
-static void send_trailer(job *j)
+/* The attributes a finished file gets: its mtime and mode where set. */
+static rsl_sftp_attrs final_attrs(const rsl_op *op)
 {
-    rsl_op *op = j->op;
     rsl_sftp_attrs a = {.flags = 0};
     if (op->mtime >= 0) {
         a.flags |= RSL_SFTP_ATTR_ACMODTIME;
@@ -371,6 +370,14 @@ static void send_trailer(job *j)
         a.flags |= RSL_SFTP_ATTR_PERMISSIONS;
         a.perm = op->mode & 07777;
     }
+    return a;
+}
+
+/* After the last WRITE: attributes, [fsync], size, close, all pipelined. */
+static void send_trailer(job *j)
+{
+    rsl_op *op = j->op;
+    rsl_sftp_attrs a = final_attrs(op);
     if (a.flags)
         rsl_sftp_wire_fsetstat(out(j), req(j, on_tmp_status), &j->h, &a);
     if (j->R->o.fsync && (rsl_sftp_client_exts(j->R->s) & RSL_SFTP_EXT_FSYNC))
@@ -738,15 +745,7 @@ static void start_finish(job *j)
         return;
     }
     op->offset = op->size;
-    rsl_sftp_attrs a = {.flags = 0};
-    if (op->mtime >= 0) {
-        a.flags |= RSL_SFTP_ATTR_ACMODTIME;
-        a.atime = a.mtime = (uint32_t)op->mtime;
-    }
-    if (op->mode != 0) {
-        a.flags |= RSL_SFTP_ATTR_PERMISSIONS;
-        a.perm = op->mode & 07777;
-    }
+    rsl_sftp_attrs a = final_attrs(op);
     j->phase = P_TRAILER;
     if (a.flags)
         rsl_sftp_wire_setstat(out(j), req(j, on_tmp_status), j->wtmp, &a);
