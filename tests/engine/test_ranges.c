@@ -9,6 +9,7 @@
 #include "engine_test.h"
 
 #include <openssl/evp.h>
+#include <time.h>
 
 #include "engine/spans.h"
 
@@ -81,10 +82,27 @@ static void one_piece_per_connection(const rslt_fake_upload *w, size_t n)
                           (unsigned long long)w[i].offset);
 }
 
+/* The first piece's write waits (at most 3 s) until a second piece is
+ * being written: as a connection holds one piece at a time, that second
+ * piece is on another connection, however the threads are scheduled. */
+static void first_piece_waits(void *ud, rslt_fake_op op, const char *rel)
+{
+    (void)rel;
+    int *started = ud;
+    if (op != RSLT_FAKE_WRITE_RANGE || __atomic_add_fetch(started, 1, __ATOMIC_SEQ_CST) != 1)
+        return;
+    for (int i = 0; i < 300 && __atomic_load_n(started, __ATOMIC_SEQ_CST) < 2; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void pieces_over_connections(int window)
 {
     eng e;
     setup(&e, "eng-rg1", window);
+    int started = 0;
+    rslt_fake_on_call(first_piece_waits, &started);
     cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
 
     rslt_fake_upload w[MAX_LOG];
