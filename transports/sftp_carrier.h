@@ -78,6 +78,9 @@ struct _LIBSSH2_SESSION;
  * session can then only be freed. */
 rsl_code rsl_sftp_carrier_ssh2(rsl_sftp_carrier **out, struct _LIBSSH2_SESSION *ss, int sock,
                                int timeout_sec, rsl_err *err);
+/* What to poll() while the non-blocking session ss on socket sock waits:
+ * the directions libssh2 last blocked on (POLLIN when it says none). */
+struct pollfd rsl_sftp_ssh2_pollfd(struct _LIBSSH2_SESSION *ss, int sock);
 
 /* ------------------------------------------------------------------ */
 /* exec: OpenSSH's ssh as a child */

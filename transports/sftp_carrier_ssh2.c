@@ -210,6 +210,19 @@ static const rsl_sftp_carrier_ops ssh2_ops = {
     .close = c_close,
 };
 
+struct pollfd rsl_sftp_ssh2_pollfd(struct _LIBSSH2_SESSION *ss, int sock)
+{
+    int dir = libssh2_session_block_directions(ss);
+    struct pollfd pfd = {.fd = sock, .events = 0};
+    if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
+        pfd.events |= POLLIN;
+    if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+        pfd.events |= POLLOUT;
+    if (pfd.events == 0)
+        pfd.events = POLLIN;
+    return pfd;
+}
+
 /* Waits for the socket in the direction libssh2 last needed, until the
  * deadline (CLOCK_MONOTONIC seconds). Returns 0, or -1 at the deadline. */
 static int wait_socket(ssh2_car *c, double deadline)
@@ -219,14 +232,7 @@ static int wait_socket(ssh2_car *c, double deadline)
     double left = deadline - ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
     if (left <= 0)
         return -1;
-    int dir = libssh2_session_block_directions(c->ss);
-    struct pollfd pfd = {.fd = c->sock, .events = 0};
-    if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
-        pfd.events |= POLLIN;
-    if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
-        pfd.events |= POLLOUT;
-    if (pfd.events == 0)
-        pfd.events = POLLIN;
+    struct pollfd pfd = rsl_sftp_ssh2_pollfd(c->ss, c->sock);
     int r;
     do
         r = poll(&pfd, 1, (int)(left * 1000) + 1);

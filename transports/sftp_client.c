@@ -642,17 +642,6 @@ static const struct {
     {"copy-data", RSL_SFTP_EXT_COPY_DATA},
 };
 
-static char *dup_str(rsl_sftp_str v)
-{
-    char *p = malloc((size_t)v.len + 1);
-    if (p != NULL) {
-        if (v.len)
-            memcpy(p, v.p, v.len);
-        p[v.len] = '\0';
-    }
-    return p;
-}
-
 /* Learns the extension pairs of VERSION: bits, and the data of each (at
  * most 64 kept; a server offering more is odd but not wrong). */
 static rsl_code take_exts(rsl_sftp_client *s, rsl_sftp_str ext, uint32_t count)
@@ -667,8 +656,8 @@ static rsl_code take_exts(rsl_sftp_client *s, rsl_sftp_str ext, uint32_t count)
                 s->exts |= known_exts[i].bit;
         if (s->nextv == keep)
             continue;
-        s->extv[s->nextv].name = dup_str(name);
-        s->extv[s->nextv].data = dup_str(data);
+        s->extv[s->nextv].name = rsl_sftp_str_dup(name);
+        s->extv[s->nextv].data = rsl_sftp_str_dup(data);
         if (s->extv[s->nextv].name == NULL || s->extv[s->nextv].data == NULL) {
             free(s->extv[s->nextv].name);
             free(s->extv[s->nextv].data);

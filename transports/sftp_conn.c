@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sftp_carrier.h"
+
 void rsl_sftp_log(rsl_conn *c, int level, const char *fmt, ...)
 {
     if (c->opts == NULL || c->opts->log == NULL)
@@ -50,14 +52,7 @@ int rsl_sftp_wait(rsl_conn *c)
     int ms = rsl_sftp_left_ms(c);
     if (ms <= 0)
         return -1;
-    int dir = libssh2_session_block_directions(c->ss);
-    struct pollfd pfd = {.fd = c->sock, .events = 0};
-    if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
-        pfd.events |= POLLIN;
-    if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
-        pfd.events |= POLLOUT;
-    if (pfd.events == 0)
-        pfd.events = POLLIN;
+    struct pollfd pfd = rsl_sftp_ssh2_pollfd(c->ss, c->sock);
     int r;
     do
         r = poll(&pfd, 1, ms);

@@ -165,17 +165,6 @@ rsl_code rsl_sftp_sync_rename(rsl_sftp_client *s, const char *from, const char *
     return rc;
 }
 
-static char *dup_str(rsl_sftp_str v)
-{
-    char *p = malloc((size_t)v.len + 1);
-    if (p != NULL) {
-        if (v.len)
-            memcpy(p, v.p, v.len);
-        p[v.len] = '\0';
-    }
-    return p;
-}
-
 /* The first name of a NAME reply, NUL-terminated (a NUL inside is PROTOCOL). */
 static rsl_code first_name(rsl_sftp_client *s, const rsl_sftp_reply *r, const char *rel, char **out,
                            rsl_err *err)
@@ -189,7 +178,7 @@ static rsl_code first_name(rsl_sftp_client *s, const rsl_sftp_reply *r, const ch
                              rsl_sftp_client_host(s));
         return rsl_sftp_client_error(s, err);
     }
-    if ((*out = dup_str(e.name)) == NULL)
+    if ((*out = rsl_sftp_str_dup(e.name)) == NULL)
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
     return RSL_OK;
 }

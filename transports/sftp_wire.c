@@ -787,3 +787,14 @@ const char *rsl_sftp_wire_status_name(uint32_t status)
                                         "FILE_IS_A_DIRECTORY"};
     return status < sizeof(names) / sizeof(names[0]) ? names[status] : "UNKNOWN";
 }
+
+char *rsl_sftp_str_dup(rsl_sftp_str v)
+{
+    char *p = malloc((size_t)v.len + 1);
+    if (p != NULL) {
+        if (v.len)
+            memcpy(p, v.p, v.len);
+        p[v.len] = '\0';
+    }
+    return p;
+}

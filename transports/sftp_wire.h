@@ -110,6 +110,8 @@ typedef struct rsl_sftp_str {
     const unsigned char *p;
     uint32_t len;
 } rsl_sftp_str;
+/* A NUL-terminated copy of v (malloc'ed; NULL when out of memory). */
+char *rsl_sftp_str_dup(rsl_sftp_str v);
 
 /* ATTRS. A field is meaningful only when its flag is set. ext holds the
  * extended pairs as they are on the wire (ext_count of them): decoding
