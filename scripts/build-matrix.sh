@@ -6,11 +6,22 @@
 # by default).
 #   scripts/build-matrix.sh           all of them, -Werror
 #   scripts/build-matrix.sh --no-werror
+#   scripts/build-matrix.sh --clean  remove each build once it built (CI:
+#                                    five builds need not share a small disk)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-werror=ON
-[ "${1:-}" = "--no-werror" ] && werror=OFF
+werror=ON clean=0
+for a in "$@"; do
+  case "$a" in
+  --no-werror) werror=OFF ;;
+  --clean) clean=1 ;;
+  *)
+    echo "usage: scripts/build-matrix.sh [--no-werror] [--clean]" >&2
+    exit 2
+    ;;
+  esac
+done
 base=${RSL_MATRIX_DIR:-$top/build-matrix}
 configs=("Release gcc" "MinSizeRel gcc" "Debug gcc" "RelWithDebInfo gcc" "Release clang")
 for c in "${configs[@]}"; do
@@ -24,5 +35,6 @@ for c in "${configs[@]}"; do
   echo "== $type with $cc"
   CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DRSL_WERROR=$werror >/dev/null
   cmake --build "$dir" -j"$(nproc)" >"$dir.log" 2>&1 || { tail -40 "$dir.log"; exit 1; }
+  [ "$clean" = 1 ] && rm -rf "$dir" "$dir.log"
 done
 echo "build-matrix: ok (${#configs[@]} builds)"

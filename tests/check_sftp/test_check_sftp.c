@@ -35,6 +35,7 @@ static sj make(const char *tag, int port, const char *root_sub, const char *remo
     snprintf(j.root, sizeof(j.root), "%s/%s-%d", base, tag, (int)getpid());
     rslt_rmrf(j.root);
     cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p '%s'", j.root), 0);
+    rslt_rm_at_exit(j.root);
     snprintf(j.src, sizeof(j.src), "%s/src", j.dir);
     char f[8300];
     snprintf(f, sizeof(f), "%s/a.txt", j.src);

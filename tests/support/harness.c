@@ -26,6 +26,32 @@ static void mkparents(const char *path)
     }
 }
 
+/* The paths rslt_rm_at_exit registered, and the process they belong to. */
+static char *rm_paths[256];
+static int rm_count;
+static pid_t rm_owner;
+
+static void rm_registered(void)
+{
+    const char *keep = getenv("RSL_TEST_KEEP");
+    if (getpid() != rm_owner || (keep != NULL && strcmp(keep, "1") == 0))
+        return;
+    for (int i = rm_count - 1; i >= 0; i--)
+        rslt_rmrf(rm_paths[i]);
+}
+
+void rslt_rm_at_exit(const char *path)
+{
+    if (rm_owner != getpid()) { /* first call in this process (a fork starts afresh) */
+        if (rm_owner == 0)
+            atexit(rm_registered);
+        rm_owner = getpid();
+        rm_count = 0;
+    }
+    if (rm_count < (int)(sizeof(rm_paths) / sizeof(rm_paths[0])))
+        rm_paths[rm_count++] = strdup(path);
+}
+
 char *rslt_tmpdir(const char *tag)
 {
     const char *base = getenv("TMPDIR");
@@ -36,6 +62,7 @@ char *rslt_tmpdir(const char *tag)
         perror("mkdtemp");
         abort();
     }
+    rslt_rm_at_exit(d);
     return strdup(d);
 }
 

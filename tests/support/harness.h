@@ -9,8 +9,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A new empty directory under $TMPDIR (or /tmp); caller frees the string. */
+/* A new empty directory under $TMPDIR (or /tmp); caller frees the string.
+ * It is removed when the test's process exits (rslt_rm_at_exit). */
 char *rslt_tmpdir(const char *tag);
+/* Removes path (rm -rf) when the process that called this exits normally,
+ * passed or failed: Criterion runs each test in its own process and ends it
+ * with exit(), so what a test made is gone before the next one runs and a
+ * whole suite never holds more than the tests running at once (the SFTP
+ * tests' remote roots and big sources left 750 MB per suite run before).
+ * A forked child that exits does not remove its parent's paths. Set
+ * RSL_TEST_KEEP=1 to keep everything for a post-mortem. */
+void rslt_rm_at_exit(const char *path);
 /* Writes content to path (creating parent directories). */
 void rslt_write(const char *path, const char *content);
 /* Writes `size` pseudo-random incompressible bytes derived from seed. */

@@ -39,7 +39,8 @@ static inline int fx_int(const char *key)
     return n;
 }
 
-/* A fresh remote root SSH_ROOT/<tag>-<pid>-<n>, owned by the test user. */
+/* A fresh remote root SSH_ROOT/<tag>-<pid>-<n>, owned by the test user,
+ * removed when the test ends. */
 static inline char *mkroot(const char *tag)
 {
     static int n;
@@ -48,6 +49,7 @@ static inline char *mkroot(const char *tag)
     cr_assert(asprintf(&p, "%s/%s-%d-%d", base, tag, (int)getpid(), n++) > 0);
     rslt_rmrf(p);
     cr_assert_eq(rslt_sh(NULL, NULL, "mkdir -p '%s' && chown %s '%s'", p, user, p), 0);
+    rslt_rm_at_exit(p);
     free(base);
     free(user);
     return p;
