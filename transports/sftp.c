@@ -347,11 +347,23 @@ static void on_rename_probe(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *
     f->rename_status = r->type == RSL_FXP_STATUS ? r->status : RSL_FX_OK;
 }
 
-/* One round trip: STAT of the root and, when posix-rename is offered, a
- * posix-rename of a name that does not exist (NO_SUCH_FILE where it works;
- * a server that lists it but refuses it, as older OpenSSH sftp-servers
- * started with -P posix-rename did, answers PERMISSION_DENIED: then it is
- * not used). */
+/* Whether to probe posix-rename: not when the server does not list it, nor
+ * when the cache remembers its answer (dropped at once if that was "no"). */
+static int rename_probe_needed(rsl_conn *c)
+{
+    if (!(rsl_sftp_client_exts(c->cl) & RSL_SFTP_EXT_POSIX_RENAME))
+        return 0;
+    int known = rsl_sftp_rename_fact(c);
+    if (known == 0)
+        rsl_sftp_client_drop_exts(c->cl, RSL_SFTP_EXT_POSIX_RENAME);
+    return known < 0;
+}
+
+/* One round trip: STAT of the root and, when posix-rename is offered and
+ * its answer not remembered, a posix-rename of a name that does not exist
+ * (NO_SUCH_FILE where it works; a server that lists it but refuses it, as
+ * older OpenSSH sftp-servers started with -P posix-rename did, answers
+ * PERMISSION_DENIED: then it is not used). */
 static rsl_code first_look_at(rsl_conn *c, first_look *f, rsl_err *err)
 {
     rsl_sftp_client *s = c->cl;
@@ -359,7 +371,8 @@ static rsl_code first_look_at(rsl_conn *c, first_look *f, rsl_err *err)
     rsl_sftp_client_path(s, "", root, sizeof(root));
     rsl_sftp_wire_stat(rsl_sftp_client_out(s), rsl_sftp_client_request(s, on_root, f), root);
     f->left = 1;
-    if (rsl_sftp_client_exts(s) & RSL_SFTP_EXT_POSIX_RENAME) {
+    int probe = rename_probe_needed(c);
+    if (probe) {
         snprintf(a, sizeof(a), "%s/.rsl-no-such-file-%ld", strcmp(root, "/") ? root : "",
                  (long)getpid());
         snprintf(b, sizeof(b), "%s.x", a);
@@ -372,7 +385,10 @@ static rsl_code first_look_at(rsl_conn *c, first_look *f, rsl_err *err)
         if (rc != RSL_OK)
             return rc;
     }
+    if (probe && f->rename_status == RSL_FX_NO_SUCH_FILE)
+        rsl_sftp_rename_fact_set(c, "yes");
     if (f->rename_status == RSL_FX_PERMISSION_DENIED || f->rename_status == RSL_FX_OP_UNSUPPORTED) {
+        rsl_sftp_rename_fact_set(c, "no");
         rsl_sftp_client_drop_exts(s, RSL_SFTP_EXT_POSIX_RENAME);
         rsl_sftp_log(c, RSL_LOG_INFO,
                      "sftp: %s lists posix-rename@openssh.com but refuses it (%s): files are "
@@ -641,11 +657,26 @@ static void rf_no_seek(void *ud, const char *why)
     rsl_sftp_learn_no_seek(ud, why);
 }
 
+/* A posix-rename refused: the cache's "it works" may be stale. */
+static void rf_rename_refused(void *ud, uint32_t fx)
+{
+    rsl_conn *c = ud;
+    rsl_sftp_rename_fact_set(c, NULL);
+    if (fx == RSL_FX_OP_UNSUPPORTED)
+        rsl_sftp_log(c, RSL_LOG_INFO,
+                     "sftp: %s refused posix-rename@openssh.com (OP_UNSUPPORTED): files are "
+                     "replaced without it from now on",
+                     c->hostport);
+}
+
 static rsl_code sftp_run(rsl_conn *c, const rsl_feed *feed, rsl_err *err)
 {
     run_feed f = {.c = c, .in = feed};
     rsl_feed wrapped = {.next = rf_next, .done = rf_done, .cancelled = rf_cancelled, .ud = &f};
-    rsl_sftp_put_opts o = {.no_seek = c->no_seek, .no_seek_learnt = rf_no_seek, .ud = c};
+    rsl_sftp_put_opts o = {.no_seek = c->no_seek,
+                           .no_seek_learnt = rf_no_seek,
+                           .rename_refused = rf_rename_refused,
+                           .ud = c};
     return rsl_sftp_after(c, rsl_sftp_put_run(c->cl, &o, &wrapped, err));
 }
 

@@ -52,5 +52,12 @@ void rsl_sftp_cfg_init(rsl_sftp_cfg *cfg);
 #define RSL_SFTP_SEEK_FACT "sftp:%s:%d:seek"
 /* A "no" older than this is tried again (resume attempted, or probed). */
 #define RSL_SFTP_FACT_MAX_AGE (30 * 86400)
+/* The key of the fact "this server, for this user, answers
+ * posix-rename@openssh.com" (it lists it and a probe of a missing name said
+ * NO_SUCH_FILE, or it refuses it): "sftp:USER@HOST:PORT:posix-rename", value
+ * "yes <unix time>" or "no <unix time>". Fresh (younger than
+ * RSL_SFTP_FACT_MAX_AGE), it replaces connect's probe; a posix-rename the
+ * server refuses forgets it, so the next connect probes again. */
+#define RSL_SFTP_RENAME_FACT "sftp:%s@%s:%d:posix-rename"
 
 #endif

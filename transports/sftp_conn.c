@@ -245,6 +245,37 @@ void rsl_sftp_learn_no_seek(rsl_conn *c, const char *why)
                  c->hostport, why, RSL_SFTP_FACT_MAX_AGE / 86400);
 }
 
+static void rename_key(const rsl_conn *c, char *buf, size_t n)
+{
+    snprintf(buf, n, RSL_SFTP_RENAME_FACT, c->user ? c->user : "", c->host, c->port);
+}
+
+int rsl_sftp_rename_fact(rsl_conn *c)
+{
+    const rsl_remote_opts *o = c->opts;
+    char key[700], val[64], what[8] = "";
+    long long when = 0;
+    rename_key(c, key, sizeof(key));
+    if (o->cache_get == NULL || !o->cache_get(o->ud, key, val, sizeof(val)) ||
+        sscanf(val, "%7s %lld", what, &when) != 2)
+        return -1;
+    long long age = (long long)time(NULL) - when;
+    if (age < 0 || age >= RSL_SFTP_FACT_MAX_AGE)
+        return -1;
+    return strcmp(what, "yes") == 0 ? 1 : strcmp(what, "no") == 0 ? 0 : -1;
+}
+
+void rsl_sftp_rename_fact_set(rsl_conn *c, const char *what)
+{
+    const rsl_remote_opts *o = c->opts;
+    if (o->cache_set == NULL)
+        return;
+    char key[700], val[64];
+    rename_key(c, key, sizeof(key));
+    snprintf(val, sizeof(val), "%s %lld", what ? what : "unknown", (long long)time(NULL));
+    o->cache_set(o->ud, key, val);
+}
+
 void rsl_sftp_learn_seek_ok(rsl_conn *c)
 {
     c->no_seek = 0;

@@ -100,6 +100,13 @@ int rsl_sftp_facts_load(rsl_conn *c);
 void rsl_sftp_learn_no_seek(rsl_conn *c, const char *why);
 /* A probe (check) showed that it can: remembered. */
 void rsl_sftp_learn_seek_ok(rsl_conn *c);
+/* What the cache says of posix-rename@openssh.com on this server for this
+ * user (RSL_SFTP_RENAME_FACT): 1 it works, 0 it is refused, -1 unknown or
+ * older than RSL_SFTP_FACT_MAX_AGE (probe again). */
+int rsl_sftp_rename_fact(rsl_conn *c);
+/* Remembers the probe's answer: "yes", "no", or NULL to forget (a
+ * posix-rename was refused against what the cache said). */
+void rsl_sftp_rename_fact_set(rsl_conn *c, const char *what);
 
 /* ---- for tests: a connection over a client opened by the caller ---- */
 

@@ -250,12 +250,30 @@ static void on_stat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 /* ------------------------------------------------------------------ */
 /* PUT: the end (trailer replies in, verify, size check, rename) */
 
+int rsl_sftp_put_posix_refused(job *j, const rsl_sftp_reply *r)
+{
+    run *R = j->R;
+    if (!j->posix || r->type != RSL_FXP_STATUS ||
+        (r->status != RSL_FX_PERMISSION_DENIED && r->status != RSL_FX_OP_UNSUPPORTED))
+        return 0;
+    if (R->o.rename_refused != NULL)
+        R->o.rename_refused(R->o.ud, r->status);
+    if (r->status != RSL_FX_OP_UNSUPPORTED)
+        return 0;
+    rsl_sftp_client_drop_exts(R->s, RSL_SFTP_EXT_POSIX_RENAME);
+    return 1;
+}
+
+static void send_rename(job *j);
+
 static void on_rename(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
     (void)s;
     job *j = ud;
     j->inflight--;
-    if (!status_ok(j, r, "rename to", j->op->path))
+    if (rsl_sftp_put_posix_refused(j, r))
+        send_rename(j); /* again, without the extension */
+    else if (!status_ok(j, r, "rename to", j->op->path))
         refine(j, j->wpath, 1);
     step(j);
 }
@@ -263,7 +281,8 @@ static void on_rename(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 static void send_rename(job *j)
 {
     rsl_sftp_client *s = j->R->s;
-    if (rsl_sftp_client_exts(s) & RSL_SFTP_EXT_POSIX_RENAME) {
+    j->posix = (rsl_sftp_client_exts(s) & RSL_SFTP_EXT_POSIX_RENAME) != 0;
+    if (j->posix) {
         rsl_sftp_wire_posix_rename(out(j), req(j, on_rename), j->wtmp, j->wpath);
     } else { /* not atomic: the final name is briefly absent (describe says so) */
         rsl_sftp_wire_remove(out(j), req(j, rsl_sftp_put_ignore), j->wpath);

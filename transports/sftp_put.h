@@ -58,6 +58,12 @@ typedef struct rsl_sftp_put_opts {
      * cannot write at an offset (why: what it did) and was then sent whole
      * from zero. May be NULL. */
     void (*no_seek_learnt)(void *ud, const char *why);
+    /* Called (on the run's thread) when the server refused a posix-rename
+     * with PERMISSION_DENIED or OP_UNSUPPORTED (what a server that lists the
+     * extension but does not do it answers): what was learnt of it may be
+     * stale. On OP_UNSUPPORTED the run also stops using the extension and
+     * renames that file the plain way. May be NULL. */
+    void (*rename_refused)(void *ud, uint32_t fx);
     void *ud;
 } rsl_sftp_put_opts;
 

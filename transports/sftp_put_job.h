@@ -66,6 +66,7 @@ typedef struct job {
     int redo, redone; /* sent again from zero: the server cannot write at an offset */
     char why[160];    /* what it did */
     /* send less (sftp_put_more.c) */
+    int posix;         /* the last rename sent was a posix-rename */
     int append;        /* an APPEND: wtmp is the final file, no rename, never redone */
     int sized, opened; /* APPEND: the LSTAT and the OPEN answered */
     char *wfrom;       /* MOVE: the wire path of op->from */
@@ -116,6 +117,11 @@ static inline void step(job *j)
 int rsl_sftp_put_wire_path(job *j, const char *rel, char **out);
 /* The OPEN of an APPEND answered (the PUT's on_open otherwise). */
 void rsl_sftp_put_opened(job *j, const rsl_sftp_reply *r);
+/* A posix-rename of job j was answered r: when the server refused it as
+ * one that does not do it (PERMISSION_DENIED, OP_UNSUPPORTED), tells the
+ * run's owner (o.rename_refused); on OP_UNSUPPORTED also stops using the
+ * extension. Returns 1 when the rename should be sent again the plain way. */
+int rsl_sftp_put_posix_refused(job *j, const rsl_sftp_reply *r);
 /* After a failure mapped to REMOTE_IO/TYPE_CONFLICT: what is in the way. */
 void rsl_sftp_put_refine(job *j, const char *wire_path, int rename);
 

@@ -51,6 +51,8 @@ static void on_target_stat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r
     step(j);
 }
 
+static void send_move(job *j);
+
 /* A MOVE or SYMLINK answered. */
 static void on_made(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 {
@@ -59,6 +61,11 @@ static void on_made(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     rsl_op *op = j->op;
     rsl_err e = {0};
     const char *what = op->kind == RSL_OP_MOVE ? "move to" : "symlink";
+    if (op->kind == RSL_OP_MOVE && rsl_sftp_put_posix_refused(j, r)) {
+        send_move(j); /* again, without the extension */
+        step(j);
+        return;
+    }
     if (rsl_sftp_client_status(s, r, what, op->path, &e) != RSL_OK) {
         rsl_sftp_put_fail(j, &e);
         /* FAILURE is how OpenSSH says EEXIST; OP_UNSUPPORTED where it cannot */
@@ -71,19 +78,24 @@ static void on_made(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
     step(j);
 }
 
-static void start_move(job *j)
+static void send_move(job *j)
 {
     rsl_op *op = j->op;
-    if (rsl_sftp_put_wire_path(j, op->from, &j->wfrom) != 0)
-        return;
+    j->posix = op->overwrite && (rsl_sftp_client_exts(j->R->s) & RSL_SFTP_EXT_POSIX_RENAME);
     if (!op->overwrite) {
         rsl_sftp_wire_rename(out(j), req(j, on_made), j->wfrom, j->wpath);
-    } else if (rsl_sftp_client_exts(j->R->s) & RSL_SFTP_EXT_POSIX_RENAME) {
+    } else if (j->posix) {
         rsl_sftp_wire_posix_rename(out(j), req(j, on_made), j->wfrom, j->wpath);
     } else { /* the remains of a killed run may stand there: not atomic */
         rsl_sftp_wire_remove(out(j), req(j, rsl_sftp_put_ignore), j->wpath);
         rsl_sftp_wire_rename(out(j), req(j, on_made), j->wfrom, j->wpath);
     }
+}
+
+static void start_move(job *j)
+{
+    if (rsl_sftp_put_wire_path(j, j->op->from, &j->wfrom) == 0)
+        send_move(j);
 }
 
 /* ---- SETTIME ---- */

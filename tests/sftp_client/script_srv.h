@@ -49,13 +49,13 @@ typedef struct ssrv {
     rsl_sftp_buf out;
     size_t out_off;
     /* what it offers and how it behaves */
-    int posix;           /* lists posix-rename@openssh.com */
-    int posix_refused;   /* ... and answers PERMISSION_DENIED to it */
-    int noseek;          /* a write away from the handle's position: FAILURE + truncate */
-    int dropseek;        /* ... acknowledged but not written (a server that lies) */
-    int check_file;      /* lists check-file */
-    const char *cf_data; /* its data ("sha256,md5"; NULL: "1") */
-    int md5_hash;        /* lists md5-hash */
+    int posix;              /* lists posix-rename@openssh.com */
+    uint32_t posix_refused; /* ... and answers this status to it (0: does it) */
+    int noseek;             /* a write away from the handle's position: FAILURE + truncate */
+    int dropseek;           /* ... acknowledged but not written (a server that lies) */
+    int check_file;         /* lists check-file */
+    const char *cf_data;    /* its data ("sha256,md5"; NULL: "1") */
+    int md5_hash;           /* lists md5-hash */
     sfile f[SSRV_FILES];
     shandle h[SSRV_HANDLES];
     int writes, refused;
@@ -338,7 +338,7 @@ static inline void ssrv_rename(ssrv *v, uint32_t id, const char *a, const char *
     sfile *f = ssrv_find(v, a), *g = ssrv_find(v, b);
     ssrv_logf(v, "%s %s %s\n", posix ? "POSIX-RENAME" : "RENAME", a, b);
     if (posix && v->posix_refused) {
-        ssrv_status(v, id, RSL_FX_PERMISSION_DENIED);
+        ssrv_status(v, id, v->posix_refused);
         return;
     }
     if (f == NULL || (g != NULL && (!posix || g->is_dir))) {

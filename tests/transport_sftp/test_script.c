@@ -3,7 +3,8 @@
  * at an offset (the fact learnt, remembered through the engine's cache,
  * resume dropped for the next connections, forgotten when old), the
  * check-file and md5-hash extensions (hash()), and posix-rename listed but
- * refused. The connection is built with rsl_sftp_conn_adopt over the
+ * refused (the probe's answer remembered, and forgotten when a rename
+ * contradicts it). The connection is built with rsl_sftp_conn_adopt over the
  * scripted carrier; everything after that is the transport's own code. */
 #include "tests/sftp_client/script_srv.h"
 
@@ -244,7 +245,7 @@ Test(sftp_script, run_learns_in_one_run_and_the_next_run_does_not_resume)
     cr_assert_eq(op.err.code, RSL_OK, "%s\n%s", op.err.msg, v->log);
     check_whole(v);
     cr_assert(strstr(v->log, "refused"), "it tried to resume: %s", v->log);
-    cr_assert_eq(k.sets, 1, "remembered once");
+    cr_assert_eq(k.sets, 2, "remembered once (beside the posix-rename probe's answer)");
     cr_assert_eq(ops()->caps_of(c) & RSL_CAP_RESUME, 0);
     ops()->disconnect(c);
     ssrv_free(v);
@@ -381,7 +382,7 @@ Test(sftp_script, posix_rename_listed_but_refused_is_not_used)
 {
     ssrv *v = ssrv_new();
     v->posix = 1;
-    v->posix_refused = 1;
+    v->posix_refused = RSL_FX_PERMISSION_DENIED;
     ssrv_put(v, "/r/doc", "old", 3, 0);
     rsl_remote_opts o = {.timeout_sec = 5, .readonly = 1};
     rsl_conn *c = adopt(v, &o);
@@ -400,6 +401,71 @@ Test(sftp_script, posix_rename_listed_but_refused_is_not_used)
     sfile *f = ssrv_find(v, "/r/doc");
     cr_assert(f && f->len == 7 && memcmp(f->data, data, 7) == 0);
     cr_assert_null(ssrv_find(v, "/r/doc.rsl-old"), "the old file is gone");
+    ops()->disconnect(c);
+    ssrv_free(v);
+}
+
+/* The probe's answer is a fact: the next connection with the same cache
+ * sends no probe and uses (or leaves) the extension as the first learnt. */
+Test(sftp_script, the_posix_rename_answer_is_remembered)
+{
+    for (int refused = 0; refused <= 1; refused++) {
+        ssrv *v = ssrv_new();
+        v->posix = 1;
+        v->posix_refused = refused ? RSL_FX_PERMISSION_DENIED : 0;
+        cache k = {0};
+        rsl_remote_opts o = opts_with(&k);
+        rsl_conn *c = adopt(v, &o);
+        cr_assert(strstr(v->log, "POSIX-RENAME /r/.rsl-no-such-file"), "probed: %s", v->log);
+        cr_assert_eq(k.n, 1, "one fact learnt");
+        cr_assert_str_eq(k.key[0], "sftp:u@script.example:2222:posix-rename");
+        cr_assert(strncmp(k.val[0], refused ? "no " : "yes ", refused ? 3 : 4) == 0, "%s",
+                  k.val[0]);
+        ops()->disconnect(c);
+        clear_log(v);
+        c = adopt(v, &o);
+        cr_assert_null(strstr(v->log, "POSIX-RENAME"), "not probed again: %s", v->log);
+        cr_assert_eq(ops()->caps_of(c) & RSL_CAP_ATOMIC_RENAME,
+                     refused ? 0u : (unsigned)RSL_CAP_ATOMIC_RENAME);
+        ops()->disconnect(c);
+        ssrv_free(v);
+    }
+}
+
+/* The cache says posix-rename works, the server (changed since) refuses it
+ * as one without it: the file is still replaced, the plain way; the fact is
+ * forgotten and the next connection probes again. An old fact is probed. */
+Test(sftp_script, a_remembered_posix_rename_contradicted_is_forgotten)
+{
+    ssrv *v = ssrv_new();
+    v->posix = 1;
+    v->posix_refused = RSL_FX_OP_UNSUPPORTED;
+    fill();
+    cache k = {.n = 1, .key = {"sftp:u@script.example:2222:posix-rename"}};
+    snprintf(k.val[0], sizeof(k.val[0]), "yes %lld", (long long)time(NULL) - 60);
+    rsl_remote_opts o = opts_with(&k);
+    rsl_conn *c = adopt(v, &o);
+    cr_assert_null(strstr(v->log, "POSIX-RENAME"), "a fresh fact: no probe: %s", v->log);
+    rsl_op op = run_put(c);
+    cr_assert_eq(op.err.code, RSL_OK, "%s", op.err.msg);
+    cr_assert(strstr(v->log, "POSIX-RENAME /r/f.part /r/f\n"), "%s", v->log);
+    cr_assert(strstr(v->log, "RENAME /r/f.part /r/f\n"), "then the plain way: %s", v->log);
+    sfile *f = ssrv_find(v, "/r/f");
+    cr_assert(f && f->len == SIZE && memcmp(f->data, data, SIZE) == 0);
+    cr_assert(strncmp(k.val[0], "unknown ", 8) == 0, "forgotten: %s", k.val[0]);
+    ops()->disconnect(c);
+    clear_log(v);
+    c = adopt(v, &o);
+    cr_assert(strstr(v->log, "POSIX-RENAME /r/.rsl-no-such-file"), "probed again: %s", v->log);
+    cr_assert(strncmp(k.val[0], "no ", 3) == 0, "%s", k.val[0]);
+    ops()->disconnect(c);
+    /* a "yes" older than the facts' age limit is probed too */
+    v->posix_refused = 0;
+    snprintf(k.val[0], sizeof(k.val[0]), "yes %lld",
+             (long long)time(NULL) - RSL_SFTP_FACT_MAX_AGE - 10);
+    clear_log(v);
+    c = adopt(v, &o);
+    cr_assert(strstr(v->log, "POSIX-RENAME /r/.rsl-no-such-file"), "old: probed: %s", v->log);
     ops()->disconnect(c);
     ssrv_free(v);
 }
