@@ -805,8 +805,9 @@ static void start_op(run *R, rsl_op *op)
             (op->is_dir ? rsl_sftp_wire_rmdir : rsl_sftp_wire_remove)(out(j), req(j, on_remove),
                                                                       j->wpath);
             break;
-        case RSL_OP_STAT:
-            rsl_sftp_wire_lstat(out(j), req(j, on_stat), j->wpath);
+        case RSL_OP_STAT: /* the root is what the URL names: a link to a directory is fine */
+            (op->path[0] ? rsl_sftp_wire_lstat : rsl_sftp_wire_stat)(out(j), req(j, on_stat),
+                                                                     j->wpath);
             break;
         case RSL_OP_PUT:
             start_put(j);

@@ -215,7 +215,9 @@ typedef struct rsl_transport_ops {
      * Writes a NUL-terminated string into buf. */
     void (*describe)(rsl_conn *c, char *buf, size_t bufsz);
 
-    /* Stats rel. A missing item is RSL_OK with st->exists = 0. */
+    /* Stats rel, not following a symlink, except for "" (the root, which the
+     * URL names: a link to a directory is fine there, as for connect). A
+     * missing item is RSL_OK with st->exists = 0. */
     rsl_code (*stat)(rsl_conn *c, const char *rel, rsl_rstat *st, rsl_err *err);
     /* Creates directory rel (its parent exists: the engine creates parents
      * first). Already existing as a directory is RSL_OK; existing as a file is

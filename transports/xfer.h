@@ -35,7 +35,7 @@ typedef enum rsl_op_kind {
     RSL_OP_MKDIR = 1, /* create directory `path` (parent exists); existing dir is OK */
     RSL_OP_PUT,       /* upload src to `tmp`, then finish into `path` (see below) */
     RSL_OP_REMOVE,    /* remove file (is_dir 0) or empty directory (is_dir 1); absent is OK */
-    RSL_OP_STAT,      /* fill st for `path` (missing: st.exists = 0, still RSL_OK) */
+    RSL_OP_STAT,      /* fill st for `path` as ops->stat does (missing: st.exists = 0, RSL_OK) */
     RSL_OP_MOVE,      /* move `from` to `path` (a file, or a directory with is_dir 1 and all it
                          holds) on the remote: see below */
     RSL_OP_SYMLINK,   /* create symbolic link `path` pointing to `target` (path absent) */

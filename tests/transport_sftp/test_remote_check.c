@@ -91,6 +91,33 @@ Test(sftp_remote_check, a_remote_folder_moved_away_stops_a_no_change_run)
     free(t);
 }
 
+/* The destination names a symlink to a directory (a common layout: ~/www
+ * -> /var/www): the check follows the root as connect does, so a no-change
+ * run passes (it said "the remote root is no longer a directory" before);
+ * nothing beneath the root is followed. */
+Test(sftp_remote_check, a_symlinked_remote_root_passes_the_check)
+{
+    struct job j;
+    j.dir = rslt_tmpdir("rc-link");
+    char *real = mkroot("rc-link-real");
+    j.root = sub(j.dir, "remote-link");
+    cr_assert_eq(symlink(real, j.root), 0);
+    j.src = sub(j.dir, "src");
+    j.conf = sub(j.dir, "job.conf");
+    cr_assert_eq(mkdir(j.src, 0755), 0);
+    cr_assert_eq(chmod(j.dir, 0755), 0); /* the test user follows the link */
+    rslt_write(sub(j.src, "a.txt"), "alpha\n");
+    write_conf(&j, NULL, NULL, NULL);
+    char *t = NULL;
+    int rc = run(&t, "run", &j);
+    cr_assert_eq(rc, 0, "first run: exit %d\n%s", rc, t);
+    free(t);
+    cr_assert(rslt_exists(sub(real, "a.txt")), "sent through the link");
+    rc = run(&t, "run", &j);
+    cr_assert_eq(rc, 0, "no-change run through a linked root: exit %d\n%s", rc, t);
+    free(t);
+}
+
 Test(sftp_remote_check, a_file_changed_or_gone_on_the_remote_stops_the_run_and_verify_repairs)
 {
     struct job j = pushed_job("rc-changed");
