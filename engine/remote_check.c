@@ -67,7 +67,7 @@ static void put(rsl_rcheck *c, size_t i, const rsl_manifest_row *row)
  * probability, RESERVOIR / n. */
 void rsl_rcheck_offer(rsl_rcheck *c, const rsl_manifest_row *row)
 {
-    if (row->type != RSL_TYPE_FILE || row->pending)
+    if (row->type != RSL_TYPE_FILE || row->pending || c->drawn)
         return;
     c->seen++;
     if (c->seen <= RSL_RCHECK_RESERVOIR) {
@@ -112,6 +112,8 @@ int rsl_rcheck_due(int remote_check, int64_t last_ms, int64_t now_ms)
  * Fisher-Yates) into the front. */
 size_t rsl_rcheck_draw(rsl_rcheck *c)
 {
+    if (c->drawn)
+        return c->k;
     size_t k = rsl_rcheck_sample_size(c->seen);
     if (k > c->n)
         k = c->n;
@@ -121,7 +123,22 @@ size_t rsl_rcheck_draw(rsl_rcheck *c)
         c->v[i] = c->v[j];
         c->v[j] = t;
     }
+    c->drawn = 1;
+    c->k = k;
     return k;
+}
+
+const char *const *rsl_rcheck_early(rsl_rcheck *c, size_t *n)
+{
+    size_t k = rsl_rcheck_draw(c);
+    *n = 0;
+    if (k == 0)
+        return NULL;
+    c->early[0] = "";
+    for (size_t i = 0; i < k; i++)
+        c->early[i + 1] = c->v[i].path;
+    *n = k + 1;
+    return c->early;
 }
 
 /* ---- the check ---- */

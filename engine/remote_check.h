@@ -52,6 +52,9 @@ typedef struct rsl_rcheck {
     uint64_t rng;           /* xorshift state */
     int oom;                /* a path could not be copied: the sample is smaller */
     size_t checked, differ; /* the last rsl_rcheck_run's counts */
+    int drawn;              /* the sample is drawn (v[0..k)): offers are over */
+    size_t k;
+    const char *early[RSL_RCHECK_RESERVOIR + 1]; /* rsl_rcheck_early's paths */
 } rsl_rcheck;
 
 /* An empty sample. seed 0: a random seed (getrandom). */
@@ -71,8 +74,13 @@ size_t rsl_rcheck_sample_size(uint64_t n);
  * seconds (> 0) since last_ms (0: never checked). */
 int rsl_rcheck_due(int remote_check, int64_t last_ms, int64_t now_ms);
 /* Draws the files to check into v[0..k) and returns k (the sample size for
- * the files offered). rsl_rcheck_run calls it. */
+ * the files offered). Once: later calls return the same k (rsl_rcheck_run
+ * calls it too). */
 size_t rsl_rcheck_draw(rsl_rcheck *c);
+/* The paths the check will stat, the root ("") first, for a connection's
+ * first requests (rsl_remote_opts.early_stat): the sample is drawn now.
+ * Valid while c is. Sets *n (0: nothing to check, NULL returned). */
+const char *const *rsl_rcheck_early(rsl_rcheck *c, size_t *n);
 
 /* Stats the root and the sample over conn (ops->run, or the serial adapter)
  * in one feed and compares. Returns RSL_OK; REMOTE_ROOT_MISSING (the root

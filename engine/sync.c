@@ -277,6 +277,20 @@ static rsl_code remote_check(rsl_run *r, rsl_conn *conn, rsl_err *err)
     return RSL_OK;
 }
 
+/* One connection, made alone (no preconnect) for the remote check and
+ * then the work: the check's stats go with the connection's own first
+ * requests where the transport can (rsl_remote_opts.early_stat; one round
+ * trip less on SFTP). Only this connect gets them. */
+static rsl_code connect_for_check(rsl_run *r, rsl_conn **conn, rsl_err *err)
+{
+    if (r->check_due)
+        r->rm.opts.early_stat = rsl_rcheck_early(&r->rcheck, &r->rm.opts.n_early_stat);
+    rsl_code rc = rsl_connect_open(r, conn, err);
+    r->rm.opts.early_stat = NULL;
+    r->rm.opts.n_early_stat = 0;
+    return rc;
+}
+
 /* A planned move, as the dry run prints it ("move OLD -> NEW"). */
 static void move_line(const rsl_run *r, const rsl_item *it)
 {
@@ -367,7 +381,7 @@ static int end_dry_run(rsl_run *r, rsl_err *err)
     rsl_code rc = RSL_OK;
     if (r->check_due) {
         rsl_conn *conn = NULL;
-        if ((rc = rsl_connect_open(r, &conn, err)) == RSL_OK)
+        if ((rc = connect_for_check(r, &conn, err)) == RSL_OK)
             rc = remote_check(r, conn, err);
         if (conn)
             r->ops->disconnect(conn);
@@ -438,7 +452,7 @@ static rsl_code run_apply(rsl_run *r, rsl_err *err)
     if (r->pre != NULL)
         rc = rsl_preconn_first(r->pre, &conn, err);
     else if (work || r->check_due)
-        rc = rsl_connect_open(r, &conn, err);
+        rc = connect_for_check(r, &conn, err);
     if (rc == RSL_OK && r->check_due)
         rc = remote_check(r, conn, err);
     if (rc == RSL_OK && work)

@@ -142,6 +142,9 @@ static void conn_free(rsl_conn *c)
     if (c->sock >= 0)
         close(c->sock);
     rsl_dircache_clear(&c->dirs);
+    for (size_t i = 0; i < c->n_early; i++)
+        free(c->early[i].path);
+    free(c->early);
     free(c->last_tmp);
     free(c->root);
     free(c->host);
@@ -347,6 +350,81 @@ static void on_rename_probe(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *
     f->rename_status = r->type == RSL_FXP_STATUS ? r->status : RSL_FX_OK;
 }
 
+/* ---- the caller's early stats (opts->early_stat), with the first look ---- */
+
+static void on_early(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
+{
+    rsl_sftp_early *e = ud;
+    (*e->left)--;
+    e->answered = 1;
+    memset(&e->st, 0, sizeof(e->st));
+    e->st.mtime = -1;
+    rsl_code rc = rsl_sftp_client_expect(s, r, RSL_FXP_ATTRS, "stat", e->path, &e->err);
+    if (rc == RSL_OK)
+        rsl_sftp_client_attrs_to_rstat(&r->attrs, &e->st);
+    else if (rc == RSL_E_REMOTE_NOT_FOUND)
+        rsl_err_clear(&e->err); /* absent: exists = 0, as a STAT op says it */
+}
+
+/* Sends an LSTAT per early path (the root's answer is the first look's own
+ * STAT, filled in by early_root); *left counts them. Out of memory or a path
+ * too long: that path is simply not early. */
+static void early_send(rsl_conn *c, int *left)
+{
+    const rsl_remote_opts *o = c->opts;
+    size_t n = o->n_early_stat < RSL_SFTP_EARLY_MAX ? o->n_early_stat : RSL_SFTP_EARLY_MAX;
+    if (o->early_stat == NULL || n == 0 || (c->early = calloc(n, sizeof(*c->early))) == NULL)
+        return;
+    char wire[RSL_SFTP_PATH_BUF];
+    for (size_t i = 0; i < n; i++) {
+        const char *rel = o->early_stat[i];
+        rsl_sftp_early *e = &c->early[c->n_early];
+        if (rel == NULL || (e->path = strdup(rel)) == NULL)
+            continue;
+        c->n_early++;
+        if (rel[0] == '\0')
+            continue;
+        if (rsl_sftp_client_path(c->cl, rel, wire, sizeof(wire)) < 0) {
+            e->used = 1; /* never answered: the STAT op goes the normal way */
+            continue;
+        }
+        e->left = left;
+        rsl_sftp_wire_lstat(rsl_sftp_client_out(c->cl), rsl_sftp_client_request(c->cl, on_early, e),
+                            wire);
+        (*left)++;
+    }
+}
+
+/* The root's early answer is the first look's STAT (it follows a link, as
+ * the STAT op of "" does). */
+static void early_root(rsl_conn *c, const rsl_sftp_attrs *root)
+{
+    for (size_t i = 0; i < c->n_early; i++)
+        if (c->early[i].path[0] == '\0') {
+            rsl_sftp_early *e = &c->early[i];
+            rsl_err_clear(&e->err);
+            rsl_sftp_client_attrs_to_rstat(root, &e->st);
+            e->answered = 1;
+        }
+}
+
+/* A STAT op whose path was stat'ed early takes that answer (once). */
+static int early_take(rsl_conn *c, rsl_op *op)
+{
+    if (op->kind != RSL_OP_STAT)
+        return 0;
+    for (size_t i = 0; i < c->n_early; i++) {
+        rsl_sftp_early *e = &c->early[i];
+        if (e->answered && !e->used && strcmp(e->path, op->path) == 0) {
+            e->used = 1;
+            op->st = e->st;
+            op->err = e->err;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Whether to probe posix-rename: not when the server does not list it, nor
  * when the cache remembers its answer (dropped at once if that was "no"). */
 static int rename_probe_needed(rsl_conn *c)
@@ -371,6 +449,7 @@ static rsl_code first_look_at(rsl_conn *c, first_look *f, rsl_err *err)
     rsl_sftp_client_path(s, "", root, sizeof(root));
     rsl_sftp_wire_stat(rsl_sftp_client_out(s), rsl_sftp_client_request(s, on_root, f), root);
     f->left = 1;
+    early_send(c, &f->left);
     int probe = rename_probe_needed(c);
     if (probe) {
         snprintf(a, sizeof(a), "%s/.rsl-no-such-file-%ld", strcmp(root, "/") ? root : "",
@@ -426,6 +505,7 @@ static rsl_code after_open(rsl_conn *c, rsl_err *err)
         rc = check_root(c, &f, err);
     if (rc != RSL_OK)
         return rsl_sftp_after(c, rc);
+    early_root(c, &f.root);
     rsl_sftp_client_set_timeout(c->cl, c->tsec);
     if (!rsl_sftp_facts_load(c) && !c->opts->readonly && c->opts->cache_get == NULL)
         rsl_sftp_io_probe_seek(c); /* nothing remembers an answer: ask now (check) */
@@ -617,15 +697,19 @@ typedef struct run_feed {
     const rsl_feed *in;
 } run_feed;
 
-/* A MKDIR of a directory this connection made or found completes at once. */
+/* A MKDIR of a directory this connection made or found, and a STAT
+ * answered early, complete at once. */
 static rsl_op *rf_next(void *ud, int wait)
 {
     run_feed *f = ud;
     for (;;) {
         rsl_op *op = f->in->next(f->in->ud, wait);
-        if (op == NULL || op->kind != RSL_OP_MKDIR || !rsl_dircache_has(&f->c->dirs, op->path))
+        if (op == NULL)
+            return NULL;
+        if (op->kind == RSL_OP_MKDIR && rsl_dircache_has(&f->c->dirs, op->path))
+            rsl_err_clear(&op->err);
+        else if (!early_take(f->c, op))
             return op;
-        rsl_err_clear(&op->err);
         f->in->done(f->in->ud, op);
     }
 }

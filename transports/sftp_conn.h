@@ -26,6 +26,17 @@
 #include "sftp_client.h"
 
 #define RSL_SFTP_PATH_BUF 4096 /* longest remote path we send */
+#define RSL_SFTP_EARLY_MAX 64  /* early stats taken (opts->early_stat) */
+
+/* One of the caller's early stats, answered with connect's first look and
+ * kept for the first RSL_OP_STAT of its path. */
+typedef struct rsl_sftp_early {
+    char *path;
+    int answered, used;
+    int *left; /* the first look's count of answers still out */
+    rsl_rstat st;
+    rsl_err err;
+} rsl_sftp_early;
 
 struct rsl_conn {
     /* the way to the server */
@@ -54,6 +65,8 @@ struct rsl_conn {
     rsl_remote_opts o;           /* a copy; its strings are borrowed (valid while connected) */
     const rsl_remote_opts *opts; /* = &o */
     const rsl_sftp_cfg *cfg;     /* o.cfg, or the defaults */
+    rsl_sftp_early *early;       /* opts->early_stat's answers (n_early) */
+    size_t n_early;
 };
 
 /* A line for the run log (opts->log), when there is one. */

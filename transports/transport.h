@@ -79,6 +79,14 @@ typedef struct rsl_remote_opts {
     int (*cache_get)(void *ud, const char *key, char *buf, size_t bufsz);
     void (*cache_set)(void *ud, const char *key, const char *value);
     void *ud;
+    /* Paths (relative to the root; "" the root) the caller will STAT first,
+     * through run() (the engine's remote check), or NULL. A transport that
+     * waits for answers of its own at the end of connect may send these
+     * stats with them and keep each answer for the first RSL_OP_STAT of its
+     * path, which then completes without a round trip (SFTP). Read during
+     * connect only; a transport may ignore them. */
+    const char *const *early_stat;
+    size_t n_early_stat;
 } rsl_remote_opts;
 
 /* What a remote item looks like. */

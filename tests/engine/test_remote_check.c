@@ -275,3 +275,33 @@ Test(engine_remote_check, the_sample_is_uniform_over_the_whole_manifest)
     }
     cr_assert_lt(abs(first - last), 400, "the first and last rows alike: %d vs %d", first, last);
 }
+
+/* The check's paths (the root, then the sample) are handed to the connect
+ * (rsl_remote_opts.early_stat), so a transport can stat them with its own
+ * first requests; the check still asks for each through run() and judges
+ * its answer. A connect for the work alone (a changed file, check = never)
+ * gets none. */
+Test(engine_remote_check, the_sample_is_offered_to_the_connect)
+{
+    eng e;
+    eng_setup(&e, "rc-early");
+    put_n(&e, 3);
+    cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
+    rslt_fake_clear_counts();
+    cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
+    char *early = rslt_fake_early();
+    cr_assert_eq(early[0], '\n', "the root first: %s", early);
+    cr_assert_eq(rslt_count(early, "\n"), 4, "the root and the 3 files: %s", early);
+    cr_assert(strstr(early, "\nf000.txt\n") && strstr(early, "\nf001.txt\n") &&
+                  strstr(early, "\nf002.txt\n"),
+              "%s", early);
+    free(early);
+    cr_assert_eq(stats_of_files(), 3, "the check's stats still go through run()");
+    e.job.remote_check = RSL_RCHECK_NEVER;
+    eng_put(&e, "f000.txt", "changed");
+    cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
+    early = rslt_fake_early();
+    cr_assert_str_eq(early, "", "no check, nothing early: %s", early);
+    free(early);
+    eng_teardown(&e);
+}

@@ -186,6 +186,16 @@ void rslt_fake_on_call(void (*fn)(void *ud, rslt_fake_op op, const char *rel), v
     pthread_mutex_unlock(&g.mu);
 }
 
+char *rslt_fake_early(void)
+{
+    pthread_mutex_lock(&g.mu);
+    char *t = strdup(g.early ? g.early : "");
+    pthread_mutex_unlock(&g.mu);
+    if (t == NULL)
+        abort();
+    return t;
+}
+
 int rslt_fake_probes(void)
 {
     return __atomic_load_n(&g.probes, __ATOMIC_RELAXED);

@@ -67,7 +67,8 @@ struct rslt_fake_g {
     uint64_t cut_bytes;
     int cut_times; /* < 0: always; 0: never */
     int next_conn, open_conns;
-    int probes; /* atomic */
+    int probes;  /* atomic */
+    char *early; /* the last connect's opts->early_stat, one per line */
     void (*hook)(void *, rslt_fake_op, const char *);
     void *hook_ud;
     int64_t seq;       /* one clock for the starts and ends of calls */

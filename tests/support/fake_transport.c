@@ -195,10 +195,29 @@ rsl_code fk_leave(rsl_code rc)
 
 /* ---- the transport ---- */
 
+/* What the engine asked to stat early, for rslt_fake_early(). */
+static void record_early(const rsl_remote_opts *opts)
+{
+    size_t len = 1;
+    for (size_t i = 0; opts && i < opts->n_early_stat; i++)
+        len += strlen(opts->early_stat[i]) + 1;
+    char *t = calloc(1, len);
+    if (t == NULL)
+        abort();
+    size_t at = 0;
+    for (size_t i = 0; opts && i < opts->n_early_stat; i++)
+        at += (size_t)snprintf(t + at, len - at, "%s\n", opts->early_stat[i]);
+    pthread_mutex_lock(&g.mu);
+    free(g.early);
+    g.early = t;
+    pthread_mutex_unlock(&g.mu);
+}
+
 static rsl_code f_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_remote_opts *opts,
                           rsl_err *err)
 {
     *out = NULL;
+    record_early(opts);
     /* a fact learnt once per server, as https learns partial-PUT support */
     char fact[16];
     if (opts && opts->cache_get && !opts->cache_get(opts->ud, "fake:probed", fact, sizeof(fact))) {
@@ -645,6 +664,8 @@ void rslt_fake_setup(void)
     g.next_conn = 0;
     g.open_conns = 0;
     g.probes = 0;
+    free(g.early);
+    g.early = NULL;
     g.seq = 0;
     g.max_in_flight = 0;
     g.out_of_order = 0;

@@ -469,3 +469,61 @@ Test(sftp_script, a_remembered_posix_rename_contradicted_is_forgotten)
     ops()->disconnect(c);
     ssrv_free(v);
 }
+
+/* ---- the caller's early stats ---- */
+
+typedef struct many {
+    rsl_op *ops;
+    size_t n, taken, done;
+} many;
+
+static rsl_op *many_next(void *ud, int wait)
+{
+    (void)wait;
+    many *m = ud;
+    return m->taken < m->n ? &m->ops[m->taken++] : NULL;
+}
+
+static void many_done(void *ud, rsl_op *op)
+{
+    (void)op;
+    ((many *)ud)->done++;
+}
+
+/* The remote check's paths given at connect (opts.early_stat) are stat'ed
+ * with the first look; the run's STAT ops of those paths then complete
+ * with those answers and nothing more goes on the wire; another path, or
+ * the same one asked twice, is sent as usual. */
+Test(sftp_script, early_stats_go_with_the_first_look)
+{
+    ssrv *v = ssrv_new();
+    ssrv_put(v, "/r/a", "alpha", 5, 0);
+    ssrv_put(v, "/r/d", "", 0, 1);
+    const char *early[] = {"", "a", "gone", "d"};
+    rsl_remote_opts o = {.timeout_sec = 5, .early_stat = early, .n_early_stat = 4};
+    rsl_conn *c = adopt(v, &o);
+    cr_assert(strstr(v->log, "STAT /r\n"), "%s", v->log);
+    cr_assert(strstr(v->log, "LSTAT /r/a\n") && strstr(v->log, "LSTAT /r/gone\n") &&
+                  strstr(v->log, "LSTAT /r/d\n"),
+              "with the first look: %s", v->log);
+    clear_log(v);
+    rsl_op st[6];
+    const char *paths[] = {"", "a", "gone", "d", "a", "other"};
+    for (int i = 0; i < 6; i++)
+        st[i] = (rsl_op){.kind = RSL_OP_STAT, .path = paths[i], .mtime = -1};
+    many m = {.ops = st, .n = 6};
+    rsl_feed feed = {.next = many_next, .done = many_done, .ud = &m};
+    rsl_err err = {0};
+    cr_assert_eq(ops()->run(c, &feed, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(m.done, 6);
+    cr_assert(st[0].st.exists && st[0].st.is_dir, "the root");
+    cr_assert(st[1].st.exists && !st[1].st.is_dir && st[1].st.size == 5);
+    cr_assert_eq(st[2].err.code, RSL_OK, "%s", st[2].err.msg);
+    cr_assert(!st[2].st.exists, "absent: exists = 0");
+    cr_assert(st[3].st.exists && st[3].st.is_dir);
+    cr_assert(st[4].st.exists && st[4].st.size == 5);
+    cr_assert_str_eq(v->log, "LSTAT /r/a\nLSTAT /r/other\n",
+                     "only the second 'a' and the other path went out");
+    ops()->disconnect(c);
+    ssrv_free(v);
+}
