@@ -168,11 +168,13 @@ PY
 )
 nreq=${reqs%% *}
 # what every connection asks before any op: limits@openssh.com, STAT of the
-# root, the posix-rename probe (transports/sftp.c first_look_at)
+# root, and the posix-rename probe until its answer is a remembered fact
+# (transports/sftp.c first_look_at)
 setup=$(grep -o 'EXTENDED=[0-9]*' <<<"$reqs" | cut -d= -f2)
 setup=$((setup + $(grep -o ' STAT=[0-9]*' <<<"$reqs" | cut -d= -f2)))
 # the remote check every run makes (remote_check = every-run, issue 11): an
-# LSTAT of the root and of each sampled file
+# LSTAT of each sampled file, sent with the first look (the root's answer is
+# the first look's STAT)
 rcheck=$(grep -o 'LSTAT=[0-9]*' <<<"$reqs" | cut -d= -f2)
 rcheck=${rcheck:-0}
 nrun=$((nreq - rcheck))
