@@ -24,6 +24,32 @@ static void t_cache_set(void *ud, const char *key, const char *value)
     rsl_facts_set(&r->facts, key, value);
 }
 
+/* The remote check's paths, to the first connection that asks once they
+ * are drawn (rsl_connect_publish_early). */
+static size_t t_early_stat(void *ud, const char *const **paths)
+{
+    rsl_run *r = ud;
+    size_t n = 0;
+    pthread_mutex_lock(&r->early_mu);
+    if (r->early != NULL && !r->early_given) {
+        r->early_given = 1;
+        *paths = r->early;
+        n = r->n_early;
+    }
+    pthread_mutex_unlock(&r->early_mu);
+    return n;
+}
+
+void rsl_connect_publish_early(rsl_run *r)
+{
+    size_t n = 0;
+    const char *const *p = rsl_rcheck_early(&r->rcheck, &n);
+    pthread_mutex_lock(&r->early_mu);
+    r->early = p;
+    r->n_early = n;
+    pthread_mutex_unlock(&r->early_mu);
+}
+
 rsl_code rsl_connect_setup(rsl_run *r, rsl_err *err)
 {
     rsl_code rc = rsl_remote_init(&r->rm, r->job, 0, err);
@@ -33,6 +59,7 @@ rsl_code rsl_connect_setup(rsl_run *r, rsl_err *err)
     r->rm.opts.log = t_log;
     r->rm.opts.cache_get = t_cache_get;
     r->rm.opts.cache_set = t_cache_set;
+    r->rm.opts.early_stat = t_early_stat;
     r->rm.opts.ud = r;
     return RSL_OK;
 }

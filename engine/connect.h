@@ -5,7 +5,8 @@
  * reconnect after a connection error (waits and attempts from retry.h,
  * cancellable).
  *
- * Owns: the transport callbacks of a run (log, cache_get, cache_set).
+ * Owns: the transport callbacks of a run (log, cache_get, cache_set,
+ * early_stat).
  * Must not touch: the state db, the plan.
  */
 #ifndef RSL_CONNECT_H
@@ -19,6 +20,10 @@ typedef struct rsl_run rsl_run;
 /* Parses the destination and finds its transport (r->rm, r->ops); the
  * transport then logs through the run and caches facts in r->facts. */
 rsl_code rsl_connect_setup(rsl_run *r, rsl_err *err);
+/* Draws the remote check's sample (r->rcheck) and offers its paths to the
+ * next connection that asks (rsl_remote_opts.early_stat): one connection
+ * gets them, then none. Main thread, once the plan is built. */
+void rsl_connect_publish_early(rsl_run *r);
 /* Opens one connection. On RSL_OK the caller owns *out (r->ops->disconnect). */
 rsl_code rsl_connect_open(rsl_run *r, rsl_conn **out, rsl_err *err);
 /* Drops *conn (may be NULL) and connects again: up to max_attempts tries,

@@ -10,11 +10,13 @@
  * Threading: fields are main-thread only unless marked. Workers read the
  * job, the options, ops and srcfd, which are not written while workers run;
  * what they share otherwise is in rsl_queue (under its lock), rsl_throttle,
- * rsl_facts (their own locks) and bytes_done (atomic).
+ * rsl_facts (their own locks), bytes_done (atomic) and the early stats'
+ * fields (early_mu; a connecting thread reads them).
  */
 #ifndef RSL_RUN_CTX_H
 #define RSL_RUN_CTX_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "facts.h"
@@ -64,12 +66,21 @@ typedef struct rsl_run {
     unsigned caps;           /* the first connection's capabilities (RSL_CAP_*) */
     int conns;               /* connections (workers) the run started with */
     struct rsl_preconn *pre; /* connections opened ahead (preconnect.h), or NULL */
-    rsl_queue q;             /* ops between the dispatcher and the workers (queue.h) */
-    rsl_throttle bw;         /* bwlimit, shared by all workers */
-    rsl_facts facts;         /* server facts cache */
-    rsl_rcheck rcheck;       /* the remote check's sample (remote_check.h) */
-    int check_due;           /* this run checks the remote (remote_check) */
-    int cut_short;           /* the dispatcher stopped feeding early: cancelled or deadline */
+    /* the connection of a run whose remote check is due, opened while the
+     * plan is built (preconnect.h, one slot), or NULL */
+    struct rsl_preconn *ahead;
+    /* the check's paths for a connect's first requests (early_mu guards):
+     * published once the plan drew the sample, handed out once */
+    pthread_mutex_t early_mu;
+    const char *const *early;
+    size_t n_early;
+    int early_given;
+    rsl_queue q;       /* ops between the dispatcher and the workers (queue.h) */
+    rsl_throttle bw;   /* bwlimit, shared by all workers */
+    rsl_facts facts;   /* server facts cache */
+    rsl_rcheck rcheck; /* the remote check's sample (remote_check.h) */
+    int check_due;     /* this run checks the remote (remote_check) */
+    int cut_short;     /* the dispatcher stopped feeding early: cancelled or deadline */
     int session_failed;
     rsl_err session_err;
     int64_t files_done; /* results recorded */

@@ -61,11 +61,13 @@ static rsl_run *run_new(const rsl_job *job, const rsl_run_opts *o)
     snprintf(r->rec.mode, sizeof(r->rec.mode), "%s",
              o->mode ? o->mode : (o->only_failed ? "only-failed" : "normal"));
     r->rec.started_ms = r->now_ms;
+    pthread_mutex_init(&r->early_mu, NULL);
     return r;
 }
 
 static void run_free(rsl_run *r)
 {
+    rsl_preconn_end(r->ahead); /* a run that ended before it used it */
     rsl_recorder_pending_free(r);
     rsl_plan_free(&r->plan);
     rsl_failures_free(r->fails, r->n_fails);
@@ -79,6 +81,7 @@ static void run_free(rsl_run *r)
         close(r->srcfd);
     rsl_queue_destroy(&r->q);
     rsl_throttle_destroy(&r->bw);
+    pthread_mutex_destroy(&r->early_mu);
     free(r);
 }
 
@@ -231,6 +234,10 @@ static rsl_code run_plan(rsl_run *r, rsl_err *err)
         (rc = rsl_state_uploads_load(r->st, &r->ups, &r->n_ups, err)) != RSL_OK ||
         (rc = rsl_facts_load(&r->facts, r->st, err)) != RSL_OK)
         return rc;
+    /* a run that checks the remote connects anyway: while the tree is
+     * scanned (on a long link a connect is ten round trips) */
+    if (r->check_due && !r->o->dry_run)
+        r->ahead = rsl_preconn_start(r, 1);
     char dir[4096];
     long limit = max_delete(r);
     spool_dir(r, dir, sizeof(dir));
@@ -259,6 +266,8 @@ static rsl_code run_plan(rsl_run *r, rsl_err *err)
     r->rec.counts.skipped = r->plan.skipped;
     if (rc == RSL_OK && r->check_due && r->o->only_failed && !new_destination)
         rc = rsl_rcheck_collect(&r->rcheck, r->st, err); /* the plan read no manifest */
+    if (rc == RSL_OK && r->check_due)
+        rsl_connect_publish_early(r);
     if (rc != RSL_OK || r->o->dry_run)
         return rc;
     return check_max_delete(r, err);
@@ -275,20 +284,6 @@ static rsl_code remote_check(rsl_run *r, rsl_conn *conn, rsl_err *err)
     snprintf(now, sizeof(now), "%lld", (long long)rsl_run_now_ms());
     rsl_recorder_kv(r, RSL_RCHECK_KV, now);
     return RSL_OK;
-}
-
-/* One connection, made alone (no preconnect) for the remote check and
- * then the work: the check's stats go with the connection's own first
- * requests where the transport can (rsl_remote_opts.early_stat; one round
- * trip less on SFTP). Only this connect gets them. */
-static rsl_code connect_for_check(rsl_run *r, rsl_conn **conn, rsl_err *err)
-{
-    if (r->check_due)
-        r->rm.opts.early_stat = rsl_rcheck_early(&r->rcheck, &r->rm.opts.n_early_stat);
-    rsl_code rc = rsl_connect_open(r, conn, err);
-    r->rm.opts.early_stat = NULL;
-    r->rm.opts.n_early_stat = 0;
-    return rc;
 }
 
 /* A planned move, as the dry run prints it ("move OLD -> NEW"). */
@@ -381,7 +376,7 @@ static int end_dry_run(rsl_run *r, rsl_err *err)
     rsl_code rc = RSL_OK;
     if (r->check_due) {
         rsl_conn *conn = NULL;
-        if ((rc = connect_for_check(r, &conn, err)) == RSL_OK)
+        if ((rc = rsl_connect_open(r, &conn, err)) == RSL_OK)
             rc = remote_check(r, conn, err);
         if (conn)
             r->ops->disconnect(conn);
@@ -437,6 +432,21 @@ static int connections_ahead(rsl_run *r)
     return rsl_workers_size(r);
 }
 
+/* The connection opened during the plan (r->ahead); when it failed and
+ * the work's own connections are under way, the first of those that
+ * succeeds (a server that takes one connection answers the rest "busy").
+ * The error is the one opened ahead's. */
+static rsl_code first_connection(rsl_run *r, rsl_conn **conn, rsl_err *err)
+{
+    rsl_code rc = rsl_preconn_first(r->ahead, conn, err);
+    rsl_err e2;
+    if (rc != RSL_OK && r->pre != NULL && rsl_preconn_first(r->pre, conn, &e2) == RSL_OK) {
+        rsl_err_clear(err);
+        rc = RSL_OK;
+    }
+    return rc;
+}
+
 /* Connects when there is something to do or the remote is checked (every
  * run by default, also one with nothing to send): the check comes first,
  * on the connection the work then uses. Returns the session's code (err
@@ -447,12 +457,14 @@ static rsl_code run_apply(rsl_run *r, rsl_err *err)
     int work = p->n_items > 0 || (r->job->delete_ && p->n_deletes > 0) || p->stale_temps.n > 0;
     rsl_conn *conn = NULL;
     rsl_code rc = RSL_OK;
-    if (work && connections_ahead(r) > 1)
-        r->pre = rsl_preconn_start(r, r->conns);
-    if (r->pre != NULL)
+    if (work && connections_ahead(r) > 1) /* the rest, if one is under way already */
+        r->pre = rsl_preconn_start(r, r->ahead != NULL ? r->conns - 1 : r->conns);
+    if (r->ahead != NULL)
+        rc = first_connection(r, &conn, err);
+    else if (r->pre != NULL)
         rc = rsl_preconn_first(r->pre, &conn, err);
     else if (work || r->check_due)
-        rc = connect_for_check(r, &conn, err);
+        rc = rsl_connect_open(r, &conn, err);
     if (rc == RSL_OK && r->check_due)
         rc = remote_check(r, conn, err);
     if (rc == RSL_OK && work)
@@ -461,6 +473,8 @@ static rsl_code run_apply(rsl_run *r, rsl_err *err)
         r->ops->disconnect(conn);
     rsl_preconn_end(r->pre); /* the workers took theirs; the rest are closed */
     r->pre = NULL;
+    rsl_preconn_end(r->ahead);
+    r->ahead = NULL;
     if (rc != RSL_OK)
         return rc;
     rsl_recorder_commit(r);

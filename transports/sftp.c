@@ -372,12 +372,15 @@ static void on_early(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
 static void early_send(rsl_conn *c, int *left)
 {
     const rsl_remote_opts *o = c->opts;
-    size_t n = o->n_early_stat < RSL_SFTP_EARLY_MAX ? o->n_early_stat : RSL_SFTP_EARLY_MAX;
-    if (o->early_stat == NULL || n == 0 || (c->early = calloc(n, sizeof(*c->early))) == NULL)
+    const char *const *paths = NULL;
+    size_t n = o->early_stat != NULL ? o->early_stat(o->ud, &paths) : 0;
+    if (n > RSL_SFTP_EARLY_MAX)
+        n = RSL_SFTP_EARLY_MAX;
+    if (n == 0 || paths == NULL || (c->early = calloc(n, sizeof(*c->early))) == NULL)
         return;
     char wire[RSL_SFTP_PATH_BUF];
     for (size_t i = 0; i < n; i++) {
-        const char *rel = o->early_stat[i];
+        const char *rel = paths[i];
         rsl_sftp_early *e = &c->early[c->n_early];
         if (rel == NULL || (e->path = strdup(rel)) == NULL)
             continue;

@@ -79,14 +79,16 @@ typedef struct rsl_remote_opts {
     int (*cache_get)(void *ud, const char *key, char *buf, size_t bufsz);
     void (*cache_set)(void *ud, const char *key, const char *value);
     void *ud;
-    /* Paths (relative to the root; "" the root) the caller will STAT first,
-     * through run() (the engine's remote check), or NULL. A transport that
-     * waits for answers of its own at the end of connect may send these
-     * stats with them and keep each answer for the first RSL_OP_STAT of its
-     * path, which then completes without a round trip (SFTP). Read during
-     * connect only; a transport may ignore them. */
-    const char *const *early_stat;
-    size_t n_early_stat;
+    /* The paths (relative to the root; "" the root) the caller will STAT
+     * first through run() (the engine's remote check). A transport that
+     * waits for answers of its own at the end of connect may ask once, send
+     * these stats with them and keep each answer for the first RSL_OP_STAT
+     * of its path, which then completes without a round trip (SFTP).
+     * Returns how many; 0 when there are none, when they are not known yet
+     * (the connect may run while the caller still plans) or were handed to
+     * another connection. *paths stays valid while the connection is open.
+     * Thread-safe. May be NULL; a transport may ignore it. */
+    size_t (*early_stat)(void *ud, const char *const **paths);
 } rsl_remote_opts;
 
 /* What a remote item looks like. */

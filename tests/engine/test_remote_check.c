@@ -299,9 +299,39 @@ Test(engine_remote_check, the_sample_is_offered_to_the_connect)
     cr_assert_eq(stats_of_files(), 3, "the check's stats still go through run()");
     e.job.remote_check = RSL_RCHECK_NEVER;
     eng_put(&e, "f000.txt", "changed");
+    rslt_fake_clear_counts();
     cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
     early = rslt_fake_early();
     cr_assert_str_eq(early, "", "no check, nothing early: %s", early);
     free(early);
+    eng_teardown(&e);
+}
+
+/* A run whose check is due connects while it plans (the connect's round
+ * trips overlap the scan): a run refused after its plan (max_delete) has
+ * already connected, and changes nothing with that connection; the
+ * connection is closed. A run with the check off does not connect before
+ * its plan says there is work. */
+Test(engine_remote_check, the_connect_overlaps_the_plan)
+{
+    eng e;
+    eng_setup(&e, "rc-ahead");
+    e.job.delete_ = 1;
+    e.job.max_delete = 1;
+    put_n(&e, 3);
+    eng_put(&e, "keep.txt", "keep");
+    cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
+    rslt_sh(NULL, NULL, "rm '%s'/f00*.txt", e.src);
+    rslt_fake_clear_counts();
+    cr_assert_eq(eng_run(&e), RSL_EXIT_SESSION);
+    cr_assert_eq(e.err.code, RSL_E_MAX_DELETE, "%s", e.err.msg);
+    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_CONNECT), 1, "connected during the plan");
+    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_REMOVE) + rslt_fake_calls(RSLT_FAKE_STAT), 0,
+                 "nothing done with it");
+    cr_assert_eq(rslt_fake_open_connections(), 0, "closed");
+    e.job.remote_check = RSL_RCHECK_NEVER;
+    rslt_fake_clear_counts();
+    cr_assert_eq(eng_run(&e), RSL_EXIT_SESSION);
+    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_CONNECT), 0, "no check: no connect before the plan");
     eng_teardown(&e);
 }

@@ -49,6 +49,8 @@ struct rsl_conn {
     int dead;         /* cut: every later call fails */
     uint64_t carried; /* upload bytes on this connection */
     char suffix[64];
+    const rsl_remote_opts *opts; /* the engine's, valid while connected */
+    int asked_early;             /* rslt_fake_record_early ran for it */
 };
 
 struct rslt_fake_g {
@@ -121,5 +123,9 @@ rsl_code f_remove(rsl_conn *c, const char *rel, int is_dir, rsl_err *err);
 rsl_code f_run(rsl_conn *c, const rsl_feed *feed, rsl_err *err);
 rsl_code f_write_range(rsl_conn *c, const char *tmp_rel, uint64_t off, uint64_t len, int check,
                        rsl_source *src, uint64_t *kept, uint64_t *sent, rsl_err *err);
+
+/* Asks opts->early_stat once for connection c (its first run) and keeps
+ * the answer for rslt_fake_early(). */
+void rslt_fake_record_early(rsl_conn *c);
 
 #endif

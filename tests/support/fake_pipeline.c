@@ -341,6 +341,7 @@ static void hold_first(const rsl_feed *feed, flight *fl, int *n, int window, lon
  * order, so they complete out of order (and PUTs interleave their bytes). */
 rsl_code f_run(rsl_conn *c, const rsl_feed *feed, rsl_err *err)
 {
+    rslt_fake_record_early(c);
     pthread_mutex_lock(&g.mu);
     int window = g.window > 0 ? g.window : 1;
     pthread_mutex_unlock(&g.mu);

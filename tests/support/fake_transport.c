@@ -166,6 +166,8 @@ static rsl_code injected(rsl_err *err, rsl_code code, rslt_fake_op op, const cha
  * and the injected code (RSL_OK: go on). */
 rsl_code fk_enter(rslt_fake_op op, rsl_conn *c, const char *rel, const char *rel2, rsl_err *err)
 {
+    if (c != NULL && op != RSLT_FAKE_CONNECT)
+        rslt_fake_record_early(c);
     pthread_mutex_lock(&g.mu);
     void (*hook)(void *, rslt_fake_op, const char *) = g.hook;
     void *ud = g.hook_ud;
@@ -195,18 +197,27 @@ rsl_code fk_leave(rsl_code rc)
 
 /* ---- the transport ---- */
 
-/* What the engine asked to stat early, for rslt_fake_early(). */
-static void record_early(const rsl_remote_opts *opts)
+/* What the engine offers to stat early (rsl_remote_opts.early_stat), asked
+ * once per connection where a transport would send its first requests (its
+ * first op: the engine may still be planning while a fake connect is long
+ * over), for rslt_fake_early(). */
+void rslt_fake_record_early(rsl_conn *c)
 {
+    if (c->asked_early)
+        return;
+    c->asked_early = 1;
+    const rsl_remote_opts *opts = c->opts;
+    const char *const *paths = NULL;
+    size_t n = opts && opts->early_stat ? opts->early_stat(opts->ud, &paths) : 0;
     size_t len = 1;
-    for (size_t i = 0; opts && i < opts->n_early_stat; i++)
-        len += strlen(opts->early_stat[i]) + 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(paths[i]) + 1;
     char *t = calloc(1, len);
     if (t == NULL)
         abort();
     size_t at = 0;
-    for (size_t i = 0; opts && i < opts->n_early_stat; i++)
-        at += (size_t)snprintf(t + at, len - at, "%s\n", opts->early_stat[i]);
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)snprintf(t + at, len - at, "%s\n", paths[i]);
     pthread_mutex_lock(&g.mu);
     free(g.early);
     g.early = t;
@@ -217,7 +228,6 @@ static rsl_code f_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_remo
                           rsl_err *err)
 {
     *out = NULL;
-    record_early(opts);
     /* a fact learnt once per server, as https learns partial-PUT support */
     char fact[16];
     if (opts && opts->cache_get && !opts->cache_get(opts->ud, "fake:probed", fact, sizeof(fact))) {
@@ -241,6 +251,7 @@ static rsl_code f_connect(rsl_conn **out, const rsl_endpoint *ep, const rsl_remo
     c->id = ++g.next_conn;
     snprintf(c->suffix, sizeof(c->suffix), "%s",
              opts && opts->temp_suffix ? opts->temp_suffix : "");
+    c->opts = opts;
     g.open_conns++;
     *out = c;
     return fk_leave(RSL_OK);
@@ -627,6 +638,8 @@ static void clear_counts_locked(void)
     memset(g.counts, 0, sizeof(g.counts));
     g.max_in_flight = 0;
     g.out_of_order = 0;
+    free(g.early);
+    g.early = NULL;
 }
 
 void rslt_fake_clear_faults(void)

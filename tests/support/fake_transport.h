@@ -99,9 +99,10 @@ int rslt_fake_open_connections(void);
  * cache (rsl_remote_opts.cache_get) and stored one, as https stores what it
  * learnt about partial PUT. */
 int rslt_fake_probes(void);
-/* The paths the last connect was asked to stat early
- * (rsl_remote_opts.early_stat), one per line ("" is an empty line); a
- * copy the caller frees. */
+/* The paths the last connection got when it asked to stat early
+ * (rsl_remote_opts.early_stat, asked at its first op), one per line (the
+ * root is an empty line); "" when none asked since rslt_fake_clear_counts.
+ * A copy the caller frees. */
 char *rslt_fake_early(void);
 
 typedef struct rslt_fake_upload {

@@ -490,6 +490,14 @@ static void many_done(void *ud, rsl_op *op)
     ((many *)ud)->done++;
 }
 
+static size_t four_early(void *ud, const char *const **paths)
+{
+    (void)ud;
+    static const char *const early[] = {"", "a", "gone", "d"};
+    *paths = early;
+    return 4;
+}
+
 /* The remote check's paths given at connect (opts.early_stat) are stat'ed
  * with the first look; the run's STAT ops of those paths then complete
  * with those answers and nothing more goes on the wire; another path, or
@@ -499,8 +507,7 @@ Test(sftp_script, early_stats_go_with_the_first_look)
     ssrv *v = ssrv_new();
     ssrv_put(v, "/r/a", "alpha", 5, 0);
     ssrv_put(v, "/r/d", "", 0, 1);
-    const char *early[] = {"", "a", "gone", "d"};
-    rsl_remote_opts o = {.timeout_sec = 5, .early_stat = early, .n_early_stat = 4};
+    rsl_remote_opts o = {.timeout_sec = 5, .early_stat = four_early};
     rsl_conn *c = adopt(v, &o);
     cr_assert(strstr(v->log, "STAT /r\n"), "%s", v->log);
     cr_assert(strstr(v->log, "LSTAT /r/a\n") && strstr(v->log, "LSTAT /r/gone\n") &&
