@@ -222,6 +222,16 @@ static int check_due(rsl_run *r)
     return rsl_rcheck_due(r->job->remote_check, last, r->now_ms);
 }
 
+static int source_opens(const rsl_run *r)
+{
+    rsl_err e;
+    int fd = rsl_source_root_open(r->job->source, &e);
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
+}
+
 /* What was recorded before, the scan and merge join (and the remote
  * check's sample), the guards (a dry run's come after its plan). */
 static rsl_code run_plan(rsl_run *r, rsl_err *err)
@@ -235,8 +245,10 @@ static rsl_code run_plan(rsl_run *r, rsl_err *err)
         (rc = rsl_facts_load(&r->facts, r->st, err)) != RSL_OK)
         return rc;
     /* a run that checks the remote connects anyway: while the tree is
-     * scanned (on a long link a connect is ten round trips) */
-    if (r->check_due && !r->o->dry_run)
+     * scanned (on a long link a connect is ten round trips). Not when the
+     * source is missing (the plan fails at once; a run that ends waits for
+     * a connect under way, which a dead server makes last `timeout`). */
+    if (r->check_due && !r->o->dry_run && source_opens(r))
         r->ahead = rsl_preconn_start(r, 1);
     char dir[4096];
     long limit = max_delete(r);

@@ -333,5 +333,13 @@ Test(engine_remote_check, the_connect_overlaps_the_plan)
     rslt_fake_clear_counts();
     cr_assert_eq(eng_run(&e), RSL_EXIT_SESSION);
     cr_assert_eq(rslt_fake_calls(RSLT_FAKE_CONNECT), 0, "no check: no connect before the plan");
+    /* a missing source fails the plan at once: nothing is connected ahead
+     * (a run ending early waits for a connect under way) */
+    e.job.remote_check = RSL_RCHECK_EVERY_RUN;
+    rslt_rmrf(e.src);
+    rslt_fake_clear_counts();
+    cr_assert_neq(eng_run(&e), 0);
+    cr_assert_eq(e.err.code, RSL_E_SOURCE_MISSING, "%s", e.err.msg);
+    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_CONNECT), 0, "no connect for a missing source");
     eng_teardown(&e);
 }
