@@ -196,18 +196,43 @@ static void fact_key(const rsl_conn *c, char *buf, size_t n)
     snprintf(buf, n, RSL_SFTP_SEEK_FACT, c->host, c->port);
 }
 
-int rsl_sftp_facts_load(rsl_conn *c)
+static void rename_key(const rsl_conn *c, char *buf, size_t n)
+{
+    snprintf(buf, n, RSL_SFTP_RENAME_FACT, c->user ? c->user : "", c->host, c->port);
+}
+
+/* A fact "WHAT UNIXTIME" from the cache: the fields read (0: none, 1: what
+ * only, 2: both; *age then set, seconds since it was learnt). */
+static int fact_read(const rsl_conn *c, const char *key, char what[8], long long *age)
 {
     const rsl_remote_opts *o = c->opts;
-    char key[400], val[64];
-    fact_key(c, key, sizeof(key));
+    char val[64];
+    long long when = 0;
+    what[0] = '\0';
     if (o->cache_get == NULL || !o->cache_get(o->ud, key, val, sizeof(val)))
         return 0;
-    long long when = 0;
-    char what[8] = "";
-    if (sscanf(val, "%7s %lld", what, &when) < 1)
+    int n = sscanf(val, "%7s %lld", what, &when);
+    *age = (long long)time(NULL) - when;
+    return n < 0 ? 0 : n;
+}
+
+static void fact_write(const rsl_conn *c, const char *key, const char *what)
+{
+    const rsl_remote_opts *o = c->opts;
+    if (o->cache_set == NULL)
+        return;
+    char val[64];
+    snprintf(val, sizeof(val), "%s %lld", what, (long long)time(NULL));
+    o->cache_set(o->ud, key, val);
+}
+
+int rsl_sftp_facts_load(rsl_conn *c)
+{
+    char key[400], what[8];
+    long long age = 0;
+    fact_key(c, key, sizeof(key));
+    if (fact_read(c, key, what, &age) < 1)
         return 0;
-    long long age = (long long)time(NULL) - when;
     if (strcmp(what, "no") == 0 && age >= 0 && age < RSL_SFTP_FACT_MAX_AGE) {
         c->no_seek = 1;
         snprintf(c->seek_note, sizeof(c->seek_note),
@@ -223,13 +248,9 @@ int rsl_sftp_facts_load(rsl_conn *c)
 
 static void fact_set(rsl_conn *c, const char *what)
 {
-    const rsl_remote_opts *o = c->opts;
-    if (o->cache_set == NULL)
-        return;
-    char key[400], val[64];
+    char key[400];
     fact_key(c, key, sizeof(key));
-    snprintf(val, sizeof(val), "%s %lld", what, (long long)time(NULL));
-    o->cache_set(o->ud, key, val);
+    fact_write(c, key, what);
 }
 
 void rsl_sftp_learn_no_seek(rsl_conn *c, const char *why)
@@ -245,35 +266,21 @@ void rsl_sftp_learn_no_seek(rsl_conn *c, const char *why)
                  c->hostport, why, RSL_SFTP_FACT_MAX_AGE / 86400);
 }
 
-static void rename_key(const rsl_conn *c, char *buf, size_t n)
-{
-    snprintf(buf, n, RSL_SFTP_RENAME_FACT, c->user ? c->user : "", c->host, c->port);
-}
-
 int rsl_sftp_rename_fact(rsl_conn *c)
 {
-    const rsl_remote_opts *o = c->opts;
-    char key[700], val[64], what[8] = "";
-    long long when = 0;
+    char key[700], what[8];
+    long long age = 0;
     rename_key(c, key, sizeof(key));
-    if (o->cache_get == NULL || !o->cache_get(o->ud, key, val, sizeof(val)) ||
-        sscanf(val, "%7s %lld", what, &when) != 2)
-        return -1;
-    long long age = (long long)time(NULL) - when;
-    if (age < 0 || age >= RSL_SFTP_FACT_MAX_AGE)
+    if (fact_read(c, key, what, &age) != 2 || age < 0 || age >= RSL_SFTP_FACT_MAX_AGE)
         return -1;
     return strcmp(what, "yes") == 0 ? 1 : strcmp(what, "no") == 0 ? 0 : -1;
 }
 
 void rsl_sftp_rename_fact_set(rsl_conn *c, const char *what)
 {
-    const rsl_remote_opts *o = c->opts;
-    if (o->cache_set == NULL)
-        return;
-    char key[700], val[64];
+    char key[700];
     rename_key(c, key, sizeof(key));
-    snprintf(val, sizeof(val), "%s %lld", what ? what : "unknown", (long long)time(NULL));
-    o->cache_set(o->ud, key, val);
+    fact_write(c, key, what ? what : "unknown");
 }
 
 void rsl_sftp_learn_seek_ok(rsl_conn *c)
