@@ -259,6 +259,75 @@ static int mkdirs(const char *dir)
     return 0;
 }
 
+/* The SQLite side of an open: the connection, WAL for a writer, a check
+ * that the file is a db at all, and the schema brought up to date. */
+static rsl_code connect_db(rsl_state *st, const char *path, const char *open_path, int oflags,
+                           rsl_err *err)
+{
+    if (sqlite3_open_v2(open_path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        rsl_code rc =
+            st->db ? db_err(st, err, path)
+                   : rsl_err_set(err, RSL_E_STATE_OPEN, 0, "state db: cannot open '%s'", path);
+        if (rc == RSL_E_STATE_IO)
+            err->code = rc = RSL_E_STATE_OPEN;
+        return rc;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    rsl_code rc;
+    if (!st->readonly) {
+        if ((rc = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err)) != RSL_OK)
+            return rc;
+        /* WAL and SHM files take the db file's mode; make sure it is 0600 */
+        if (strcmp(open_path, ":memory:") != 0)
+            chmod(path, 0600);
+    }
+    /* a file that is not a db fails here, before we trust it */
+    if ((rc = exec(st, "SELECT count(*) FROM sqlite_schema", err)) != RSL_OK)
+        return rc;
+    return migrate(st, err);
+}
+
+/* Builds a whole new db in the side file rsl_state_db_create() hands us:
+ * WAL mode and the schema committed, the WAL folded into the file. */
+static rsl_code build_new(const char *side, rsl_err *err)
+{
+    rsl_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
+    rsl_code rc = connect_db(st, side, side, SQLITE_OPEN_READWRITE, err);
+    if (rc == RSL_OK)
+        rc = exec(st, "PRAGMA wal_checkpoint(TRUNCATE)", err);
+    rsl_state_close(st);
+    return rc;
+}
+
+/* The writer's way in: the directories, then the db itself made whole
+ * under a side name and renamed into place (a kill at any point of a first
+ * open leaves no db or a whole one, never a file with a hot journal that a
+ * read-only opener such as `status` cannot roll back). */
+static rsl_code prepare_rw(const char *path, rsl_err *err)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (mkdirs(dir) != 0)
+            return rsl_err_set(err, RSL_E_STATE_OPEN, errno,
+                               "state db: cannot create directory '%s': %s", dir, strerror(errno));
+    }
+    rsl_code rc = rsl_state_db_create(path, build_new, err);
+    if (rc != RSL_OK)
+        return rc;
+    /* the file exists (0600 from its first byte); refuse what cannot open */
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return rsl_err_set(err, RSL_E_STATE_OPEN, errno, "state db: cannot open '%s': %s", path,
+                           strerror(errno));
+    close(fd);
+    return RSL_OK;
+}
+
 rsl_code rsl_state_open(rsl_state **out, const char *path, int flags, rsl_err *err)
 {
     *out = NULL;
@@ -266,8 +335,8 @@ rsl_code rsl_state_open(rsl_state **out, const char *path, int flags, rsl_err *e
     if (st == NULL)
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
     st->readonly = (flags & RSL_STATE_READONLY) != 0;
-    rsl_code rc = RSL_OK;
-    int oflags;
+    rsl_code rc;
+    int oflags = SQLITE_OPEN_READWRITE;
     const char *open_path = path;
     if (st->readonly) {
         oflags = SQLITE_OPEN_READONLY;
@@ -276,48 +345,10 @@ rsl_code rsl_state_open(rsl_state **out, const char *path, int flags, rsl_err *e
             oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
             st->readonly = 0;
         }
-    } else {
-        char dir[4096];
-        snprintf(dir, sizeof(dir), "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (slash && slash != dir) {
-            *slash = '\0';
-            if (mkdirs(dir) != 0) {
-                rc =
-                    rsl_err_set(err, RSL_E_STATE_OPEN, errno,
-                                "state db: cannot create directory '%s': %s", dir, strerror(errno));
-                goto fail;
-            }
-        }
-        /* create the file ourselves so it is 0600 from the first byte */
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            rc = rsl_err_set(err, RSL_E_STATE_OPEN, errno, "state db: cannot open '%s': %s", path,
-                             strerror(errno));
-            goto fail;
-        }
-        close(fd);
-        oflags = SQLITE_OPEN_READWRITE;
-    }
-    if (sqlite3_open_v2(open_path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        rc = st->db ? db_err(st, err, path)
-                    : rsl_err_set(err, RSL_E_STATE_OPEN, 0, "state db: cannot open '%s'", path);
-        if (rc == RSL_E_STATE_IO)
-            err->code = rc = RSL_E_STATE_OPEN;
+    } else if ((rc = prepare_rw(path, err)) != RSL_OK) {
         goto fail;
     }
-    sqlite3_busy_timeout(st->db, 5000);
-    if (!st->readonly) {
-        if ((rc = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err)) != RSL_OK)
-            goto fail;
-        /* WAL and SHM files take the db file's mode; make sure it is 0600 */
-        if (strcmp(open_path, ":memory:") != 0)
-            chmod(path, 0600);
-    }
-    /* a file that is not a db fails here, before we trust it */
-    if ((rc = exec(st, "SELECT count(*) FROM sqlite_schema", err)) != RSL_OK)
-        goto fail;
-    if ((rc = migrate(st, err)) != RSL_OK)
+    if ((rc = connect_db(st, path, open_path, oflags, err)) != RSL_OK)
         goto fail;
     *out = st;
     return RSL_OK;

@@ -1,7 +1,8 @@
 /*
  * state_db.h - the inside of the state module, shared by its files
  * (state.c: the schema, migrations and the statements of every run;
- * state_moves.c: the manifest's subtrees and remote moves). Nothing outside
+ * state_moves.c: the manifest's subtrees and remote moves; state_create.c:
+ * a new db file made whole before it takes its name). Nothing outside
  * state/ includes it.
  *
  * Owns: nothing; it exposes the connection and the error mapping.
@@ -22,6 +23,14 @@ rsl_code rsl_state_db_err(rsl_state *st, rsl_err *err, const char *what);
 /* A manifest row from a statement that selected state.c's manifest columns
  * (path, skey, type, size, mtime_ns, pending, dev, ino, digest, target). */
 void rsl_state_db_fill_row(sqlite3_stmt *s, rsl_manifest_row *row);
+
+/* Makes the db file `path` if it does not exist, so that it appears whole or
+ * not at all: build(side) makes the db under the side name PATH.creating
+ * (under an exclusive lock; what an earlier, killed attempt left there is
+ * discarded first), which is synced and renamed to path. RSL_OK at once when
+ * path exists, also when another process made it meanwhile. */
+typedef rsl_code (*rsl_state_build_fn)(const char *side, rsl_err *err);
+rsl_code rsl_state_db_create(const char *path, rsl_state_build_fn build, rsl_err *err);
 
 #define RSL_STATE_MAN_COLS "path, skey, type, size, mtime_ns, pending, dev, ino, digest, target"
 
