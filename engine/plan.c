@@ -347,6 +347,8 @@ static int plan_entry(merger *m, const rsl_item *local, const rsl_manifest_row *
         /* nothing to send */
     } else if (type == RSL_TYPE_FILE) {
         m->p->bytes_to_send += it.action == RSL_ACT_APPEND ? size - it.old_size : size;
+        if (size > m->p->biggest)
+            m->p->biggest = size;
         m->p->n_files++;
         rsl_upload_rec *u = find_upload(c, path);
         if (u) {

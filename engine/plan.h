@@ -91,6 +91,7 @@ typedef struct rsl_plan {
     int64_t unchanged; /* files in sync (directories are not counted) */
     int64_t manifest_files;
     uint64_t bytes_to_send;
+    uint64_t biggest; /* the largest file planned for upload (bytes) */
     /* send less: the old paths of the moves planned (a directory stands for
      * all below it); their deletes are not fed while they are here, and a
      * move that falls back to upload + delete takes its path out again.

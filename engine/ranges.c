@@ -30,10 +30,30 @@ struct rsl_ranges {
     rsl_err fail;    /* the first failure: no new piece once set */
 };
 
+void rsl_ranges_probe_link(rsl_run *r, rsl_conn *conn)
+{
+    uint64_t min = r->job->multi_connection_min;
+    if (r->ops->link_rtt_us == NULL || min == 0 || r->plan.biggest < min ||
+        !(r->caps & RSL_CAP_WRITE_AT))
+        return;
+    r->link_rtt_us = r->ops->link_rtt_us(conn);
+    if (r->link_rtt_us >= 0 && r->link_rtt_us < RSL_RANGES_MIN_RTT_US)
+        rsl_run_log(r, RSL_LOG_INFO,
+                    "the link's round trip is %.1f ms: big files go whole over one connection "
+                    "each (cut over several from %d ms)",
+                    (double)r->link_rtt_us / 1000.0, RSL_RANGES_MIN_RTT_US / 1000);
+}
+
+int rsl_ranges_link_long(const rsl_run *r)
+{
+    return r->link_rtt_us < 0 || r->link_rtt_us >= RSL_RANGES_MIN_RTT_US;
+}
+
 int rsl_ranges_wanted(const rsl_run *r, const rsl_item *it)
 {
     uint64_t min = r->job->multi_connection_min;
-    if (min == 0 || it->size < min || !(r->caps & RSL_CAP_WRITE_AT) || r->conns < 2)
+    if (min == 0 || it->size < min || !(r->caps & RSL_CAP_WRITE_AT) || r->conns < 2 ||
+        !rsl_ranges_link_long(r))
         return 0;
     uint64_t piece = r->o->piece_size ? r->o->piece_size : rsl_spans_piece(it->size, r->conns);
     return it->size > piece; /* at least two pieces */

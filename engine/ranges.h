@@ -43,6 +43,21 @@
 typedef struct rsl_disp rsl_disp;
 typedef struct rsl_run rsl_run;
 
+/* One SSH channel's window (OpenSSH: 2 MiB) or a TCP window caps one
+ * connection at about a window per round trip: at 50 ms, 40 MiB/s, so a
+ * big file is cut over several connections. Below this round trip (µs) a
+ * connection's window carries more than one core encrypts (400 MiB/s at
+ * 5 ms): cutting would only add connections competing for the CPU, so
+ * big files go whole. */
+#define RSL_RANGES_MIN_RTT_US 5000
+
+/* On the first connection, when the plan has a file of at least
+ * multi_connection_min and the server writes at an offset: the link's
+ * round trip (transport op link_rtt_us; at most one round trip when no
+ * reply has been timed yet) into r->link_rtt_us, logged when it is short. */
+void rsl_ranges_probe_link(rsl_run *r, struct rsl_conn *conn);
+/* 1 unless the link's round trip is known and below RSL_RANGES_MIN_RTT_US. */
+int rsl_ranges_link_long(const rsl_run *r);
 /* 1 when file `it` goes over several connections in this run. */
 int rsl_ranges_wanted(const rsl_run *r, const rsl_item *it);
 /* Feeds the pieces of PUT task t, whose upload record is committed. done:

@@ -65,6 +65,7 @@ typedef struct rsl_run {
     int srcfd;               /* the source root (source.h), for the uploads */
     unsigned caps;           /* the first connection's capabilities (RSL_CAP_*) */
     int conns;               /* connections (workers) the run started with */
+    long link_rtt_us;        /* the first connection's round trip (ranges.h); -1: unknown */
     struct rsl_preconn *pre; /* connections opened ahead (preconnect.h), or NULL */
     /* the connection of a run whose remote check is due, opened while the
      * plan is built (preconnect.h, one slot), or NULL */

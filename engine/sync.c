@@ -33,6 +33,7 @@
 #include "dispatch.h"
 #include "lock.h"
 #include "preconnect.h"
+#include "ranges.h"
 #include "recorder.h"
 #include "run_ctx.h"
 #include "source.h"
@@ -48,6 +49,7 @@ static rsl_run *run_new(const rsl_job *job, const rsl_run_opts *o)
     r->retry = o->retry ? *o->retry : rsl_retry_default();
     r->lockfd = -1;
     r->srcfd = -1;
+    r->link_rtt_us = -1;
     r->now_ms = rsl_run_now_ms();
     r->last_commit_ms = r->now_ms;
     r->stop.cancel = o->cancel;
@@ -408,6 +410,7 @@ static int end_dry_run(rsl_run *r, rsl_err *err)
 static rsl_code apply_all(rsl_run *r, rsl_conn **conn, rsl_err *err)
 {
     r->caps = r->ops->caps_of(*conn);
+    rsl_ranges_probe_link(r, *conn);
     if ((r->srcfd = rsl_source_root_open(r->job->source, err)) < 0)
         return err->code;
     rsl_dispatch_run(r, rsl_workers_size(r), conn);

@@ -10,6 +10,7 @@
 
 #include "connect.h"
 #include "preconnect.h"
+#include "ranges.h"
 #include "run_ctx.h"
 #include "spans.h"
 #include "transports/xfer.h"
@@ -63,7 +64,7 @@ int rsl_workers_size(rsl_run *r)
     int64_t ops = p->n_items - p->n_covered + p->n_replace_del + (int64_t)p->stale_temps.n +
                   (job->delete_ ? p->n_deletes : 0);
     if ((r->caps & RSL_CAP_WRITE_AT) && job->multi_connection_min > 0 &&
-        p->bytes_to_send >= job->multi_connection_min)
+        p->bytes_to_send >= job->multi_connection_min && rsl_ranges_link_long(r))
         ops += (int64_t)(p->bytes_to_send /
                          (r->o->piece_size ? r->o->piece_size : RSL_SPAN_PIECE_MIN));
     if (ops < n)

@@ -581,6 +581,23 @@ static unsigned sftp_caps_of(rsl_conn *c)
     return caps;
 }
 
+/* The round trip, timed on this connection's requests; with no sample
+ * yet, the timed reply on its way (or one STAT of the root) gives one. */
+static long sftp_link_rtt_us(rsl_conn *c)
+{
+    rsl_err e;
+    if (rsl_sftp_client_rtt_us(c->cl) >= 0 || c->dead || rsl_sftp_client_dead(c->cl))
+        return rsl_sftp_client_rtt_us(c->cl);
+    rsl_code rc = rsl_sftp_client_wait_rtt(c->cl, &e);
+    if (rc == RSL_OK && rsl_sftp_client_rtt_us(c->cl) < 0) {
+        rsl_sftp_attrs a;
+        int exists;
+        rc = rsl_sftp_sync_stat(c->cl, "", 0, &a, &exists, &e);
+    }
+    rsl_sftp_after(c, rc);
+    return rsl_sftp_client_rtt_us(c->cl);
+}
+
 static void sftp_describe(rsl_conn *c, char *buf, size_t n)
 {
     char hash[120], cl[400], key[300];
@@ -859,6 +876,7 @@ const rsl_transport_ops rsl_transport_sftp = {
     .connect = sftp_connect,
     .disconnect = sftp_disconnect,
     .caps_of = sftp_caps_of,
+    .link_rtt_us = sftp_link_rtt_us,
     .describe = sftp_describe,
     .stat = sftp_stat,
     .mkdir = sftp_mkdir,

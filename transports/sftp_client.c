@@ -39,6 +39,17 @@ struct rsl_sftp_client {
     struct rsl_sftp_ent *tab;
     size_t tabcap, tabn;
     int awaiting_version;
+    /* the round trip: one request at a time is timed from the pump that
+     * sends it to its reply; the least of these samples is the link's. A
+     * reply counts only when the pump saw it arrive (it waited for input,
+     * or sent the request itself): one read from a socket where it had
+     * been waiting while the caller was busy would time the caller. */
+    uint32_t probe_id;
+    double probe_sent_ms;  /* 0: not sent yet */
+    unsigned probe_pump;   /* the pump that sent it */
+    unsigned pump_seq;     /* pumps so far */
+    int pump_waited;       /* this pump waited for input */
+    long rtt_us;           /* -1: no sample yet */
     int limits_pending;    /* a deferred limits@openssh.com request is out */
     uint32_t forced_write; /* cfg->max_write, for pick_sizes when it answers */
     /* bytes */
@@ -266,6 +277,10 @@ uint32_t rsl_sftp_client_request(rsl_sftp_client *s, rsl_sftp_cb cb, void *ud)
     } while (id == 0 || tab_find(s, id) != NULL);
     if (tab_add(s, id, cb, ud) != 0)
         s->out.bad = 1; /* the next pump fails the session with NO_MEMORY */
+    if (s->probe_id == 0) {
+        s->probe_id = id;
+        s->probe_sent_ms = 0;
+    }
     s->stats.requests++;
     if (s->tabn > s->stats.max_outstanding)
         s->stats.max_outstanding = (uint32_t)s->tabn;
@@ -289,8 +304,25 @@ void rsl_sftp_client_cancel(rsl_sftp_client *s, uint32_t id, size_t mark)
         tab_del(s, e);
         s->stats.requests--;
     }
+    if (id == s->probe_id)
+        s->probe_id = 0;
     if (mark >= s->out_head && mark <= s->out.len)
         s->out.len = mark;
+}
+
+long rsl_sftp_client_rtt_us(const rsl_sftp_client *s)
+{
+    return s->rtt_us;
+}
+
+rsl_code rsl_sftp_client_wait_rtt(rsl_sftp_client *s, rsl_err *err)
+{
+    while (s->rtt_us < 0 && s->probe_id != 0 && !s->dead) {
+        rsl_code rc = rsl_sftp_client_pump(s, 1, err);
+        if (rc != RSL_OK)
+            return rc;
+    }
+    return s->dead ? rsl_sftp_client_error(s, err) : RSL_OK;
 }
 
 size_t rsl_sftp_client_outstanding(const rsl_sftp_client *s)
@@ -342,6 +374,17 @@ static rsl_code take_version(rsl_sftp_client *s, const unsigned char *p, size_t 
     return take_exts(s, v.ext, v.count);
 }
 
+/* The timed request answered: one more sample of the round trip. */
+static void rtt_sample(rsl_sftp_client *s)
+{
+    if (s->probe_sent_ms > 0 && (s->pump_waited || s->probe_pump == s->pump_seq)) {
+        long us = (long)((now_ms() - s->probe_sent_ms) * 1000.0);
+        if (s->rtt_us < 0 || us < s->rtt_us)
+            s->rtt_us = us;
+    }
+    s->probe_id = 0;
+}
+
 /* Decodes one packet and calls its request's callback. */
 static rsl_code dispatch(rsl_sftp_client *s, const unsigned char *p, size_t n)
 {
@@ -361,6 +404,8 @@ static rsl_code dispatch(rsl_sftp_client *s, const unsigned char *p, size_t n)
     rsl_sftp_cb cb = e->cb;
     void *ud = e->ud;
     tab_del(s, e);
+    if (r.id == s->probe_id)
+        rtt_sample(s);
     if (cb != NULL) {
         s->cur_pkt = p;
         s->cur_len = n;
@@ -457,6 +502,12 @@ rsl_code rsl_sftp_client_pump(rsl_sftp_client *s, int block, rsl_err *err)
         rc = rsl_sftp_client_fail(s, RSL_E_INTERNAL, "SFTP pump called from a reply callback");
     else if (s->out.bad)
         rc = rsl_sftp_client_fail(s, RSL_E_NO_MEMORY, "out of memory building SFTP requests");
+    s->pump_seq++;
+    s->pump_waited = 0;
+    if (s->probe_id != 0 && s->probe_sent_ms == 0) { /* the timed request leaves now */
+        s->probe_sent_ms = now_ms();
+        s->probe_pump = s->pump_seq;
+    }
     while (!s->dead) {
         int moved = 0;
         if ((rc = flush_out(s, &moved)) != RSL_OK || (rc = fill_in(s, &moved)) != RSL_OK)
@@ -471,6 +522,7 @@ rsl_code rsl_sftp_client_pump(rsl_sftp_client *s, int block, rsl_err *err)
         }
         if (!block || (rsl_sftp_client_outstanding(s) == 0 && rsl_sftp_client_unsent(s) == 0))
             return RSL_OK;
+        s->pump_waited = 1;
         if ((rc = wait_io(s)) != RSL_OK)
             break;
     }
@@ -544,6 +596,7 @@ rsl_code rsl_sftp_client_open(rsl_sftp_client **out, rsl_sftp_carrier *car,
         return rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
     }
     s->car = car;
+    s->rtt_us = -1;
     s->timeout_sec = cfg->timeout_sec > 0 ? cfg->timeout_sec : DEFAULT_TIMEOUT;
     s->reply_cap = cfg->reply_cap ? cfg->reply_cap : RSL_SFTP_REPLY_CAP;
     if (s->reply_cap < 4096)

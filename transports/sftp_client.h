@@ -142,6 +142,17 @@ rsl_sftp_buf *rsl_sftp_client_out(rsl_sftp_client *s);
 size_t rsl_sftp_client_mark(const rsl_sftp_client *s);
 void rsl_sftp_client_cancel(rsl_sftp_client *s, uint32_t id, size_t mark);
 
+/* The round trip to the server in microseconds: the least time, so far,
+ * from the pump that sent a timed request to its reply (one request at a
+ * time is timed; replies queued behind others only make a sample longer).
+ * -1 before the first sample. */
+long rsl_sftp_client_rtt_us(const rsl_sftp_client *s);
+/* With no sample yet, waits for the timed request on its way (the
+ * deferred limits@openssh.com, the first look), if one is. Returns the
+ * session's failure or RSL_OK (the sample may still be missing when no
+ * request was on its way). */
+rsl_code rsl_sftp_client_wait_rtt(rsl_sftp_client *s, rsl_err *err);
+
 size_t rsl_sftp_client_outstanding(const rsl_sftp_client *s); /* requests awaiting a reply */
 size_t rsl_sftp_client_unsent(const rsl_sftp_client *s);      /* bytes queued, not yet sent */
 

@@ -313,6 +313,13 @@ typedef struct rsl_transport_ops {
      * RSL_CAP_WRITE_AT. */
     rsl_code (*write_range)(rsl_conn *c, const char *tmp_rel, uint64_t off, uint64_t len, int check,
                             rsl_source *src, uint64_t *kept, uint64_t *sent, rsl_err *err);
+    /* The round trip to the server in microseconds as this connection
+     * measured it (the least time from a request to its reply); it may wait
+     * for one reply on its way or send one small request to learn it. -1
+     * when unknown. The engine cuts a big file over several connections
+     * only when the link is long enough for one connection's window to cap
+     * it (engine/ranges.h). */
+    long (*link_rtt_us)(rsl_conn *c);
 } rsl_transport_ops;
 
 /*

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <time.h>
 
+#include "engine/ranges.h"
 #include "engine/spans.h"
 
 #define TMP(name) name ".rsl-part"
@@ -253,6 +254,44 @@ Test(engine_ranges, without_write_at_a_big_file_is_one_put)
     cr_assert_eq(rslt_fake_ranges(0, NULL, 0), 0);
     cr_assert_eq(rslt_fake_calls(RSLT_FAKE_UPLOAD), 1);
     cr_assert(eng_same(&e, "big.bin"));
+    eng_teardown(&e);
+}
+
+/* A short link (the transport measured 1 ms): one connection's window is
+ * not what limits it, so the big file goes whole; the round trip was asked
+ * once, on the first connection. A long one (20 ms) cuts it. */
+Test(engine_ranges, on_a_short_link_a_big_file_is_one_put)
+{
+    eng e;
+    setup(&e, "eng-rg6", 0);
+    rslt_fake_set_rtt(1000);
+    cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
+    cr_assert_eq(rslt_fake_rtt_calls(), 1);
+    cr_assert_eq(rslt_fake_ranges(0, NULL, 0), 0);
+    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_UPLOAD), 1);
+    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_CONNECT), 1, "one file: one connection");
+    cr_assert(eng_same(&e, "big.bin"));
+    eng_teardown(&e);
+
+    setup(&e, "eng-rg7", 0);
+    rslt_fake_set_rtt(RSL_RANGES_MIN_RTT_US * 4);
+    cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
+    cr_assert_eq(rslt_fake_ranges(0, NULL, 0), NPIECES);
+    cr_assert_eq(rslt_fake_calls(RSLT_FAKE_UPLOAD), 0);
+    cr_assert(eng_same(&e, "big.bin"));
+    eng_teardown(&e);
+}
+
+/* Without a file big enough to be cut, the round trip is not asked (it may
+ * cost one). */
+Test(engine_ranges, the_round_trip_is_asked_only_for_a_big_file)
+{
+    eng e;
+    setup(&e, "eng-rg8", 0);
+    e.job.multi_connection_min = 64 * MIB;
+    rslt_fake_set_rtt(1000);
+    cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
+    cr_assert_eq(rslt_fake_rtt_calls(), 0);
     eng_teardown(&e);
 }
 

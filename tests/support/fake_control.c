@@ -130,6 +130,21 @@ void rslt_fake_poke(const char *rel, uint64_t off, unsigned char b)
     pthread_mutex_unlock(&g.mu);
 }
 
+void rslt_fake_set_rtt(long us)
+{
+    pthread_mutex_lock(&g.mu);
+    g.rtt_us = us;
+    pthread_mutex_unlock(&g.mu);
+}
+
+int rslt_fake_rtt_calls(void)
+{
+    pthread_mutex_lock(&g.mu);
+    int n = g.rtt_calls;
+    pthread_mutex_unlock(&g.mu);
+    return n;
+}
+
 void rslt_fake_set_caps(unsigned caps)
 {
     pthread_mutex_lock(&g.mu);

@@ -64,6 +64,8 @@ struct rslt_fake_g {
     rule rules[MAX_RULES];
     size_t n_rules;
     unsigned caps;
+    long rtt_us;       /* what link_rtt_us() answers (-1: unknown) */
+    int rtt_calls;     /* link_rtt_us() calls */
     int connect_fails; /* < 0: always */
     rsl_code connect_code;
     uint64_t cut_bytes;

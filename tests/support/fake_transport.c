@@ -275,6 +275,16 @@ unsigned f_caps_of(rsl_conn *c)
     return caps;
 }
 
+static long f_link_rtt_us(rsl_conn *c)
+{
+    (void)c;
+    pthread_mutex_lock(&g.mu);
+    g.rtt_calls++;
+    long us = g.rtt_us;
+    pthread_mutex_unlock(&g.mu);
+    return us;
+}
+
 static void f_describe(rsl_conn *c, char *buf, size_t n)
 {
     fk_enter(RSLT_FAKE_DESCRIBE, c, "", NULL, NULL);
@@ -577,6 +587,7 @@ static const rsl_transport_ops fake_ops = {
     .connect = f_connect,
     .disconnect = f_disconnect,
     .caps_of = f_caps_of,
+    .link_rtt_us = f_link_rtt_us,
     .describe = f_describe,
     .stat = f_stat,
     .mkdir = f_mkdir,
@@ -597,6 +608,7 @@ static const rsl_transport_ops fake_ops_pipelined = {
     .connect = f_connect,
     .disconnect = f_disconnect,
     .caps_of = f_caps_of,
+    .link_rtt_us = f_link_rtt_us,
     .describe = f_describe,
     .stat = f_stat,
     .mkdir = f_mkdir,
@@ -674,6 +686,8 @@ void rslt_fake_setup(void)
     pthread_mutex_lock(&g.mu);
     free_all();
     g.caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME;
+    g.rtt_us = -1;
+    g.rtt_calls = 0;
     g.next_conn = 0;
     g.open_conns = 0;
     g.probes = 0;

@@ -125,6 +125,10 @@ void rslt_fake_poke(const char *rel, uint64_t off, unsigned char b);
 /* What caps_of returns (RSL_CAP_*). Without RSL_CAP_RESUME, resume_offset
  * always says 0, as a server that cannot append. */
 void rslt_fake_set_caps(unsigned caps);
+/* The round trip link_rtt_us() reports (-1, the default: unknown, as a
+ * transport that cannot tell), and how often it was asked. */
+void rslt_fake_set_rtt(long us);
+int rslt_fake_rtt_calls(void);
 /* The nth call of op (1-based, counted like rslt_fake_calls) fails with code. */
 void rslt_fake_fail_nth(rslt_fake_op op, int nth, rsl_code code);
 /* Every call of op for item rel fails with code: the call's path is rel or

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -259,4 +261,33 @@ int rslt_count(const char *hay, const char *needle)
     for (const char *p = strstr(hay, needle); p; p = strstr(p + l, needle))
         n++;
     return n;
+}
+
+pid_t rslt_delayproxy(int target, int delay_ms, int *port)
+{
+    const char *bin = getenv("RSL_DELAYPROXY");
+    if (bin == NULL || *bin == '\0')
+        abort(); /* run the test through ctest */
+    char t[16], d[16];
+    snprintf(t, sizeof(t), "%d", target);
+    snprintf(d, sizeof(d), "%d", delay_ms);
+    int out[2];
+    if (pipe(out) != 0)
+        abort();
+    pid_t pid = fork();
+    if (pid < 0)
+        abort();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a failed test must not leave it behind */
+        dup2(out[1], 1);
+        close(out[0]);
+        execl(bin, bin, "--target", t, "--delay", d, "--lifetime", "300", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[32] = {0};
+    ssize_t n = read(out[0], line, sizeof(line) - 1);
+    close(out[0]);
+    *port = n > 0 ? (int)strtol(line, NULL, 10) : -1;
+    return pid;
 }

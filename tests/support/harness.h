@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* A new empty directory under $TMPDIR (or /tmp); caller frees the string.
  * It is removed when the test's process exits (rslt_rm_at_exit). */
@@ -45,5 +46,9 @@ char *rslt_fixture_get(const char *key);
 void rslt_rmrf(const char *path);
 /* Counts non-overlapping occurrences of needle in hay. */
 int rslt_count(const char *hay, const char *needle);
+/* Starts rsl-delayproxy (RSL_DELAYPROXY, which ctest sets) in front of
+ * 127.0.0.1:target, adding delay_ms each way; *port: where it listens. It
+ * dies with the test (and after 300 s). Returns its pid. */
+pid_t rslt_delayproxy(int target, int delay_ms, int *port);
 
 #endif

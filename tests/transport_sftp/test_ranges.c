@@ -1,10 +1,13 @@
 /* One big file over several SFTP connections against the fixture's sshd
- * (engine/ranges.h, RSL_OP_PUT_RANGE in transports/sftp_put.c): the built
- * binary pushes a 64 MiB file as 16 MiB pieces over 2 connections; it is
- * SIGKILLed mid-way (nothing under the final name then), and the next run
- * sends exactly the pieces its upload record does not list, so the bytes
- * sent twice are at most one piece per connection; the result is
- * byte-identical. */
+ * (engine/ranges.h, RSL_OP_PUT_RANGE in transports/sftp_put.c). A file is
+ * cut only on a link whose round trip lets one connection's window cap it
+ * (RSL_RANGES_MIN_RTT_US), so these runs go through rsl-delayproxy adding
+ * 5 ms each way: the built binary pushes a 64 MiB file as 16 MiB pieces
+ * over 2 connections; it is SIGKILLed mid-way (nothing under the final name
+ * then), and the next run sends exactly the pieces its upload record does
+ * not list, so the bytes sent twice are at most one piece per connection;
+ * the result is byte-identical. On loopback itself the file goes whole,
+ * and the round trip the transport measures says why. */
 #include "sftp_test.h"
 
 #include <fcntl.h>
@@ -12,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "engine/ranges.h"
 #include "engine/spans.h"
 #include "state/state.h"
 
@@ -20,8 +24,11 @@
 #define PIECE (16 * MIB) /* engine/spans.h for 64 MiB over 2 connections */
 #define CONNS 2
 
+#define DELAY_MS 5 /* each way: a 10 ms link, over RSL_RANGES_MIN_RTT_US */
+
 typedef struct job {
     char *dir, *src, *conf, *root, *db;
+    pid_t proxy; /* rsl-delayproxy in front of sshd, or 0 */
 } job;
 
 static char *sub(const char *a, const char *b)
@@ -31,21 +38,49 @@ static char *sub(const char *a, const char *b)
     return p;
 }
 
-static job make_job(const char *tag, const char *extra)
+/* known_hosts naming the fixture's host key at 127.0.0.1:port (the proxy's) */
+static char *known_hosts_for(const char *dir, int port)
+{
+    char *pubf = fx("SSH_HOST_PUB"), *kh = sub(dir, "known_hosts");
+    char *pub = rslt_read(pubf, NULL);
+    cr_assert_not_null(pub);
+    char *sp = strchr(pub, ' ');
+    cr_assert_not_null(sp);
+    sp = strchr(sp + 1, ' '); /* type and key; the comment goes */
+    if (sp)
+        *sp = '\0';
+    pub[strcspn(pub, "\n")] = '\0';
+    char line[4096];
+    snprintf(line, sizeof(line), "[127.0.0.1]:%d %s\n", port, pub);
+    rslt_write(kh, line);
+    free(pub);
+    free(pubf);
+    return kh;
+}
+
+/* delay_ms > 0: through rsl-delayproxy adding that much each way */
+static job make_job(const char *tag, const char *extra, int delay_ms)
 {
     job j;
     j.dir = rslt_tmpdir(tag);
+    int port = fx_int("SSH_PORT");
+    j.proxy = 0;
+    if (delay_ms > 0) {
+        j.proxy = rslt_delayproxy(port, delay_ms, &port);
+        cr_assert_gt(port, 0, "the delay proxy did not start");
+    }
     j.root = mkroot(tag);
     j.src = sub(j.dir, "src");
     j.conf = sub(j.dir, "job.conf");
     j.db = sub(j.dir, "state.db");
     cr_assert_eq(mkdir(j.src, 0755), 0);
-    char *user = fx("SSH_USER"), *key = fx("SSH_KEY"), *kh = fx("SSH_KNOWN_HOSTS");
+    char *user = fx("SSH_USER"), *key = fx("SSH_KEY");
+    char *kh = delay_ms > 0 ? known_hosts_for(j.dir, port) : fx("SSH_KNOWN_HOSTS");
     char *text = NULL;
     cr_assert(asprintf(&text,
                        "[job]\nname = %s\nsource = %s\ndestination = sftp://%s@127.0.0.1:%d%s\n"
                        "state = %s\n%s\n[remote]\nidentity_file = %s\nknown_hosts = %s\n",
-                       tag, j.src, user, fx_int("SSH_PORT"), j.root, j.db, extra, key, kh) > 0);
+                       tag, j.src, user, port, j.root, j.db, extra, key, kh) > 0);
     rslt_write(j.conf, text);
     free(text);
     return j;
@@ -99,7 +134,8 @@ Test(sftp_ranges, pieces_over_two_connections_killed_then_resumed, .timeout = 18
     /* bwlimit keeps the upload slow enough to be caught after the first pieces */
     cr_assert_eq(rsl_spans_piece((uint64_t)TOTAL, CONNS), (uint64_t)PIECE,
                  "the engine's piece size");
-    job j = make_job("rg-kill", "transfers = 2\nmulti_connection_min = 32M\nbwlimit = 16M");
+    job j =
+        make_job("rg-kill", "transfers = 2\nmulti_connection_min = 32M\nbwlimit = 16M", DELAY_MS);
     rslt_write_random(sub(j.src, "big.bin"), (uint64_t)TOTAL, 11);
     char *tmp = sub(j.root, "big.bin.rsl-part"), *fin = sub(j.root, "big.bin");
     pid_t kid = fork();
@@ -154,7 +190,7 @@ Test(sftp_ranges, pieces_over_two_connections_killed_then_resumed, .timeout = 18
 
 Test(sftp_ranges, a_big_file_in_pieces_keeps_mode_and_mtime, .timeout = 120)
 {
-    job j = make_job("rg-attrs", "transfers = 3\nmulti_connection_min = 1M");
+    job j = make_job("rg-attrs", "transfers = 3\nmulti_connection_min = 1M", DELAY_MS);
     char *src = sub(j.src, "mid.bin");
     rslt_write_random(src, (uint64_t)(40 * MIB), 12);
     cr_assert_eq(chmod(src, 0640), 0);
@@ -170,4 +206,48 @@ Test(sftp_ranges, a_big_file_in_pieces_keeps_mode_and_mtime, .timeout = 120)
     cr_assert_eq(stat(fin, &sb), 0);
     cr_assert_eq(sb.st_mtime, 1500000000, "mtime set by the FINISH op");
     cr_assert_eq(sb.st_mode & 07777, 0640, "mode %o", sb.st_mode & 07777);
+}
+
+/* On loopback the file goes whole over one connection: the run says why
+ * (the round trip it measured), sends each byte once, and the result is
+ * the file. */
+Test(sftp_ranges, on_loopback_a_big_file_goes_whole, .timeout = 120)
+{
+    job j = make_job("rg-local", "transfers = 3\nmulti_connection_min = 1M", 0);
+    char *src = sub(j.src, "mid.bin");
+    rslt_write_random(src, (uint64_t)(40 * MIB), 13);
+    char *out = NULL, *err = NULL;
+    int rc = rslt_sh(&out, &err, "'%s' run -v '%s' 2>&1", rslt_bin(), j.conf);
+    cr_assert_eq(rc, 0, "exit %d\n%s", rc, out);
+    cr_assert(strstr(out, "big files go whole over one connection each") != NULL, "%s", out);
+    cr_assert_eq(sent_bytes(out), 40 * MIB, "each byte sent once");
+    char *fin = sub(j.root, "mid.bin");
+    cr_assert_eq(rslt_sh(NULL, NULL, "cmp '%s' '%s'", src, fin), 0, "not identical");
+}
+
+/* The transport's round trip: well under the threshold on loopback, at
+ * least the added delay through the proxy (and not wildly more). */
+Test(sftp_ranges, the_measured_round_trip_follows_the_link, .timeout = 60)
+{
+    rsl_remote_opts o;
+    opts_init(&o, NULL);
+    char *root = mkroot("rg-rtt");
+    rsl_conn *c = NULL;
+    rsl_err err;
+    cr_assert_eq(sconnect(&c, fx_int("SSH_PORT"), NULL, root, &o, &err), RSL_OK, "%s", err.msg);
+    long local = sftp_ops()->link_rtt_us(c);
+    sftp_ops()->disconnect(c);
+    cr_assert(local >= 0 && local < RSL_RANGES_MIN_RTT_US, "loopback: %ld us", local);
+
+    int port = 0;
+    pid_t px = rslt_delayproxy(fx_int("SSH_PORT"), 10, &port);
+    cr_assert_gt(port, 0);
+    char *dir = rslt_tmpdir("rg-rtt");
+    scfg(&o)->known_hosts = known_hosts_for(dir, port);
+    cr_assert_eq(sconnect(&c, port, NULL, root, &o, &err), RSL_OK, "%s", err.msg);
+    long far = sftp_ops()->link_rtt_us(c);
+    sftp_ops()->disconnect(c);
+    kill(px, SIGTERM);
+    waitpid(px, NULL, 0);
+    cr_assert(far >= 20000 && far < 200000, "through a 20 ms link: %ld us", far);
 }
