@@ -37,11 +37,13 @@ void rsl_ranges_probe_link(rsl_run *r, rsl_conn *conn)
         !(r->caps & RSL_CAP_WRITE_AT))
         return;
     r->link_rtt_us = r->ops->link_rtt_us(conn);
-    if (r->link_rtt_us >= 0 && r->link_rtt_us < RSL_RANGES_MIN_RTT_US)
-        rsl_run_log(r, RSL_LOG_INFO,
-                    "the link's round trip is %.1f ms: big files go whole over one connection "
-                    "each (cut over several from %d ms)",
-                    (double)r->link_rtt_us / 1000.0, RSL_RANGES_MIN_RTT_US / 1000);
+    if (r->link_rtt_us < 0)
+        return;
+    rsl_run_log(r, RSL_LOG_INFO, "the link's round trip is %.1f ms: big files %s (cut from %d ms)",
+                (double)r->link_rtt_us / 1000.0,
+                rsl_ranges_link_long(r) ? "are cut over several connections"
+                                        : "go whole over one connection each",
+                RSL_RANGES_MIN_RTT_US / 1000);
 }
 
 int rsl_ranges_link_long(const rsl_run *r)

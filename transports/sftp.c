@@ -581,21 +581,35 @@ static unsigned sftp_caps_of(rsl_conn *c)
     return caps;
 }
 
-/* The round trip, timed on this connection's requests; with no sample
- * yet, the timed reply on its way (or one STAT of the root) gives one. */
+/* A sample under RTT_LAN_US is a LAN's or loopback's, one over RTT_WAN_US
+ * a WAN's: no need to look further. Between them, up to RTT_SAMPLES are
+ * taken (one busy moment of a loaded machine must not make a loopback look
+ * like a WAN). */
+#define RTT_LAN_US 2000
+#define RTT_WAN_US 20000
+#define RTT_SAMPLES 3
+
+/* The round trip, timed on this connection's requests: the timed reply on
+ * its way, then STATs of the root one after another (each one round trip)
+ * until the least sample says LAN or WAN or RTT_SAMPLES were taken. */
 static long sftp_link_rtt_us(rsl_conn *c)
 {
     rsl_err e;
-    if (rsl_sftp_client_rtt_us(c->cl) >= 0 || c->dead || rsl_sftp_client_dead(c->cl))
-        return rsl_sftp_client_rtt_us(c->cl);
+    unsigned n = 0;
+    long us = rsl_sftp_client_rtt_us(c->cl, &n);
+    if (c->dead || rsl_sftp_client_dead(c->cl))
+        return us;
     rsl_code rc = rsl_sftp_client_wait_rtt(c->cl, &e);
-    if (rc == RSL_OK && rsl_sftp_client_rtt_us(c->cl) < 0) {
+    for (int i = 0; rc == RSL_OK && i < RTT_SAMPLES; i++) {
+        us = rsl_sftp_client_rtt_us(c->cl, &n);
+        if (us >= 0 && (us < RTT_LAN_US || us > RTT_WAN_US || n >= RTT_SAMPLES))
+            break;
         rsl_sftp_attrs a;
         int exists;
         rc = rsl_sftp_sync_stat(c->cl, "", 0, &a, &exists, &e);
     }
     rsl_sftp_after(c, rc);
-    return rsl_sftp_client_rtt_us(c->cl);
+    return rsl_sftp_client_rtt_us(c->cl, NULL);
 }
 
 static void sftp_describe(rsl_conn *c, char *buf, size_t n)

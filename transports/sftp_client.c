@@ -50,6 +50,7 @@ struct rsl_sftp_client {
     unsigned pump_seq;     /* pumps so far */
     int pump_waited;       /* this pump waited for input */
     long rtt_us;           /* -1: no sample yet */
+    unsigned rtt_n;        /* samples taken */
     int limits_pending;    /* a deferred limits@openssh.com request is out */
     uint32_t forced_write; /* cfg->max_write, for pick_sizes when it answers */
     /* bytes */
@@ -310,8 +311,10 @@ void rsl_sftp_client_cancel(rsl_sftp_client *s, uint32_t id, size_t mark)
         s->out.len = mark;
 }
 
-long rsl_sftp_client_rtt_us(const rsl_sftp_client *s)
+long rsl_sftp_client_rtt_us(const rsl_sftp_client *s, unsigned *samples)
 {
+    if (samples != NULL)
+        *samples = s->rtt_n;
     return s->rtt_us;
 }
 
@@ -381,6 +384,7 @@ static void rtt_sample(rsl_sftp_client *s)
         long us = (long)((now_ms() - s->probe_sent_ms) * 1000.0);
         if (s->rtt_us < 0 || us < s->rtt_us)
             s->rtt_us = us;
+        s->rtt_n++;
     }
     s->probe_id = 0;
 }

@@ -145,8 +145,8 @@ void rsl_sftp_client_cancel(rsl_sftp_client *s, uint32_t id, size_t mark);
 /* The round trip to the server in microseconds: the least time, so far,
  * from the pump that sent a timed request to its reply (one request at a
  * time is timed; replies queued behind others only make a sample longer).
- * -1 before the first sample. */
-long rsl_sftp_client_rtt_us(const rsl_sftp_client *s);
+ * -1 before the first sample. *samples (may be NULL): how many were taken. */
+long rsl_sftp_client_rtt_us(const rsl_sftp_client *s, unsigned *samples);
 /* With no sample yet, waits for the timed request on its way (the
  * deferred limits@openssh.com, the first look), if one is. Returns the
  * session's failure or RSL_OK (the sample may still be missing when no

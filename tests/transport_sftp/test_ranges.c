@@ -200,6 +200,7 @@ Test(sftp_ranges, a_big_file_in_pieces_keeps_mode_and_mtime, .timeout = 120)
     int rc = rslt_sh(&out, &err, "'%s' run -v '%s'", rslt_bin(), j.conf);
     cr_assert_eq(rc, 0, "exit %d\n%s\n%s", rc, out, err);
     cr_assert_eq(sent_bytes(out), 40 * MIB, "each byte sent once");
+    cr_assert(strstr(err, "are cut over several connections") != NULL, "%s", err);
     char *fin = sub(j.root, "mid.bin");
     cr_assert_eq(rslt_sh(NULL, NULL, "cmp '%s' '%s'", src, fin), 0, "not identical");
     struct stat sb;
