@@ -53,8 +53,8 @@ typedef struct rsl_run rsl_run;
 
 /* On the first connection, when the plan has a file of at least
  * multi_connection_min and the server writes at an offset: the link's
- * round trip (transport op link_rtt_us; at most one round trip when no
- * reply has been timed yet) into r->link_rtt_us, logged with the choice. */
+ * round trip (transport op link_rtt_us; a few round trips at most, once
+ * per run) into r->link_rtt_us, logged with the choice. */
 void rsl_ranges_probe_link(rsl_run *r, struct rsl_conn *conn);
 /* 1 unless the link's round trip is known and below RSL_RANGES_MIN_RTT_US. */
 int rsl_ranges_link_long(const rsl_run *r);
