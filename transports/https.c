@@ -222,6 +222,7 @@ static void https_disconnect(rsl_conn *c)
     }
     if (c->m)
         curl_multi_cleanup(c->m);
+    rsl_https_events_free(&c->ev);
     if (c->tmpl)
         curl_easy_cleanup(c->tmpl);
     free(c->origin);
@@ -266,6 +267,7 @@ static rsl_code conn_new(rsl_conn **out, const rsl_endpoint *ep, const rsl_remot
     }
     if ((c->tmpl = curl_easy_init()) == NULL || (c->m = curl_multi_init()) == NULL)
         return oom(err);
+    rsl_https_events_attach(&c->ev, c->m);
     /* connect's requests go one at a time over one connection; run() sets
      * the limits for its window (https_run.c) */
     curl_multi_setopt(c->m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);

@@ -435,6 +435,37 @@ static rsl_https_io *overdue(rsl_conn *c, int64_t now)
     return NULL;
 }
 
+/* Hands libcurl what its sockets and timer say (waiting at most wait_ms),
+ * then finishes the requests that ended and those past their deadline;
+ * *got counts them. */
+static rsl_code drive(rsl_conn *c, int wait_ms, int *got, rsl_err *err)
+{
+    CURLMcode mc = rsl_https_events_drive(&c->ev, c->m, wait_ms);
+    if (mc != CURLM_OK)
+        return rsl_err_set(err, mc == CURLM_OUT_OF_MEMORY ? RSL_E_NO_MEMORY : RSL_E_INTERNAL,
+                           (long)mc, "%s: libcurl multi: %s", c->host, curl_multi_strerror(mc));
+    int msgs = 0;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(c->m, &msgs)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        rsl_https_io *io = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&io);
+        if (io == NULL || io->state != IO_ACTIVE)
+            continue;
+        finish_io(c, io, msg->data.result);
+        (*got)++;
+    }
+    rsl_https_io *late;
+    int64_t now = rsl_https_now_ms();
+    while ((late = overdue(c, now)) != NULL) {
+        late->deadline_hit = 1;
+        finish_io(c, late, CURLE_OPERATION_TIMEDOUT);
+        (*got)++;
+    }
+    return RSL_OK;
+}
+
 rsl_code rsl_https_step(rsl_conn *c, int wait_ms, rsl_err *err)
 {
     if (c->depth == 0 && c->stash != NULL) {
@@ -449,38 +480,12 @@ rsl_code rsl_https_step(rsl_conn *c, int wait_ms, rsl_err *err)
         }
         return RSL_OK;
     }
-    int running = 0, msgs = 0, got = 0;
-    CURLMcode mc = curl_multi_perform(c->m, &running);
-    if (mc != CURLM_OK)
-        return rsl_err_set(err, RSL_E_INTERNAL, (long)mc, "%s: libcurl multi: %s", c->host,
-                           curl_multi_strerror(mc));
-    CURLMsg *msg;
-    while ((msg = curl_multi_info_read(c->m, &msgs)) != NULL) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        rsl_https_io *io = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&io);
-        if (io == NULL || io->state != IO_ACTIVE)
-            continue;
-        finish_io(c, io, msg->data.result);
-        got++;
-    }
-    rsl_https_io *late;
-    int64_t now = rsl_https_now_ms();
-    while ((late = overdue(c, now)) != NULL) {
-        late->deadline_hit = 1;
-        finish_io(c, late, CURLE_OPERATION_TIMEDOUT);
-        got++;
-    }
-    if (got == 0 && wait_ms > 0 && c->active != NULL) {
-        long t = -1;
-        curl_multi_timeout(c->m, &t);
-        if (t < 0 || t > wait_ms)
-            t = wait_ms;
-        if (t > 0)
-            curl_multi_poll(c->m, NULL, 0, (int)t, NULL);
-    }
-    return RSL_OK;
+    /* what is ready now; when that finished nothing, wait for more */
+    int got = 0;
+    rsl_code rc = drive(c, 0, &got, err);
+    if (rc == RSL_OK && got == 0 && wait_ms > 0 && c->active != NULL)
+        rc = drive(c, wait_ms, &got, err);
+    return rc;
 }
 
 rsl_code rsl_https_perform(rsl_conn *c, const rsl_https_req *r, long *status, const char *rel,

@@ -52,6 +52,7 @@
 
 #include "base/buf.h"
 #include "dircache.h"
+#include "https_events.h"
 #include "https.h"
 #include "webdav_xml.h"
 
@@ -116,6 +117,7 @@ struct rsl_https_io {
 
 struct rsl_conn {
     CURLM *m;
+    rsl_https_events ev;  /* the sockets and timer m asks us to watch */
     CURL *tmpl;           /* the options every request shares; requests are copies */
     rsl_https_io *pool;   /* idle requests */
     rsl_https_io *active; /* requests in the multi handle */
