@@ -222,13 +222,8 @@ static inline rsl_code topen(tconn *c, int kind, int port, int key_port, const c
  * (a proxy's port); caller frees the path. */
 static inline char *kh_for_port(int port)
 {
-    char *d = rslt_tmpdir("kh"), *pub = fx("SSH_HOST_PUB"), *p = NULL;
-    cr_assert(asprintf(&p, "%s/known_hosts", d) > 0);
-    cr_assert_eq(rslt_sh(NULL, NULL,
-                         "printf '[127.0.0.1]:%d %%s\\n' \"$(cut -d' ' -f1,2 '%s')\" > '%s'", port,
-                         pub, p),
-                 0);
-    free(d);
+    char *pub = fx("SSH_HOST_PUB");
+    char *p = rslt_known_hosts_for(pub, port);
     free(pub);
     return p;
 }

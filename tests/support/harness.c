@@ -1,6 +1,7 @@
 /*
  * harness.c - see harness.h.
  */
+#define _GNU_SOURCE /* asprintf */
 #include "harness.h"
 
 #include <errno.h>
@@ -290,4 +291,15 @@ pid_t rslt_delayproxy(int target, int delay_ms, int *port)
     close(out[0]);
     *port = n > 0 ? (int)strtol(line, NULL, 10) : -1;
     return pid;
+}
+
+char *rslt_known_hosts_for(const char *pubfile, int port)
+{
+    char *d = rslt_tmpdir("kh"), *p = NULL;
+    if (asprintf(&p, "%s/known_hosts", d) < 0 ||
+        rslt_sh(NULL, NULL, "printf '[127.0.0.1]:%d %%s\\n' \"$(cut -d' ' -f1,2 '%s')\" > '%s'",
+                port, pubfile, p) != 0)
+        abort();
+    free(d);
+    return p;
 }

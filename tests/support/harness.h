@@ -50,5 +50,8 @@ int rslt_count(const char *hay, const char *needle);
  * 127.0.0.1:target, adding delay_ms each way; *port: where it listens. It
  * dies with the test (and after 300 s). Returns its pid. */
 pid_t rslt_delayproxy(int target, int delay_ms, int *port);
+/* A new known_hosts file naming the host key in pubfile (an OpenSSH .pub)
+ * for [127.0.0.1]:port, e.g. a proxy's port; the caller frees the path. */
+char *rslt_known_hosts_for(const char *pubfile, int port);
 
 #endif

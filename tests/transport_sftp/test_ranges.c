@@ -39,22 +39,11 @@ static char *sub(const char *a, const char *b)
 }
 
 /* known_hosts naming the fixture's host key at 127.0.0.1:port (the proxy's) */
-static char *known_hosts_for(const char *dir, int port)
+static char *known_hosts_for(int port)
 {
-    char *pubf = fx("SSH_HOST_PUB"), *kh = sub(dir, "known_hosts");
-    char *pub = rslt_read(pubf, NULL);
-    cr_assert_not_null(pub);
-    char *sp = strchr(pub, ' ');
-    cr_assert_not_null(sp);
-    sp = strchr(sp + 1, ' '); /* type and key; the comment goes */
-    if (sp)
-        *sp = '\0';
-    pub[strcspn(pub, "\n")] = '\0';
-    char line[4096];
-    snprintf(line, sizeof(line), "[127.0.0.1]:%d %s\n", port, pub);
-    rslt_write(kh, line);
+    char *pub = fx("SSH_HOST_PUB");
+    char *kh = rslt_known_hosts_for(pub, port);
     free(pub);
-    free(pubf);
     return kh;
 }
 
@@ -75,7 +64,7 @@ static job make_job(const char *tag, const char *extra, int delay_ms)
     j.db = sub(j.dir, "state.db");
     cr_assert_eq(mkdir(j.src, 0755), 0);
     char *user = fx("SSH_USER"), *key = fx("SSH_KEY");
-    char *kh = delay_ms > 0 ? known_hosts_for(j.dir, port) : fx("SSH_KNOWN_HOSTS");
+    char *kh = delay_ms > 0 ? known_hosts_for(port) : fx("SSH_KNOWN_HOSTS");
     char *text = NULL;
     cr_assert(asprintf(&text,
                        "[job]\nname = %s\nsource = %s\ndestination = sftp://%s@127.0.0.1:%d%s\n"
@@ -243,8 +232,7 @@ Test(sftp_ranges, the_measured_round_trip_follows_the_link, .timeout = 60)
     int port = 0;
     pid_t px = rslt_delayproxy(fx_int("SSH_PORT"), 10, &port);
     cr_assert_gt(port, 0);
-    char *dir = rslt_tmpdir("rg-rtt");
-    scfg(&o)->known_hosts = known_hosts_for(dir, port);
+    scfg(&o)->known_hosts = known_hosts_for(port);
     cr_assert_eq(sconnect(&c, port, NULL, root, &o, &err), RSL_OK, "%s", err.msg);
     long far = sftp_ops()->link_rtt_us(c);
     sftp_ops()->disconnect(c);
