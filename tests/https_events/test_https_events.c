@@ -54,10 +54,12 @@ static void serve_conn(server *s, int fd)
         memmove(buf, buf + used, have - used);
         have -= used;
         msleep(s->delay_ms);
+        /* counted before the answer goes out: the client may finish and
+         * read the count before this thread runs again */
+        __atomic_add_fetch(&s->served, 1, __ATOMIC_SEQ_CST);
         static const char ans[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
         if (write(fd, ans, sizeof(ans) - 1) != (ssize_t)(sizeof(ans) - 1))
             return;
-        __atomic_add_fetch(&s->served, 1, __ATOMIC_SEQ_CST);
     }
 }
 
