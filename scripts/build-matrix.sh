@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the project (library, binary and tests, no test run) the ways users
+# Builds the project (library, binary and, for some, tests; no test run) the ways users
 # and packagers build it: every CMake build type with gcc (RelWithDebInfo,
 # the default, is scripts/test.sh's build), and clang. CI runs
 # this with warnings as errors so a warning that only -O3 or clang shows is
@@ -25,18 +25,23 @@ for a in "$@"; do
 done
 base=${RSL_MATRIX_DIR:-$top/build-matrix}
 # RelWithDebInfo with gcc, the default build type, is scripts/test.sh's own
-# build (-Werror); it is not built a second time here.
-configs=("Release gcc" "MinSizeRel gcc" "Debug gcc" "Release clang")
+# build (-Werror); it is not built a second time here. The tests are built
+# with the optimising builds (-O3 with gcc and clang), where new warnings
+# appear; MinSizeRel and Debug build the library and the binary, what users
+# and packagers build that way (the test code's Debug build is the ASan and
+# TSan builds of scripts/test.sh, also -Werror).
+configs=("Release gcc ON" "MinSizeRel gcc OFF" "Debug gcc OFF" "Release clang ON")
 for c in "${configs[@]}"; do
   set -- $c
-  type=$1 cc=$2
+  type=$1 cc=$2 tests=$3
   if ! command -v "$cc" >/dev/null 2>&1; then
     echo "build-matrix: $cc not installed (scripts/deps.sh installs it)" >&2
     exit 1
   fi
   dir=$base/$type-$cc
-  echo "== $type with $cc"
-  CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DRSL_WERROR=$werror >/dev/null
+  echo "== $type with $cc (tests: $tests)"
+  CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DRSL_TESTS="$tests" \
+    -DRSL_WERROR=$werror >/dev/null
   cmake --build "$dir" -j"$(nproc)" >"$dir.log" 2>&1 || { tail -40 "$dir.log"; exit 1; }
   [ "$clean" = 1 ] && rm -rf "$dir" "$dir.log"
 done
