@@ -587,7 +587,7 @@ static unsigned sftp_caps_of(rsl_conn *c)
  * like a WAN). */
 #define RTT_LAN_US 2000
 #define RTT_WAN_US 20000
-#define RTT_SAMPLES 3
+#define RTT_SAMPLES 5
 
 /* The round trip, timed on this connection's requests: the timed reply on
  * its way, then STATs of the root one after another (each one round trip)

@@ -198,21 +198,52 @@ Test(sftp_ranges, a_big_file_in_pieces_keeps_mode_and_mtime, .timeout = 120)
     cr_assert_eq(sb.st_mode & 07777, 0640, "mode %o", sb.st_mode & 07777);
 }
 
+/* The round trip a run logged ("the link's round trip is X ms"), in ms;
+ * -1 when it logged none. */
+static double logged_rtt_ms(const char *out)
+{
+    const char *p = strstr(out, "the link's round trip is ");
+    return p == NULL ? -1 : strtod(p + strlen("the link's round trip is "), NULL);
+}
+
+/* Loopback attempts: a machine busy with the rest of the suite (ASan, two
+ * test binaries at once on two cores) can delay every reply of one run by
+ * more than the 5 ms threshold; the run then rightly cuts. A few fresh
+ * runs are tried until one measured loopback as loopback. */
+#define LOOPBACK_TRIES 4
+
 /* On loopback the file goes whole over one connection: the run says why
  * (the round trip it measured), sends each byte once, and the result is
  * the file. */
-Test(sftp_ranges, on_loopback_a_big_file_goes_whole, .timeout = 120)
+Test(sftp_ranges, on_loopback_a_big_file_goes_whole, .timeout = 180)
 {
-    job j = make_job("rg-local", "transfers = 3\nmulti_connection_min = 1M", 0);
-    char *src = sub(j.src, "mid.bin");
-    rslt_write_random(src, (uint64_t)(40 * MIB), 13);
-    char *out = NULL, *err = NULL;
-    int rc = rslt_sh(&out, &err, "'%s' run -v '%s' 2>&1", rslt_bin(), j.conf);
-    cr_assert_eq(rc, 0, "exit %d\n%s", rc, out);
-    cr_assert(strstr(out, "big files go whole over one connection each") != NULL, "%s", out);
-    cr_assert_eq(sent_bytes(out), 40 * MIB, "each byte sent once");
-    char *fin = sub(j.root, "mid.bin");
-    cr_assert_eq(rslt_sh(NULL, NULL, "cmp '%s' '%s'", src, fin), 0, "not identical");
+    char *out = NULL;
+    double ms = -1;
+    for (int t = 0; t < LOOPBACK_TRIES; t++) {
+        char tag[32];
+        snprintf(tag, sizeof(tag), "rg-local%d", t);
+        job j = make_job(tag, "transfers = 3\nmulti_connection_min = 1M", 0);
+        char *src = sub(j.src, "mid.bin");
+        rslt_write_random(src, (uint64_t)(16 * MIB), 13);
+        free(out);
+        out = NULL;
+        int rc = rslt_sh(&out, NULL, "'%s' run -v '%s' 2>&1", rslt_bin(), j.conf);
+        cr_assert_eq(rc, 0, "exit %d\n%s", rc, out);
+        ms = logged_rtt_ms(out);
+        cr_assert_geq(ms, 0, "the run did not log the round trip it measured:\n%s", out);
+        if (ms >= RSL_RANGES_MIN_RTT_US / 1000.0) {
+            cr_assert(strstr(out, "are cut over several connections") != NULL, "%s", out);
+            cr_log_warn("loopback measured %.1f ms (a busy machine): trying again", ms);
+            continue;
+        }
+        cr_assert(strstr(out, "big files go whole over one connection each") != NULL, "%s", out);
+        cr_assert_eq(sent_bytes(out), 16 * MIB, "each byte sent once");
+        char *fin = sub(j.root, "mid.bin");
+        cr_assert_eq(rslt_sh(NULL, NULL, "cmp '%s' '%s'", src, fin), 0, "not identical");
+        free(out);
+        return;
+    }
+    cr_assert_fail("loopback measured at least %.1f ms in %d runs:\n%s", ms, LOOPBACK_TRIES, out);
 }
 
 /* The transport's round trip: well under the threshold on loopback, at
@@ -224,10 +255,15 @@ Test(sftp_ranges, the_measured_round_trip_follows_the_link, .timeout = 60)
     char *root = mkroot("rg-rtt");
     rsl_conn *c = NULL;
     rsl_err err;
-    cr_assert_eq(sconnect(&c, fx_int("SSH_PORT"), NULL, root, &o, &err), RSL_OK, "%s", err.msg);
-    long local = sftp_ops()->link_rtt_us(c);
-    sftp_ops()->disconnect(c);
-    cr_assert(local >= 0 && local < RSL_RANGES_MIN_RTT_US, "loopback: %ld us", local);
+    long local = -1; /* the least of a few connections (see LOOPBACK_TRIES) */
+    for (int t = 0; t < LOOPBACK_TRIES && (local < 0 || local >= RSL_RANGES_MIN_RTT_US); t++) {
+        cr_assert_eq(sconnect(&c, fx_int("SSH_PORT"), NULL, root, &o, &err), RSL_OK, "%s", err.msg);
+        long us = sftp_ops()->link_rtt_us(c);
+        sftp_ops()->disconnect(c);
+        cr_assert_geq(us, 0, "no round trip measured");
+        local = local < 0 || us < local ? us : local;
+    }
+    cr_assert(local < RSL_RANGES_MIN_RTT_US, "loopback: %ld us", local);
 
     int port = 0;
     pid_t px = rslt_delayproxy(fx_int("SSH_PORT"), 10, &port);
