@@ -3,11 +3,13 @@
 # against its peers, against BOTH private servers (scripts/apache-start.sh and
 # scripts/nginx-start.sh: TLS, HTTP/2, Basic auth) on 127.0.0.1, in one run.
 #   1. one 1 GiB file:         rsyncd-lite run, curl -T, rclone copy (webdav)
-#   2. 10,000 files of 4 KiB:  rsyncd-lite run (transfers = 4), rclone sync (--transfers 4)
+#   2. 10,000 files of 4 KiB:  rsyncd-lite run (transfers = 4), rclone sync (--transfers 4),
+#      then rsyncd-lite again with the Basic-auth password stored as {SHA}, not apr1
 # Each push starts from an empty remote directory and (for rsyncd-lite) an empty
 # state db. Peers that are not installed are skipped (apt-get install rclone).
 # Env: RSL_BIN (default build/rsyncd-lite), BIG_MIB (1024), SMALL_N (10000),
-#      SMALL_KIB (4), BENCH=all|big|small, SERVERS="apache nginx", TRANSFERS (4).
+#      SMALL_KIB (4), BENCH=all|big|small, SERVERS="apache nginx", TRANSFERS (4),
+#      NO_PEERS=1 (rsyncd-lite alone).
 # rclone sync of the small files is cut off after 180 s (it does not finish here).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +44,8 @@ timeit() { # key cmd...
     printf '%-30s FAILED (see %s)\n' "$key" "$work/$key.log"
   fi
 }
-have() { command -v "$1" >/dev/null 2>&1; }
+# NO_PEERS=1: rsyncd-lite alone (no rclone, whose small run takes 180 s)
+have() { [ -z "${NO_PEERS:-}" ] && command -v "$1" >/dev/null 2>&1; }
 ratio() {
   if [ -n "${T[$1]:-}" ] && [ -n "${T[$2]:-}" ]; then
     awk -v a="${T[$1]}" -v b="${T[$2]}" 'BEGIN { printf "%.2f", a / b }'
@@ -112,6 +115,18 @@ JOB
       fresh_remote small-rclone
       timeit "$s:small:rclone" timeout 180 bash -c "$(declare -f rclone_to); base=$base pw=$pw CA=$CA transfers=$transfers rclone_to sync '$src/small' small-rclone"
     fi
+    # The same push with the Basic-auth password stored as {SHA} instead of
+    # the fixture's apr1 (MD5-crypt, 1,000 rounds): both servers re-read the
+    # htpasswd file and verify the password on every request, two per file,
+    # and with apr1 that verification is most of the server's CPU. This line
+    # shows what the client and the server's WebDAV work cost without it.
+    cp "$work/$s/htpasswd" "$work/$s/htpasswd.apr1"
+    printf 'rsl:{SHA}%s\n' "$(printf '%s' "$pw" | openssl dgst -sha1 -binary | base64)" \
+      >"$work/$s/htpasswd"
+    fresh_remote small-rsl
+    timeit "$s:small-sha:rsyncd-lite" rsl_run "$src/small" small-rsl "$transfers"
+    diff -r "$src/small" "$WWW/small-rsl" >/dev/null
+    mv "$work/$s/htpasswd.apr1" "$work/$s/htpasswd"
     rm -rf "${WWW:?}"/small-*
   fi
 done
@@ -120,5 +135,6 @@ echo "== ratios (rsyncd-lite / peer; targets: big <= 1.10 x curl -T, small < 20 
 for s in $servers; do
   echo "$s big:   vs curl -T $(ratio "$s:big:rsyncd-lite" "$s:big:curl-T"), vs rclone $(ratio "$s:big:rsyncd-lite" "$s:big:rclone")"
   echo "$s small: ${T[$s:small:rsyncd-lite]:-n/a} s, vs rclone $(ratio "$s:small:rsyncd-lite" "$s:small:rclone")"
+  echo "$s small, password stored as {SHA}: ${T[$s:small-sha:rsyncd-lite]:-n/a} s"
 done
 echo "(servers left running: scripts/apache-stop.sh $work/apache; scripts/nginx-stop.sh $work/nginx)"
