@@ -203,6 +203,7 @@ static void client_cfg(rsl_conn *c, rsl_sftp_client_cfg *cc, int timeout)
                                 .timeout_sec = timeout,
                                 .log = c->opts->log,
                                 .defer_limits = 1,
+                                .defer_version = 1,
                                 .ud = c->opts->ud};
 }
 
@@ -440,8 +441,10 @@ static int rename_probe_needed(rsl_conn *c)
     return known < 0;
 }
 
-/* One round trip: STAT of the root and, when posix-rename is offered and
- * its answer not remembered, a posix-rename of a name that does not exist
+/* No round trip of its own: STAT of the root and the early STATs leave
+ * with INIT (defer_version). Then, once VERSION is read, when posix-rename
+ * is offered and its answer not remembered (one more round trip, the first
+ * time only), a posix-rename of a name that does not exist
  * (NO_SUCH_FILE where it works; a server that lists it but refuses it, as
  * older OpenSSH sftp-servers started with -P posix-rename did, answers
  * PERMISSION_DENIED: then it is not used). */
@@ -453,6 +456,10 @@ static rsl_code first_look_at(rsl_conn *c, first_look *f, rsl_err *err)
     rsl_sftp_wire_stat(rsl_sftp_client_out(s), rsl_sftp_client_request(s, on_root, f), root);
     f->left = 1;
     early_send(c, &f->left);
+    /* these went with INIT (defer_version): what follows needs VERSION */
+    rsl_code vrc = rsl_sftp_client_wait_version(s, err);
+    if (vrc != RSL_OK)
+        return vrc;
     int probe = rename_probe_needed(c);
     if (probe) {
         snprintf(a, sizeof(a), "%s/.rsl-no-such-file-%ld", strcmp(root, "/") ? root : "",

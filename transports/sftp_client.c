@@ -52,6 +52,7 @@ struct rsl_sftp_client {
     long rtt_us;           /* -1: no sample yet */
     unsigned rtt_n;        /* samples taken */
     int limits_pending;    /* a deferred limits@openssh.com request is out */
+    int limits_blind;      /* ... sent with INIT, before VERSION said whether it is offered */
     uint32_t forced_write; /* cfg->max_write, for pick_sizes when it answers */
     /* bytes */
     rsl_sftp_buf out;
@@ -374,6 +375,10 @@ static rsl_code take_version(rsl_sftp_client *s, const unsigned char *p, size_t 
         return rsl_sftp_client_fail(s, RSL_E_PROTOCOL, "%s: not an SFTP server? %s", s->host, why);
     s->awaiting_version = 0;
     s->version = v.version;
+    if (s->version != RSL_SFTP_PROTO_VERSION)
+        return rsl_sftp_client_fail(s, RSL_E_PROTOCOL,
+                                    "%s speaks SFTP version %u; version 3 is needed", s->host,
+                                    s->version);
     return take_exts(s, v.ext, v.count);
 }
 
@@ -560,21 +565,23 @@ static void pick_sizes(rsl_sftp_client *s, uint32_t forced_write)
     s->sizes.handles = h == 0 ? 0 : h > 1024 ? 1024 : h > 8 ? (uint32_t)h - 4 : 1;
 }
 
-static rsl_code start(rsl_sftp_client *s, uint32_t forced_write, int defer, rsl_err *err)
+static rsl_code start(rsl_sftp_client *s, const rsl_sftp_client_cfg *cfg, rsl_err *err)
 {
     rsl_sftp_wire_init(&s->out, RSL_SFTP_PROTO_VERSION);
     s->awaiting_version = 1;
+    s->forced_write = cfg->max_write;
+    if (cfg->defer_version) {
+        /* an unknown extended request is answered OP_UNSUPPORTED (v3, 8) */
+        s->limits_blind = 1;
+        send_limits_deferred(s);
+        pick_sizes(s, cfg->max_write); /* the defaults until it answers */
+        return RSL_OK;
+    }
     rsl_code rc;
     while (s->awaiting_version)
         if ((rc = rsl_sftp_client_pump(s, 1, err)) != RSL_OK)
             return rc;
-    if (s->version != RSL_SFTP_PROTO_VERSION) {
-        rsl_sftp_client_fail(s, RSL_E_PROTOCOL, "%s speaks SFTP version %u; version 3 is needed",
-                             s->host, s->version);
-        return rsl_sftp_client_error(s, err);
-    }
-    s->forced_write = forced_write;
-    if ((s->exts & RSL_SFTP_EXT_LIMITS) && defer) {
+    if ((s->exts & RSL_SFTP_EXT_LIMITS) && cfg->defer_limits) {
         send_limits_deferred(s); /* answered with the caller's first requests */
     } else if (s->exts & RSL_SFTP_EXT_LIMITS) {
         if ((rc = get_limits(s, err)) != RSL_OK) {
@@ -586,7 +593,7 @@ static rsl_code start(rsl_sftp_client *s, uint32_t forced_write, int defer, rsl_
             rsl_err_clear(err);
         }
     }
-    pick_sizes(s, forced_write);
+    pick_sizes(s, cfg->max_write);
     return RSL_OK;
 }
 
@@ -615,7 +622,7 @@ rsl_code rsl_sftp_client_open(rsl_sftp_client **out, rsl_sftp_carrier *car,
     if (s->root == NULL || s->host == NULL || s->in == NULL)
         rc = rsl_err_set(err, RSL_E_NO_MEMORY, ENOMEM, "out of memory");
     else
-        rc = start(s, cfg->max_write, cfg->defer_limits, err);
+        rc = start(s, cfg, err);
     if (rc != RSL_OK) {
         s->dead = 1;
         rsl_sftp_client_close(s);
@@ -853,6 +860,10 @@ static void limits_deferred_cb(rsl_sftp_client *s, void *ud, const rsl_sftp_repl
     (void)ud;
     limits_wait w = {0};
     s->limits_pending = 0;
+    if (s->limits_blind && !(s->exts & RSL_SFTP_EXT_LIMITS) && r->type == RSL_FXP_STATUS) {
+        pick_sizes(s, s->forced_write); /* asked blind of a server without it: the defaults */
+        return;
+    }
     limits_cb(s, &w, r);
     if (s->dead)
         return;
@@ -871,10 +882,19 @@ static void send_limits_deferred(rsl_sftp_client *s)
     rsl_sftp_wire_limits(&s->out, rsl_sftp_client_request(s, limits_deferred_cb, NULL));
 }
 
+rsl_code rsl_sftp_client_wait_version(rsl_sftp_client *s, rsl_err *err)
+{
+    rsl_code rc;
+    while (s->awaiting_version && !s->dead)
+        if ((rc = rsl_sftp_client_pump(s, 1, err)) != RSL_OK)
+            return rc;
+    return s->dead ? rsl_sftp_client_error(s, err) : RSL_OK;
+}
+
 rsl_code rsl_sftp_client_settle(rsl_sftp_client *s, rsl_err *err)
 {
     rsl_code rc;
-    while (s->limits_pending && !s->dead)
+    while ((s->awaiting_version || s->limits_pending) && !s->dead)
         if ((rc = rsl_sftp_client_pump(s, 1, err)) != RSL_OK)
             return rc;
     return s->dead ? rsl_sftp_client_error(s, err) : RSL_OK;

@@ -68,6 +68,16 @@ typedef struct rsl_sftp_client_cfg {
      * comes with the caller's first requests (one round trip less); the
      * sizes are the defaults until then. rsl_sftp_client_settle waits. */
     int defer_limits;
+    /* 1: open does not wait for VERSION either: it returns with INIT and a
+     * limits@openssh.com request queued (asked before VERSION says whether
+     * it is offered: v3 servers answer an unknown extended request with
+     * OP_UNSUPPORTED, and then the defaults stay, quietly). The caller's
+     * first requests leave with them, one round trip less again: servers
+     * read requests in order, INIT first. Until VERSION has been read the
+     * version, extensions and sizes are not known: call
+     * rsl_sftp_client_wait_version (or settle) before asking for them. A
+     * version other than 3 fails the session then. */
+    int defer_version;
     void (*log)(void *ud, int level, const char *msg);
     void *ud;
 } rsl_sftp_client_cfg;
@@ -88,12 +98,15 @@ typedef struct rsl_sftp_stats {
 } rsl_sftp_stats;
 
 /* Starts the protocol over car (INIT, VERSION, limits@openssh.com when
- * offered). Takes car in every case (closed on failure). On RSL_OK the
- * caller owns *out (rsl_sftp_client_close). Errors: the carrier's (host key,
- * auth, connection), TIMEOUT, PROTOCOL (not an SFTP server, version < 3). */
+ * offered; defer_limits and defer_version say what it waits for). Takes car in every case (closed
+ * on failure). On RSL_OK the caller owns *out (rsl_sftp_client_close). Errors: the carrier's (host
+ * key, auth, connection), TIMEOUT, PROTOCOL (not an SFTP server, version < 3). */
 rsl_code rsl_sftp_client_open(rsl_sftp_client **out, rsl_sftp_carrier *car,
                               const rsl_sftp_client_cfg *cfg, rsl_err *err);
-/* Waits for a deferred limits@openssh.com answer (cfg.defer_limits), if
+/* Waits for VERSION (cfg.defer_version), if it has not been read yet.
+ * RSL_OK or the session's error (PROTOCOL: not SFTP, or not version 3). */
+rsl_code rsl_sftp_client_wait_version(rsl_sftp_client *s, rsl_err *err);
+/* Waits for VERSION and a deferred limits@openssh.com answer (cfg.defer_limits), if
  * any is still out; then the sizes are final. RSL_OK or the session's
  * error. */
 rsl_code rsl_sftp_client_settle(rsl_sftp_client *s, rsl_err *err);

@@ -150,7 +150,8 @@ typedef struct tconn {
     pid_t pid; /* exec carrier: the ssh child */
 } tconn;
 
-/* Set to 1 before topen(): that open defers limits@openssh.com (cfg). */
+/* Set to 1 before topen(): that open defers limits@openssh.com (cfg);
+ * 2: VERSION too (defer_version, what sftp:// uses). */
 static int tconn_defer_next;
 
 /* The exec carrier's config for the fixture (the machine's ssh config is
@@ -203,8 +204,11 @@ static inline rsl_code topen_kh(tconn *c, int kind, int port, int key_port, cons
     }
     char host[64];
     snprintf(host, sizeof(host), "127.0.0.1:%d", port);
-    rsl_sftp_client_cfg cfg = {
-        .root = root, .host = host, .timeout_sec = timeout, .defer_limits = tconn_defer_next};
+    rsl_sftp_client_cfg cfg = {.root = root,
+                               .host = host,
+                               .timeout_sec = timeout,
+                               .defer_limits = tconn_defer_next != 0,
+                               .defer_version = tconn_defer_next == 2};
     tconn_defer_next = 0;
     rc = rsl_sftp_client_open(&c->s, car, &cfg, err);
     if (rc != RSL_OK)

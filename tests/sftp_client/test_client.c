@@ -79,6 +79,56 @@ BOTH(deferred_limits_come_with_the_first_requests)
     free(root);
 }
 
+typedef struct stat_wait {
+    int done;
+    uint8_t type;
+    uint32_t status;
+} stat_wait;
+
+static void on_stat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
+{
+    (void)s;
+    stat_wait *w = ud;
+    w->done++;
+    w->type = r->type;
+    w->status = r->status;
+}
+
+/* defer_version (what sftp:// uses): open returns before VERSION is read,
+ * with INIT and a limits@openssh.com request queued; requests queued then
+ * leave with them, and the real server answers them all, in order. */
+BOTH(deferred_version_requests_leave_with_init)
+{
+    char *root = mkroot("defver");
+    tconn c;
+    tconn_defer_next = 2;
+    open_main(&c, kind, root);
+    cr_assert_eq(rsl_sftp_client_outstanding(c.s), 2, "INIT and limits are out, unanswered");
+    cr_assert_eq(rsl_sftp_client_get_stats(c.s)->replies, 0, "open read nothing");
+    char wire[4200];
+    stat_wait have = {0}, missing = {0};
+    rsl_sftp_client_path(c.s, "", wire, sizeof(wire));
+    rsl_sftp_wire_stat(rsl_sftp_client_out(c.s), rsl_sftp_client_request(c.s, on_stat, &have),
+                       wire);
+    rsl_sftp_client_path(c.s, "nope", wire, sizeof(wire));
+    rsl_sftp_wire_lstat(rsl_sftp_client_out(c.s), rsl_sftp_client_request(c.s, on_stat, &missing),
+                        wire);
+    rsl_err err = {0};
+    cr_assert_eq(rsl_sftp_client_wait_version(c.s, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(rsl_sftp_client_server_version(c.s), 3);
+    cr_assert(rsl_sftp_client_exts(c.s) & RSL_SFTP_EXT_POSIX_RENAME);
+    cr_assert_eq(rsl_sftp_client_settle(c.s, &err), RSL_OK, "%s", err.msg);
+    while (have.done + missing.done < 2)
+        cr_assert_eq(rsl_sftp_client_pump(c.s, 1, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(have.type, RSL_FXP_ATTRS);
+    cr_assert_eq(missing.type, RSL_FXP_STATUS);
+    cr_assert_eq(missing.status, RSL_FX_NO_SUCH_FILE);
+    cr_assert_eq(rsl_sftp_client_get_sizes(c.s)->write_len, 255 * 1024, "limits answered");
+    tclose(&c);
+    rslt_rmrf(root);
+    free(root);
+}
+
 typedef struct names {
     char seen[8][64];
     int n;

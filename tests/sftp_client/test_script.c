@@ -4,7 +4,8 @@
  * describe says the replace is not atomic); WRITE replies in reverse order
  * (the contiguous acknowledged offset); a WRITE refused in the middle (the
  * temp file is truncated to the contiguous acknowledged offset; statvfs
- * turns FAILURE into REMOTE_NO_SPACE); a reply with id 0; silence. The
+ * turns FAILURE into REMOTE_NO_SPACE); a reply with id 0; silence; requests
+ * queued before VERSION (defer_version) and a version other than 3. The
  * real-server tests are in test_put.c and test_faults.c. */
 #include <criterion/criterion.h>
 #include <stdarg.h>
@@ -23,7 +24,9 @@ typedef struct srv {
     size_t out_off;
     int posix, statvfs_full, id_zero;
     int reverse, silent;
-    int write_fail_at; /* 1-based WRITE to refuse, 0: none */
+    uint32_t version;     /* VERSION's; 0: 3 */
+    char first_send[256]; /* the packet types of the first send, in order */
+    int write_fail_at;    /* 1-based WRITE to refuse, 0: none */
     int writes;
     uint64_t size; /* bytes written, for FSTAT */
     uint32_t mtime;
@@ -76,7 +79,7 @@ static void str(const unsigned char **p, char *buf, size_t n)
 
 static void on_init(srv *v)
 {
-    rsl_sftp_wire_begin(&v->out, RSL_FXP_VERSION, 3);
+    rsl_sftp_wire_begin(&v->out, RSL_FXP_VERSION, v->version ? v->version : 3);
     if (v->posix) {
         rsl_sftp_wire_put_cstr(&v->out, "posix-rename@openssh.com");
         rsl_sftp_wire_put_cstr(&v->out, "1");
@@ -148,6 +151,11 @@ static void on_extended(srv *v, uint32_t id, const unsigned char *p)
         rsl_sftp_wire_end(&v->out);
         return;
     }
+    if (strcmp(name, "limits@openssh.com") == 0) { /* not offered: as v3 says */
+        logf_(v, "EXT %s\n", name);
+        status(v, id, RSL_FX_OP_UNSUPPORTED);
+        return;
+    }
     str(&p, a, sizeof(a));
     str(&p, b, sizeof(b));
     logf_(v, "EXT %s %s %s\n", name, a, b);
@@ -199,6 +207,9 @@ static ssize_t s_send(rsl_sftp_carrier *c, const void *p, size_t n, rsl_err *err
     while (v->inlen - off >= 4 && v->inlen - off - 4 >= be32(v->in + off)) {
         const unsigned char *q = v->in + off;
         uint32_t len = be32(q);
+        if (v->first_send[0] != '.' && strlen(v->first_send) + 20 < sizeof(v->first_send))
+            snprintf(v->first_send + strlen(v->first_send), 20, "%s ",
+                     rsl_sftp_wire_type_name(q[4]));
         if (v->silent)
             ;
         else if (q[4] == RSL_FXP_INIT)
@@ -209,6 +220,10 @@ static ssize_t s_send(rsl_sftp_carrier *c, const void *p, size_t n, rsl_err *err
     }
     memmove(v->in, v->in + off, v->inlen - off);
     v->inlen -= off;
+    if (off > 0 && v->first_send[0] != '.') { /* "." + the first send's types */
+        memmove(v->first_send + 1, v->first_send, sizeof(v->first_send) - 1);
+        v->first_send[0] = '.';
+    }
     while (v->nheld > 0) /* the batch's WRITEs, last first */
         status(v, v->held[--v->nheld], RSL_FX_OK);
     return (ssize_t)n;
@@ -431,6 +446,81 @@ Test(sftp_script, silence_is_timeout)
     rsl_op op = put(s, 100, RSL_E_TIMEOUT);
     cr_assert_eq(op.err.code, RSL_E_TIMEOUT, "%s", op.err.msg);
     cr_assert(strstr(op.err.msg, "did not answer within 1 s"), "%s", op.err.msg);
+    rsl_sftp_client_close(s);
+    rsl_sftp_buf_free(&v->out);
+    free(v);
+}
+
+static void log_to(void *ud, int level, const char *msg)
+{
+    (void)level;
+    snprintf(ud, 512, "%s", msg);
+}
+
+static rsl_sftp_client *client_deferred(srv *v, char *logged)
+{
+    rsl_sftp_client_cfg cfg = {.root = "/r",
+                               .host = "script",
+                               .timeout_sec = 5,
+                               .defer_limits = 1,
+                               .defer_version = 1,
+                               .log = log_to,
+                               .ud = logged};
+    rsl_sftp_client *s = NULL;
+    rsl_err err = {0};
+    cr_assert_eq(rsl_sftp_client_open(&s, &v->base, &cfg, &err), RSL_OK, "%s", err.msg);
+    return s;
+}
+
+static void on_lstat(rsl_sftp_client *s, void *ud, const rsl_sftp_reply *r)
+{
+    (void)s;
+    *(uint32_t *)ud = r->type == RSL_FXP_STATUS ? r->status : 1000;
+}
+
+/* defer_version: open sends nothing and reads nothing; the caller's first
+ * request leaves in the same send as INIT and the limits@openssh.com
+ * request (asked blind: this server does not list it and answers
+ * OP_UNSUPPORTED, which leaves the defaults, with no complaint). */
+Test(sftp_script, deferred_version_first_request_leaves_with_init)
+{
+    srv *v = srv_new();
+    v->posix = 1;
+    char logged[512] = "";
+    rsl_sftp_client *s = client_deferred(v, logged);
+    cr_assert_str_empty(v->first_send, "open sent nothing");
+    uint32_t st = 0;
+    rsl_sftp_wire_lstat(rsl_sftp_client_out(s), rsl_sftp_client_request(s, on_lstat, &st), "/r/x");
+    rsl_err err = {0};
+    cr_assert_eq(rsl_sftp_client_wait_version(s, &err), RSL_OK, "%s", err.msg);
+    cr_assert_str_eq(v->first_send, ".INIT EXTENDED LSTAT ", "one send, in this order");
+    cr_assert(rsl_sftp_client_exts(s) & RSL_SFTP_EXT_POSIX_RENAME);
+    cr_assert_eq(rsl_sftp_client_settle(s, &err), RSL_OK, "%s", err.msg);
+    cr_assert_eq(st, RSL_FX_NO_SUCH_FILE, "the LSTAT was answered");
+    cr_assert(strstr(v->log, "EXT limits@openssh.com"), "%s", v->log);
+    cr_assert_eq(rsl_sftp_client_get_sizes(s)->write_len, 32768u, "the defaults");
+    cr_assert_str_empty(logged, "no complaint about limits: %s", logged);
+    cr_assert_eq(rsl_sftp_client_outstanding(s), 0);
+    rsl_sftp_client_close(s);
+    rsl_sftp_buf_free(&v->out);
+    free(v);
+}
+
+/* A server that speaks another version is refused when VERSION is read,
+ * with the requests that went with INIT: the session fails. */
+Test(sftp_script, deferred_version_other_than_3_fails_the_session)
+{
+    srv *v = srv_new();
+    v->version = 2;
+    char logged[512] = "";
+    rsl_sftp_client *s = client_deferred(v, logged);
+    uint32_t st = 0;
+    rsl_sftp_wire_lstat(rsl_sftp_client_out(s), rsl_sftp_client_request(s, on_lstat, &st), "/r/x");
+    rsl_err err = {0};
+    cr_assert_eq(rsl_sftp_client_wait_version(s, &err), RSL_E_PROTOCOL);
+    cr_assert(strstr(err.msg, "speaks SFTP version 2; version 3 is needed"), "%s", err.msg);
+    cr_assert_eq(st, 0, "no callback after the session failed");
+    cr_assert(rsl_sftp_client_dead(s));
     rsl_sftp_client_close(s);
     rsl_sftp_buf_free(&v->out);
     free(v);
