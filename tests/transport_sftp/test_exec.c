@@ -2,7 +2,8 @@
  * sshd: the same operations as over libssh2 (mkdir, upload, finish, stat,
  * read, run with modes), describe names the carrier; unknown and changed
  * host keys give HOSTKEY_UNKNOWN / HOSTKEY_CHANGED as over libssh2; a
- * password cannot be used there. ssh -F /dev/null keeps the machine's ssh
+ * password cannot be used there; ssh's connection sharing (ControlMaster,
+ * ControlPersist) outlives a run and carries the next one. ssh -F /dev/null keeps the machine's ssh
  * config out. */
 #include "sftp_test.h"
 
@@ -135,4 +136,40 @@ Test(sftp_exec, no_password_with_ssh_command)
     cr_assert(strstr(log.text, "password auth is not possible with ssh_command"), "%s", log.text);
     cr_assert_null(strstr(log.text, "Some-Env-Secret-45"));
     sftp_ops()->disconnect(c);
+}
+
+/* ssh's connection sharing through ssh_command (the operator's choice, for
+ * cron runs over a long link): the master ssh starts with the first run and
+ * outlives it (the carrier ends its own child, never the master, which ssh
+ * puts in a session of its own); the next run goes through it. */
+Test(sftp_exec, a_shared_ssh_connection_outlives_the_run)
+{
+    char *root = mkroot("exec-mux");
+    char *dir = rslt_tmpdir("exec-mux");
+    char cmd[1024], check[2048];
+    snprintf(cmd, sizeof(cmd),
+             "ssh -F /dev/null -o ControlMaster=auto -o ControlPath=%s/cm-%%C "
+             "-o ControlPersist=60",
+             dir);
+    snprintf(check, sizeof(check), "ssh -F /dev/null -o ControlPath=%s/cm-%%C -p %d -l %s", dir,
+             fx_int("SSH_PORT"), fx("SSH_USER"));
+    rsl_remote_opts o;
+    opts_init(&o, NULL);
+    scfg(&o)->ssh_command = cmd;
+    rsl_conn *c = NULL;
+    rsl_err err;
+    rsl_code rc = sconnect(&c, fx_int("SSH_PORT"), NULL, root, &o, &err);
+    cr_assert_eq(rc, RSL_OK, "%s %s", rsl_code_name(rc), err.msg);
+    cr_assert_eq(sftp_ops()->mkdir(c, "one", &err), RSL_OK, "%s", err.msg);
+    sftp_ops()->disconnect(c);
+    cr_assert_eq(rslt_sh(NULL, NULL, "%s -O check 127.0.0.1", check), 0,
+                 "the master ssh is still there after the run");
+    rc = sconnect(&c, fx_int("SSH_PORT"), NULL, root, &o, &err);
+    cr_assert_eq(rc, RSL_OK, "%s %s", rsl_code_name(rc), err.msg);
+    rsl_rstat st;
+    cr_assert_eq(sftp_ops()->stat(c, "one", &st, &err), RSL_OK, "%s", err.msg);
+    cr_assert(st.exists && st.is_dir, "the second run sees the first one's directory");
+    sftp_ops()->disconnect(c);
+    rslt_sh(NULL, NULL, "%s -O exit 127.0.0.1", check);
+    cr_assert_neq(rslt_sh(NULL, NULL, "%s -O check 127.0.0.1", check), 0, "stopped");
 }
