@@ -279,7 +279,9 @@ uint32_t rsl_sftp_client_request(rsl_sftp_client *s, rsl_sftp_cb cb, void *ud)
     } while (id == 0 || tab_find(s, id) != NULL);
     if (tab_add(s, id, cb, ud) != 0)
         s->out.bad = 1; /* the next pump fails the session with NO_MEMORY */
-    if (s->probe_id == 0) {
+    /* a request sent with INIT (defer_version) is not timed: its answer
+     * waits for the server to start, or for ssh to connect and log in */
+    if (s->probe_id == 0 && !s->awaiting_version) {
         s->probe_id = id;
         s->probe_sent_ms = 0;
     }

@@ -160,8 +160,10 @@ void rsl_sftp_client_cancel(rsl_sftp_client *s, uint32_t id, size_t mark);
  * time is timed; replies queued behind others only make a sample longer).
  * -1 before the first sample. *samples (may be NULL): how many were taken. */
 long rsl_sftp_client_rtt_us(const rsl_sftp_client *s, unsigned *samples);
-/* With no sample yet, waits for the timed request on its way (the
- * deferred limits@openssh.com, the first look), if one is. Returns the
+/* With no sample yet, waits for the timed request on its way (the first
+ * request registered once VERSION was read: requests that go with INIT
+ * are not timed, their answers wait for the server or ssh to start), if
+ * one is. Returns the
  * session's failure or RSL_OK (the sample may still be missing when no
  * request was on its way). */
 rsl_code rsl_sftp_client_wait_rtt(rsl_sftp_client *s, rsl_err *err);

@@ -501,6 +501,15 @@ Test(sftp_script, deferred_version_first_request_leaves_with_init)
     cr_assert_eq(rsl_sftp_client_get_sizes(s)->write_len, 32768u, "the defaults");
     cr_assert_str_empty(logged, "no complaint about limits: %s", logged);
     cr_assert_eq(rsl_sftp_client_outstanding(s), 0);
+    /* what went with INIT was not timed (over ssh, its answer waits for ssh
+     * to connect and log in: 400 ms on loopback); the next request is */
+    unsigned samples = 9;
+    cr_assert_lt(rsl_sftp_client_rtt_us(s, &samples), 0);
+    cr_assert_eq(samples, 0, "no round trip sample from the requests sent with INIT");
+    rsl_sftp_wire_lstat(rsl_sftp_client_out(s), rsl_sftp_client_request(s, on_lstat, &st), "/r/y");
+    cr_assert_eq(rsl_sftp_client_wait_rtt(s, &err), RSL_OK, "%s", err.msg);
+    cr_assert_geq(rsl_sftp_client_rtt_us(s, &samples), 0);
+    cr_assert_eq(samples, 1, "the first request after VERSION is timed");
     rsl_sftp_client_close(s);
     rsl_sftp_buf_free(&v->out);
     free(v);
