@@ -288,6 +288,13 @@ static rsl_sftp_client *client(srv *v, int timeout, uint32_t max_write)
     return s;
 }
 
+static void srv_end(rsl_sftp_client *s, srv *v)
+{
+    rsl_sftp_client_close(s);
+    rsl_sftp_buf_free(&v->out);
+    free(v);
+}
+
 static unsigned char data[1 << 21];
 
 typedef struct one {
@@ -363,9 +370,7 @@ Test(sftp_script, without_posix_rename_remove_then_rename)
                *mv = strstr(v->log, "RENAME /r/f.part /r/f\n");
     cr_assert(rm && mv && rm < mv, "%s", v->log);
     cr_assert_null(strstr(v->log, "posix-rename"), "%s", v->log);
-    rsl_sftp_client_close(s);
-    rsl_sftp_buf_free(&v->out);
-    free(v);
+    srv_end(s, v);
 }
 
 Test(sftp_script, with_posix_rename_one_request)
@@ -380,9 +385,7 @@ Test(sftp_script, with_posix_rename_one_request)
     /* a small file: OPEN, one WRITE, the trailer, the rename; nothing else */
     cr_assert_str_eq(v->log, "OPEN /r/f.part trunc\nWRITE 0+5000\nFSETSTAT\nFSTAT\nCLOSE\n"
                              "EXT posix-rename@openssh.com /r/f.part /r/f\n");
-    rsl_sftp_client_close(s);
-    rsl_sftp_buf_free(&v->out);
-    free(v);
+    srv_end(s, v);
 }
 
 Test(sftp_script, write_replies_in_reverse_order)
@@ -396,9 +399,7 @@ Test(sftp_script, write_replies_in_reverse_order)
     cr_assert_eq(op.err.code, RSL_OK, "%s", op.err.msg);
     cr_assert_eq(op.sent, N, "every byte acknowledged, whatever the order");
     cr_assert_eq(v->size, N);
-    rsl_sftp_client_close(s);
-    rsl_sftp_buf_free(&v->out);
-    free(v);
+    srv_end(s, v);
 }
 
 Test(sftp_script, refused_write_truncates_to_contiguous_ack)
@@ -418,9 +419,7 @@ Test(sftp_script, refused_write_truncates_to_contiguous_ack)
     cr_assert(strstr(v->log, "SETSTAT size=131072\n"), "%s", v->log);
     cr_assert_eq(v->size, 131072);
     cr_assert_null(strstr(v->log, "posix-rename"), "no rename after a failure: %s", v->log);
-    rsl_sftp_client_close(s);
-    rsl_sftp_buf_free(&v->out);
-    free(v);
+    srv_end(s, v);
 }
 
 Test(sftp_script, reply_id_zero_is_protocol)
@@ -432,9 +431,7 @@ Test(sftp_script, reply_id_zero_is_protocol)
     rsl_op op = put(s, 100, RSL_E_PROTOCOL);
     cr_assert_eq(op.err.code, RSL_E_PROTOCOL, "%s", op.err.msg);
     cr_assert(strstr(op.err.msg, "request 0, which is not outstanding"), "%s", op.err.msg);
-    rsl_sftp_client_close(s);
-    rsl_sftp_buf_free(&v->out);
-    free(v);
+    srv_end(s, v);
 }
 
 Test(sftp_script, silence_is_timeout)
@@ -446,9 +443,7 @@ Test(sftp_script, silence_is_timeout)
     rsl_op op = put(s, 100, RSL_E_TIMEOUT);
     cr_assert_eq(op.err.code, RSL_E_TIMEOUT, "%s", op.err.msg);
     cr_assert(strstr(op.err.msg, "did not answer within 1 s"), "%s", op.err.msg);
-    rsl_sftp_client_close(s);
-    rsl_sftp_buf_free(&v->out);
-    free(v);
+    srv_end(s, v);
 }
 
 static void log_to(void *ud, int level, const char *msg)
@@ -510,9 +505,7 @@ Test(sftp_script, deferred_version_first_request_leaves_with_init)
     cr_assert_eq(rsl_sftp_client_wait_rtt(s, &err), RSL_OK, "%s", err.msg);
     cr_assert_geq(rsl_sftp_client_rtt_us(s, &samples), 0);
     cr_assert_eq(samples, 1, "the first request after VERSION is timed");
-    rsl_sftp_client_close(s);
-    rsl_sftp_buf_free(&v->out);
-    free(v);
+    srv_end(s, v);
 }
 
 /* A server that speaks another version is refused when VERSION is read,
@@ -530,7 +523,5 @@ Test(sftp_script, deferred_version_other_than_3_fails_the_session)
     cr_assert(strstr(err.msg, "speaks SFTP version 2; version 3 is needed"), "%s", err.msg);
     cr_assert_eq(st, 0, "no callback after the session failed");
     cr_assert(rsl_sftp_client_dead(s));
-    rsl_sftp_client_close(s);
-    rsl_sftp_buf_free(&v->out);
-    free(v);
+    srv_end(s, v);
 }
