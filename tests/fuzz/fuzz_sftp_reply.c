@@ -3,7 +3,10 @@
  * replies, fed what a hostile server could send.
  *
  * Input: byte 0 picks how the stream is cut into reads (0: as large as
- * asked; else at most that many bytes per read); the rest is the server's
+ * asked; else at most that many bytes per read) and, when odd, opens the
+ * client as sftp:// does (defer_limits and defer_version: INIT, a blind
+ * limits@openssh.com and a first LSTAT leave before VERSION is read); the
+ * rest is the server's
  * side of an SFTP session. Two passes:
  *   1. every packet framed in the stream goes through every decoder of
  *      sftp_wire.h (reply, VERSION, NAME entries, extension pairs, the
@@ -306,7 +309,7 @@ static int dir_cb(void *ud, const char *name, const rsl_sftp_attrs *a)
     return 0;
 }
 
-static void drive(const uint8_t *p, size_t n, size_t chunk)
+static void drive(const uint8_t *p, size_t n, size_t chunk, int deferred)
 {
     mem *m = calloc(1, sizeof(*m));
     if (m == NULL)
@@ -315,11 +318,21 @@ static void drive(const uint8_t *p, size_t n, size_t chunk)
     m->p = p;
     m->n = n;
     m->chunk = chunk;
-    rsl_sftp_client_cfg cfg = {.root = "/r", .host = "fuzz", .timeout_sec = 1};
+    rsl_sftp_client_cfg cfg = {.root = "/r",
+                               .host = "fuzz",
+                               .timeout_sec = 1,
+                               .defer_limits = deferred,
+                               .defer_version = deferred};
     rsl_sftp_client *s = NULL;
     rsl_err err;
     if (rsl_sftp_client_open(&s, &m->base, &cfg, &err) != RSL_OK)
         return;
+    if (deferred) {
+        rsl_sftp_wire_lstat(rsl_sftp_client_out(s), rsl_sftp_client_request(s, count_cb, NULL),
+                            "/r/first");
+        rsl_sftp_client_wait_version(s, &err);
+        rsl_sftp_client_settle(s, &err);
+    }
     rsl_sftp_attrs a;
     int exists;
     char *real = NULL;
@@ -347,6 +360,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     size_t chunk = data[0];
     decode_all(data + 1, size - 1);
-    drive(data + 1, size - 1, chunk);
+    drive(data + 1, size - 1, chunk, data[0] & 1);
     return 0;
 }
