@@ -30,6 +30,19 @@ struct rsl_ranges {
     rsl_err fail;    /* the first failure: no new piece once set */
 };
 
+/* The fact that remembers the link: "link:" + the destination URL. */
+static void link_key(const rsl_run *r, char *k, size_t n)
+{
+    snprintf(k, n, "link:%s", r->job->destination ? r->job->destination : "");
+}
+
+int rsl_ranges_link_was_short(rsl_run *r)
+{
+    char k[4200], v[16];
+    link_key(r, k, sizeof(k));
+    return rsl_facts_get(&r->facts, k, v, sizeof(v)) && strcmp(v, "short") == 0;
+}
+
 void rsl_ranges_probe_link(rsl_run *r, rsl_conn *conn)
 {
     uint64_t min = r->job->multi_connection_min;
@@ -39,6 +52,9 @@ void rsl_ranges_probe_link(rsl_run *r, rsl_conn *conn)
     r->link_rtt_us = r->ops->link_rtt_us(conn);
     if (r->link_rtt_us < 0)
         return;
+    char k[4200];
+    link_key(r, k, sizeof(k));
+    rsl_facts_set(&r->facts, k, rsl_ranges_link_long(r) ? "long" : "short");
     rsl_run_log(r, RSL_LOG_INFO, "the link's round trip is %.1f ms: big files %s (cut from %d ms)",
                 (double)r->link_rtt_us / 1000.0,
                 rsl_ranges_link_long(r) ? "are cut over several connections"

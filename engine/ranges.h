@@ -58,6 +58,11 @@ typedef struct rsl_run rsl_run;
 void rsl_ranges_probe_link(rsl_run *r, struct rsl_conn *conn);
 /* 1 unless the link's round trip is known and below RSL_RANGES_MIN_RTT_US. */
 int rsl_ranges_link_long(const rsl_run *r);
+/* 1 when the last run that measured this destination's link found it short
+ * (a fact kept in the state db by rsl_ranges_probe_link): the run then
+ * opens ahead only the connections a short link needs. A guess for that
+ * count only; the cut is decided on this run's own measurement. */
+int rsl_ranges_link_was_short(rsl_run *r);
 /* 1 when file `it` goes over several connections in this run. */
 int rsl_ranges_wanted(const rsl_run *r, const rsl_item *it);
 /* Feeds the pieces of PUT task t, whose upload record is committed. done:

@@ -439,12 +439,21 @@ static void stopped_early(rsl_run *r)
 
 /* How many connections the run will want, judged before the first connect
  * from what the transport can ever do (its static caps): the workers'
- * count as rsl_workers_size gives it. apply_all sizes the pool again from
- * the first connection's caps; a worker beyond these connects itself. */
+ * count as rsl_workers_size gives it. A link not measured yet counts as
+ * long (a big file may be cut over all of them), unless the last run found
+ * this destination's link short: a single big file on a LAN then opens one
+ * connection, not `transfers` (each SSH handshake costs CPU on both ends).
+ * apply_all sizes the pool again from the first connection's caps and
+ * round trip; a worker beyond these connects itself. */
 static int connections_ahead(rsl_run *r)
 {
     r->caps = r->ops->caps;
-    return rsl_workers_size(r);
+    long rtt = r->link_rtt_us;
+    if (rtt < 0 && rsl_ranges_link_was_short(r))
+        r->link_rtt_us = 0; /* for the count only */
+    int n = rsl_workers_size(r);
+    r->link_rtt_us = rtt;
+    return n;
 }
 
 /* The connection opened during the plan (r->ahead); when it failed and

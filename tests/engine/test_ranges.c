@@ -282,6 +282,30 @@ Test(engine_ranges, on_a_short_link_a_big_file_is_one_put)
     eng_teardown(&e);
 }
 
+/* Connections opened ahead: a link not measured yet counts as long, so a
+ * big file opens `transfers` of them; the run remembers what it measured,
+ * and the next run over a short link opens one (each SSH handshake costs
+ * CPU on both ends), over a long one all of them again. */
+Test(engine_ranges, the_next_run_opens_what_the_link_it_measured_needs)
+{
+    long rtts[2] = {1000, RSL_RANGES_MIN_RTT_US * 4};
+    int second[2] = {1, 4};
+    for (int i = 0; i < 2; i++) {
+        eng e;
+        setup(&e, i ? "eng-rg-ahead-long" : "eng-rg-ahead-short", 0);
+        rslt_fake_set_static_caps(CAPS | RSL_CAP_WRITE_AT);
+        rslt_fake_set_rtt(rtts[i]);
+        cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
+        cr_assert_eq(rslt_fake_calls(RSLT_FAKE_CONNECT), 4, "not measured yet: as a long link");
+        eng_put_random(&e, "big.bin", NPIECES * MIB, 8); /* changed: sent again */
+        rslt_fake_clear_counts();
+        cr_assert_eq(eng_run(&e), 0, "%s", e.err.msg);
+        cr_assert_eq(rslt_fake_calls(RSLT_FAKE_CONNECT), second[i], "rtt %ld us", rtts[i]);
+        cr_assert(eng_same(&e, "big.bin"));
+        eng_teardown(&e);
+    }
+}
+
 /* Without a file big enough to be cut, the round trip is not asked (it may
  * cost one). */
 Test(engine_ranges, the_round_trip_is_asked_only_for_a_big_file)

@@ -580,7 +580,8 @@ static rsl_code f_hash(rsl_conn *c, const char *rel, const char *want, rsl_rhash
     return fk_leave(RSL_OK);
 }
 
-static const rsl_transport_ops fake_ops = {
+static rsl_transport_ops fake_ops = {
+    /* .caps: rslt_fake_set_static_caps */
     .version = RSL_TRANSPORT_VERSION,
     .name = "fake",
     .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME,
@@ -601,7 +602,7 @@ static const rsl_transport_ops fake_ops = {
     .write_range = f_write_range,
 };
 
-static const rsl_transport_ops fake_ops_pipelined = {
+static rsl_transport_ops fake_ops_pipelined = {
     .version = RSL_TRANSPORT_VERSION,
     .name = "fake",
     .caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME,
@@ -681,8 +682,17 @@ static void free_all(void)
     clear_faults_locked();
 }
 
+#define FAKE_STATIC_CAPS (RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME)
+
+void rslt_fake_set_static_caps(unsigned caps)
+{
+    fake_ops.caps = caps;
+    fake_ops_pipelined.caps = caps;
+}
+
 void rslt_fake_setup(void)
 {
+    rslt_fake_set_static_caps(FAKE_STATIC_CAPS);
     pthread_mutex_lock(&g.mu);
     free_all();
     g.caps = RSL_CAP_RESUME | RSL_CAP_ATOMIC_RENAME | RSL_CAP_SET_MTIME;

@@ -125,6 +125,9 @@ void rslt_fake_poke(const char *rel, uint64_t off, unsigned char b);
 /* What caps_of returns (RSL_CAP_*). Without RSL_CAP_RESUME, resume_offset
  * always says 0, as a server that cannot append. */
 void rslt_fake_set_caps(unsigned caps);
+/* What the transport says it can ever do before a connection (ops->caps,
+ * which the engine sizes its connections ahead with); reset by setup. */
+void rslt_fake_set_static_caps(unsigned caps);
 /* The round trip link_rtt_us() reports (-1, the default: unknown, as a
  * transport that cannot tell), and how often it was asked. */
 void rslt_fake_set_rtt(long us);
