@@ -24,30 +24,34 @@ void rsl_facts_free(rsl_facts *f)
     pthread_mutex_destroy(&f->mu);
 }
 
-/* Replaces or appends; on out of memory the fact is simply not cached. */
-static void put_locked(rsl_facts *f, const char *key, const char *value)
+/* Replaces or appends; on out of memory the fact is simply not cached.
+ * Returns 1 when the value changed (or is new). */
+static int put_locked(rsl_facts *f, const char *key, const char *value)
 {
     for (size_t i = 0; i < f->n; i++)
         if (strcmp(f->v[i].k, key) == 0) {
+            if (strcmp(f->v[i].v, value) == 0)
+                return 0;
             char *nv = strdup(value);
             if (nv) {
                 free(f->v[i].v);
                 f->v[i].v = nv;
             }
-            return;
+            return 1;
         }
     rsl_fact *n = realloc(f->v, (f->n + 1) * sizeof(*n));
     if (n == NULL)
-        return;
+        return 0;
     f->v = n;
     f->v[f->n].k = strdup(key);
     f->v[f->n].v = strdup(value);
     if (f->v[f->n].k && f->v[f->n].v) {
         f->n++;
-    } else {
-        free(f->v[f->n].k);
-        free(f->v[f->n].v);
+        return 1;
     }
+    free(f->v[f->n].k);
+    free(f->v[f->n].v);
+    return 0;
 }
 
 static void load_cb(void *ud, const char *k, const char *v)
@@ -95,7 +99,7 @@ int rsl_facts_get(rsl_facts *f, const char *key, char *buf, size_t bufsz)
 void rsl_facts_set(rsl_facts *f, const char *key, const char *value)
 {
     pthread_mutex_lock(&f->mu);
-    put_locked(f, key, value);
-    f->dirty = 1;
+    if (put_locked(f, key, value)) /* a fact learnt again is not written again */
+        f->dirty = 1;
     pthread_mutex_unlock(&f->mu);
 }

@@ -25,7 +25,7 @@ typedef struct rsl_facts {
     pthread_mutex_t mu;
     rsl_fact *v;
     size_t n;
-    int dirty; /* set since the load: save writes them back */
+    int dirty; /* a value changed since the load: save writes them back */
 } rsl_facts;
 
 void rsl_facts_init(rsl_facts *f);

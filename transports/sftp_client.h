@@ -97,18 +97,19 @@ typedef struct rsl_sftp_stats {
     uint32_t max_outstanding; /* most requests in flight at once */
 } rsl_sftp_stats;
 
-/* Starts the protocol over car (INIT, VERSION, limits@openssh.com when
- * offered; defer_limits and defer_version say what it waits for). Takes car in every case (closed
- * on failure). On RSL_OK the caller owns *out (rsl_sftp_client_close). Errors: the carrier's (host
- * key, auth, connection), TIMEOUT, PROTOCOL (not an SFTP server, version < 3). */
+/* Starts the protocol over car: INIT, VERSION, limits@openssh.com when
+ * offered (defer_limits and defer_version say what it waits for). Takes
+ * car in every case (closed on failure). On RSL_OK the caller owns *out
+ * (rsl_sftp_client_close). Errors: the carrier's (host key, auth,
+ * connection), TIMEOUT, PROTOCOL (not an SFTP server, version < 3). */
 rsl_code rsl_sftp_client_open(rsl_sftp_client **out, rsl_sftp_carrier *car,
                               const rsl_sftp_client_cfg *cfg, rsl_err *err);
 /* Waits for VERSION (cfg.defer_version), if it has not been read yet.
  * RSL_OK or the session's error (PROTOCOL: not SFTP, or not version 3). */
 rsl_code rsl_sftp_client_wait_version(rsl_sftp_client *s, rsl_err *err);
-/* Waits for VERSION and a deferred limits@openssh.com answer (cfg.defer_limits), if
- * any is still out; then the sizes are final. RSL_OK or the session's
- * error. */
+/* Waits for VERSION (cfg.defer_version) and a deferred limits@openssh.com
+ * answer (cfg.defer_limits), if any is still out; then the sizes are
+ * final. RSL_OK or the session's error. */
 rsl_code rsl_sftp_client_settle(rsl_sftp_client *s, rsl_err *err);
 /* Closes the carrier (politely unless the session failed) and frees. NULL-safe. */
 void rsl_sftp_client_close(rsl_sftp_client *s);
@@ -160,12 +161,11 @@ void rsl_sftp_client_cancel(rsl_sftp_client *s, uint32_t id, size_t mark);
  * time is timed; replies queued behind others only make a sample longer).
  * -1 before the first sample. *samples (may be NULL): how many were taken. */
 long rsl_sftp_client_rtt_us(const rsl_sftp_client *s, unsigned *samples);
-/* With no sample yet, waits for the timed request on its way (the first
- * request registered once VERSION was read: requests that go with INIT
- * are not timed, their answers wait for the server or ssh to start), if
- * one is. Returns the
- * session's failure or RSL_OK (the sample may still be missing when no
- * request was on its way). */
+/* With no sample yet, waits for the timed request on its way, if one is:
+ * the first request registered once VERSION was read (requests that go
+ * with INIT are not timed: their answers wait for the server, or ssh, to
+ * start). Returns the session's failure or RSL_OK (the sample may still
+ * be missing when no request was on its way). */
 rsl_code rsl_sftp_client_wait_rtt(rsl_sftp_client *s, rsl_err *err);
 
 size_t rsl_sftp_client_outstanding(const rsl_sftp_client *s); /* requests awaiting a reply */
