@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -307,13 +308,18 @@ static void pipe_acks(proxy *px, pipe_t *p, int64_t now)
     }
 }
 
-/* Zero delay and no rate: bytes read may go straight out when nothing waits
- * before them. Returns how many went; -1 when the connection died. */
+/* Zero delay and no rate, nothing waiting: bytes read may go straight out. */
+static int direct_ok(const proxy *px, const conn *c, int dir)
+{
+    return !c->p[dir].out && !px->rate[dir] && !px->delay[UP] && !px->delay[DOWN] &&
+           (dir == DOWN || c->tstate == T_OPEN);
+}
+
+/* Sends n bytes of buf at once when direct_ok. Returns how many went; -1
+ * when the connection died. */
 static ssize_t pipe_direct(proxy *px, conn *c, int dir, const void *buf, size_t n)
 {
-    pipe_t *p = &c->p[dir];
-    if (p->out || px->rate[dir] || px->delay[UP] || px->delay[DOWN] ||
-        (dir == UP && c->tstate != T_OPEN))
+    if (!direct_ok(px, c, dir))
         return 0;
     ssize_t w;
     do {
@@ -343,6 +349,40 @@ static int pipe_queue(proxy *px, conn *c, int dir, const void *buf, size_t n, in
     return pipe_flush(px, c, dir, now);
 }
 
+/* One recv straight into a new chunk (no copy on a delayed link: the copy
+ * cost as much CPU as the recv). 1: read (or the end) and queued; 0: nothing
+ * to read now; -1: the connection died. */
+static int read_chunk(proxy *px, conn *c, int dir, size_t want, int64_t now)
+{
+    chunk *k = malloc(sizeof(*k) + want);
+    if (k == NULL)
+        die("malloc");
+    ssize_t n;
+    do
+        n = recv(c->fd[pipe_from(dir)], k->data, want, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        free(k);
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        conn_kill(px, c);
+        return -1;
+    }
+    if ((size_t)n + 65536 < want) { /* give back what a short read left unused */
+        chunk *s = realloc(k, sizeof(*k) + (size_t)n);
+        if (s != NULL)
+            k = s;
+    }
+    c->p[dir].read_eof = n == 0;
+    k->len = (size_t)n;
+    k->off = 0;
+    k->eof = n == 0;
+    pipe_append(px, c, dir, k, now);
+    if (pipe_flush(px, c, dir, now) != 0)
+        return -1;
+    return (size_t)n < want || n == 0 ? 0 : 1;
+}
+
 /* Reads what the window and the rate allow, then writes what is due. */
 static void pipe_read(proxy *px, conn *c, int dir, int64_t now)
 {
@@ -354,6 +394,11 @@ static void pipe_read(proxy *px, conn *c, int dir, int64_t now)
         size_t want = px->window - p->inflight;
         if (want > rate_chunk(px, dir))
             want = rate_chunk(px, dir);
+        if (!direct_ok(px, c, dir)) {
+            if (read_chunk(px, c, dir, want, now) != 1)
+                return;
+            continue;
+        }
         ssize_t n = recv(from, px->scratch, want, 0);
         if (n < 0 && errno == EINTR)
             continue;
@@ -841,6 +886,10 @@ int main(int argc, char **argv)
     static proxy px = {.window = 16u << 20, .max_conns = 1024, .armed = -2, .target_port = -1};
     options o = {.handshake = 1};
     parse_args(argc, argv, &px, &o);
+    /* chunks of up to READ_MAX come and go all the time: from the heap, kept
+     * (no mmap, munmap and zeroed pages per chunk) */
+    mallopt(M_MMAP_THRESHOLD, 4 * READ_MAX);
+    mallopt(M_TRIM_THRESHOLD, 64 * READ_MAX);
     if (o.handshake)
         px.handshake = 2 * px.delay[UP] + px.delay[DOWN];
     px.lep.which = px.tep.which = px.sep.which = -1;
